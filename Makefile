@@ -1,0 +1,32 @@
+# uwsportal: the two commands a new user needs are `make demo` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: demo test lint generate build bench tools
+
+demo: tools
+	$(GO) run ./cmd/demo
+
+test: tools
+	$(GO) test -count=1 -race -timeout 15m ./...
+
+lint: tools
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) tool govulncheck ./...
+
+generate: tools
+	$(GO) tool templ generate
+
+build: tools
+	mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+
+bench: tools
+	$(GO) run ./internal/bench/cmd/benchreport
+
+# A missing tool gets one line saying what to do.
+tools:
+	@command -v $(GO) >/dev/null 2>&1 || { echo "Go is not installed: install Go 1.26 or newer (https://go.dev/dl/) and run make again"; exit 1; }

@@ -1,0 +1,158 @@
+// Package cli implements the uwsportal command line: serve, migrate and the
+// operator commands. cmd/uwsportal and the demo both run it.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/uwsportal/uwsportal/internal/config"
+	"github.com/uwsportal/uwsportal/internal/store"
+)
+
+// app carries what every command needs; tests build one with their own
+// streams and environment.
+type app struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// exitError carries a specific exit status (1 is the default).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// ExitCode is the process exit status for err.
+func ExitCode(err error) int {
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return 1
+}
+
+const usage = `usage: uwsportal <command> [flags]
+
+commands:
+  serve        run the web server (the default)
+  migrate      apply database migrations and exit
+  version      print the version
+`
+
+// Stdio are the streams a command reads and writes.
+type Stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// OSStdio is the process's own streams.
+func OSStdio() Stdio { return Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr} }
+
+// Version is the portal's version, set by the main package.
+var Version = "dev"
+
+// Run runs one command line (args[0] is the program name).
+func Run(ctx context.Context, args []string, getenv func(string) string, io Stdio) error {
+	a := &app{getenv: getenv, stdin: io.In, stdout: io.Out, stderr: io.Err}
+	return a.run(ctx, args)
+}
+
+func (a *app) run(ctx context.Context, args []string) error {
+	cmd, rest := "serve", []string{}
+	if len(args) > 1 {
+		cmd, rest = args[1], args[2:]
+	}
+	switch cmd {
+	case "serve":
+		return a.serve(ctx, rest)
+	case "migrate":
+		return a.migrate(ctx, rest)
+	case "version", "--version", "-v":
+		fmt.Fprintln(a.stdout, Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(a.stdout, usage)
+		return nil
+	}
+	return &exitError{code: 2, err: fmt.Errorf("unknown command %q\n%s", cmd, usage)}
+}
+
+func (a *app) logger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
+	return slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// config loads the configuration and insists on a database URL.
+func (a *app) config() (*config.Config, error) {
+	cfg, err := config.Load(a.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("configuration: DATABASE_URL is required (make demo finds or starts a local database for you)")
+	}
+	return cfg, nil
+}
+
+// openDB connects to the configured database.
+func (a *app) openDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Log: log})
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+func (a *app) migrate(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("migrate takes no arguments")}
+	}
+	cfg, err := config.Load(a.getenv)
+	if err != nil && !onlyMissingKey(err) {
+		return err
+	}
+	if cfg == nil {
+		cfg = &config.Config{DatabaseURL: a.getenv("DATABASE_URL")}
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("configuration: DATABASE_URL is required")
+	}
+	db, err := a.openDB(ctx, cfg, a.logger("info"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	cur, _, _ := db.SchemaVersion(ctx)
+	fmt.Fprintf(a.stdout, "applied %d migration(s); schema at version %d\n", n, cur)
+	return nil
+}
+
+// onlyMissingKey lets migrate run without the master key, which it never uses.
+func onlyMissingKey(err error) bool {
+	var ce *config.Error
+	if !errors.As(err, &ce) {
+		return false
+	}
+	for _, p := range ce.Problems {
+		if !strings.HasPrefix(p, "UWSPORTAL_MASTER_KEY") {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,126 @@
+// Package store is uwsportal's only way to the database: one pgx pool shared
+// by GORM (repositories) and by the few hot paths that stream rows with pgx
+// directly (audit export and verification).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// DB is the database handle every repository hangs off.
+type DB struct {
+	Pool *pgxpool.Pool
+	Gorm *gorm.DB
+	SQL  *sql.DB
+	// Now is the clock; tests inject one.
+	Now func() time.Time
+}
+
+// Options tune Open.
+type Options struct {
+	MaxConns int32 // default 20
+	Log      *slog.Logger
+}
+
+// Open connects to dsn and checks that the server answers. Its error names
+// host and database but never the password.
+func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL is not a valid Postgres URL (%s)", Describe(dsn))
+	}
+	cfg.MaxConns = 20
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	cfg.MinConns = 0
+	cfg.MaxConnLifetime = time.Hour
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.HealthCheckPeriod = 15 * time.Second
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "uwsportal"
+	// A statement that runs away must not hold a connection forever.
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "60000"
+	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, connectError(dsn, err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, connectError(dsn, err)
+	}
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("gorm: %w", err)
+	}
+	return &DB{Pool: pool, Gorm: gdb, SQL: sqlDB, Now: time.Now}, nil
+}
+
+// Close releases every connection.
+func (db *DB) Close() {
+	db.SQL.Close()
+	db.Pool.Close()
+}
+
+// Describe names the host and database of dsn, never its password.
+func Describe(dsn string) string {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		if u, uerr := url.Parse(dsn); uerr == nil && u.Host != "" {
+			return fmt.Sprintf("host %s database %s", u.Host, strings.TrimPrefix(u.Path, "/"))
+		}
+		return "unparsable URL"
+	}
+	return fmt.Sprintf("host %s:%d database %s user %s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, cfg.ConnConfig.User)
+}
+
+func connectError(dsn string, err error) error {
+	msg := err.Error()
+	if cfg, perr := pgxpool.ParseConfig(dsn); perr == nil && cfg.ConnConfig.Password != "" {
+		msg = strings.ReplaceAll(msg, cfg.ConnConfig.Password, "[redacted]")
+	}
+	// pgx's message repeats the DSN's parts; keep the cause, on one line.
+	if i := strings.LastIndex(msg, ": "); i >= 0 && i+2 < len(msg) {
+		msg = msg[i+2:]
+	}
+	return &ConnectError{Where: Describe(dsn), Cause: strings.ReplaceAll(msg, "\n", " ")}
+}
+
+// ConnectError says that the database could not be reached.
+type ConnectError struct{ Where, Cause string }
+
+func (e *ConnectError) Error() string {
+	return "cannot connect to the database (" + e.Where + "): " + e.Cause
+}
+
+// IsUnavailable reports whether err means the database is unreachable.
+func IsUnavailable(err error) bool {
+	var ce *ConnectError
+	return errors.As(err, &ce)
+}

@@ -1,0 +1,44 @@
+// Package templates holds the portal's templ components. Each page takes a
+// typed view struct; no database record reaches a template.
+package templates
+
+// Page is what the layout needs on every page.
+type Page struct {
+	Title    string
+	Version  string
+	CSS      string // cache-busted stylesheet path
+	JS       string // cache-busted script path
+	CSRF     string
+	User     *UserView
+	Nav      []NavItem
+	Flashes  []Flash
+	Path     string
+	Warnings []string // shown to every page, such as break-glass sign-in
+}
+
+// UserView is the signed-in person as the header shows them.
+type UserView struct {
+	Name       string
+	Roles      []string
+	BreakGlass bool
+}
+
+// NavItem is one navigation link; the layout marks the current one.
+type NavItem struct {
+	Label string
+	Href  string
+}
+
+// Flash is a one-time message carried across a redirect.
+type Flash struct {
+	Kind    string // success, error or info
+	Message string
+}
+
+// ErrorView is an error page: a safe message and the request ID to quote.
+type ErrorView struct {
+	Status    int
+	Title     string
+	Message   string
+	RequestID string
+}

@@ -1,0 +1,107 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uwsportal/uwsportal/models"
+	"github.com/uwsportal/uwsportal/templates"
+)
+
+// statusOf maps an error to its HTTP status: the one place that does.
+func statusOf(err error) int {
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		return he.Code
+	case errors.Is(err, models.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, models.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, models.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, models.ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, models.ErrUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, models.ErrUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// safeMessage is what the user may read: the domain error's own message, a
+// generic text for its status, and never the detail of an internal error.
+func safeMessage(err error, status int) string {
+	if msg, ok := models.SafeMessage(err); ok && (status < 500 || status == http.StatusServiceUnavailable) {
+		return msg
+	}
+	switch status {
+	case http.StatusNotFound:
+		return "The page you asked for does not exist."
+	case http.StatusForbidden:
+		return "You do not have permission to do that."
+	case http.StatusUnauthorized:
+		return "Please sign in."
+	case http.StatusRequestEntityTooLarge:
+		return "The request is too large."
+	case http.StatusServiceUnavailable:
+		return "The service is temporarily unavailable. Please try again shortly."
+	}
+	if status >= 500 {
+		return "Internal error."
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		if m, ok := he.Message.(string); ok {
+			return m
+		}
+	}
+	return http.StatusText(status) + "."
+}
+
+// handleError is Echo's HTTPErrorHandler: an HTML page, or JSON when the
+// client asks for it, with a safe message and the request ID; the cause goes
+// to the log only.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		s.log.Error("error after response started", "err", err, "request_id", requestID(c))
+		return
+	}
+	status := statusOf(err)
+	rid := requestID(c)
+	if status >= 500 {
+		s.log.Error("request failed", "err", err, "status", status, "request_id", rid,
+			"method", c.Request().Method, "path", c.Request().URL.Path)
+	}
+	msg := safeMessage(err, status)
+	if wantsJSON(c) {
+		_ = c.JSON(status, map[string]string{"error": msg, "request_id": rid})
+		return
+	}
+	title := http.StatusText(status)
+	if title == "" {
+		title = "Error"
+	}
+	if status == http.StatusForbidden {
+		title = "Access denied"
+	}
+	if err := render(c, status, templates.ErrorPage(s.page(c, title), templates.ErrorView{
+		Status: status, Title: title, Message: msg, RequestID: rid,
+	})); err != nil {
+		s.log.Error("render error page", "err", err, "request_id", rid)
+		_ = c.String(status, msg+" Request ID: "+rid)
+	}
+}
+
+func wantsJSON(c echo.Context) bool {
+	accept := c.Request().Header.Get("Accept")
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
+}
+
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}

@@ -1,0 +1,121 @@
+// Package web is the portal's HTTP face: Echo routes, each registered with
+// the permission it needs, handlers that parse, call one service method and
+// render, and the middleware around them.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"sort"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/uwsportal/uwsportal/internal/config"
+	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/models"
+	"github.com/uwsportal/uwsportal/static"
+)
+
+// Deps are what the server needs.
+type Deps struct {
+	Config  *config.Config
+	DB      *store.DB
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	Version string
+}
+
+// Server is the portal's web application.
+type Server struct {
+	cfg      *config.Config
+	db       *store.DB
+	log      *slog.Logger
+	metrics  webMetrics
+	reg      *metrics.Metrics
+	version  string
+	assets   *assets
+	echo     *echo.Echo
+	policies map[string]models.Permission
+}
+
+// New builds the server and registers every route.
+func New(d Deps) (*Server, error) {
+	a, err := loadAssets(static.FS)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: d.Config, db: d.DB, log: d.Log, reg: d.Metrics, metrics: webMetrics{d.Metrics},
+		version: d.Version, assets: a, policies: map[string]models.Permission{},
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = ipExtractor(d.Config)
+	e.Use(middleware.RequestID())
+	e.Use(s.accessLog)
+	e.Use(middleware.RecoverWithConfig(s.recoverConfig()))
+	e.Use(s.securityHeaders)
+	e.Use(noStore)
+	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
+	s.echo = e
+	s.routes()
+	return s, nil
+}
+
+// Handler is the http.Handler to serve.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// MetricsHandler serves Prometheus metrics, for a separate listener.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg.Registry, promhttp.HandlerOpts{})
+}
+
+// route registers a handler together with the permission it needs; no route
+// exists without one.
+func (s *Server) route(method, path string, perm models.Permission, h echo.HandlerFunc) {
+	s.policies[method+" "+path] = perm
+	s.echo.Add(method, path, h, s.authorize(perm))
+}
+
+// Policy returns the permission a registered route needs.
+func (s *Server) Policy(method, path string) (models.Permission, bool) {
+	p, ok := s.policies[method+" "+path]
+	return p, ok
+}
+
+// Routes lists every registered route as "METHOD path", sorted.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.echo.Routes() {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Server) routes() {
+	s.route(http.MethodGet, "/static/*", models.PermPublic, s.assets.serve)
+	s.route(http.MethodGet, "/healthz", models.PermPublic, s.healthz)
+	s.route(http.MethodGet, "/readyz", models.PermPublic, s.readyz)
+	if s.cfg.MetricsAddr == "" && s.reg != nil {
+		s.route(http.MethodGet, "/metrics", models.PermPublic, echo.WrapHandler(s.MetricsHandler()))
+	}
+	s.route(http.MethodGet, "/", models.PermPublic, s.dashboard)
+}
+
+func ipExtractor(cfg *config.Config) echo.IPExtractor {
+	if len(cfg.TrustedProxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	var opts []echo.TrustOption
+	opts = append(opts, echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false))
+	for _, n := range cfg.TrustedProxies {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
