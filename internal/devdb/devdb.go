@@ -42,7 +42,7 @@ type Options struct {
 	LocalAddr string // default 127.0.0.1:5432
 	// PrivatePort is where a private cluster listens; default PrivatePort.
 	PrivatePort int
-	Log       func(format string, args ...any)
+	Log         func(format string, args ...any)
 }
 
 // Resolve returns a URL for a server where the caller may create databases.
