@@ -27,6 +27,8 @@ type DB struct {
 	SQL  *sql.DB
 	// Now is the clock; tests inject one.
 	Now func() time.Time
+	// AuditSink, when set, counts audit appends and failures.
+	AuditSink AuditSink
 }
 
 // Options tune Open.

@@ -1,0 +1,111 @@
+package models
+
+import "strings"
+
+// Event codes: stable, dotted, never renamed once released. docs/audit-events.md
+// lists them for users (a test keeps it in step with this catalogue).
+const (
+	EvSignInSucceeded     = "auth.signin.succeeded"
+	EvSignInFailed        = "auth.signin.failed"
+	EvSignOut             = "auth.signout"
+	EvSessionExpired      = "auth.session.expired"
+	EvBreakGlassSucceeded = "auth.breakglass.succeeded"
+	EvBreakGlassFailed    = "auth.breakglass.failed"
+	EvAccessDenied        = "access.denied"
+
+	EvUserDisabled   = "user.disabled"
+	EvUserEnabled    = "user.enabled"
+	EvLocalAdminSet  = "user.local_admin.created"
+	EvMappingCreated = "mapping.created"
+	EvMappingDeleted = "mapping.deleted"
+
+	EvDepartmentCreated = "department.created"
+	EvDepartmentUpdated = "department.updated"
+	EvScheduleChanged   = "department.schedule.changed"
+
+	EvCredentialCreated   = "credential.created"
+	EvCredentialReplaced  = "credential.replaced"
+	EvCredentialRevealed  = "credential.revealed"
+	EvCredentialTested    = "credential.tested"
+	EvQuarantined         = "credential.quarantined"
+	EvQuarantineCleared   = "credential.quarantine.cleared"
+	EvRotateStarted       = "credential.rotate.started"
+	EvRotateApplied       = "credential.rotate.applied"
+	EvRotateVerified      = "credential.rotate.verified"
+	EvRotateFailed        = "credential.rotate.failed"
+	EvRotateUnknown       = "credential.rotate.unknown"
+	EvRotateResolved      = "credential.rotate.resolved"
+	EvUpstreamLoginOK     = "upstream.login.succeeded"
+	EvUpstreamLoginFailed = "upstream.login.failed"
+	EvUpstreamLoginGuard  = "upstream.login.refused"
+
+	EvMigrated      = "system.migrated"
+	EvRekey         = "system.rekey"
+	EvAuditExported = "audit.exported"
+	EvAuditVerified = "audit.verified"
+)
+
+// EventSpec documents one event code.
+type EventSpec struct {
+	Code       string
+	Meaning    string
+	DetailKeys []string
+}
+
+// Catalogue lists every event the portal writes.
+var Catalogue = []EventSpec{
+	{EvSignInSucceeded, "A person signed in through the identity provider.", []string{"issuer", "subject", "roles", "groups"}},
+	{EvSignInFailed, "A sign-in through the identity provider failed.", []string{"reason", "issuer", "subject"}},
+	{EvSignOut, "A person signed out.", []string{"rp_logout"}},
+	{EvSessionExpired, "A session ended by idle or absolute timeout, or because the user was disabled.", []string{"reason"}},
+	{EvBreakGlassSucceeded, "A break-glass local admin signed in.", []string{"username"}},
+	{EvBreakGlassFailed, "A break-glass sign-in failed or was throttled.", []string{"username", "reason"}},
+	{EvAccessDenied, "A signed-in person asked for something their roles do not allow.", []string{"method", "path", "permission"}},
+	{EvUserDisabled, "An admin disabled a user; their sessions ended at once.", []string{"user_id"}},
+	{EvUserEnabled, "An admin enabled a user again.", []string{"user_id"}},
+	{EvLocalAdminSet, "A break-glass local admin was created or its password replaced (command line).", []string{"username"}},
+	{EvMappingCreated, "An IdP group was mapped to a role (and department).", []string{"group", "role", "department"}},
+	{EvMappingDeleted, "A group mapping was removed.", []string{"group", "role", "department"}},
+	{EvDepartmentCreated, "A department was created.", []string{"slug", "name", "protocol", "max_age_days"}},
+	{EvDepartmentUpdated, "A department's settings changed.", []string{"changes"}},
+	{EvScheduleChanged, "Scheduled rotation was turned on or off, or its maximum age changed.", []string{"enabled", "max_age_days"}},
+	{EvCredentialCreated, "A department's UWS credential was entered for the first time.", []string{"username", "version", "verified"}},
+	{EvCredentialReplaced, "A credential was replaced by an admin (version numbers, never values).", []string{"username", "old_version", "new_version", "verified"}},
+	{EvCredentialRevealed, "The current password was shown to a person, with their reason.", []string{"reason", "version"}},
+	{EvCredentialTested, "A test login (and logout) was made with the credential.", []string{"result", "upstream_code"}},
+	{EvQuarantined, "Consecutive failed upstream logins reached the threshold: all automatic use stopped.", []string{"consecutive_failures", "threshold", "upstream_code"}},
+	{EvQuarantineCleared, "An admin cleared a quarantine after fixing the credential.", []string{"previous_state"}},
+	{EvRotateStarted, "A rotation began (resetting committed before the upstream call).", []string{"run_id", "trigger", "version"}},
+	{EvRotateApplied, "ThingSpace returned the new password and it was stored encrypted.", []string{"run_id", "version"}},
+	{EvRotateVerified, "A login with the new password worked; the rotation is complete.", []string{"run_id", "version"}},
+	{EvRotateFailed, "ThingSpace rejected the reset (nothing changed) or the new password failed verification.", []string{"run_id", "upstream_code", "state"}},
+	{EvRotateUnknown, "The reset's answer was lost: the outcome is unknown until resolved.", []string{"run_id", "reason"}},
+	{EvRotateResolved, "An unknown rotation was resolved (old password still works, or attention needed).", []string{"run_id", "state"}},
+	{EvUpstreamLoginOK, "A ThingSpace login with the credential succeeded.", []string{"purpose", "protocol"}},
+	{EvUpstreamLoginFailed, "A ThingSpace login failed.", []string{"purpose", "protocol", "upstream_code", "class", "consecutive_failures"}},
+	{EvUpstreamLoginGuard, "The lockout guard refused a login attempt before it was made.", []string{"purpose", "consecutive_failures"}},
+	{EvMigrated, "Database migrations were applied.", []string{"applied", "version"}},
+	{EvRekey, "Secrets were re-encrypted under the current master key.", []string{"rows", "key_id"}},
+	{EvAuditExported, "The audit trail was exported.", []string{"format", "filters", "rows"}},
+	{EvAuditVerified, "The audit chain was verified.", []string{"ok", "events", "first_bad"}},
+}
+
+// KnownEvent reports whether code is in the catalogue.
+func KnownEvent(code string) bool {
+	for _, s := range Catalogue {
+		if s.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// KnownEventPrefix reports whether some event code starts with prefix.
+func KnownEventPrefix(prefix string) bool {
+	for _, s := range Catalogue {
+		if strings.HasPrefix(s.Code, prefix) {
+			return true
+		}
+	}
+	return false
+}
