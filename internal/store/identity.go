@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/uwsportal/uwsportal/models"
+)
+
+type userRecord struct {
+	ID           int64
+	Issuer       string
+	Subject      string
+	Name         string
+	Email        string
+	Groups       []string `gorm:"serializer:json"`
+	Disabled     bool
+	CreatedAt    time.Time
+	LastSigninAt *time.Time
+}
+
+func (userRecord) TableName() string { return "users" }
+
+type grantRecord struct {
+	UserID     int64
+	Role       string
+	Department string
+}
+
+func (grantRecord) TableName() string { return "user_grants" }
+
+func (r *userRecord) model(grants []models.Grant) models.User {
+	return models.User{ID: r.ID, Issuer: r.Issuer, Subject: r.Subject, Name: r.Name, Email: r.Email,
+		Groups: r.Groups, Disabled: r.Disabled, CreatedAt: r.CreatedAt, LastSignIn: r.LastSigninAt, Grants: grants}
+}
+
+// UpsertSignIn creates or refreshes the user keyed by issuer and subject and
+// replaces their grants, in tx. It returns the stored user.
+func (db *DB) UpsertSignIn(ctx context.Context, tx *Tx, u models.User, at time.Time) (models.User, error) {
+	if u.Groups == nil {
+		u.Groups = []string{}
+	}
+	rec := userRecord{Issuer: u.Issuer, Subject: u.Subject, Name: u.Name, Email: u.Email, Groups: u.Groups, LastSigninAt: &at, CreatedAt: at}
+	err := tx.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "issuer"}, {Name: "subject"}},
+		DoUpdates: clause.AssignmentColumns([]string{"name", "email", "groups", "last_signin_at"}),
+	}).Create(&rec).Error
+	if err != nil {
+		return models.User{}, err
+	}
+	// ON CONFLICT DO UPDATE does not return the old flags: read them back.
+	if err := tx.WithContext(ctx).Where("issuer = ? AND subject = ?", u.Issuer, u.Subject).Take(&rec).Error; err != nil {
+		return models.User{}, err
+	}
+	if err := db.replaceGrants(ctx, tx, rec.ID, u.Grants); err != nil {
+		return models.User{}, err
+	}
+	return rec.model(u.Grants), nil
+}
+
+func (db *DB) replaceGrants(ctx context.Context, tx *Tx, userID int64, grants []models.Grant) error {
+	if err := tx.WithContext(ctx).Where("user_id = ?", userID).Delete(&grantRecord{}).Error; err != nil {
+		return err
+	}
+	if len(grants) == 0 {
+		return nil
+	}
+	recs := make([]grantRecord, len(grants))
+	for i, g := range grants {
+		recs[i] = grantRecord{UserID: userID, Role: string(g.Role), Department: g.Department}
+	}
+	return tx.WithContext(ctx).Create(&recs).Error
+}
+
+// User returns a user with their grants, or an ErrNotFound error.
+func (db *DB) User(ctx context.Context, id int64) (models.User, error) {
+	var rec userRecord
+	err := db.Gorm.WithContext(ctx).Take(&rec, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return models.User{}, models.Errorf(models.ErrNotFound, "No such user.")
+	}
+	if err != nil {
+		return models.User{}, err
+	}
+	grants, err := db.grants(ctx, id)
+	if err != nil {
+		return models.User{}, err
+	}
+	return rec.model(grants), nil
+}
+
+func (db *DB) grants(ctx context.Context, userID int64) ([]models.Grant, error) {
+	var recs []grantRecord
+	if err := db.Gorm.WithContext(ctx).Where("user_id = ?", userID).Order("role, department").Find(&recs).Error; err != nil {
+		return nil, err
+	}
+	out := make([]models.Grant, len(recs))
+	for i, r := range recs {
+		out[i] = models.Grant{Role: models.Role(r.Role), Department: r.Department}
+	}
+	return out, nil
+}
+
+// Users lists every user with their grants, most recent sign-in first.
+func (db *DB) Users(ctx context.Context) ([]models.User, error) {
+	var recs []userRecord
+	if err := db.Gorm.WithContext(ctx).Order("last_signin_at DESC NULLS LAST, id").Find(&recs).Error; err != nil {
+		return nil, err
+	}
+	var grants []grantRecord
+	if err := db.Gorm.WithContext(ctx).Order("role, department").Find(&grants).Error; err != nil {
+		return nil, err
+	}
+	by := map[int64][]models.Grant{}
+	for _, g := range grants {
+		by[g.UserID] = append(by[g.UserID], models.Grant{Role: models.Role(g.Role), Department: g.Department})
+	}
+	out := make([]models.User, len(recs))
+	for i := range recs {
+		out[i] = recs[i].model(by[recs[i].ID])
+	}
+	return out, nil
+}
+
+// SetUserDisabled flips a user's disabled flag in tx.
+func (db *DB) SetUserDisabled(ctx context.Context, tx *Tx, id int64, disabled bool) error {
+	res := tx.WithContext(ctx).Model(&userRecord{}).Where("id = ?", id).Update("disabled", disabled)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return models.Errorf(models.ErrNotFound, "No such user.")
+	}
+	return nil
+}
+
+// Admins lists the enabled users holding the admin role, for the "whom to
+// ask" text on the no-access page.
+func (db *DB) Admins(ctx context.Context) ([]models.User, error) {
+	var recs []userRecord
+	err := db.Gorm.WithContext(ctx).Where("NOT disabled AND issuer <> ? AND id IN (SELECT user_id FROM user_grants WHERE role = 'admin')", models.IssuerLocal).
+		Order("name").Limit(10).Find(&recs).Error
+	out := make([]models.User, len(recs))
+	for i := range recs {
+		out[i] = recs[i].model(nil)
+	}
+	return out, err
+}

@@ -1,0 +1,53 @@
+package models
+
+import (
+	"strings"
+	"time"
+)
+
+// Protocol is how the portal talks to ThingSpace for a department.
+type Protocol string
+
+const (
+	ProtocolREST Protocol = "rest"
+	ProtocolSOAP Protocol = "soap"
+)
+
+// Department owns one UWS credential.
+type Department struct {
+	ID              int64
+	Slug            string
+	Name            string
+	Protocol        Protocol
+	MaxAgeDays      int
+	ScheduleEnabled bool
+	RevealAllowed   bool
+	CreatedAt       time.Time
+}
+
+// DefaultMaxAgeDays is Verizon's recommended rotation interval.
+const DefaultMaxAgeDays = 90
+
+// Validate checks a department before it is stored.
+func (d *Department) Validate() error {
+	d.Name = strings.TrimSpace(d.Name)
+	if !ValidSlug(d.Slug) {
+		return Errorf(ErrInvalid, "The slug must be 1 to 63 lower-case letters, digits or dashes, starting with a letter or digit.")
+	}
+	if d.Name == "" || len(d.Name) > 200 || hasControl(d.Name) {
+		return Errorf(ErrInvalid, "The name must be 1 to 200 printable characters.")
+	}
+	if d.Protocol == "" {
+		d.Protocol = ProtocolREST
+	}
+	if d.Protocol != ProtocolREST && d.Protocol != ProtocolSOAP {
+		return Errorf(ErrInvalid, "The protocol must be rest or soap.")
+	}
+	if d.MaxAgeDays == 0 {
+		d.MaxAgeDays = DefaultMaxAgeDays
+	}
+	if d.MaxAgeDays < 1 || d.MaxAgeDays > 3650 {
+		return Errorf(ErrInvalid, "The maximum age must be from 1 to 3650 days.")
+	}
+	return nil
+}

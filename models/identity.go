@@ -1,0 +1,98 @@
+package models
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// User is a person known to the portal, keyed by issuer and subject.
+type User struct {
+	ID         int64
+	Issuer     string
+	Subject    string
+	Name       string
+	Email      string
+	Groups     []string
+	Disabled   bool
+	CreatedAt  time.Time
+	LastSignIn *time.Time
+	Grants     []Grant
+}
+
+// IssuerLocal marks break-glass local accounts.
+const IssuerLocal = "local"
+
+// Mapping grants a role (in a department, for lead and member) to everyone
+// in an IdP group.
+type Mapping struct {
+	ID         int64
+	Group      string
+	Role       Role
+	Department string
+	CreatedAt  time.Time
+	CreatedBy  string
+}
+
+// Validate checks a mapping before it is stored.
+func (m Mapping) Validate() error {
+	m.Group = strings.TrimSpace(m.Group)
+	switch {
+	case m.Group == "" || len(m.Group) > 256:
+		return Errorf(ErrInvalid, "The group name must be 1 to 256 characters.")
+	case hasControl(m.Group):
+		return Errorf(ErrInvalid, "The group name must not contain control characters.")
+	}
+	if _, err := ParseRole(string(m.Role)); err != nil {
+		return err
+	}
+	if m.Role.Global() && m.Department != "" {
+		return Errorf(ErrInvalid, "The %s role is global: leave the department empty.", m.Role)
+	}
+	if !m.Role.Global() && m.Department == "" {
+		return Errorf(ErrInvalid, "The %s role needs a department.", m.Role)
+	}
+	return nil
+}
+
+// GrantsFor computes a person's grants from their groups, the stored
+// mappings and the bootstrap admin groups. Duplicates are removed.
+func GrantsFor(groups []string, mappings []Mapping, adminGroups []string) []Grant {
+	in := map[string]bool{}
+	for _, g := range groups {
+		in[g] = true
+	}
+	seen := map[Grant]bool{}
+	var out []Grant
+	add := func(g Grant) {
+		if !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	for _, g := range adminGroups {
+		if in[g] {
+			add(Grant{Role: RoleAdmin})
+		}
+	}
+	for _, m := range mappings {
+		if in[m.Group] {
+			add(Grant{Role: m.Role, Department: m.Department})
+		}
+	}
+	return out
+}
+
+var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ValidSlug reports whether s can name a department in URLs.
+func ValidSlug(s string) bool { return slugRe.MatchString(s) }
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}
