@@ -16,6 +16,7 @@ var (
 	ErrForbidden    = errors.New("forbidden")
 	ErrUnauthorized = errors.New("not signed in")
 	ErrUnavailable  = errors.New("temporarily unavailable")
+	ErrRateLimited  = errors.New("too many attempts")
 )
 
 // Error carries a message that is safe to show to the person who caused it,

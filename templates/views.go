@@ -2,6 +2,11 @@
 // typed view struct; no database record reaches a template.
 package templates
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Page is what the layout needs on every page.
 type Page struct {
 	Title    string
@@ -42,3 +47,7 @@ type ErrorView struct {
 	Message   string
 	RequestID string
 }
+
+func joinComma(s []string) string { return strings.Join(s, ", ") }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"net/http"
+	"net/url"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/uwsportal/uwsportal/models"
@@ -15,6 +18,11 @@ func (s *Server) authorize(perm models.Permission) echo.MiddlewareFunc {
 			}
 			p := principal(c)
 			if p.Anonymous() {
+				// A page sends the browser to sign in and back; anything
+				// else gets a plain 401.
+				if c.Request().Method == http.MethodGet && !wantsJSON(c) {
+					return c.Redirect(http.StatusSeeOther, "/auth/login?next="+url.QueryEscape(safeNext(c.Request().URL.RequestURI())))
+				}
 				return models.ErrUnauthorized
 			}
 			if !p.Can(perm, "") {

@@ -27,6 +27,8 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, models.ErrUnauthorized):
 		return http.StatusUnauthorized
+	case errors.Is(err, models.ErrRateLimited):
+		return http.StatusTooManyRequests
 	case errors.Is(err, models.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	}
@@ -76,6 +78,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if status >= 500 {
 		s.log.Error("request failed", "err", err, "status", status, "request_id", rid,
 			"method", c.Request().Method, "path", c.Request().URL.Path)
+	}
+	if status == http.StatusForbidden {
+		if p := principal(c); !p.Anonymous() {
+			perm, _ := s.Policy(c.Request().Method, c.Path())
+			s.svc.Denied(c.Request().Context(), p, meta(c), c.Request().Method, c.Request().URL.Path, string(perm))
+		}
 	}
 	msg := safeMessage(err, status)
 	if wantsJSON(c) {

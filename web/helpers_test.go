@@ -2,7 +2,15 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"net"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +19,10 @@ import (
 
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/service"
 	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // syncBuffer collects log lines written from several goroutines.
@@ -34,14 +45,156 @@ func (b *syncBuffer) String() string {
 
 type testServer struct {
 	*Server
-	URL  string
-	Logs *syncBuffer
+	URL   string
+	Logs  *syncBuffer
+	Clock *testClock
+}
+
+// testClock is a settable clock shared by the server, service and store.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+var userSeq atomic.Int64
+
+// client returns a browser-like client (cookie jar, no redirects followed)
+// signed in as a fresh user holding grants; none means a user with no role.
+func (ts *testServer) client(t *testing.T, grants ...models.Grant) *http.Client {
+	t.Helper()
+	ctx := context.Background()
+	var user models.User
+	err := ts.db.WithTx(ctx, func(tx *store.Tx) error {
+		var err error
+		n := userSeq.Add(1)
+		user, err = ts.db.UpsertSignIn(ctx, tx, models.User{Issuer: "test", Subject: fmt.Sprint("u", n), Name: fmt.Sprint("Test User ", n), Grants: grants}, time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts.sessionClient(t, user.ID)
+}
+
+// sessionClient makes a client whose session is signed in as userID.
+func (ts *testServer) sessionClient(t *testing.T, userID int64) *http.Client {
+	t.Helper()
+	sctx, err := ts.sessions.Load(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := ts.now().Unix()
+	ts.sessions.Put(sctx, keyUser, userID)
+	ts.sessions.Put(sctx, keyCreated, now)
+	ts.sessions.Put(sctx, keySeen, now)
+	token, _, err := ts.sessions.Commit(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := anonClient()
+	u, _ := url.Parse(ts.URL)
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: "uwsportal_session", Value: token, Path: "/"}})
+	return c
+}
+
+// anonClient is a browser without a session that does not follow redirects.
+func anonClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// do sends a request with c and returns the response and body.
+func do(t *testing.T, c *http.Client, method, u string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, u, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+// csrf makes sure c holds a CSRF cookie and returns its token.
+func (ts *testServer) csrf(t *testing.T, c *http.Client) string {
+	t.Helper()
+	u, _ := url.Parse(ts.URL)
+	for range 2 {
+		for _, ck := range c.Jar.Cookies(u) {
+			if ck.Name == "uwsportal_csrf" {
+				return ck.Value
+			}
+		}
+		do(t, c, http.MethodGet, ts.URL+"/healthz", nil)
+	}
+	t.Fatal("no CSRF cookie")
+	return ""
+}
+
+// post submits a form with a valid CSRF token.
+func (ts *testServer) post(t *testing.T, c *http.Client, path string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf_token", ts.csrf(t, c))
+	return do(t, c, http.MethodPost, ts.URL+path, form)
+}
+
+// events returns the codes of the audit trail in order.
+func (ts *testServer) events(t *testing.T) []string {
+	t.Helper()
+	rows, err := ts.db.Pool.Query(context.Background(), "SELECT code FROM audit_events ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		_ = rows.Scan(&c)
+		out = append(out, c)
+	}
+	return out
 }
 
 func newTestServer(t *testing.T, db *store.DB, env map[string]string) *testServer {
 	t.Helper()
+	return newTestServerAt(t, db, env, "127.0.0.1:0")
+}
+
+// newTestServerAt serves on addr (which the base URL may already name).
+func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr string) *testServer {
+	t.Helper()
 	if env == nil {
 		env = map[string]string{}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["UWSPORTAL_BASE_URL"] == "" {
+		env["UWSPORTAL_BASE_URL"] = "http://" + ln.Addr().String()
 	}
 	if env["UWSPORTAL_MASTER_KEY"] == "" {
 		env["UWSPORTAL_MASTER_KEY"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -51,13 +204,27 @@ func newTestServer(t *testing.T, db *store.DB, env map[string]string) *testServe
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	s, err := New(Deps{Config: cfg, DB: db, Log: slog.New(slog.NewJSONHandler(logs, nil)), Metrics: metrics.New(), Version: "test"})
+	keys, err := secret.ParseKeys(env["UWSPORTAL_MASTER_KEY"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(s.Handler())
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	m := metrics.New()
+	svc := service.New(db, log, m)
+	svc.AdminGroups = cfg.AdminGroups
+	clock := &testClock{t: time.Now()}
+	svc.Now = clock.Now
+	db.Now = clock.Now
+	s, err := New(Deps{Config: cfg, DB: db, Log: log, Metrics: m, Service: svc, Keyring: keys, Version: "test", Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(s.Handler())
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
 	t.Cleanup(hs.Close)
-	return &testServer{Server: s, URL: hs.URL, Logs: logs}
+	return &testServer{Server: s, URL: hs.URL, Logs: logs, Clock: clock}
 }
 
 func get(t *testing.T, url string, header ...string) (*http.Response, string) {

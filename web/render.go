@@ -6,6 +6,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/templates"
 )
 
@@ -30,6 +31,11 @@ func (s *Server) page(c echo.Context, title string) templates.Page {
 		JS:      s.assets.Path("js/app.js"),
 		Path:    c.Request().URL.Path,
 		CSRF:    csrfToken(c),
+		Flashes: s.popFlashes(c),
+	}
+	if pr := principal(c); !pr.Anonymous() {
+		p.User = &templates.UserView{Name: pr.Name, Roles: pr.RoleNames(), BreakGlass: pr.Local}
+		p.Nav = navFor(pr)
 	}
 	return p
 }
@@ -40,4 +46,24 @@ func csrfToken(c echo.Context) string {
 		return t
 	}
 	return ""
+}
+
+// navFor lists the sections p may open.
+func navFor(p *models.Principal) []templates.NavItem {
+	nav := []templates.NavItem{{Label: "Dashboard", Href: "/"}}
+	for _, item := range []struct {
+		perm  models.Permission
+		label string
+		href  string
+	}{
+		{models.PermViewDepartment, "Departments", "/departments"},
+		{models.PermViewAudit, "Audit", "/audit"},
+		{models.PermViewUsers, "Users", "/admin/users"},
+		{models.PermMapGroups, "Mappings", "/admin/mappings"},
+	} {
+		if p.Can(item.perm, "") {
+			nav = append(nav, templates.NavItem{Label: item.label, Href: item.href})
+		}
+	}
+	return nav
 }

@@ -4,9 +4,13 @@
 package web
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"sort"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -14,6 +18,8 @@ import (
 
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/service"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/static"
@@ -25,7 +31,11 @@ type Deps struct {
 	DB      *store.DB
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
+	Service *service.Service
+	Keyring *secret.Keyring
 	Version string
+	// Now is the clock for session timeouts; tests inject one.
+	Now func() time.Time
 }
 
 // Server is the portal's web application.
@@ -39,6 +49,11 @@ type Server struct {
 	assets   *assets
 	echo     *echo.Echo
 	policies map[string]models.Permission
+	svc      *service.Service
+	sessions *scs.SessionManager
+	oidc     *oidcClient
+	keys     *secret.Keyring
+	now      func() time.Time
 }
 
 // New builds the server and registers every route.
@@ -50,6 +65,21 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		cfg: d.Config, db: d.DB, log: d.Log, reg: d.Metrics, metrics: webMetrics{d.Metrics},
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
+		svc: d.Service, now: d.Now, keys: d.Keyring,
+	}
+	if s.keys == nil {
+		return nil, errors.New("web: a keyring is required")
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.svc == nil {
+		s.svc = service.New(d.DB, d.Log, d.Metrics)
+		s.svc.AdminGroups = d.Config.AdminGroups
+	}
+	s.sessions = newSessionManager(d.DB, d.Config)
+	if d.Config.SSOEnabled() {
+		s.oidc = newOIDCClient(d.Config, d.Log)
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -62,6 +92,17 @@ func New(d Deps) (*Server, error) {
 	e.Use(noStore)
 	e.Use(middleware.BodyLimit("1M"))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
+	e.Use(echo.WrapMiddleware(s.sessions.LoadAndSave))
+	e.Use(s.loadPrincipal)
+	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:csrf_token,header:X-CSRF-Token",
+		CookieName:     "uwsportal_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   d.Config.Secure(),
+		CookieSameSite: http.SameSiteLaxMode,
+		ContextKey:     "csrf",
+	}))
 	s.echo = e
 	s.routes()
 	return s, nil
@@ -105,7 +146,21 @@ func (s *Server) routes() {
 	if s.cfg.MetricsAddr == "" && s.reg != nil {
 		s.route(http.MethodGet, "/metrics", models.PermPublic, echo.WrapHandler(s.MetricsHandler()))
 	}
-	s.route(http.MethodGet, "/", models.PermPublic, s.dashboard)
+	s.route(http.MethodGet, "/", models.PermSignedIn, s.dashboard)
+
+
+	s.route(http.MethodGet, "/auth/login", models.PermPublic, s.oidcLogin)
+	s.route(http.MethodGet, "/auth/callback", models.PermPublic, s.oidcCallback)
+	s.route(http.MethodPost, "/auth/logout", models.PermPublic, s.logout)
+	s.route(http.MethodGet, "/login/local", models.PermPublic, s.localLoginForm)
+	s.route(http.MethodPost, "/login/local", models.PermPublic, s.localLogin)
+
+	s.route(http.MethodGet, "/admin/users", models.PermViewUsers, s.users)
+	s.route(http.MethodPost, "/admin/users/:id/disable", models.PermManageUsers, s.userDisable)
+	s.route(http.MethodPost, "/admin/users/:id/enable", models.PermManageUsers, s.userEnable)
+	s.route(http.MethodGet, "/admin/mappings", models.PermMapGroups, s.mappings)
+	s.route(http.MethodPost, "/admin/mappings", models.PermMapGroups, s.mappingCreate)
+	s.route(http.MethodPost, "/admin/mappings/:id/delete", models.PermMapGroups, s.mappingDelete)
 }
 
 func ipExtractor(cfg *config.Config) echo.IPExtractor {

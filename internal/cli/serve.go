@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"syscall"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/service"
 	"github.com/uwsportal/uwsportal/web"
 )
 
@@ -34,9 +37,18 @@ func (a *app) serve(ctx context.Context, args []string) error {
 			return err
 		}
 		log.Info("migrations applied", "count", n)
+		if err := auditMigrated(ctx, db, nil, n); err != nil {
+			return err
+		}
+	}
+	keys, err := secret.LoadKeyring(a.getenv, os.ReadFile)
+	if err != nil {
+		return err
 	}
 	m := metrics.New()
-	srv, err := web.New(web.Deps{Config: cfg, DB: db, Log: log, Metrics: m, Version: Version})
+	svc := service.New(db, log, m)
+	svc.AdminGroups = cfg.AdminGroups
+	srv, err := web.New(web.Deps{Config: cfg, DB: db, Log: log, Metrics: m, Service: svc, Keyring: keys, Version: Version})
 	if err != nil {
 		return err
 	}

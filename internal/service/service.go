@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -19,6 +20,12 @@ type Service struct {
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
 	Now     func() time.Time
+	// Keyring seals credentials and cached sessions; Upstream reaches
+	// ThingSpace (upstream.go). Both are needed by the credential use cases.
+	Keyring  *secret.Keyring
+	Upstream *Upstream
+	// AdminGroups are IdP groups whose members are admins (bootstrap).
+	AdminGroups []string
 }
 
 // New builds the service layer over db.

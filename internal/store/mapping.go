@@ -21,16 +21,21 @@ type mappingRecord struct {
 
 func (mappingRecord) TableName() string { return "group_mappings" }
 
+// mappingRow is a mapping joined with its department's slug.
 type mappingRow struct {
-	mappingRecord
-	Slug *string
+	ID        int64
+	GroupName string
+	Role      string
+	CreatedAt time.Time
+	CreatedBy string
+	Slug      *string
 }
 
 // Mappings lists every group mapping with its department's slug.
 func (db *DB) Mappings(ctx context.Context) ([]models.Mapping, error) {
 	var rows []mappingRow
 	err := db.Gorm.WithContext(ctx).Table("group_mappings m").
-		Select("m.*, d.slug").Joins("LEFT JOIN departments d ON d.id = m.department_id").
+		Select("m.id, m.group_name, m.role, m.created_at, m.created_by, d.slug").Joins("LEFT JOIN departments d ON d.id = m.department_id").
 		Order("m.group_name, m.role, d.slug").Scan(&rows).Error
 	if err != nil {
 		return nil, err
@@ -67,7 +72,7 @@ func (db *DB) CreateMapping(ctx context.Context, tx *Tx, m models.Mapping) (int6
 // DeleteMapping removes a mapping in tx and returns what it was.
 func (db *DB) DeleteMapping(ctx context.Context, tx *Tx, id int64) (models.Mapping, error) {
 	var row mappingRow
-	err := tx.WithContext(ctx).Table("group_mappings m").Select("m.*, d.slug").
+	err := tx.WithContext(ctx).Table("group_mappings m").Select("m.id, m.group_name, m.role, m.created_at, m.created_by, d.slug").
 		Joins("LEFT JOIN departments d ON d.id = m.department_id").Where("m.id = ?", id).Scan(&row).Error
 	if err != nil {
 		return models.Mapping{}, err

@@ -1,0 +1,243 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// Identity is what the identity provider asserted about a person.
+type Identity struct {
+	Issuer, Subject, Name, Email string
+	Groups                       []string
+}
+
+// ErrUserDisabled is returned for a disabled user's sign-in or session.
+var ErrUserDisabled = models.Errorf(models.ErrForbidden, "Your account has been disabled in the portal. Ask a portal administrator.")
+
+// SignIn records a successful IdP sign-in: the user is created or refreshed
+// and their roles recomputed from the current mappings, so a person removed
+// from a group loses access now.
+func (s *Service) SignIn(ctx context.Context, id Identity, meta models.RequestMeta) (models.User, error) {
+	mappings, err := s.DB.Mappings(ctx)
+	if err != nil {
+		return models.User{}, err
+	}
+	grants := models.GrantsFor(id.Groups, mappings, s.AdminGroups)
+	var user models.User
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		user, err = s.DB.UpsertSignIn(ctx, tx, models.User{Issuer: id.Issuer, Subject: id.Subject, Name: id.Name,
+			Email: id.Email, Groups: id.Groups, Grants: grants}, s.Now())
+		if err != nil {
+			return err
+		}
+		if user.Disabled {
+			return ErrUserDisabled
+		}
+		p := principalOf(user)
+		e := models.NewEvent(models.EvSignInSucceeded, p, meta).With("issuer", id.Issuer, "subject", id.Subject,
+			"roles", p.RoleNames(), "groups", id.Groups)
+		e.Target = "user:" + fmt.Sprint(user.ID)
+		return s.DB.Audit(ctx, tx, e)
+	})
+	if errors.Is(err, ErrUserDisabled) {
+		s.SignInFailed(ctx, meta, "user disabled", id.Issuer, id.Subject)
+	}
+	return user, err
+}
+
+// SignInFailed audits a failed sign-in and its reason.
+func (s *Service) SignInFailed(ctx context.Context, meta models.RequestMeta, reason, issuer, subject string) {
+	e := models.NewEvent(models.EvSignInFailed, nil, meta).With("reason", reason, "issuer", issuer, "subject", subject)
+	e.Actor, e.Outcome = "anonymous", models.OutcomeFailure
+	if subject != "" {
+		e.Actor = "subject:" + clip(subject, 128)
+	}
+	s.auditAlone(ctx, e)
+}
+
+// Principal loads the person behind a session. A disabled or vanished user
+// gets ErrUserDisabled, which ends the session.
+func (s *Service) Principal(ctx context.Context, userID int64) (*models.Principal, error) {
+	u, err := s.DB.User(ctx, userID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, ErrUserDisabled
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, ErrUserDisabled
+	}
+	return principalOf(u), nil
+}
+
+func principalOf(u models.User) *models.Principal {
+	return &models.Principal{UserID: u.ID, Actor: fmt.Sprint(u.ID), Name: displayName(u), Local: u.Issuer == models.IssuerLocal, Grants: u.Grants}
+}
+
+func displayName(u models.User) string {
+	switch {
+	case u.Name != "":
+		return u.Name
+	case u.Email != "":
+		return u.Email
+	}
+	return u.Subject
+}
+
+// SignedOut audits a sign-out.
+func (s *Service) SignedOut(ctx context.Context, p *models.Principal, meta models.RequestMeta, rpLogout bool) {
+	s.auditAlone(ctx, models.NewEvent(models.EvSignOut, p, meta).With("rp_logout", rpLogout))
+}
+
+// SessionEnded audits a session that timed out or was cut.
+func (s *Service) SessionEnded(ctx context.Context, p *models.Principal, meta models.RequestMeta, reason string) {
+	e := models.NewEvent(models.EvSessionExpired, p, meta).With("reason", reason)
+	s.auditAlone(ctx, e)
+}
+
+// Denied audits an access denial.
+func (s *Service) Denied(ctx context.Context, p *models.Principal, meta models.RequestMeta, method, path, perm string) {
+	e := models.NewEvent(models.EvAccessDenied, p, meta).With("method", method, "path", clip(path, 256), "permission", perm)
+	e.Outcome, e.Target = models.OutcomeDenied, clip(path, 256)
+	s.auditAlone(ctx, e)
+}
+
+// auditAlone writes an event that records no other change; a failure is
+// logged and counted (the writer's sink), and the caller goes on: there is
+// no change to refuse.
+func (s *Service) auditAlone(ctx context.Context, e *models.AuditEvent, known ...string) {
+	if err := s.DB.AuditAlone(ctx, e, known...); err != nil && s.Log != nil {
+		s.Log.Error("audit", "code", e.Code, "err", err)
+	}
+}
+
+// Break-glass throttling: per account and per address, over a window.
+const (
+	localWindow      = 15 * time.Minute
+	localMaxPerUser  = 5
+	localMaxPerIP    = 20
+	localMinPassword = 12
+)
+
+// dummyHash keeps the time of a sign-in for an unknown name the same as for
+// a known one.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("uwsportal-dummy-password"), bcrypt.DefaultCost)
+
+// LocalSignIn checks a break-glass admin's password. Every attempt is
+// audited; too many failures per account or per address are refused before
+// the password is even checked.
+func (s *Service) LocalSignIn(ctx context.Context, username string, password secret.Secret, meta models.RequestMeta) (models.User, error) {
+	username = strings.TrimSpace(username)
+	fail := func(reason string, err error) (models.User, error) {
+		e := models.NewEvent(models.EvBreakGlassFailed, nil, meta).With("username", clip(username, 64), "reason", reason)
+		e.Actor, e.Outcome = "local:"+clip(username, 64), models.OutcomeFailure
+		if reason != "throttled" {
+			_ = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+				if err := s.DB.RecordLoginFailure(ctx, tx, clip(username, 64), meta.SourceIP); err != nil {
+					return err
+				}
+				return s.DB.Audit(ctx, tx, e, password.Reveal())
+			})
+		} else {
+			s.auditAlone(ctx, e, password.Reveal())
+		}
+		return models.User{}, err
+	}
+	bad := models.Errorf(models.ErrUnauthorized, "Wrong username or password.")
+	if username == "" || len(username) > 64 || password.Reveal() == "" || len(password.Reveal()) > 256 {
+		return fail("malformed", bad)
+	}
+	byUser, byIP, err := s.DB.LoginFailures(ctx, username, meta.SourceIP, s.Now().Add(-localWindow))
+	if err != nil {
+		return models.User{}, err
+	}
+	if byUser >= localMaxPerUser || byIP >= localMaxPerIP {
+		return fail("throttled", models.Errorf(models.ErrRateLimited, "Too many failed attempts. Wait 15 minutes and try again."))
+	}
+	acct, err := s.DB.LocalAccount(ctx, username)
+	hash := dummyHash
+	if err == nil {
+		hash = []byte(acct.PasswordHash)
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return models.User{}, err
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password.Reveal())) != nil || acct.UserID == 0 {
+		return fail("wrong username or password", bad)
+	}
+	u, err := s.DB.User(ctx, acct.UserID)
+	if err != nil {
+		return models.User{}, err
+	}
+	if u.Disabled {
+		return fail("user disabled", ErrUserDisabled)
+	}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := s.DB.ClearLoginFailures(ctx, tx, username); err != nil {
+			return err
+		}
+		if err := tx.WithContext(ctx).Exec("UPDATE users SET last_signin_at = ? WHERE id = ?", s.Now(), u.ID).Error; err != nil {
+			return err
+		}
+		return s.DB.Audit(ctx, tx, models.NewEvent(models.EvBreakGlassSucceeded, principalOf(u), meta).With("username", username), password.Reveal())
+	})
+	return u, err
+}
+
+// SetLocalAdmin creates or replaces a break-glass admin (command line).
+func (s *Service) SetLocalAdmin(ctx context.Context, p *models.Principal, username string, password secret.Secret) error {
+	if err := require(p, models.PermManageUsers, ""); err != nil {
+		return err
+	}
+	if !validLocalName(username) {
+		return models.Errorf(models.ErrInvalid, "The username must be 1 to 64 letters, digits, dots, dashes or underscores.")
+	}
+	pw := password.Reveal()
+	if len([]rune(pw)) < localMinPassword {
+		return models.Errorf(models.ErrInvalid, "A break-glass password needs at least %d characters.", localMinPassword)
+	}
+	if err := models.ValidatePassword(pw, username); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), 12)
+	if err != nil {
+		return err
+	}
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		created, err := s.DB.SaveLocalAccount(ctx, tx, username, string(hash))
+		if err != nil {
+			return err
+		}
+		e := models.NewEvent(models.EvLocalAdminSet, p, models.RequestMeta{}).With("username", username, "created", created)
+		e.Target = "local:" + username
+		return s.DB.Audit(ctx, tx, e, pw)
+	})
+}
+
+func validLocalName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,72 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uwsportal/uwsportal/models"
+	"github.com/uwsportal/uwsportal/templates"
+)
+
+// mappings lists the group mappings with the form to add one.
+func (s *Server) mappings(c echo.Context) error {
+	return s.renderMappings(c, http.StatusOK, templates.MappingRow{Role: string(models.RoleLead)}, nil)
+}
+
+func (s *Server) renderMappings(c echo.Context, status int, form templates.MappingRow, flash *templates.Flash) error {
+	ctx := c.Request().Context()
+	p := principal(c)
+	list, err := s.svc.Mappings(ctx, p)
+	if err != nil {
+		return err
+	}
+	depts, err := s.db.Departments(ctx, nil)
+	if err != nil {
+		return err
+	}
+	v := templates.MappingsView{AdminGroups: s.cfg.AdminGroups, Form: form}
+	for _, r := range models.Roles {
+		v.Roles = append(v.Roles, string(r))
+	}
+	for _, d := range depts {
+		v.Departments = append(v.Departments, templates.Option{Value: d.Slug, Label: d.Name + " (" + d.Slug + ")"})
+	}
+	for _, m := range list {
+		v.Mappings = append(v.Mappings, templates.MappingRow{ID: m.ID, Group: m.Group, Role: string(m.Role),
+			Department: m.Department, CreatedAt: m.CreatedAt.UTC().Format("2006-01-02")})
+	}
+	pg := s.page(c, "Group mappings")
+	if flash != nil {
+		pg.Flashes = append(pg.Flashes, *flash)
+	}
+	return render(c, status, templates.Mappings(pg, v))
+}
+
+func (s *Server) mappingCreate(c echo.Context) error {
+	m := models.Mapping{Group: c.FormValue("group"), Role: models.Role(c.FormValue("role")), Department: c.FormValue("department")}
+	_, err := s.svc.CreateMapping(c.Request().Context(), principal(c), meta(c), m)
+	if err != nil {
+		// Bad input: show the form again with the message; nothing changed.
+		if msg, ok := models.SafeMessage(err); ok && (errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrConflict) || errors.Is(err, models.ErrNotFound)) {
+			form := templates.MappingRow{Group: clipText(m.Group, 256), Role: string(m.Role), Department: clipText(m.Department, 64)}
+			return s.renderMappings(c, statusOf(err), form, &templates.Flash{Kind: "error", Message: msg})
+		}
+		return err
+	}
+	s.flash(c, "success", "Mapping added. It applies at each member's next sign-in.")
+	return c.Redirect(http.StatusSeeOther, "/admin/mappings")
+}
+
+func (s *Server) mappingDelete(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteMapping(c.Request().Context(), principal(c), meta(c), id); err != nil {
+		return err
+	}
+	s.flash(c, "success", "Mapping removed. It stops applying at each member's next sign-in.")
+	return c.Redirect(http.StatusSeeOther, "/admin/mappings")
+}

@@ -1,0 +1,160 @@
+package web
+
+import (
+	"encoding/gob"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/labstack/echo/v4"
+
+	"github.com/uwsportal/uwsportal/internal/config"
+	"github.com/uwsportal/uwsportal/internal/service"
+	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/models"
+	"github.com/uwsportal/uwsportal/templates"
+)
+
+// Session keys.
+const (
+	keyUser    = "uid"
+	keyCreated = "created" // unix seconds: absolute timeout
+	keySeen    = "seen"    // unix seconds: idle timeout
+	keyIDToken = "idt"     // for the IdP's end-session hint; never logged
+	keyFlash   = "flash"
+)
+
+// seenResolution bounds how often a request rewrites its session just to
+// move the idle clock.
+const seenResolution = time.Minute
+
+func init() { gob.Register([]templates.Flash{}) }
+
+// newSessionManager keeps sessions server-side in Postgres, so they survive
+// a restart and work across instances. Its own lifetimes are backstops; the
+// portal enforces idle and absolute timeouts with its injectable clock.
+func newSessionManager(db *store.DB, cfg *config.Config) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = pgxstore.NewWithCleanupInterval(db.Pool, 10*time.Minute)
+	sm.Lifetime = cfg.SessionLifetime + time.Minute
+	sm.IdleTimeout = cfg.SessionIdle + seenResolution + time.Minute
+	sm.Cookie.Name = "uwsportal_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = cfg.Secure()
+	sm.Cookie.Path = "/"
+	sm.Cookie.Persist = false
+	return sm
+}
+
+// loadPrincipal puts the signed-in person on the context, ending sessions
+// that timed out or whose user was disabled.
+func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		uid := s.sessions.GetInt64(ctx, keyUser)
+		if uid == 0 {
+			return next(c)
+		}
+		now := s.now()
+		created := time.Unix(s.sessions.GetInt64(ctx, keyCreated), 0)
+		seen := time.Unix(s.sessions.GetInt64(ctx, keySeen), 0)
+		reason := ""
+		switch {
+		case now.Sub(created) > s.cfg.SessionLifetime:
+			reason = "absolute timeout"
+		case now.Sub(seen) > s.cfg.SessionIdle:
+			reason = "idle timeout"
+		}
+		p, err := s.svc.Principal(ctx, uid)
+		if errors.Is(err, service.ErrUserDisabled) {
+			reason = "user disabled"
+			p = &models.Principal{UserID: uid, Actor: itoa(uid)}
+		} else if err != nil {
+			return err
+		}
+		if reason != "" {
+			if err := s.sessions.Destroy(ctx); err != nil {
+				return err
+			}
+			s.svc.SessionEnded(ctx, p, meta(c), reason)
+			s.flash(c, "info", "Your session ended ("+reason+"). Please sign in again.")
+			return next(c)
+		}
+		if now.Sub(seen) >= seenResolution {
+			s.sessions.Put(ctx, keySeen, now.Unix())
+		}
+		c.Set("principal", p)
+		return next(c)
+	}
+}
+
+// startSession signs a person in: a fresh session ID (no fixation), then
+// the user and the clocks.
+func (s *Server) startSession(c echo.Context, userID int64, idToken string) error {
+	ctx := c.Request().Context()
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	now := s.now().Unix()
+	s.sessions.Put(ctx, keyUser, userID)
+	s.sessions.Put(ctx, keyCreated, now)
+	s.sessions.Put(ctx, keySeen, now)
+	if idToken != "" {
+		s.sessions.Put(ctx, keyIDToken, idToken)
+	}
+	return nil
+}
+
+// flash keeps a message for the next page shown to this browser.
+func (s *Server) flash(c echo.Context, kind, msg string) {
+	ctx := c.Request().Context()
+	list, _ := s.sessions.Get(ctx, keyFlash).([]templates.Flash)
+	s.sessions.Put(ctx, keyFlash, append(list, templates.Flash{Kind: kind, Message: msg}))
+}
+
+func (s *Server) popFlashes(c echo.Context) []templates.Flash {
+	list, _ := s.sessions.Pop(c.Request().Context(), keyFlash).([]templates.Flash)
+	return list
+}
+
+// meta is where the request came from, for the audit trail.
+func meta(c echo.Context) models.RequestMeta {
+	return models.RequestMeta{SourceIP: c.RealIP(), UserAgent: c.Request().UserAgent(), RequestID: requestID(c)}
+}
+
+// safeNext keeps only same-origin relative paths, so the page asked for
+// before sign-in can be restored without an open redirect.
+func safeNext(next string) string {
+	if next == "" || len(next) > 2048 {
+		return "/"
+	}
+	// Decode once to see through %2F%2F and friends.
+	if dec, err := url.PathUnescape(next); err == nil && dec != next {
+		if safeNext(dec) == "/" && dec != "/" {
+			return "/"
+		}
+	}
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\\\r\n\t") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
+	return next
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
