@@ -1,38 +1,68 @@
-// Command demo runs the whole portal on one machine for evaluation: it finds
-// or starts a PostgreSQL, then serves the portal against it. It is what
-// `make demo` runs; it is not for production.
+// Command demo runs the whole portal on one machine for evaluation: a
+// PostgreSQL (found or started), the ThingSpace simulator, the development
+// identity provider, demo departments, mappings and credentials, and the
+// portal itself. It is what `make demo` runs; it is not for production.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/uwsportal/uwsportal/internal/cli"
 	"github.com/uwsportal/uwsportal/internal/devdb"
+	"github.com/uwsportal/uwsportal/internal/devidp"
 	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/tsim"
+)
+
+// Demo addresses: loopback only.
+const (
+	portalAddr = "127.0.0.1:8080"
+	tsimAddr   = "127.0.0.1:9090"
+	idpAddr    = "127.0.0.1:9091"
+	appKey     = "demo-app-key"
+	appSecret  = "demo-app-secret"
+	idpSecret  = "demo-idp-secret"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv); err != nil {
+	if err := run(ctx, os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string) error {
+func say(format string, a ...any) { fmt.Fprintf(os.Stderr, "demo: "+format+"\n", a...) }
+
+func run(ctx context.Context, getenv func(string) string) error {
 	root, err := os.Getwd()
 	if err != nil {
 		return err
 	}
-	say := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "demo: "+format+"\n", a...) }
+	listeners := map[string]net.Listener{}
+	for _, addr := range []string{portalAddr, tsimAddr, idpAddr} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s is already in use: stop whatever listens there (is a demo already running?) and run make demo again", addr)
+		}
+		listeners[addr] = ln
+	}
+	listeners[portalAddr].Close() // the portal binds it itself
+
 	server, src, err := devdb.Resolve(ctx, devdb.Options{Getenv: getenv, Root: root, Log: say})
 	if err != nil {
 		return fmt.Errorf("no database: %w", err)
@@ -40,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	dbURL := server
 	if src != devdb.FromEnv {
 		if dbURL, err = devdb.EnsureDatabase(ctx, server, "uwsportal_demo"); err != nil {
-			return fmt.Errorf("create demo database: %w", err)
+			return fmt.Errorf("create the demo database: %w", err)
 		}
 	}
 	say("database: %s", src)
@@ -48,22 +78,99 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	env := map[string]string{
-		"DATABASE_URL":         dbURL,
-		"UWSPORTAL_MASTER_KEY": key,
+
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sim := tsim.New(tsim.Options{AppKey: appKey, AppSecret: appSecret, Logger: quiet})
+	idp, err := devidp.New(devidp.Config{
+		Issuer: "http://" + idpAddr, ClientID: "uwsportal", ClientSecret: idpSecret,
+		RedirectURIs: []string{"http://" + portalAddr + "/auth/callback"}, PostLogoutRedirectURIs: []string{"http://" + portalAddr + "/"},
+		Users: devidp.DefaultUsers(),
+	})
+	if err != nil {
+		return err
 	}
-	getenvDemo := func(k string) string {
-		if v := getenv(k); v != "" {
+	for addr, h := range map[string]http.Handler{tsimAddr: sim, idpAddr: idp} {
+		hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = hs.Serve(listeners[addr]) }()
+		defer hs.Close()
+	}
+
+	env := map[string]string{
+		"DATABASE_URL":           dbURL,
+		"UWSPORTAL_MASTER_KEY":   key,
+		"UWSPORTAL_ADDR":         portalAddr,
+		"UWSPORTAL_BASE_URL":     "http://" + portalAddr,
+		"OIDC_ISSUER":            "http://" + idpAddr,
+		"OIDC_CLIENT_ID":         "uwsportal",
+		"OIDC_CLIENT_SECRET":     idpSecret,
+		"UWSPORTAL_ADMIN_GROUPS": "uwsportal-admins",
+		"THINGSPACE_URL":         "http://" + tsimAddr,
+		"THINGSPACE_SOAP_URL":    "http://" + tsimAddr + "/api/v2/SessionService.svc",
+		"THINGSPACE_APP_KEY":     appKey,
+		"THINGSPACE_APP_SECRET":  appSecret,
+	}
+	demoEnv := func(k string) string {
+		if v, ok := env[k]; ok {
 			return v
 		}
-		return env[k]
+		return getenv(k)
 	}
-	base := getenvDemo("UWSPORTAL_BASE_URL")
-	if base == "" {
-		base = "http://127.0.0.1:8080"
+	if err := seed(ctx, demoEnv, sim); err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
 	}
-	say("open %s", base)
-	return cli.Run(ctx, []string{"uwsportal", "serve"}, getenvDemo, cli.OSStdio())
+	say("ThingSpace simulator on http://%s, development IdP on http://%s", tsimAddr, idpAddr)
+	say("open http://%s and sign in as alice (admin), oscar (auditor), lena (fleet lead), mike (fleet member), fiona (field-ops lead) or nora (no groups)", portalAddr)
+	return cli.Run(ctx, []string{"uwsportal", "serve"}, demoEnv, cli.OSStdio())
+}
+
+// seed makes the demo data exist: departments, group mappings and the two
+// departments' credentials, whose passwords the simulator learns afresh at
+// every start (it keeps no state of its own).
+func seed(ctx context.Context, getenv func(string) string, sim *tsim.Server) error {
+	quietRun := func(stdin string, args ...string) error {
+		var out strings.Builder
+		err := cli.Run(ctx, append([]string{"uwsportal"}, args...), getenv, cli.Stdio{In: strings.NewReader(stdin), Out: &out, Err: &out})
+		if err != nil && !strings.Contains(err.Error(), "already exists") {
+			return fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, out.String())
+		}
+		return nil
+	}
+	if err := quietRun("", "migrate"); err != nil {
+		return err
+	}
+	for _, d := range demoDepartments {
+		if err := quietRun("", "department", "create", "--slug", d.slug, "--name", d.name, "--protocol", d.protocol); err != nil {
+			return err
+		}
+	}
+	for _, m := range [][]string{
+		{"--group", "uwsportal-auditors", "--role", "auditor"},
+		{"--group", "fleet-leads", "--role", "lead", "--department", "fleet"},
+		{"--group", "fleet-members", "--role", "member", "--department", "fleet"},
+		{"--group", "field-ops-leads", "--role", "lead", "--department", "field-ops"},
+	} {
+		if err := quietRun("", append([]string{"map-group"}, m...)...); err != nil {
+			return err
+		}
+	}
+	for _, d := range demoDepartments {
+		pw := demoPassword()
+		sim.SetUser(d.username, pw)
+		if err := quietRun(pw+"\n", "credential", "set", "--department", d.slug, "--username", d.username); err != nil {
+			return err
+		}
+	}
+	return ageDemoCredential(ctx, getenv("DATABASE_URL"))
+}
+
+var demoDepartments = []struct{ slug, name, protocol, username string }{
+	{"fleet", "Fleet Operations", "rest", "fleet_ops_mycompanyUWS"},
+	{"field-ops", "Field Services", "soap", "field_services_mycompanyUWS"},
+}
+
+// demoPassword is a fresh password that meets the ThingSpace policy.
+func demoPassword() string {
+	return "Demo-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q"
 }
 
 // demoKey keeps one master key for the demo database under .data/, so the
@@ -80,4 +187,17 @@ func demoKey(root string) (string, error) {
 	}
 	k := secret.GenerateKey()
 	return k, os.WriteFile(path, []byte(k+"\n"), 0o600)
+}
+
+// ageDemoCredential makes one demo credential due soon (80 of 90 days old),
+// so the dashboard shows what a due credential looks like.
+func ageDemoCredential(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `UPDATE credentials SET password_changed_at = now() - interval '80 days', last_rotated_at = now() - interval '80 days'
+		WHERE department_id = (SELECT id FROM departments WHERE slug = 'field-ops')`)
+	return err
 }
