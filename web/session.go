@@ -157,4 +157,3 @@ func safeNext(next string) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-

@@ -94,4 +94,3 @@ func (db *DB) VerifyAudit(ctx context.Context) (VerifyResult, error) {
 	}
 	return res, nil
 }
-

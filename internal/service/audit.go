@@ -1,0 +1,168 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// auditScope is the departments whose events p may read: nil for all
+// (admins, auditors), otherwise the lead's own departments (never nil, so an
+// empty list sees nothing).
+func auditScope(p *models.Principal) []string {
+	if p.SeesAll(models.PermViewAudit) {
+		return nil
+	}
+	d := p.Departments(models.PermViewAudit)
+	if d == nil {
+		d = []string{}
+	}
+	return d
+}
+
+// SearchAudit returns one page of the trail as p may see it, newest first.
+func (s *Service) SearchAudit(ctx context.Context, p *models.Principal, f models.AuditFilter) (models.AuditPage, error) {
+	if err := require(p, models.PermViewAudit, ""); err != nil {
+		return models.AuditPage{}, err
+	}
+	if f.Limit <= 0 || f.Limit > models.AuditPageMax {
+		f.Limit = models.AuditPageDefault
+	}
+	limit := f.Limit
+	f.Limit++ // one more than shown tells whether another page follows
+	events, err := s.DB.SearchAudit(ctx, f, auditScope(p))
+	if err != nil {
+		return models.AuditPage{}, err
+	}
+	page := models.AuditPage{Events: events}
+	more := len(events) > limit
+	if f.After > 0 {
+		// Ids just above the cursor: the surplus is the newest.
+		if more {
+			page.Events = events[1:]
+		}
+		page.HasNewer, page.HasOlder = more, true
+	} else {
+		if more {
+			page.Events = events[:limit]
+		}
+		page.HasNewer, page.HasOlder = f.Before > 0, more
+	}
+	return page, nil
+}
+
+// AuditEvent returns one event. A lead asking for another department's
+// event is told it does not exist, not that it is forbidden: the trail does
+// not confirm what it holds to those who may not read it.
+func (s *Service) AuditEvent(ctx context.Context, p *models.Principal, id int64) (models.AuditEvent, error) {
+	if err := require(p, models.PermViewAudit, ""); err != nil {
+		return models.AuditEvent{}, err
+	}
+	e, err := s.DB.GetAuditEvent(ctx, id)
+	if err != nil {
+		return e, err
+	}
+	if scope := auditScope(p); scope != nil && !slices.Contains(scope, e.Department) {
+		return models.AuditEvent{}, models.Errorf(models.ErrNotFound, "There is no audit event %d.", id)
+	}
+	return e, nil
+}
+
+// Export formats.
+const (
+	ExportCSV    = "csv"
+	ExportNDJSON = "ndjson"
+)
+
+// ExportAudit writes every event matching f (page cursor ignored) to w as
+// CSV or NDJSON, streamed row by row, and then records the export in the
+// trail with its format, filters and row count. An export cut short (the
+// client left, the database failed) is recorded as a failure with the rows
+// written so far.
+func (s *Service) ExportAudit(ctx context.Context, p *models.Principal, meta models.RequestMeta, f models.AuditFilter, format string, w io.Writer) (int64, error) {
+	if err := require(p, models.PermExportAudit, ""); err != nil {
+		return 0, err
+	}
+	var enc exportEncoder
+	switch format {
+	case ExportCSV:
+		enc = newCSVExport(w)
+	case ExportNDJSON:
+		enc = newNDJSONExport(w)
+	default:
+		return 0, models.Errorf(models.ErrInvalid, "format: use csv or ndjson, not %q.", clipText(format, 20))
+	}
+	f = f.Unpaged()
+	var scope []string
+	if !p.SeesAll(models.PermExportAudit) {
+		scope = []string{}
+	}
+	n, err := s.exportRows(ctx, f, scope, enc)
+	e := models.NewEvent(models.EvAuditExported, p, meta).
+		With("format", format, "filters", filterDetail(f), "rows", n)
+	if err != nil {
+		e.Outcome = models.OutcomeFailure
+		e.With("reason", "interrupted")
+	}
+	// Recorded even when the request was cancelled: rows may have left.
+	if aerr := s.DB.AuditAlone(context.WithoutCancel(ctx), e); aerr != nil {
+		return n, errors.Join(err, fmt.Errorf("record export: %w", aerr))
+	}
+	return n, err
+}
+
+func (s *Service) exportRows(ctx context.Context, f models.AuditFilter, scope []string, enc exportEncoder) (int64, error) {
+	if err := enc.Header(); err != nil {
+		return 0, fmt.Errorf("export: %w", err)
+	}
+	n, err := s.DB.ExportAudit(ctx, f, scope, enc.Event)
+	if err != nil {
+		return n, fmt.Errorf("export after %d rows: %w", n, err)
+	}
+	if err := enc.Close(); err != nil {
+		return n, fmt.Errorf("export: %w", err)
+	}
+	return n, nil
+}
+
+// filterDetail is the filter as the audit detail records it.
+func filterDetail(f models.AuditFilter) map[string]any {
+	out := map[string]any{}
+	for k, v := range f.Query() {
+		out[k] = v[0]
+	}
+	return out
+}
+
+// VerifyAudit walks the whole chain and records that it was checked, with
+// the result: a broken chain is recorded as a failure so that it stands out.
+func (s *Service) VerifyAudit(ctx context.Context, p *models.Principal, meta models.RequestMeta) (store.VerifyResult, error) {
+	if err := require(p, models.PermVerifyAudit, ""); err != nil {
+		return store.VerifyResult{}, err
+	}
+	res, err := s.DB.VerifyAudit(ctx)
+	if err != nil {
+		return res, fmt.Errorf("verify audit chain: %w", err)
+	}
+	e := models.NewEvent(models.EvAuditVerified, p, meta).With("ok", res.OK, "events", res.Events)
+	if !res.OK {
+		e.Outcome = models.OutcomeFailure
+		e.With("first_bad", res.FirstBad, "reason", res.Reason)
+	}
+	if err := s.DB.AuditAlone(ctx, e); err != nil {
+		return res, fmt.Errorf("record verification: %w", err)
+	}
+	return res, nil
+}
+
+func clipText(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// auditWhere turns a filter into a parameterised WHERE clause; no value
+// ever reaches the SQL text. departments nil means every department; a
+// non-nil list (even empty) restricts to it, so an empty grant sees nothing.
+func auditWhere(f models.AuditFilter, departments []string, paged bool) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		conds = append(conds, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	if !f.Since.IsZero() {
+		add("occurred_at >= $?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("occurred_at < $?", f.Until)
+	}
+	if f.Actor != "" {
+		add("actor = $?", f.Actor)
+	}
+	if f.Department != "" {
+		add("department = $?", f.Department)
+	}
+	if departments != nil {
+		add("department = ANY($?)", departments)
+	}
+	if f.CodePrefix != "" {
+		// text_pattern_ops index on code serves this prefix match.
+		add("code LIKE $?", likeEscape(f.CodePrefix)+"%")
+	}
+	if f.Outcome != "" {
+		add("outcome = $?", string(f.Outcome))
+	}
+	if f.Text != "" {
+		// The four alternatives share one parameter.
+		add("(actor ILIKE $? OR actor_name ILIKE $? OR target ILIKE $? OR detail::text ILIKE $?)", "%"+likeEscape(f.Text)+"%")
+	}
+	if paged && f.Before > 0 {
+		add("id < $?", f.Before)
+	}
+	if paged && f.After > 0 {
+		add("id > $?", f.After)
+	}
+	if len(conds) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// likeEscape makes s match literally inside a LIKE pattern (backslash is
+// Postgres's default LIKE escape).
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// SearchAudit returns one page of events matching f, newest first: ids
+// below f.Before (or, with f.After, the f.Limit ids just above it). Ids are
+// gapless and given out in commit order, so paging on id neither skips nor
+// repeats an event while others are being appended.
+func (db *DB) SearchAudit(ctx context.Context, f models.AuditFilter, departments []string) ([]models.AuditEvent, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = models.AuditPageDefault
+	}
+	limit = min(limit, models.AuditPageMax+1) // +1: the service asks one extra to see further pages
+	where, args := auditWhere(f, departments, true)
+	order := "DESC"
+	if f.After > 0 {
+		order = "ASC"
+	}
+	args = append(args, limit)
+	sql := `SELECT ` + auditColumns + ` FROM audit_events` + where + ` ORDER BY id ` + order + ` LIMIT $` + strconv.Itoa(len(args))
+	rows, err := db.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search audit: %w", err)
+	}
+	defer rows.Close()
+	out := make([]models.AuditEvent, 0, limit)
+	var detail []byte
+	for rows.Next() {
+		var e models.AuditEvent
+		if err := scanAudit(rows, &e, &detail); err != nil {
+			return nil, fmt.Errorf("search audit: %w", err)
+		}
+		if err := decodeDetail(&e, detail); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search audit: %w", err)
+	}
+	if f.After > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// GetAuditEvent returns one event, or an ErrNotFound error.
+func (db *DB) GetAuditEvent(ctx context.Context, id int64) (models.AuditEvent, error) {
+	var e models.AuditEvent
+	var detail []byte
+	err := scanAudit(db.Pool.QueryRow(ctx, `SELECT `+auditColumns+` FROM audit_events WHERE id = $1`, id), &e, &detail)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return e, models.Errorf(models.ErrNotFound, "There is no audit event %d.", id)
+	}
+	if err != nil {
+		return e, fmt.Errorf("audit event %d: %w", id, err)
+	}
+	return e, decodeDetail(&e, detail)
+}
+
+// ExportAudit streams every event matching f (its page cursor and limit
+// ignored) to fn in id order, oldest first, one row at a time: memory stays
+// constant however many rows match. fn must not keep the event it is given;
+// the same one is reused for the next row. It returns the rows passed to fn.
+func (db *DB) ExportAudit(ctx context.Context, f models.AuditFilter, departments []string, fn func(*models.AuditEvent) error) (int64, error) {
+	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return 0, fmt.Errorf("export audit: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	// The pool's 60 s statement timeout would cut a large export to a slow
+	// client; the request's context still ends it when the client goes.
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = '30min'`); err != nil {
+		return 0, fmt.Errorf("export audit: %w", err)
+	}
+	where, args := auditWhere(f, departments, false)
+	rows, err := tx.Query(ctx, `SELECT `+auditColumns+` FROM audit_events`+where+` ORDER BY id`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("export audit: %w", err)
+	}
+	defer rows.Close()
+	var n int64
+	var e models.AuditEvent
+	var detail []byte
+	for rows.Next() {
+		if err := scanAudit(rows, &e, &detail); err != nil {
+			return n, fmt.Errorf("export audit: %w", err)
+		}
+		if err := decodeDetail(&e, detail); err != nil {
+			return n, err
+		}
+		if err := fn(&e); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("export audit: %w", err)
+	}
+	return n, nil
+}
+
+// decodeDetail reads the stored JSON, keeping numbers as written.
+func decodeDetail(e *models.AuditEvent, detail []byte) error {
+	e.Detail = map[string]any{}
+	dec := json.NewDecoder(bytes.NewReader(detail))
+	dec.UseNumber()
+	if err := dec.Decode(&e.Detail); err != nil {
+		return fmt.Errorf("audit event %d: detail: %w", e.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package web
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uwsportal/uwsportal/models"
+	"github.com/uwsportal/uwsportal/templates"
+)
+
+// auditZone is the zone the audit pages read and show times in.
+func (s *Server) auditZone() *time.Location { return time.UTC }
+
+// auditList is GET /audit: the filter form and one page of results.
+func (s *Server) auditList(c echo.Context) error {
+	loc := s.auditZone()
+	f, err := models.ParseAuditFilter(c.QueryParams(), loc, s.now())
+	if err != nil {
+		return err
+	}
+	p := principal(c)
+	page, err := s.svc.SearchAudit(c.Request().Context(), p, f)
+	if err != nil {
+		return err
+	}
+	v := templates.AuditListView{
+		Since: f.FormatSince(), Until: f.FormatUntil(), Actor: f.Actor, Department: f.Department,
+		Event: f.CodePrefix, Outcome: string(f.Outcome), Text: f.Text,
+		Zone: loc.String(), Filtered: len(f.Unpaged().Query()) > 0,
+	}
+	for _, spec := range models.Catalogue {
+		v.Codes = append(v.Codes, spec.Code)
+	}
+	for _, e := range page.Events {
+		v.Rows = append(v.Rows, auditRow(e, f, loc))
+	}
+	if n := len(page.Events); n > 0 {
+		if page.HasNewer {
+			newer := f
+			newer.Before, newer.After = 0, page.Events[0].ID
+			v.NewerHref = auditHref("/audit", newer)
+		}
+		if page.HasOlder {
+			older := f
+			older.Before, older.After = page.Events[n-1].ID, 0
+			v.OlderHref = auditHref("/audit", older)
+		}
+	} else if f.Before > 0 || f.After > 0 {
+		// Off either end of the results: offer the way back to the start.
+		v.NewerHref = auditHref("/audit", f.Unpaged())
+	}
+	if p.Can(models.PermExportAudit, "") {
+		v.ExportCSVHref = auditHref("/audit/export.csv", f.Unpaged())
+		v.ExportNDJSONHref = auditHref("/audit/export.ndjson", f.Unpaged())
+	}
+	if p.Can(models.PermVerifyAudit, "") {
+		v.VerifyHref = "/audit/verify"
+	}
+	return render(c, http.StatusOK, templates.AuditList(s.page(c, "Audit trail"), v))
+}
+
+func auditRow(e models.AuditEvent, f models.AuditFilter, loc *time.Location) templates.AuditRow {
+	byActor := f.Unpaged()
+	byActor.Actor = e.Actor
+	byDept := f.Unpaged()
+	byDept.Department = e.Department
+	name := e.ActorName
+	if name == "" {
+		name = e.Actor
+	}
+	return templates.AuditRow{
+		ID: e.ID, Href: "/audit/" + strconv.FormatInt(e.ID, 10),
+		Time: e.Time.In(loc).Format("2006-01-02 15:04:05"), Code: e.Code,
+		Actor: e.Actor, ActorName: name, ActorHref: auditHref("/audit", byActor),
+		Department: e.Department, DepartmentHref: auditHref("/audit", byDept),
+		Target: e.Target, Outcome: string(e.Outcome), SourceIP: e.SourceIP,
+	}
+}
+
+// auditHref is path with the filter's query, if any.
+func auditHref(path string, f models.AuditFilter) string {
+	if f.Limit == 0 {
+		f.Limit = models.AuditPageDefault
+	}
+	q := f.Query()
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// auditEvent is GET /audit/:id: one event with every field.
+func (s *Server) auditEvent(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return models.Errorf(models.ErrNotFound, "There is no audit event %q.", auditClip(c.Param("id"), 40))
+	}
+	e, err := s.svc.AuditEvent(c.Request().Context(), principal(c), id)
+	if err != nil {
+		return err
+	}
+	loc := s.auditZone()
+	v := templates.AuditEventView{
+		ID: e.ID, Time: e.Time.In(loc).Format("2006-01-02 15:04:05.000000 MST"), TimeUTC: e.Time.UTC().Format(time.RFC3339Nano),
+		Code: e.Code, Actor: e.Actor, ActorName: e.ActorName, Roles: strings.Join(e.ActorRoles, ", "),
+		Department: e.Department, Target: e.Target, Outcome: string(e.Outcome), SourceIP: e.SourceIP,
+		UserAgent: e.UserAgent, RequestID: e.RequestID, Detail: prettyDetail(e.Detail),
+		PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
+		NextHref: "/audit/" + strconv.FormatInt(e.ID+1, 10),
+	}
+	if e.ID > 1 {
+		v.PrevHref = "/audit/" + strconv.FormatInt(e.ID-1, 10)
+	}
+	for _, spec := range models.Catalogue {
+		if spec.Code == e.Code {
+			v.Meaning = spec.Meaning
+		}
+	}
+	return render(c, http.StatusOK, templates.AuditEvent(s.page(c, "Audit event "+strconv.FormatInt(e.ID, 10)), v))
+}
+
+// prettyDetail indents the detail for reading; keys come out sorted.
+func prettyDetail(d map[string]any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // templ escapes for HTML
+	enc.SetIndent("", "  ")
+	if d == nil {
+		d = map[string]any{}
+	}
+	if err := enc.Encode(d); err != nil {
+		return "{}"
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// auditVerify is GET /audit/verify: walk the chain and show the result.
+func (s *Server) auditVerify(c echo.Context) error {
+	res, err := s.svc.VerifyAudit(c.Request().Context(), principal(c), meta(c))
+	if err != nil {
+		return err
+	}
+	v := templates.AuditVerifyView{
+		OK: res.OK, Events: res.Events, FirstBad: res.FirstBad, Reason: res.Reason,
+		Checked: res.Checked.In(s.auditZone()).Format("2006-01-02 15:04:05 MST"),
+	}
+	if !res.OK {
+		v.FirstBadHref = "/audit/" + strconv.FormatInt(res.FirstBad, 10)
+	}
+	return render(c, http.StatusOK, templates.AuditVerify(s.page(c, "Audit chain"), v))
+}
+
+func auditClip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

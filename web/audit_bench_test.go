@@ -1,0 +1,165 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uwsportal/uwsportal/internal/config"
+	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/service"
+	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+const benchRows = 1_000_000
+
+// benchServer serves the seeded benchmark trail and returns a client
+// signed in as an auditor (the test helpers take *testing.T only).
+func benchServer(b *testing.B) (*Server, string, *http.Client) {
+	b.Helper()
+	db := testdb.BenchAudit(b, benchRows)
+	env := map[string]string{"UWSPORTAL_MASTER_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, _ := secret.ParseKeys(env["UWSPORTAL_MASTER_KEY"])
+	log := slog.New(slog.DiscardHandler)
+	svc := service.New(db, log, nil)
+	s, err := New(Deps{Config: cfg, DB: db, Log: log, Metrics: metrics.New(), Service: svc, Keyring: keys, Version: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	b.Cleanup(hs.Close)
+	ctx := context.Background()
+	var user models.User
+	err = db.WithTx(ctx, func(tx *store.Tx) error {
+		user, err = db.UpsertSignIn(ctx, tx, models.User{Issuer: "bench", Subject: "auditor", Name: "Bench Auditor",
+			Grants: []models.Grant{{Role: models.RoleAuditor}}}, time.Now())
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sctx, _ := s.sessions.Load(ctx, "")
+	now := time.Now().Unix()
+	s.sessions.Put(sctx, keyUser, user.ID)
+	s.sessions.Put(sctx, keyCreated, now)
+	s.sessions.Put(sctx, keySeen, now)
+	token, _, err := s.sessions.Commit(sctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(hs.URL)
+	jar.SetCookies(u, []*http.Cookie{{Name: "uwsportal_session", Value: token, Path: "/"}})
+	return s, hs.URL, &http.Client{Jar: jar}
+}
+
+func benchP95(d []time.Duration) float64 {
+	slices.Sort(d)
+	return float64(d[len(d)*95/100].Microseconds()) / 1000
+}
+
+// BenchmarkAuditPageHTTP: the filtered first page (actor + department + 30
+// days) through HTTP, against the same query straight through pgx.
+func BenchmarkAuditPageHTTP(b *testing.B) {
+	s, base, c := benchServer(b)
+	until := testdb.SeedStart.Add(benchRows * testdb.SeedStep)
+	f := models.AuditFilter{Actor: "1007", Department: "dept03", Since: until.AddDate(0, 0, -30), Until: until, Limit: 50}
+	page := base + "/audit?" + f.Query().Encode()
+	get := func() {
+		res, err := c.Get(page)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			b.Fatalf("status %d", res.StatusCode)
+		}
+	}
+	get()
+	var httpLat, sqlLat []time.Duration
+	ctx := context.Background()
+	for b.Loop() {
+		start := time.Now()
+		get()
+		httpLat = append(httpLat, time.Since(start))
+		start = time.Now()
+		if rows, err := s.db.SearchAudit(ctx, f, nil); err != nil || len(rows) == 0 {
+			b.Fatal(err, len(rows))
+		}
+		sqlLat = append(sqlLat, time.Since(start))
+	}
+	h, q := benchP95(httpLat), benchP95(sqlLat)
+	b.ReportMetric(h, "http-p95-ms")
+	b.ReportMetric(q, "sql-p95-ms")
+	b.ReportMetric(h/q, "http/sql")
+}
+
+// BenchmarkAuditExportHTTP streams the whole trail as CSV and as NDJSON.
+func BenchmarkAuditExportHTTP(b *testing.B) {
+	_, base, c := benchServer(b)
+	for _, format := range []string{"csv", "ndjson"} {
+		b.Run(format, func(b *testing.B) {
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodGet, base+"/audit/export."+format, nil)
+				req.Header.Set("Accept-Encoding", "identity")
+				stop := samplePeakRSS()
+				start := time.Now()
+				res, err := c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if err != nil || res.StatusCode != 200 {
+					b.Fatal(err, res.StatusCode)
+				}
+				b.ReportMetric(benchRows/time.Since(start).Seconds(), "rows/s")
+				b.ReportMetric(float64(n)/(1<<20), "MB")
+				b.ReportMetric(float64(stop())/1024, "peak-rss-MB")
+			}
+		})
+	}
+}
+
+// samplePeakRSS watches this process's resident memory (server and client
+// together) until the returned function is called, which gives the peak in KiB.
+func samplePeakRSS() func() int64 {
+	done := make(chan int64)
+	go func() {
+		var peak int64
+		for {
+			select {
+			case done <- peak:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if b, err := os.ReadFile("/proc/self/status"); err == nil {
+				for _, line := range strings.Split(string(b), "\n") {
+					if f := strings.Fields(line); len(f) > 1 && f[0] == "VmRSS:" {
+						n, _ := strconv.ParseInt(f[1], 10, 64)
+						peak = max(peak, n)
+					}
+				}
+			}
+		}
+	}()
+	return func() int64 { return <-done }
+}

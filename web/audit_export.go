@@ -1,0 +1,95 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uwsportal/uwsportal/internal/service"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// writeWindow is how long each stretch of an export may take to write; the
+// deadline moves forward as rows go out, so only a stalled client is cut.
+const writeWindow = 60 * time.Second
+
+// auditExport serves GET /audit/export.csv and /audit/export.ndjson: the
+// filtered set (the same query parameters as /audit), streamed.
+func (s *Server) auditExport(format string) echo.HandlerFunc {
+	ctype := map[string]string{service.ExportCSV: "text/csv; charset=utf-8", service.ExportNDJSON: "application/x-ndjson"}[format]
+	return func(c echo.Context) error {
+		f, err := models.ParseAuditFilter(c.QueryParams(), s.auditZone(), s.now())
+		if err != nil {
+			return err
+		}
+		w := &exportWriter{
+			c: c, rc: http.NewResponseController(c.Response()), ctype: ctype,
+			filename: exportFilename(f, s.now().In(s.auditZone()), format),
+		}
+		_, err = s.svc.ExportAudit(c.Request().Context(), principal(c), meta(c), f, format, w)
+		if err != nil {
+			// Before the first byte this is a clean error page; after it the
+			// error handler can only log, and the client sees a short file.
+			return err
+		}
+		w.start() // an empty NDJSON export writes nothing but is still a file
+		return nil
+	}
+}
+
+// exportFilename carries the range: uwsportal-audit-<since>-<until>.<ext>.
+func exportFilename(f models.AuditFilter, now time.Time, ext string) string {
+	compact := func(s string) string {
+		if len(s) > len("2006-01-02T15:04") {
+			s = s[:len("2006-01-02T15:04")]
+		}
+		return strings.NewReplacer("-", "", ":", "").Replace(s)
+	}
+	since, until := "begin", compact(now.Format("2006-01-02"))
+	if v := f.FormatSince(); v != "" {
+		since = compact(v)
+	}
+	if v := f.FormatUntil(); v != "" {
+		until = compact(v)
+	}
+	return "uwsportal-audit-" + since + "-" + until + "." + ext
+}
+
+// exportWriter sends the headers with the first byte, so that an error
+// found before any row (permission, bad format) still becomes an ordinary
+// error page rather than an attachment, and keeps the write deadline ahead
+// of a long stream.
+type exportWriter struct {
+	c        echo.Context
+	rc       *http.ResponseController
+	ctype    string
+	filename string
+	started  bool
+	extended time.Time
+}
+
+func (w *exportWriter) start() {
+	if w.started {
+		return
+	}
+	w.started = true
+	h := w.c.Response().Header()
+	h.Set(echo.HeaderContentType, w.ctype)
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+w.filename+`"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.c.Response().WriteHeader(http.StatusOK)
+}
+
+func (w *exportWriter) Write(p []byte) (int, error) {
+	w.start()
+	if now := time.Now(); now.Sub(w.extended) > time.Second {
+		if err := w.rc.SetWriteDeadline(now.Add(writeWindow)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return 0, err
+		}
+		w.extended = now
+	}
+	return w.c.Response().Write(p)
+}
