@@ -54,12 +54,6 @@ func (db *DB) Audit(ctx context.Context, tx *Tx, e *models.AuditEvent, known ...
 	return nil
 }
 
-// AuditAlone appends e in a transaction of its own, for events that record
-// no other change (a sign-in, a denial, a failed upstream login).
-func (db *DB) AuditAlone(ctx context.Context, e *models.AuditEvent, known ...string) error {
-	return db.WithTx(ctx, func(tx *Tx) error { return db.Audit(ctx, tx, e, known...) })
-}
-
 // AuditPgx appends e in a pgx transaction (used by the hot paths and the
 // benchmarks that bypass GORM).
 func (db *DB) AuditPgx(ctx context.Context, tx pgx.Tx, e *models.AuditEvent, known ...string) error {

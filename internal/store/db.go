@@ -29,6 +29,8 @@ type DB struct {
 	Now func() time.Time
 	// AuditSink, when set, counts audit appends and failures.
 	AuditSink AuditSink
+
+	batch auditBatcher
 }
 
 // Options tune Open.

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// Events that record no other change (sign-ins, denials, upstream logins)
+// are appended by one group-commit loop: concurrent callers' events share a
+// transaction, so the chain's row lock and the commit's WAL flush are paid
+// once per batch instead of once per event. Each caller still returns only
+// after its event is durable.
+
+// maxAuditBatch bounds one transaction's size.
+const maxAuditBatch = 128
+
+type auditRequest struct {
+	ctx   context.Context
+	event *models.AuditEvent
+	known []string
+	done  chan error
+}
+
+type auditBatcher struct {
+	once sync.Once
+	reqs chan auditRequest
+}
+
+// AuditAlone appends e durably in a transaction of its own (shared with
+// other events appended at the same moment).
+func (db *DB) AuditAlone(ctx context.Context, e *models.AuditEvent, known ...string) error {
+	db.batch.once.Do(func() {
+		db.batch.reqs = make(chan auditRequest, maxAuditBatch)
+		go db.appendLoop()
+	})
+	req := auditRequest{ctx: ctx, event: e, known: known, done: make(chan error, 1)}
+	select {
+	case db.batch.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, wait for the outcome even if ctx ends: the event may be
+	// committing, and the caller must not believe it was dropped.
+	return <-req.done
+}
+
+func (db *DB) appendLoop() {
+	for first := range db.batch.reqs {
+		batch := []auditRequest{first}
+	drain:
+		for len(batch) < maxAuditBatch {
+			select {
+			case r := <-db.batch.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		db.appendBatch(batch)
+	}
+}
+
+func (db *DB) appendBatch(batch []auditRequest) {
+	live := batch[:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.WithoutCancel(live[0].ctx)
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		for _, r := range live {
+			if err := db.AuditPgx(ctx, tx, r.event, r.known...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || len(live) == 1 {
+		for _, r := range live {
+			r.done <- err
+		}
+		return
+	}
+	// One bad event must not fail its neighbours: retry each alone.
+	for _, r := range live {
+		r.done <- pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return db.AuditPgx(ctx, tx, r.event, r.known...) })
+	}
+}
