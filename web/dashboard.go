@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/templates"
 )
 
@@ -14,7 +15,20 @@ func (s *Server) dashboard(c echo.Context) error {
 	if !p.HasAnyRole() {
 		return s.noAccess(c)
 	}
-	return render(c, http.StatusOK, templates.Dashboard(s.page(c, "Dashboard"), templates.DashboardView{}))
+	list, err := s.svc.Credentials(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	pg := s.page(c, "Dashboard")
+	var v templates.DashboardView
+	for _, cs := range list {
+		v.Cards = append(v.Cards, templates.CredentialCard{Slug: cs.Department, Name: cs.DepartmentName, Username: orDash(cs.Username),
+			Status: cs.Status, StatusText: statusText[cs.Status], Age: age(cs.Age), NextDue: nextDue(cs), LastResult: orDash(cs.LastResult)})
+		if (cs.Status == models.StatusQuarantined || cs.Status == models.StatusAttention) && p.Can(models.PermClearQuarantine, cs.Department) {
+			pg.Warnings = append(pg.Warnings, cs.DepartmentName+": "+statusText[cs.Status]+". "+cs.Advice)
+		}
+	}
+	return render(c, http.StatusOK, templates.Dashboard(pg, v))
 }
 
 // noAccess tells a signed-in person without a role whom to ask.

@@ -5,17 +5,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
-	"time"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/metrics"
@@ -212,6 +212,10 @@ func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr str
 	m := metrics.New()
 	svc := service.New(db, log, m)
 	svc.AdminGroups = cfg.AdminGroups
+	svc.Keyring = keys
+	if svc.Upstream, err = service.UpstreamFromConfig(cfg, "test"); err != nil {
+		t.Fatal(err)
+	}
 	clock := &testClock{t: time.Now()}
 	svc.Now = clock.Now
 	db.Now = clock.Now

@@ -75,7 +75,6 @@ var matrix = map[string]string{
 	"POST /departments/:slug/reveal":           "admin lead-A",
 	"GET /departments/:slug/reveal":            "admin lead-A",
 	"POST /departments/:slug/clear-quarantine": "admin",
-	"GET /departments/:slug/credential":        "admin",
 	"POST /departments/:slug/settings":         "admin",
 }
 

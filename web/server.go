@@ -92,7 +92,7 @@ func New(d Deps) (*Server, error) {
 	e.Use(noStore)
 	e.Use(middleware.BodyLimit("1M"))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
-	e.Use(echo.WrapMiddleware(s.sessions.LoadAndSave))
+	e.Use(s.sessionLoad)
 	e.Use(s.loadPrincipal)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "form:csrf_token,header:X-CSRF-Token",
@@ -148,12 +148,31 @@ func (s *Server) routes() {
 	}
 	s.route(http.MethodGet, "/", models.PermSignedIn, s.dashboard)
 
+	// Static audit routes before /audit/:id (Echo prefers them anyway).
+	s.route(http.MethodGet, "/audit", models.PermViewAudit, s.auditList)
+	s.route(http.MethodGet, "/audit/verify", models.PermVerifyAudit, s.auditVerify)
+	s.route(http.MethodGet, "/audit/export.csv", models.PermExportAudit, s.auditExport(service.ExportCSV))
+	s.route(http.MethodGet, "/audit/export.ndjson", models.PermExportAudit, s.auditExport(service.ExportNDJSON))
+	s.route(http.MethodGet, "/audit/:id", models.PermViewAudit, s.auditEvent)
 
 	s.route(http.MethodGet, "/auth/login", models.PermPublic, s.oidcLogin)
 	s.route(http.MethodGet, "/auth/callback", models.PermPublic, s.oidcCallback)
 	s.route(http.MethodPost, "/auth/logout", models.PermPublic, s.logout)
 	s.route(http.MethodGet, "/login/local", models.PermPublic, s.localLoginForm)
 	s.route(http.MethodPost, "/login/local", models.PermPublic, s.localLogin)
+
+	s.route(http.MethodGet, "/departments", models.PermViewDepartment, s.departments)
+	s.route(http.MethodPost, "/departments", models.PermManageDepartments, s.departmentCreate)
+	s.route(http.MethodGet, "/departments/:slug", models.PermViewDepartment, s.department)
+	s.route(http.MethodPost, "/departments/:slug/credential", models.PermManageDepartments, s.credentialSet)
+	s.route(http.MethodPost, "/departments/:slug/settings", models.PermManageDepartments, s.departmentSettings)
+	s.route(http.MethodPost, "/departments/:slug/test-login", models.PermTestLogin, s.testLogin)
+	s.route(http.MethodGet, "/departments/:slug/rotate", models.PermRotate, s.rotateConfirm)
+	s.route(http.MethodPost, "/departments/:slug/rotate", models.PermRotate, s.rotate)
+	s.route(http.MethodPost, "/departments/:slug/schedule", models.PermSetSchedule, s.schedule)
+	s.route(http.MethodGet, "/departments/:slug/reveal", models.PermReveal, s.revealForm)
+	s.route(http.MethodPost, "/departments/:slug/reveal", models.PermReveal, s.reveal)
+	s.route(http.MethodPost, "/departments/:slug/clear-quarantine", models.PermClearQuarantine, s.clearQuarantine)
 
 	s.route(http.MethodGet, "/admin/users", models.PermViewUsers, s.users)
 	s.route(http.MethodPost, "/admin/users/:id/disable", models.PermManageUsers, s.userDisable)

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/gob"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,6 +30,9 @@ const (
 	keyFlash   = "flash"
 )
 
+// sessionLoaded marks a request whose session data is on its context.
+const sessionLoaded = "session-loaded"
+
 // seenResolution bounds how often a request rewrites its session just to
 // move the idle clock.
 const seenResolution = time.Minute
@@ -52,10 +56,62 @@ func newSessionManager(db *store.DB, cfg *config.Config) *scs.SessionManager {
 	return sm
 }
 
+// sessionLoad loads the server-side session and saves it just before the
+// response is written. It replaces scs's LoadAndSave so that a database
+// failure reaches the portal's own error handler (a clean page with the
+// request ID) instead of a bare 500.
+func (s *Server) sessionLoad(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if sessionless(r.URL.Path) {
+			return next(c)
+		}
+		c.Response().Header().Add("Vary", "Cookie")
+		token := ""
+		if ck, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+			token = ck.Value
+		}
+		ctx, err := s.sessions.Load(r.Context(), token)
+		if err != nil {
+			return fmt.Errorf("load session: %w", unavailable(err))
+		}
+		c.SetRequest(r.WithContext(ctx))
+		c.Set(sessionLoaded, true)
+		c.Response().Before(func() {
+			switch s.sessions.Status(ctx) {
+			case scs.Modified:
+				token, expiry, err := s.sessions.Commit(ctx)
+				if err != nil {
+					s.log.Error("save session", "err", err, "request_id", requestID(c))
+					return
+				}
+				s.sessions.WriteSessionCookie(ctx, c.Response().Writer, token, expiry)
+			case scs.Destroyed:
+				s.sessions.WriteSessionCookie(ctx, c.Response().Writer, "", time.Time{})
+			}
+		})
+		return next(c)
+	}
+}
+
+// sessionless paths answer without touching the session store, so health
+// checks and assets keep working while the database is down.
+func sessionless(path string) bool {
+	return path == "/healthz" || path == "/readyz" || path == "/metrics" || strings.HasPrefix(path, "/static/")
+}
+
+// unavailable marks a database error as a temporary outage for the user.
+func unavailable(err error) error {
+	return &models.Error{Kind: models.ErrUnavailable, Message: "The service is temporarily unavailable. Please try again shortly.", Err: err}
+}
+
 // loadPrincipal puts the signed-in person on the context, ending sessions
 // that timed out or whose user was disabled.
 func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if c.Get(sessionLoaded) == nil {
+			return next(c)
+		}
 		ctx := c.Request().Context()
 		uid := s.sessions.GetInt64(ctx, keyUser)
 		if uid == 0 {
@@ -119,6 +175,9 @@ func (s *Server) flash(c echo.Context, kind, msg string) {
 }
 
 func (s *Server) popFlashes(c echo.Context) []templates.Flash {
+	if c.Get(sessionLoaded) == nil {
+		return nil // an error page for a request whose session never loaded
+	}
 	list, _ := s.sessions.Pop(c.Request().Context(), keyFlash).([]templates.Flash)
 	return list
 }

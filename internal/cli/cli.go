@@ -47,6 +47,15 @@ const usage = `usage: uwsportal <command> [flags]
 commands:
   serve        run the web server (the default)
   migrate      apply database migrations and exit
+  audit        verify the audit chain, export the trail (audit help)
+  create-admin --username U            break-glass local admin; password from stdin
+  map-group --group G --role R [--department S]
+  department create --slug S --name N [--protocol rest|soap] [--max-age 90d]
+  credential set --department S --username U [--verify]   password from stdin
+  credential list [--json]
+  credential test --department S
+  credential rotate --department S
+  rekey        re-encrypt every secret under the current key
   version      print the version
 `
 
@@ -78,6 +87,18 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.serve(ctx, rest)
 	case "migrate":
 		return a.migrate(ctx, rest)
+	case "department":
+		return a.department(ctx, rest)
+	case "credential":
+		return a.credential(ctx, rest)
+	case "rekey":
+		return a.rekey(ctx, rest)
+	case "audit":
+		return a.audit(ctx, rest)
+	case "create-admin":
+		return a.createAdmin(ctx, rest)
+	case "map-group":
+		return a.mapGroup(ctx, rest)
 	case "version", "--version", "-v":
 		fmt.Fprintln(a.stdout, Version)
 		return nil
@@ -136,6 +157,13 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 	defer db.Close()
 	n, err := db.Migrate(ctx)
 	if err != nil {
+		return err
+	}
+	p, err := cliPrincipal()
+	if err != nil {
+		return err
+	}
+	if err := auditMigrated(ctx, db, p, n); err != nil {
 		return err
 	}
 	cur, _, _ := db.SchemaVersion(ctx)

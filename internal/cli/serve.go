@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,6 +49,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	m := metrics.New()
 	svc := service.New(db, log, m)
 	svc.AdminGroups = cfg.AdminGroups
+	svc.Keyring = keys
+	if svc.Upstream, err = service.UpstreamFromConfig(cfg, Version); err != nil {
+		return err
+	}
 	srv, err := web.New(web.Deps{Config: cfg, DB: db, Log: log, Metrics: m, Service: svc, Keyring: keys, Version: Version})
 	if err != nil {
 		return err
@@ -67,6 +72,25 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		servers = append(servers, newHTTPServer(srv.MetricsHandler(), log))
 		listeners = append(listeners, mln)
 	}
+	// A rotation a dead instance left half done is resolved now (the
+	// scheduler keeps doing so every pass).
+	if n, err := svc.ResolveStuck(ctx); err != nil {
+		log.Error("resolve stuck rotations", "err", err)
+	} else if n > 0 {
+		log.Warn("resolved rotations left unfinished by a stopped instance", "count", n)
+	}
+	var bg sync.WaitGroup
+	if cfg.SchedulerEnabled {
+		sched := svc.NewScheduler(service.SchedulerOptions{})
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("scheduler stopped", "err", err)
+			}
+		}()
+	}
+	defer bg.Wait()
 	errc := make(chan error, len(servers))
 	for i, hs := range servers {
 		go func() { errc <- hs.Serve(listeners[i]) }()

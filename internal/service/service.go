@@ -59,4 +59,3 @@ func (a auditSink) AuditFailed(err error) {
 	a.m.AuditFailures.Inc()
 	a.log.Error("audit write failed; the change it recorded was refused", "err", err)
 }
-

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/uwsportal/uwsportal/internal/store"
-	"github.com/uwsportal/uwsportal/migrations"
 	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/migrations"
 )
 
 func TestMigrateTwiceAppliesNothingTheSecondTime(t *testing.T) {

@@ -1,0 +1,179 @@
+// Package faults holds the fault suite: the portal run as it is in
+// production (the real command line, real PostgreSQL, the ThingSpace
+// simulator) while its database goes away, its upstream misbehaves and it
+// is told to stop.
+package faults
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uwsportal/uwsportal/internal/cli"
+	"github.com/uwsportal/uwsportal/internal/secret"
+)
+
+// lockedBuffer collects a process's output from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// portal is one in-process instance of `uwsportal serve`.
+type portal struct {
+	URL  string
+	Env  map[string]string
+	Logs *lockedBuffer
+	stop context.CancelFunc
+	done chan error
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startPortal runs serve with env (DATABASE_URL and friends) and waits
+// until it answers /healthz.
+func startPortal(t *testing.T, env map[string]string) *portal {
+	t.Helper()
+	addr := freeAddr(t)
+	full := map[string]string{"UWSPORTAL_ADDR": addr, "UWSPORTAL_BASE_URL": "http://" + addr, "UWSPORTAL_SCHEDULER": "false",
+		"UWSPORTAL_SHUTDOWN_TIMEOUT": "10s"}
+	if env["UWSPORTAL_MASTER_KEY"] == "" {
+		full["UWSPORTAL_MASTER_KEY"] = secret.GenerateKey()
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &portal{URL: "http://" + addr, Env: full, Logs: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
+	go func() {
+		p.done <- cli.Run(ctx, []string{"uwsportal", "serve"}, func(k string) string { return full[k] }, cli.Stdio{In: strings.NewReader(""), Out: p.Logs, Err: p.Logs})
+	}()
+	t.Cleanup(func() { p.Stop() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get(p.URL + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			return p
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("portal exited: %v\n%s", err, p.Logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("portal did not start:\n%s", p.Logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop ends the portal as SIGTERM would and returns serve's result.
+func (p *portal) Stop() error {
+	p.stop()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return err
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("portal did not stop")
+	}
+}
+
+// run runs one command line against the portal's environment.
+func (p *portal) run(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	var out lockedBuffer
+	err := cli.Run(context.Background(), append([]string{"uwsportal"}, args...), func(k string) string { return p.Env[k] },
+		cli.Stdio{In: strings.NewReader(stdin), Out: &out, Err: &out})
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+// browser is an HTTP client with cookies that does not follow redirects.
+func browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func fetch(c *http.Client, method, u string, form url.Values) (int, string, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, u, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), nil
+}
+
+// signInBreakGlass creates a break-glass admin and signs c in with it.
+func (p *portal) signInBreakGlass(t *testing.T, c *http.Client) {
+	t.Helper()
+	const pw = "Br3ak-Gl4ss!Faults#2026"
+	p.run(t, pw+"\n", "create-admin", "--username", "faults")
+	if _, _, err := fetch(c, http.MethodGet, p.URL+"/login/local", nil); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(p.URL)
+	token := ""
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "uwsportal_csrf" {
+			token = ck.Value
+		}
+	}
+	status, body, err := fetch(c, http.MethodPost, p.URL+"/login/local", url.Values{"username": {"faults"}, "password": {pw}, "csrf_token": {token}})
+	if err != nil || status != http.StatusSeeOther {
+		t.Fatalf("break-glass sign-in: %d %v %.300s", status, err, body)
+	}
+}
+
+// csrf returns c's CSRF token for p.
+func (p *portal) csrf(c *http.Client) string {
+	u, _ := url.Parse(p.URL)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "uwsportal_csrf" {
+			return ck.Value
+		}
+	}
+	return ""
+}

@@ -1,0 +1,311 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/models"
+	"github.com/uwsportal/uwsportal/templates"
+)
+
+var statusText = map[string]string{
+	models.StatusOK: "OK", models.StatusDueSoon: "Due soon", models.StatusOverdue: "Overdue",
+	models.StatusQuarantined: "Quarantined", models.StatusAttention: "Needs attention", models.StatusNone: "No credential",
+}
+
+func age(d time.Duration) string {
+	days := int(d / (24 * time.Hour))
+	switch {
+	case d <= 0:
+		return "—"
+	case days == 0:
+		return "today"
+	case days == 1:
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", days)
+}
+
+func day(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+func nextDue(c models.CredentialStatus) string {
+	switch {
+	case !c.HasCredential:
+		return "—"
+	case !c.ScheduleEnabled:
+		return "not scheduled"
+	case c.NextDue == nil:
+		return "—"
+	}
+	return c.NextDue.UTC().Format("2006-01-02")
+}
+
+// departments lists the departments the person may see.
+func (s *Server) departments(c echo.Context) error {
+	return s.renderDepartments(c, http.StatusOK, templates.DepartmentForm{Protocol: "rest", MaxAgeDays: models.DefaultMaxAgeDays, ScheduleEnabled: true}, nil)
+}
+
+func (s *Server) renderDepartments(c echo.Context, status int, form templates.DepartmentForm, flash *templates.Flash) error {
+	p := principal(c)
+	list, err := s.svc.Credentials(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	v := templates.DepartmentsView{CanCreate: p.Can(models.PermManageDepartments, ""), Form: form}
+	for _, cs := range list {
+		v.Rows = append(v.Rows, templates.DepartmentRow{Slug: cs.Department, Name: cs.DepartmentName, Protocol: string(cs.Protocol),
+			Username: cs.Username, Status: cs.Status, StatusText: statusText[cs.Status], Age: age(cs.Age), NextDue: nextDue(cs)})
+	}
+	pg := s.page(c, "Departments")
+	if flash != nil {
+		pg.Flashes = append(pg.Flashes, *flash)
+	}
+	return render(c, status, templates.Departments(pg, v))
+}
+
+// departmentCreate creates a department (admin).
+func (s *Server) departmentCreate(c echo.Context) error {
+	maxAge, _ := strconv.Atoi(c.FormValue("max_age_days"))
+	form := templates.DepartmentForm{Slug: clipText(c.FormValue("slug"), 63), Name: clipText(c.FormValue("name"), 200),
+		Protocol: c.FormValue("protocol"), MaxAgeDays: maxAge, ScheduleEnabled: c.FormValue("schedule_enabled") == "on",
+		RevealAllowed: c.FormValue("reveal_allowed") == "on"}
+	d := models.Department{Slug: c.FormValue("slug"), Name: c.FormValue("name"), Protocol: models.Protocol(form.Protocol),
+		MaxAgeDays: maxAge, ScheduleEnabled: form.ScheduleEnabled, RevealAllowed: form.RevealAllowed}
+	if c.FormValue("max_age_days") != "" && maxAge == 0 {
+		d.MaxAgeDays = -1 // not a number: let validation say so
+	}
+	created, err := s.svc.CreateDepartment(c.Request().Context(), principal(c), meta(c), d)
+	if err != nil {
+		if f, ok := formError(err); ok {
+			return s.renderDepartments(c, statusOf(err), form, f)
+		}
+		return err
+	}
+	s.flash(c, "success", "Department created. Enter its UWS credential next.")
+	return c.Redirect(http.StatusSeeOther, "/departments/"+created.Slug)
+}
+
+// formError turns a domain error about input into a flash for a re-shown
+// form: bad input changes nothing and says why.
+func formError(err error) (*templates.Flash, bool) {
+	msg, ok := models.SafeMessage(err)
+	if !ok || !(errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrConflict)) {
+		return nil, false
+	}
+	return &templates.Flash{Kind: "error", Message: msg}, true
+}
+
+// department shows one department with its credential and history.
+func (s *Server) department(c echo.Context) error {
+	return s.renderDepartment(c, http.StatusOK, nil)
+}
+
+func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.Flash) error {
+	p := principal(c)
+	slug := c.Param("slug")
+	dv, err := s.svc.DepartmentView(c.Request().Context(), p, slug)
+	if err != nil {
+		return err
+	}
+	cs, d := dv.Credential, dv.Department
+	v := templates.DepartmentPage{
+		Slug: d.Slug, Name: d.Name, Protocol: string(d.Protocol), HasCredential: cs.HasCredential, Username: cs.Username,
+		State: string(cs.State), Status: cs.Status, StatusText: statusText[cs.Status], Version: cs.Version, Age: age(cs.Age),
+		NextDue: nextDue(cs), LastRotated: day(cs.LastRotatedAt), LastVerified: day(cs.LastVerifiedAt), LastResult: orDash(cs.LastResult),
+		Code: cs.LastUpstreamCode, Failures: cs.ConsecutiveFailures, ScheduleEnabled: d.ScheduleEnabled, MaxAgeDays: d.MaxAgeDays,
+		RevealAllowed: d.RevealAllowed, Advice: cs.Advice,
+		CanTest: p.Can(models.PermTestLogin, slug), CanRotate: p.Can(models.PermRotate, slug), CanSchedule: p.Can(models.PermSetSchedule, slug),
+		CanReveal: d.RevealAllowed && cs.HasCredential && p.Can(models.PermReveal, slug), CanClear: p.Can(models.PermClearQuarantine, slug),
+		CanManage: p.Can(models.PermManageDepartments, slug),
+		Settings:  templates.DepartmentForm{Slug: d.Slug, Name: d.Name, Protocol: string(d.Protocol), MaxAgeDays: d.MaxAgeDays, ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed},
+	}
+	for _, r := range dv.Runs {
+		v.Runs = append(v.Runs, templates.RunRow{Started: r.StartedAt.UTC().Format("2006-01-02 15:04:05"), Ended: day(r.EndedAt),
+			Actor: orDash(r.ActorName), Trigger: string(r.Trigger), Result: r.Result, Code: r.UpstreamCode})
+	}
+	pg := s.page(c, d.Name)
+	if flash != nil {
+		pg.Flashes = append(pg.Flashes, *flash)
+	}
+	return render(c, status, templates.Department(pg, v))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// back redirects to the department page with a flash.
+func (s *Server) back(c echo.Context, kind, msg string) error {
+	s.flash(c, kind, msg)
+	return c.Redirect(http.StatusSeeOther, "/departments/"+c.Param("slug"))
+}
+
+// credentialSet enters or replaces a department's credential (admin).
+func (s *Server) credentialSet(c echo.Context) error {
+	pw := secret.Secret(c.FormValue("password"))
+	err := s.svc.SetCredential(c.Request().Context(), principal(c), meta(c), c.Param("slug"), c.FormValue("username"), pw, c.FormValue("verify") == "on")
+	if err != nil {
+		if f, ok := formError(err); ok {
+			return s.renderDepartment(c, statusOf(err), f)
+		}
+		return err
+	}
+	return s.back(c, "success", "Credential saved and encrypted. It will not be shown again unless reveal is allowed.")
+}
+
+// departmentSettings saves an admin's edit of the department.
+func (s *Server) departmentSettings(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principal(c)
+	dv, err := s.svc.DepartmentView(ctx, p, c.Param("slug"))
+	if err != nil {
+		return err
+	}
+	d := dv.Department
+	d.Name, d.Protocol, d.RevealAllowed = c.FormValue("name"), models.Protocol(c.FormValue("protocol")), c.FormValue("reveal_allowed") == "on"
+	if err := s.svc.UpdateDepartment(ctx, p, meta(c), d); err != nil {
+		if f, ok := formError(err); ok {
+			return s.renderDepartment(c, statusOf(err), f)
+		}
+		return err
+	}
+	return s.back(c, "success", "Settings saved.")
+}
+
+// schedule turns scheduled rotation on or off and sets the maximum age.
+func (s *Server) schedule(c echo.Context) error {
+	// Empty keeps the current maximum age; anything else must be a valid one.
+	maxAge := 0
+	if v := c.FormValue("max_age_days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			n = -1
+		}
+		maxAge = n
+	}
+	if err := s.svc.SetSchedule(c.Request().Context(), principal(c), meta(c), c.Param("slug"), c.FormValue("enabled") == "on", maxAge); err != nil {
+		if f, ok := formError(err); ok {
+			return s.renderDepartment(c, statusOf(err), f)
+		}
+		return err
+	}
+	return s.back(c, "success", "Schedule saved.")
+}
+
+// testLogin makes one login and logout with the credential.
+func (s *Server) testLogin(c echo.Context) error {
+	res, err := s.svc.TestLogin(c.Request().Context(), principal(c), meta(c), c.Param("slug"))
+	if err != nil {
+		if f, ok := formError(err); ok {
+			return s.renderDepartment(c, statusOf(err), f)
+		}
+		return err
+	}
+	if res.OK {
+		return s.back(c, "success", "Test login worked: ThingSpace accepted the credential.")
+	}
+	return s.back(c, "error", "Test login failed: "+res.Message)
+}
+
+// clearQuarantine lets automatic use resume after an admin fixed things.
+func (s *Server) clearQuarantine(c echo.Context) error {
+	if err := s.svc.ClearQuarantine(c.Request().Context(), principal(c), meta(c), c.Param("slug")); err != nil {
+		if f, ok := formError(err); ok {
+			return s.renderDepartment(c, statusOf(err), f)
+		}
+		return err
+	}
+	return s.back(c, "success", "Quarantine cleared.")
+}
+
+// rotateConfirm explains what a rotation does before it happens.
+func (s *Server) rotateConfirm(c echo.Context) error {
+	p := principal(c)
+	slug := c.Param("slug")
+	if !p.Can(models.PermRotate, slug) {
+		return models.Errorf(models.ErrForbidden, "You may not rotate this department's password.")
+	}
+	dv, err := s.svc.DepartmentView(c.Request().Context(), p, slug)
+	if err != nil {
+		return err
+	}
+	if !dv.Credential.HasCredential {
+		return models.Errorf(models.ErrInvalid, "This department has no credential to rotate yet.")
+	}
+	return render(c, http.StatusOK, templates.RotateConfirm(s.page(c, "Rotate "+dv.Department.Name), templates.RotateConfirmView{
+		Slug: slug, Name: dv.Department.Name, Username: dv.Credential.Username, Protocol: string(dv.Department.Protocol),
+	}))
+}
+
+// revealForm asks for the reason of a reveal.
+func (s *Server) revealForm(c echo.Context) error {
+	p := principal(c)
+	slug := c.Param("slug")
+	if !p.Can(models.PermReveal, slug) {
+		return models.Errorf(models.ErrForbidden, "You may not reveal this department's password.")
+	}
+	dv, err := s.svc.DepartmentView(c.Request().Context(), p, slug)
+	if err != nil {
+		return err
+	}
+	if !dv.Department.RevealAllowed {
+		return models.Errorf(models.ErrForbidden, "This department does not allow revealing its password.")
+	}
+	return render(c, http.StatusOK, templates.Reveal(s.page(c, "Reveal"), templates.RevealView{Slug: slug, Name: dv.Department.Name, Username: dv.Credential.Username}))
+}
+
+// reveal shows the password once, audited with the reason.
+func (s *Server) reveal(c echo.Context) error {
+	ctx := c.Request().Context()
+	p := principal(c)
+	slug := c.Param("slug")
+	pw, err := s.svc.Reveal(ctx, p, meta(c), slug, c.FormValue("reason"))
+	if err != nil {
+		if f, ok := formError(err); ok {
+			dv, derr := s.svc.DepartmentView(ctx, p, slug)
+			if derr != nil {
+				return derr
+			}
+			pg := s.page(c, "Reveal")
+			pg.Flashes = append(pg.Flashes, *f)
+			return render(c, statusOf(err), templates.Reveal(pg, templates.RevealView{Slug: slug, Name: dv.Department.Name}))
+		}
+		return err
+	}
+	dv, err := s.svc.DepartmentView(ctx, p, slug)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.Reveal(s.page(c, "Reveal"), templates.RevealView{
+		Slug: slug, Name: dv.Department.Name, Username: dv.Credential.Username, Password: pw.Reveal(),
+	}))
+}
+
+// rotate runs the rotation engine now (after the confirmation page).
+func (s *Server) rotate(c echo.Context) error {
+	res, err := s.svc.Rotate(c.Request().Context(), principal(c), meta(c), c.Param("slug"), models.TriggerManual)
+	if err != nil {
+		if f, ok := formError(err); ok {
+			return s.renderDepartment(c, statusOf(err), f)
+		}
+		return err
+	}
+	if res.Rotated() {
+		return s.back(c, "success", fmt.Sprintf("Password rotated and verified (version %d). %s", res.Version, res.Message))
+	}
+	return s.back(c, "error", "Rotation did not complete: "+res.Message)
+}
