@@ -305,7 +305,7 @@ func (s *Server) rotate(c echo.Context) error {
 		return err
 	}
 	if res.Rotated() {
-		return s.back(c, "success", fmt.Sprintf("Password rotated and verified (version %d). %s", res.Version, res.Message))
+		return s.back(c, "success", res.Message)
 	}
 	return s.back(c, "error", "Rotation did not complete: "+res.Message)
 }

@@ -113,7 +113,8 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // MetricsHandler serves Prometheus metrics, for a separate listener.
 func (s *Server) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.reg.Registry, promhttp.HandlerOpts{})
+	// Echo compresses responses; promhttp must not compress them again.
+	return promhttp.HandlerFor(s.reg.Registry, promhttp.HandlerOpts{DisableCompression: true})
 }
 
 // route registers a handler together with the permission it needs; no route
