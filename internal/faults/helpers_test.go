@@ -73,7 +73,7 @@ func startPortal(t *testing.T, env map[string]string) *portal {
 		full[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &portal{URL: "http://" + addr, Env: full, Logs: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
+	p := &portal{URL: "http://" + full["UWSPORTAL_ADDR"], Env: full, Logs: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
 	go func() {
 		p.done <- cli.Run(ctx, []string{"uwsportal", "serve"}, func(k string) string { return full[k] }, cli.Stdio{In: strings.NewReader(""), Out: p.Logs, Err: p.Logs})
 	}()

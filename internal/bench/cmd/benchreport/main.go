@@ -1,0 +1,380 @@
+// Command benchreport is what `make bench` runs: every benchmark of the
+// project, one package at a time (so no two compete for the two cores),
+// then the load run against a portal started in process, and it rewrites
+// BENCHMARKS.md with each figure beside its floor and the project's target.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uwsportal/uwsportal/internal/bench"
+	"github.com/uwsportal/uwsportal/internal/bench/load"
+	"github.com/uwsportal/uwsportal/internal/devdb"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+}
+
+// benchtimes holds the -benchtime of benchmarks that must not run for the
+// default second: the 1M-row ones take seconds per iteration, and the
+// latency ones need enough samples for a p95. Everything else gets "1s".
+var benchtimes = map[string]string{
+	"BenchmarkAuditSearchFilteredPage":  "300x",
+	"BenchmarkAuditSearchTextPage":      "5x",
+	"BenchmarkAuditExportRows":          "1x",
+	"BenchmarkAuditExportCopy":          "1x",
+	"BenchmarkAuditVerify":              "1x",
+	"BenchmarkAuditConcurrentWrites":    "3x",
+	"BenchmarkAuditConcurrentWritesPgx": "3x",
+	"BenchmarkAuditPageHTTP":            "300x",
+	"BenchmarkAuditExportHTTP":          "1x",
+	"BenchmarkRotation":                 "200x",
+	"BenchmarkSchedulerPass100":         "5x",
+	"BenchmarkNewDatabase":              "30x",
+}
+
+// pkgBenchmarks is one package and the benchmark functions its tests define.
+type pkgBenchmarks struct {
+	Dir, ImportPath string
+	Names           []string
+}
+
+type runInfo struct {
+	Started, Ended time.Time
+	Benchmarks     bench.Output
+	BenchErrors    []string
+	Load           *load.Result
+	LoadErr        error
+	Machine        machine
+	// LoadAvg is /proc/loadavg at the start and the end: other work on the
+	// machine skews the figures.
+	LoadAvgStart, LoadAvgEnd string
+	PerPackage               []pkgTime
+}
+
+type pkgTime struct {
+	ImportPath string
+	Elapsed    time.Duration
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string) error {
+	fl := flag.NewFlagSet("benchreport", flag.ContinueOnError)
+	out := fl.String("out", "BENCHMARKS.md", "report to rewrite, relative to the repository root")
+	only := fl.String("bench", "", "run only the benchmarks whose name matches this regexp (default all)")
+	noBench := fl.Bool("no-bench", false, "skip the benchmarks (load only)")
+	noLoad := fl.Bool("no-load", false, "skip the load run")
+	conns := fl.Int("conns", 200, "load: concurrent connections")
+	dur := fl.Duration("load-duration", 30*time.Second, "load: duration per endpoint")
+	events := fl.Int("load-events", 100_000, "load: seeded audit events")
+	if err := fl.Parse(args[1:]); err != nil {
+		return err
+	}
+	root, module, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	var filter *regexp.Regexp
+	if *only != "" {
+		if filter, err = regexp.Compile(*only); err != nil {
+			return fmt.Errorf("-bench: %w", err)
+		}
+	}
+	info := runInfo{Started: time.Now(), LoadAvgStart: loadAvg()}
+	say("repository %s", root)
+
+	server, src, err := devdb.Resolve(ctx, devdb.Options{Getenv: getenv, Root: root, Log: say})
+	if err != nil {
+		return fmt.Errorf("no database server: %w", err)
+	}
+	info.Machine = describeMachine(ctx, server, string(src))
+
+	rawDir := filepath.Join(root, ".data", "bench")
+	if err := os.MkdirAll(rawDir, 0o755); err != nil {
+		return err
+	}
+	rawPath := filepath.Join(rawDir, "benchreport-"+info.Started.Format("20060102-150405")+".txt")
+	raw, err := os.Create(rawPath)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+
+	if !*noBench {
+		pkgs, err := discover(root, module)
+		if err != nil {
+			return err
+		}
+		var all bytes.Buffer
+		for _, p := range pkgs {
+			if filter != nil {
+				p.Names = slices.DeleteFunc(p.Names, func(n string) bool { return !filter.MatchString(n) })
+			}
+			if len(p.Names) == 0 {
+				continue
+			}
+			start := time.Now()
+			errs := runPackage(ctx, root, p, io.MultiWriter(os.Stdout, raw, &all))
+			info.BenchErrors = append(info.BenchErrors, errs...)
+			info.PerPackage = append(info.PerPackage, pkgTime{p.ImportPath, time.Since(start)})
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		info.Benchmarks = bench.Parse(&all)
+	}
+
+	if !*noLoad {
+		say("load: %d connections, %s per endpoint", *conns, *dur)
+		res, err := load.Run(ctx, load.Options{ServerURL: server, Conns: *conns, Duration: *dur, Events: *events, Log: say})
+		info.Load, info.LoadErr = &res, err
+		if err != nil {
+			say("load failed: %v", err)
+		}
+		fmt.Fprintf(raw, "\nload: %+v\nerr: %v\n", res, err)
+	}
+	info.Ended, info.LoadAvgEnd = time.Now(), loadAvg()
+
+	report := render(info)
+	path := *out
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
+	if err := os.WriteFile(path, []byte(report), 0o644); err != nil {
+		return err
+	}
+	say("wrote %s in %s (raw output in %s)", path, info.Ended.Sub(info.Started).Round(time.Second), rawPath)
+	failed := len(info.BenchErrors) + len(info.Benchmarks.Failures)
+	if info.LoadErr != nil {
+		failed++
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d benchmark or load failures (see %s)", failed, path)
+	}
+	return nil
+}
+
+func say(format string, a ...any) { fmt.Fprintf(os.Stderr, "benchreport: "+format+"\n", a...) }
+
+// repoRoot is the directory of go.mod above the working directory, and the
+// module path it declares.
+func repoRoot() (string, string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+					return d, f[1], nil
+				}
+			}
+			return "", "", fmt.Errorf("%s/go.mod declares no module", d)
+		}
+		if filepath.Dir(d) == d {
+			return "", "", errors.New("no go.mod above " + dir + ": run from the repository")
+		}
+	}
+}
+
+var benchFunc = regexp.MustCompile(`(?m)^func (Benchmark\w*)\(\w+ \*testing\.B\)`)
+
+// discover finds every package whose tests define benchmarks.
+func discover(root, module string) ([]pkgBenchmarks, error) {
+	byDir := map[string][]string{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range benchFunc.FindAllSubmatch(b, -1) {
+			dir := filepath.Dir(path)
+			byDir[dir] = append(byDir[dir], string(m[1]))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []pkgBenchmarks
+	for dir, names := range byDir {
+		rel, _ := filepath.Rel(root, dir)
+		ip := module
+		if rel != "." {
+			ip += "/" + filepath.ToSlash(rel)
+		}
+		slices.Sort(names)
+		out = append(out, pkgBenchmarks{Dir: dir, ImportPath: ip, Names: slices.Compact(names)})
+	}
+	slices.SortFunc(out, func(a, b pkgBenchmarks) int { return strings.Compare(a.ImportPath, b.ImportPath) })
+	return out, nil
+}
+
+// runPackage builds the package's test binary once and runs its benchmarks
+// in groups of the same -benchtime, from the package directory as go test
+// would. It returns what failed.
+func runPackage(ctx context.Context, root string, p pkgBenchmarks, w io.Writer) []string {
+	tmp, err := os.MkdirTemp("", "benchreport-")
+	if err != nil {
+		return []string{p.ImportPath + ": " + err.Error()}
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "bench.test")
+	say("%s: building", p.ImportPath)
+	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, p.ImportPath)
+	build.Dir = root
+	if b, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(w, "pkg: %s\nFAIL build: %s\n", p.ImportPath, b)
+		return []string{fmt.Sprintf("%s: build: %v: %s", p.ImportPath, err, lastLines(b, 5))}
+	}
+	groups := map[string][]string{}
+	for _, n := range p.Names {
+		bt := benchtimes[n]
+		if bt == "" {
+			bt = "1s"
+		}
+		groups[bt] = append(groups[bt], n)
+	}
+	var failed []string
+	for _, bt := range slices.Sorted(maps.Keys(groups)) {
+		names := groups[bt]
+		pattern := "^(" + strings.Join(names, "|") + ")$"
+		say("%s: %s at -benchtime %s", p.ImportPath, strings.Join(names, ", "), bt)
+		cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", pattern, "-test.benchtime", bt,
+			"-test.benchmem", "-test.count", "1", "-test.timeout", "15m")
+		cmd.Dir = p.Dir
+		var stderr bytes.Buffer
+		// The binary prints no "pkg:" line of its own when run directly.
+		fmt.Fprintf(w, "pkg: %s\n", p.ImportPath)
+		cmd.Stdout = w
+		cmd.Stderr = io.MultiWriter(w, &stderr)
+		if err := cmd.Run(); err != nil {
+			failed = append(failed, fmt.Sprintf("%s (%s): %v %s", p.ImportPath, strings.Join(names, ", "), err, lastLines(stderr.Bytes(), 3)))
+		}
+	}
+	return failed
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// machine is what the figures were measured on.
+type machine struct {
+	CPU, OS, Kernel, Go, Postgres, PostgresSource string
+	Cores                                         int
+	RAMGiB                                        float64
+}
+
+func describeMachine(ctx context.Context, server, source string) machine {
+	m := machine{Go: goVersion(), PostgresSource: source, Cores: cpuCount()}
+	m.CPU = firstField("/proc/cpuinfo", "model name", ":")
+	if kb := firstField("/proc/meminfo", "MemTotal", ":"); kb != "" {
+		var n float64
+		fmt.Sscan(strings.TrimSuffix(kb, " kB"), &n)
+		m.RAMGiB = n / (1 << 20)
+	}
+	m.OS = strings.Trim(firstField("/etc/os-release", "PRETTY_NAME", "="), `"`)
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if conn, err := pgx.Connect(cctx, server); err == nil {
+		_ = conn.QueryRow(cctx, "SELECT version()").Scan(&m.Postgres)
+		conn.Close(cctx)
+	}
+	return m
+}
+
+// loadAvg is the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}
+
+func goVersion() string {
+	b, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func cpuCount() int {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "processor") {
+			n++
+		}
+	}
+	return n
+}
+
+// firstField is the value of the first "key<sep>value" line of a file.
+func firstField(path, key, sep string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), sep)
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,218 @@
+package faults
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/internal/tsim"
+)
+
+const (
+	uwsUser = "fleet_ops_mycompanyUWS"
+	uwsPass = "Wq7#mZ2!pLx9vK4r"
+)
+
+// buildPortal compiles the real binary once per test binary.
+func buildPortal(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "uwsportal")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/uwsportal/uwsportal/cmd/uwsportal")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// simEnv is a simulator with the fleet user and the portal environment
+// pointing at it and at a fresh database.
+func simEnv(t *testing.T) (*tsim.Server, map[string]string) {
+	t.Helper()
+	sim := tsim.New(tsim.Options{AppKey: "k", AppSecret: "s", Users: map[string]string{uwsUser: uwsPass}})
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	addr := freeAddr(t)
+	return sim, map[string]string{
+		"DATABASE_URL": testdb.URL(t), "UWSPORTAL_MASTER_KEY": secret.GenerateKey(),
+		"UWSPORTAL_ADDR": addr, "UWSPORTAL_BASE_URL": "http://" + addr, "UWSPORTAL_SCHEDULER": "false",
+		"THINGSPACE_URL": hs.URL, "THINGSPACE_SOAP_URL": hs.URL + "/api/v2/SessionService.svc",
+		"THINGSPACE_APP_KEY": "k", "THINGSPACE_APP_SECRET": "s", "UWSPORTAL_SHUTDOWN_TIMEOUT": "20s",
+	}
+}
+
+// SIGTERM while a slow rotation request is in flight: the process stops
+// accepting, lets the request (and its rotation) finish, and exits 0.
+func TestSIGTERMDuringARotationRequest(t *testing.T) {
+	t.Parallel()
+	sim, env := simEnv(t)
+	p := &portal{URL: env["UWSPORTAL_BASE_URL"], Env: env}
+	p.run(t, "", "migrate")
+	p.run(t, "", "department", "create", "--slug", "fleet", "--name", "Fleet")
+	p.run(t, uwsPass+"\n", "credential", "set", "--department", "fleet", "--username", uwsUser)
+
+	cmd := exec.Command(buildPortal(t), "serve")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH"))
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	waitUp(t, p.URL, logs)
+
+	c := browser()
+	p.signInBreakGlass(t, c)
+	sim.SetFaults(uwsUser, tsim.Faults{Latency: 1500 * time.Millisecond})
+
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		status, _, err := fetch(c, http.MethodPost, p.URL+"/departments/fleet/rotate", url.Values{"csrf_token": {p.csrf(c)}})
+		done <- result{status, err}
+	}()
+	time.Sleep(700 * time.Millisecond) // the rotation is now waiting on ThingSpace
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// New connections are refused soon after the signal.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := http.Get(p.URL + "/healthz"); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("still accepting connections after SIGTERM")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := <-done
+	if r.err != nil || r.status != http.StatusSeeOther {
+		t.Fatalf("the in-flight request was cut: %d %v\n%s", r.status, r.err, logs.String())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, logs.String())
+	}
+	// The rotation completed: stored state and the simulator agree.
+	conn, err := pgx.Connect(context.Background(), env["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var state string
+	var version int
+	if err := conn.QueryRow(context.Background(), "SELECT state, version FROM credentials").Scan(&state, &version); err != nil {
+		t.Fatal(err)
+	}
+	if up, _ := sim.User(uwsUser); state != "idle" || version != 2 || up.ResetsApplied != 1 || up.Password == uwsPass {
+		t.Fatalf("after shutdown: state %s version %d, simulator %+v", state, version, up)
+	}
+	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
+		t.Fatal("no orderly stop in the log")
+	}
+}
+
+func waitUp(t *testing.T, base string, logs *lockedBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if res, err := http.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("portal did not become ready:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill -9 while ThingSpace is applying a reset: the next instance finds the
+// rotation stuck and resolves it with at most one login attempt, never
+// locking the account, and tells an admin what to do.
+func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
+	t.Parallel()
+	sim, env := simEnv(t)
+	p := &portal{URL: env["UWSPORTAL_BASE_URL"], Env: env}
+	p.run(t, "", "migrate")
+	p.run(t, "", "department", "create", "--slug", "fleet", "--name", "Fleet")
+	p.run(t, uwsPass+"\n", "credential", "set", "--department", "fleet", "--username", uwsUser)
+	bin := buildPortal(t)
+
+	sim.SetFaults(uwsUser, tsim.Faults{Latency: 1500 * time.Millisecond})
+	rot := exec.Command(bin, "credential", "rotate", "--department", "fleet")
+	for k, v := range env {
+		rot.Env = append(rot.Env, k+"="+v)
+	}
+	logs := &lockedBuffer{}
+	rot.Stdout, rot.Stderr = logs, logs
+	if err := rot.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // login (1.5 s), then the reset is in flight
+	_ = rot.Process.Kill()
+	_ = rot.Wait()
+	time.Sleep(1500 * time.Millisecond) // the simulator finishes applying the reset
+	sim.SetFaults(uwsUser, tsim.Faults{})
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, env["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var state string
+	_ = conn.QueryRow(ctx, "SELECT state FROM credentials").Scan(&state)
+	if state != "resetting" {
+		t.Fatalf("the killed rotation left state %q (logs: %s)", state, logs.String())
+	}
+	// As if the stuck timeout had passed.
+	if _, err := conn.Exec(ctx, "UPDATE credentials SET state_since = now() - interval '1 hour'"); err != nil {
+		t.Fatal(err)
+	}
+	next := startPortal(t, env)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_ = conn.QueryRow(ctx, "SELECT state FROM credentials").Scan(&state)
+		if state == "attention" || state == "idle" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not resolved: %s\n%s", state, next.Logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	up, _ := sim.User(uwsUser)
+	if up.ResetsApplied != 1 || up.MaxConsecutiveFailures > 1 || up.Locked {
+		t.Fatalf("simulator after recovery: %+v", up)
+	}
+	// The reset was applied and its answer died with the process: the old
+	// password no longer works, so an admin must act, and is told how.
+	if state != "attention" {
+		t.Fatalf("state %s", state)
+	}
+	var result string
+	_ = conn.QueryRow(ctx, "SELECT result FROM rotation_runs ORDER BY id DESC LIMIT 1").Scan(&result)
+	if result != "attention" {
+		t.Fatalf("run result %q", result)
+	}
+}
