@@ -67,7 +67,7 @@ func (s *Service) SignInFailed(ctx context.Context, meta models.RequestMeta, rea
 // Principal loads the person behind a session. A disabled or vanished user
 // gets ErrUserDisabled, which ends the session.
 func (s *Service) Principal(ctx context.Context, userID int64) (*models.Principal, error) {
-	u, err := s.DB.User(ctx, userID)
+	u, err := s.DB.SessionUser(ctx, userID)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, ErrUserDisabled
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -74,6 +75,32 @@ func (db *DB) replaceGrants(ctx context.Context, tx *Tx, userID int64, grants []
 		recs[i] = grantRecord{UserID: userID, Role: string(g.Role), Department: g.Department}
 	}
 	return tx.WithContext(ctx).Create(&recs).Error
+}
+
+// principalQuery loads a user and their grants in one round trip: it runs
+// on every signed-in request.
+const principalQuery = `SELECT u.id, u.issuer, u.name, u.email, u.disabled,
+       coalesce(array_agg(g.role) FILTER (WHERE g.role IS NOT NULL), '{}'),
+       coalesce(array_agg(g.department) FILTER (WHERE g.role IS NOT NULL), '{}')
+  FROM users u LEFT JOIN user_grants g ON g.user_id = u.id
+ WHERE u.id = $1 GROUP BY u.id`
+
+// SessionUser returns what a signed-in request needs of a user (no
+// groups), or an ErrNotFound error.
+func (db *DB) SessionUser(ctx context.Context, id int64) (models.User, error) {
+	var u models.User
+	var roles, depts []string
+	err := db.Pool.QueryRow(ctx, principalQuery, id).Scan(&u.ID, &u.Issuer, &u.Name, &u.Email, &u.Disabled, &roles, &depts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return models.User{}, models.Errorf(models.ErrNotFound, "No such user.")
+	}
+	if err != nil {
+		return models.User{}, err
+	}
+	for i := range roles {
+		u.Grants = append(u.Grants, models.Grant{Role: models.Role(roles[i]), Department: depts[i]})
+	}
+	return u, nil
 }
 
 // User returns a user with their grants, or an ErrNotFound error.
