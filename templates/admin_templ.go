@@ -357,7 +357,7 @@ func Mappings(p Page, v MappingsView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, " <section class=\"panel\"><h2 style=\"margin-top:0\">Add a mapping</h2><form class=\"inline\" method=\"post\" action=\"/admin/mappings\" id=\"mapping-form\"><input type=\"hidden\" name=\"csrf_token\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, " <section class=\"panel\"><h2>Add a mapping</h2><form class=\"inline\" method=\"post\" action=\"/admin/mappings\" id=\"mapping-form\"><input type=\"hidden\" name=\"csrf_token\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

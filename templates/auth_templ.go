@@ -48,7 +48,7 @@ func LocalLogin(p Page, v LocalLoginView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"panel\" style=\"max-width:480px;margin:2rem auto\"><h1>Break-glass sign-in</h1><p class=\"meta\">For emergencies only, when the identity provider is unavailable. Every attempt is audited and repeated failures are throttled.</p><form class=\"stack\" method=\"post\" action=\"/login/local\"><input type=\"hidden\" name=\"csrf_token\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"panel narrow\"><h1>Break-glass sign-in</h1><p class=\"meta\">For emergencies only, when the identity provider is unavailable. Every attempt is audited and repeated failures are throttled.</p><form class=\"stack\" method=\"post\" action=\"/login/local\"><input type=\"hidden\" name=\"csrf_token\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -151,7 +151,7 @@ func NoAccess(p Page, v NoAccessView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"panel\" style=\"max-width:640px;margin:2rem auto\" id=\"no-access\"><h1>No access yet</h1><p>Welcome, ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"panel medium centered\" id=\"no-access\"><h1>No access yet</h1><p>Welcome, ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

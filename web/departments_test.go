@@ -47,7 +47,7 @@ func TestAdminOnboardsAndLeadRotatesOverHTTP(t *testing.T) {
 		t.Fatalf("rotate: %d", res.StatusCode)
 	}
 	_, body = do(t, lead, http.MethodGet, ts.URL+"/departments/fleet", nil)
-	if !strings.Contains(body, "Password rotated and verified") || !strings.Contains(body, ">rotated<") {
+	if !strings.Contains(body, "rotated and verified") || !strings.Contains(body, ">rotated<") {
 		t.Fatalf("department page after rotation: %.2000s", body)
 	}
 	c, _ := sim.User(fleetUser)

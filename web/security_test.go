@@ -67,7 +67,11 @@ func TestEveryPageCarriesTheSecurityHeaders(t *testing.T) {
 	ts := newTestServer(t, testdb.New(t), nil)
 	c := ts.client(t, models.Grant{Role: models.RoleAdmin})
 	for _, path := range []string{"/", "/admin/users", "/audit", "/departments", "/login/local", "/no-such-page", "/healthz"} {
-		res, _ := do(t, c, http.MethodGet, ts.URL+path, nil)
+		res, body := do(t, c, http.MethodGet, ts.URL+path, nil)
+		// The CSP forbids inline styles and scripts: none may be written.
+		if strings.Contains(body, " style=") || strings.Contains(body, "<script>") || strings.Contains(body, " onclick=") {
+			t.Errorf("%s: inline style or script in the page", path)
+		}
 		h := res.Header
 		if !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") || h.Get("X-Content-Type-Options") != "nosniff" ||
 			h.Get("Referrer-Policy") == "" || h.Get("X-Request-Id") == "" {
