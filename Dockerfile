@@ -1,17 +1,21 @@
 # Multi-stage build: a static binary with migrations, templates and static
-# files embedded, run as a non-root user on a distroless base.
+# files embedded, on an empty base image, run as a non-root user.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/uwsportal ./cmd/uwsportal
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/uwsportal ./cmd/uwsportal \
+ && mkdir -p /out/tmp && chmod 1777 /out/tmp
 
-FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/uwsportal /usr/local/bin/uwsportal
-USER nonroot:nonroot
+FROM scratch
+# TLS roots for ThingSpace and the identity provider.
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/tmp /tmp
+COPY --from=build /out/uwsportal /uwsportal
+USER 65532:65532
 ENV UWSPORTAL_ADDR=0.0.0.0:8080
 EXPOSE 8080
-ENTRYPOINT ["/usr/local/bin/uwsportal"]
+ENTRYPOINT ["/uwsportal"]
 CMD ["serve"]
