@@ -22,7 +22,7 @@ func (s *Server) dashboard(c echo.Context) error {
 	pg := s.page(c, "Dashboard")
 	var v templates.DashboardView
 	for _, cs := range list {
-		v.Cards = append(v.Cards, templates.CredentialCard{Slug: cs.Department, Name: cs.DepartmentName, Username: orDash(cs.Username),
+		v.Cards = append(v.Cards, templates.CredentialCard{Slug: cs.Department, Name: cs.DepartmentName, Username: orText(cs.Username, "No credential yet"),
 			Status: cs.Status, StatusText: statusText[cs.Status], Age: age(cs.Age), NextDue: nextDue(cs), LastResult: orDash(cs.LastResult)})
 		if (cs.Status == models.StatusQuarantined || cs.Status == models.StatusAttention) && p.Can(models.PermClearQuarantine, cs.Department) {
 			pg.Warnings = append(pg.Warnings, cs.DepartmentName+": "+statusText[cs.Status]+". "+cs.Advice)
@@ -51,4 +51,11 @@ func (s *Server) noAccess(c echo.Context) error {
 		v.Admins = append(v.Admins, name)
 	}
 	return render(c, http.StatusOK, templates.NoAccess(s.page(c, "No access yet"), v))
+}
+
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }

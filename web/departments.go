@@ -131,7 +131,8 @@ func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.F
 		Settings:  templates.DepartmentForm{Slug: d.Slug, Name: d.Name, Protocol: string(d.Protocol), MaxAgeDays: d.MaxAgeDays, ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed},
 	}
 	for _, r := range dv.Runs {
-		v.Runs = append(v.Runs, templates.RunRow{Started: r.StartedAt.UTC().Format("2006-01-02 15:04:05"), Ended: day(r.EndedAt),
+		started := r.StartedAt
+		v.Runs = append(v.Runs, templates.RunRow{Started: day(&started), Ended: day(r.EndedAt),
 			Actor: orDash(r.ActorName), Trigger: string(r.Trigger), Result: r.Result, Code: r.UpstreamCode})
 	}
 	pg := s.page(c, d.Name)

@@ -171,7 +171,11 @@ func (c *Client) Reset(ctx context.Context, cred Credential) ResetResult {
 	case res.Err != nil:
 		res.Err = fmt.Errorf("thingspace reset %s: %w", cred.Key, res.Err)
 	}
-	c.log.InfoContext(ctx, "thingspace reset", "key", cred.Key, "outcome", res.Outcome.String(), "class", ClassOf(res.Err).String())
+	if res.Err != nil {
+		c.log.InfoContext(ctx, "thingspace reset", "key", cred.Key, "outcome", res.Outcome.String(), "class", ClassOf(res.Err).String())
+	} else {
+		c.log.InfoContext(ctx, "thingspace reset", "key", cred.Key, "outcome", res.Outcome.String())
+	}
 	return res
 }
 

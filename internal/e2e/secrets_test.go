@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// scanForSecrets fails the test for every secret found in the portal's log,
+// an audit row, a page a browser loaded or the audit export, and for every
+// secret of the ThingSpace side found in plain text in any table.
+func scanForSecrets(t *testing.T, s *stack, pages []loadedPage, export string) {
+	secrets := s.secrets.all()
+	// The scan is only as good as its list: make sure the capture worked.
+	var labels []string
+	for _, l := range secrets {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, want := range []string{"initial UWS password", "rotated UWS password", "ThingSpace access_token", "ThingSpace sessionToken",
+		"IdP authorization code", "IdP id_token", "alice's portal session cookie"} {
+		if !containsPrefix(labels, want) {
+			t.Errorf("the secret scan has no %q to look for (it has %v)", want, labels)
+		}
+	}
+	t.Logf("looking for %d secrets: %s", len(secrets), strings.Join(labels, ", "))
+
+	type haystack struct{ where, text string }
+	stacks := []haystack{{"the portal's log", s.logs.String()}, {"the audit CSV export", export}}
+	for _, p := range pages {
+		stacks = append(stacks, haystack{fmt.Sprintf("%s's page %s", p.persona, p.url), p.html})
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT id, a::text FROM audit_events a ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := 0
+	for rows.Next() {
+		var id int64
+		var text string
+		if err := rows.Scan(&id, &text); err != nil {
+			t.Fatal(err)
+		}
+		stacks = append(stacks, haystack{fmt.Sprintf("audit event %d", id), text})
+		events++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if events == 0 || len(pages) < 20 || !strings.Contains(s.logs.String(), `"msg":"request"`) {
+		t.Fatalf("too little to scan: %d audit events, %d pages, %d bytes of log", events, len(pages), len(s.logs.String()))
+	}
+	for _, h := range stacks {
+		for v, label := range secrets {
+			if strings.Contains(h.text, v) {
+				t.Errorf("%s contains the %s", h.where, label)
+			}
+		}
+	}
+
+	// At rest: no table holds a password, a key or a ThingSpace token in
+	// plain text (bytea columns read as hex). Portal sessions and IdP tokens
+	// are left out: the session table is keyed by its token by design.
+	tables, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(tables, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range names {
+		rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT r::text FROM %s r`, pgx.Identifier{table}.Sanitize()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := strings.Join(texts, "\n")
+		for v, label := range secrets {
+			if strings.Contains(label, "portal session") || strings.HasPrefix(label, "IdP") {
+				continue
+			}
+			if strings.Contains(all, v) || strings.Contains(all, hex.EncodeToString([]byte(v))) {
+				t.Errorf("table %s holds the %s in plain text", table, label)
+			}
+		}
+	}
+	t.Logf("scanned %d bytes of log, %d audit events, %d pages, %d tables", len(s.logs.String()), events, len(pages), len(names))
+}
+
+func containsPrefix(list []string, prefix string) bool {
+	for _, s := range list {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
