@@ -43,6 +43,9 @@ type AuditEvent struct {
 	UserAgent  string
 	RequestID  string
 	Detail     map[string]any
+	// DetailJSON is the detail as stored, when a reader (the export) took
+	// it without decoding; nil otherwise.
+	DetailJSON []byte
 	PrevHash   []byte
 	Hash       []byte
 }

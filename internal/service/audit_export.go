@@ -51,7 +51,7 @@ func (c *csvExport) Event(e *models.AuditEvent) error {
 	r[9] = e.SourceIP
 	r[10] = e.UserAgent
 	r[11] = e.RequestID
-	r[12] = detailJSON(e.Detail)
+	r[12] = detailOf(e)
 	r[13] = hex.EncodeToString(e.PrevHash)
 	r[14] = hex.EncodeToString(e.Hash)
 	for i := range r {
@@ -124,12 +124,21 @@ func (n *ndjsonExport) Event(e *models.AuditEvent) error {
 	return n.enc.Encode(ndjsonEvent{
 		ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Code: e.Code, Actor: e.Actor, ActorName: e.ActorName,
 		ActorRoles: roles, Department: e.Department, Target: e.Target, Outcome: string(e.Outcome),
-		SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID, Detail: json.RawMessage(detailJSON(e.Detail)),
+		SourceIP: e.SourceIP, UserAgent: e.UserAgent, RequestID: e.RequestID, Detail: json.RawMessage(detailOf(e)),
 		PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
 	})
 }
 
 func (n *ndjsonExport) Close() error { return n.buf.Flush() }
+
+// detailOf is the event's detail as JSON text: as stored when the reader
+// kept it so, else encoded.
+func detailOf(e *models.AuditEvent) string {
+	if e.DetailJSON != nil {
+		return string(e.DetailJSON)
+	}
+	return detailJSON(e.Detail)
+}
 
 // detailJSON is the detail with sorted keys (maps encode sorted; numbers
 // were read as json.Number, so they come out as stored) and without HTML
