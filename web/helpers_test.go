@@ -1,9 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/uwsportal/uwsportal/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -25,28 +25,10 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// syncBuffer collects log lines written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type testServer struct {
 	*Server
 	URL   string
-	Logs  *syncBuffer
+	Logs  *testutil.Buffer
 	Clock *testClock
 }
 
@@ -203,7 +185,7 @@ func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr str
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	keys, err := secret.ParseKeys(env["UWSPORTAL_MASTER_KEY"])
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/uwsportal/uwsportal/internal/testutil"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,7 +37,7 @@ type browser struct {
 func newBrowser(t *testing.T, s *stack, timeout time.Duration) *browser {
 	t.Helper()
 	exec := ensureChromium(t)
-	var out syncBuffer
+	var out testutil.Buffer
 	// chromedp's defaults (Puppeteer's), then what this suite needs.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exec),

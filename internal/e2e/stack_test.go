@@ -1,11 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/uwsportal/uwsportal/internal/testutil"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -34,8 +34,8 @@ type stack struct {
 	base    string // the portal, e.g. http://127.0.0.1:41234
 	dbURL   string
 	sim     *tsim.Server
-	logs    *syncBuffer // the portal's JSON log lines
-	secrets *secretSet  // every secret the stack handed out or saw
+	logs    *testutil.Buffer // the portal's JSON log lines
+	secrets *secretSet       // every secret the stack handed out or saw
 	// initialPassword is the fleet UWS password the admin enters; the
 	// simulator knows it from the start.
 	initialPassword string
@@ -45,7 +45,7 @@ type stack struct {
 // returns once the portal answers /readyz.
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	s := &stack{dbURL: testdb.URL(t), logs: &syncBuffer{}, secrets: &secretSet{}}
+	s := &stack{dbURL: testdb.URL(t), logs: &testutil.Buffer{}, secrets: &secretSet{}}
 
 	appSecret := "e2e-app-secret-" + secret.GenerateKey()[:16]
 	idpSecret := "e2e-idp-secret-" + secret.GenerateKey()[:16]
@@ -220,23 +220,4 @@ func (s *secretSet) all() map[string]string {
 		out[v] = l
 	}
 	return out
-}
-
-// syncBuffer is a bytes.Buffer the portal's goroutines may write to while
-// the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -5,16 +5,15 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/uwsportal/uwsportal/internal/testutil"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,29 +21,11 @@ import (
 	"github.com/uwsportal/uwsportal/internal/secret"
 )
 
-// lockedBuffer collects a process's output from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // portal is one in-process instance of `uwsportal serve`.
 type portal struct {
 	URL  string
 	Env  map[string]string
-	Logs *lockedBuffer
+	Logs *testutil.Buffer
 	stop context.CancelFunc
 	done chan error
 }
@@ -73,7 +54,7 @@ func startPortal(t *testing.T, env map[string]string) *portal {
 		full[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &portal{URL: "http://" + full["UWSPORTAL_ADDR"], Env: full, Logs: &lockedBuffer{}, stop: cancel, done: make(chan error, 1)}
+	p := &portal{URL: "http://" + full["UWSPORTAL_ADDR"], Env: full, Logs: &testutil.Buffer{}, stop: cancel, done: make(chan error, 1)}
 	go func() {
 		p.done <- cli.Run(ctx, []string{"uwsportal", "serve"}, func(k string) string { return full[k] }, cli.Stdio{In: strings.NewReader(""), Out: p.Logs, Err: p.Logs})
 	}()
@@ -112,7 +93,7 @@ func (p *portal) Stop() error {
 // run runs one command line against the portal's environment.
 func (p *portal) run(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	var out lockedBuffer
+	var out testutil.Buffer
 	err := cli.Run(context.Background(), append([]string{"uwsportal"}, args...), func(k string) string { return p.Env[k] },
 		cli.Stdio{In: strings.NewReader(stdin), Out: &out, Err: &out})
 	if err != nil {

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"github.com/uwsportal/uwsportal/internal/testutil"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -67,7 +68,7 @@ func TestSIGTERMDuringARotationRequest(t *testing.T) {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH"))
-	logs := &lockedBuffer{}
+	logs := &testutil.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -129,7 +130,7 @@ func TestSIGTERMDuringARotationRequest(t *testing.T) {
 	}
 }
 
-func waitUp(t *testing.T, base string, logs *lockedBuffer) {
+func waitUp(t *testing.T, base string, logs *testutil.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -163,7 +164,7 @@ func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
 	for k, v := range env {
 		rot.Env = append(rot.Env, k+"="+v)
 	}
-	logs := &lockedBuffer{}
+	logs := &testutil.Buffer{}
 	rot.Stdout, rot.Stderr = logs, logs
 	if err := rot.Start(); err != nil {
 		t.Fatal(err)

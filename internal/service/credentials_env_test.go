@@ -1,9 +1,9 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/uwsportal/uwsportal/internal/testutil"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -28,24 +28,6 @@ const (
 )
 
 var meta = models.RequestMeta{SourceIP: "192.0.2.1", UserAgent: "test", RequestID: "req-1"}
-
-// lockedBuffer is a log sink tests read while services write to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // simServer is the simulator on loopback, with an optional hook run
 // before each request (fault timing: take the database down when the
@@ -107,7 +89,7 @@ type env struct {
 	sim   *simServer
 	clock *tsim.Clock
 	kr    *secret.Keyring
-	logs  *lockedBuffer
+	logs  *testutil.Buffer
 	admin *models.Principal
 }
 
@@ -141,7 +123,7 @@ func newEnv(t testing.TB, o envOpt) *env {
 	if o.kr == nil {
 		o.kr = testKeyring(t)
 	}
-	logs := &lockedBuffer{}
+	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc := New(o.db, log, metrics.New())
 	svc.Now = o.clock.Now
