@@ -118,13 +118,17 @@ func (a *app) logger(level string) *slog.Logger {
 // config loads the configuration and insists on a database URL.
 func (a *app) config() (*config.Config, error) {
 	cfg, err := config.Load(a.getenv)
-	if err != nil {
-		return nil, err
+	if a.getenv("DATABASE_URL") == "" {
+		// One error lists every problem, this one included.
+		missing := "DATABASE_URL is required (make demo finds or starts a local database for you)"
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			ce.Problems = append([]string{missing}, ce.Problems...)
+			return nil, ce
+		}
+		return nil, &config.Error{Problems: []string{missing}}
 	}
-	if cfg.DatabaseURL == "" {
-		return nil, errors.New("configuration: DATABASE_URL is required (make demo finds or starts a local database for you)")
-	}
-	return cfg, nil
+	return cfg, err
 }
 
 // openDB connects to the configured database.

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/uwsportal/uwsportal/internal/secret"
 )
 
 // Config is the validated configuration. It holds no secret in a form that
@@ -101,9 +104,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	if oidcSet != 0 && oidcSet != 3 {
-		for name, v := range map[string]string{"OIDC_ISSUER": c.OIDCIssuer, "OIDC_CLIENT_ID": c.OIDCClientID, "OIDC_CLIENT_SECRET": c.OIDCClientSecret} {
-			if v == "" {
-				p.fail(name, "is required when any OIDC_* variable is set")
+		for _, v := range [][2]string{{"OIDC_ISSUER", c.OIDCIssuer}, {"OIDC_CLIENT_ID", c.OIDCClientID}, {"OIDC_CLIENT_SECRET", c.OIDCClientSecret}} {
+			if v[1] == "" {
+				p.fail(v[0], "is required when any OIDC_* variable is set")
 			}
 		}
 	}
@@ -119,6 +122,12 @@ func Load(getenv func(string) string) (*Config, error) {
 		p.fail("UWSPORTAL_MASTER_KEY", "is required (or UWSPORTAL_MASTER_KEY_FILE): a base64 32-byte key")
 	case keyA && keyB:
 		p.fail("UWSPORTAL_MASTER_KEY", "and UWSPORTAL_MASTER_KEY_FILE are both set: set only one")
+	default:
+		// Parsed here too, so a malformed key is listed with the rest; the
+		// message names the variable, never the key.
+		if _, err := secret.LoadKeyring(getenv, os.ReadFile); err != nil {
+			p.problems = append(p.problems, err.Error())
+		}
 	}
 	if len(p.problems) > 0 {
 		return nil, &Error{Problems: p.problems}

@@ -9,7 +9,7 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func minimal() map[string]string {
-	return map[string]string{"UWSPORTAL_MASTER_KEY": "k"}
+	return map[string]string{"UWSPORTAL_MASTER_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
 }
 
 func TestDefaults(t *testing.T) {
@@ -101,5 +101,13 @@ func TestHTTPSBaseURLIsSecure(t *testing.T) {
 	}
 	if !c.Secure() || c.BaseURL.String() != "https://portal.example.com" || len(c.TrustedProxies) != 2 {
 		t.Fatalf("got %v %v", c.BaseURL, c.TrustedProxies)
+	}
+}
+
+func TestMalformedKeyIsListedWithoutItsValue(t *testing.T) {
+	_, err := Load(env(map[string]string{"UWSPORTAL_MASTER_KEY": "c2hvcnQta2V5LXZhbHVl", "UWSPORTAL_ADDR": "bad"}))
+	if err == nil || !strings.Contains(err.Error(), "UWSPORTAL_MASTER_KEY") || !strings.Contains(err.Error(), "UWSPORTAL_ADDR") ||
+		strings.Contains(err.Error(), "c2hvcnQta2V5LXZhbHVl") {
+		t.Fatalf("got %v", err)
 	}
 }
