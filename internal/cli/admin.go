@@ -55,15 +55,11 @@ func (a *app) createAdmin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, done, err := a.auditService(ctx)
+	svc, p, done, err := a.auditService(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	p, err := cliPrincipal()
-	if err != nil {
-		return err
-	}
 	if err := svc.SetLocalAdmin(ctx, p, username, pw); err != nil {
 		return userError(err)
 	}
@@ -83,15 +79,11 @@ func (a *app) mapGroup(ctx context.Context, args []string) error {
 		return err
 	}
 	m.Role = models.Role(role)
-	svc, done, err := a.auditService(ctx)
+	svc, p, done, err := a.auditService(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	p, err := cliPrincipal()
-	if err != nil {
-		return err
-	}
 	id, err := svc.CreateMapping(ctx, p, cliMeta(), m)
 	if err != nil {
 		return userError(err)

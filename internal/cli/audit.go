@@ -48,15 +48,11 @@ func (a *app) auditVerify(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("audit verify takes no arguments")}
 	}
-	svc, closeDB, err := a.auditService(ctx)
+	svc, p, closeDB, err := a.auditService(ctx)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	p, err := cliPrincipal()
-	if err != nil {
-		return err
-	}
 	res, err := svc.VerifyAudit(ctx, p, cliMeta())
 	if err != nil {
 		return err
@@ -93,15 +89,11 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 		msg, _ := models.SafeMessage(err)
 		return &exitError{code: 2, err: fmt.Errorf("audit export: --%s", msg)}
 	}
-	svc, closeDB, err := a.auditService(ctx)
+	svc, p, closeDB, err := a.auditService(ctx)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	p, err := cliPrincipal()
-	if err != nil {
-		return err
-	}
 	var out io.Writer = a.stdout
 	var file *os.File
 	if *output != "" {
@@ -129,24 +121,25 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 	return nil
 }
 
-// auditService opens the database and the service over it. The audit
-// commands need no master key: they never touch a secret.
-func (a *app) auditService(ctx context.Context) (*service.Service, func(), error) {
+// auditService opens the database and the service over it, with the
+// operator as the acting principal. These commands need no master key:
+// they never touch a secret.
+func (a *app) auditService(ctx context.Context) (*service.Service, *models.Principal, func(), error) {
 	dsn := a.getenv("DATABASE_URL")
 	if dsn == "" {
-		return nil, nil, errors.New("configuration: DATABASE_URL is required")
+		return nil, nil, nil, errors.New("configuration: DATABASE_URL is required")
 	}
 	db, err := store.Open(ctx, dsn, store.Options{MaxConns: 4})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return service.New(db, a.logger("warn"), nil), db.Close, nil
+	return service.New(db, a.logger("warn"), nil), cliPrincipal(), db.Close, nil
 }
 
 // cliPrincipal is the operator at the command line. Whoever can run it
 // holds the database already: that is the trust boundary, so the operator
 // acts as an admin, audited as cli:<os user>.
-func cliPrincipal() (*models.Principal, error) {
+func cliPrincipal() *models.Principal {
 	name := ""
 	if u, err := user.Current(); err == nil {
 		name = u.Username
@@ -156,7 +149,7 @@ func cliPrincipal() (*models.Principal, error) {
 		name = "uid" + strconv.Itoa(os.Getuid())
 	}
 	return &models.Principal{Actor: models.ActorCLIPrefix + name, Name: name,
-		Grants: []models.Grant{{Role: models.RoleAdmin}}}, nil
+		Grants: []models.Grant{{Role: models.RoleAdmin}}}
 }
 
 func cliMeta() models.RequestMeta {

@@ -163,10 +163,7 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := cliPrincipal()
-	if err != nil {
-		return err
-	}
+	p := cliPrincipal()
 	if err := auditMigrated(ctx, db, p, n); err != nil {
 		return err
 	}

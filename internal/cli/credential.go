@@ -83,10 +83,7 @@ func (a *app) department(ctx context.Context, args []string) error {
 
 // withCredentials runs fn with the credential service and the operator.
 func (a *app) withCredentials(ctx context.Context, fn func(*service.Service, *models.Principal) error) error {
-	p, err := cliPrincipal()
-	if err != nil {
-		return err
-	}
+	p := cliPrincipal()
 	svc, closeDB, err := a.credentialService(ctx)
 	if err != nil {
 		return err
