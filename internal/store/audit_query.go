@@ -48,8 +48,8 @@ func auditWhere(f models.AuditFilter, departments []string, paged bool) (string,
 		add("outcome = $?", string(f.Outcome))
 	}
 	if f.Text != "" {
-		// The four alternatives share one parameter.
-		add("(actor ILIKE $? OR actor_name ILIKE $? OR target ILIKE $? OR detail::text ILIKE $?)", "%"+likeEscape(f.Text)+"%")
+		// The expression of audit_events_text_idx (trigram GIN).
+		add("(actor || ' ' || actor_name || ' ' || target || ' ' || detail::text) ILIKE $?", "%"+likeEscape(f.Text)+"%")
 	}
 	if paged && f.Before > 0 {
 		add("id < $?", f.Before)
