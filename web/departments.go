@@ -106,6 +106,15 @@ func formError(err error) (*templates.Flash, bool) {
 	return &templates.Flash{Kind: "error", Message: msg}, true
 }
 
+// departmentError re-shows the department page with the message of a bad
+// input error (nothing changed); any other error goes to the error handler.
+func (s *Server) departmentError(c echo.Context, err error) error {
+	if f, ok := formError(err); ok {
+		return s.renderDepartment(c, statusOf(err), f)
+	}
+	return err
+}
+
 // department shows one department with its credential and history.
 func (s *Server) department(c echo.Context) error {
 	return s.renderDepartment(c, http.StatusOK, nil)
@@ -160,10 +169,7 @@ func (s *Server) credentialSet(c echo.Context) error {
 	pw := secret.Secret(c.FormValue("password"))
 	err := s.svc.SetCredential(c.Request().Context(), principal(c), meta(c), c.Param("slug"), c.FormValue("username"), pw, c.FormValue("verify") == "on")
 	if err != nil {
-		if f, ok := formError(err); ok {
-			return s.renderDepartment(c, statusOf(err), f)
-		}
-		return err
+		return s.departmentError(c, err)
 	}
 	return s.back(c, "success", "Credential saved and encrypted. It will not be shown again unless reveal is allowed.")
 }
@@ -179,10 +185,7 @@ func (s *Server) departmentSettings(c echo.Context) error {
 	d := dv.Department
 	d.Name, d.Protocol, d.RevealAllowed = c.FormValue("name"), models.Protocol(c.FormValue("protocol")), c.FormValue("reveal_allowed") == "on"
 	if err := s.svc.UpdateDepartment(ctx, p, meta(c), d); err != nil {
-		if f, ok := formError(err); ok {
-			return s.renderDepartment(c, statusOf(err), f)
-		}
-		return err
+		return s.departmentError(c, err)
 	}
 	return s.back(c, "success", "Settings saved.")
 }
@@ -199,10 +202,7 @@ func (s *Server) schedule(c echo.Context) error {
 		maxAge = n
 	}
 	if err := s.svc.SetSchedule(c.Request().Context(), principal(c), meta(c), c.Param("slug"), c.FormValue("enabled") == "on", maxAge); err != nil {
-		if f, ok := formError(err); ok {
-			return s.renderDepartment(c, statusOf(err), f)
-		}
-		return err
+		return s.departmentError(c, err)
 	}
 	return s.back(c, "success", "Schedule saved.")
 }
@@ -211,10 +211,7 @@ func (s *Server) schedule(c echo.Context) error {
 func (s *Server) testLogin(c echo.Context) error {
 	res, err := s.svc.TestLogin(c.Request().Context(), principal(c), meta(c), c.Param("slug"))
 	if err != nil {
-		if f, ok := formError(err); ok {
-			return s.renderDepartment(c, statusOf(err), f)
-		}
-		return err
+		return s.departmentError(c, err)
 	}
 	if res.OK {
 		return s.back(c, "success", "Test login worked: ThingSpace accepted the credential.")
@@ -225,10 +222,7 @@ func (s *Server) testLogin(c echo.Context) error {
 // clearQuarantine lets automatic use resume after an admin fixed things.
 func (s *Server) clearQuarantine(c echo.Context) error {
 	if err := s.svc.ClearQuarantine(c.Request().Context(), principal(c), meta(c), c.Param("slug")); err != nil {
-		if f, ok := formError(err); ok {
-			return s.renderDepartment(c, statusOf(err), f)
-		}
-		return err
+		return s.departmentError(c, err)
 	}
 	return s.back(c, "success", "Quarantine cleared.")
 }
@@ -300,10 +294,7 @@ func (s *Server) reveal(c echo.Context) error {
 func (s *Server) rotate(c echo.Context) error {
 	res, err := s.svc.Rotate(c.Request().Context(), principal(c), meta(c), c.Param("slug"), models.TriggerManual)
 	if err != nil {
-		if f, ok := formError(err); ok {
-			return s.renderDepartment(c, statusOf(err), f)
-		}
-		return err
+		return s.departmentError(c, err)
 	}
 	if res.Rotated() {
 		return s.back(c, "success", res.Message)

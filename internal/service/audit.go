@@ -95,7 +95,7 @@ func (s *Service) ExportAudit(ctx context.Context, p *models.Principal, meta mod
 	case ExportNDJSON:
 		enc = newNDJSONExport(w)
 	default:
-		return 0, models.Errorf(models.ErrInvalid, "format: use csv or ndjson, not %q.", clipText(format, 20))
+		return 0, models.Errorf(models.ErrInvalid, "format: use csv or ndjson, not %q.", clip(format, 20))
 	}
 	f = f.Unpaged()
 	var scope []string
@@ -158,11 +158,4 @@ func (s *Service) VerifyAudit(ctx context.Context, p *models.Principal, meta mod
 		return res, fmt.Errorf("record verification: %w", err)
 	}
 	return res, nil
-}
-
-func clipText(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

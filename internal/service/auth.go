@@ -235,6 +235,8 @@ func validLocalName(s string) bool {
 	return true
 }
 
+// clip keeps text (upstream codes, user input echoed to the trail) within
+// n bytes.
 func clip(s string, n int) string {
 	if len(s) > n {
 		return s[:n]

@@ -160,7 +160,7 @@ func (g *pgGuard) Record(ctx context.Context, key string, ok bool, code string) 
 			events = append(events, loginEvent(op, key, models.EvUpstreamLoginOK, nil, 0))
 		} else {
 			failures := r.ConsecutiveFailures + 1
-			set["consecutive_failures"], set["last_upstream_code"] = failures, shorten(code, 200)
+			set["consecutive_failures"], set["last_upstream_code"] = failures, clip(code, 200)
 			set["failures_since_success"] = r.FailuresSinceSuccess + 1
 			if attemptErr == nil {
 				attemptErr = errors.New(code)
@@ -327,12 +327,4 @@ func (g *probeGuard) Record(ctx context.Context, key string, ok bool, code strin
 		g.s.auditLogin(ctx, op, g.key, models.EvUpstreamLoginFailed, attemptErr, failures, true)
 	}
 	return nil
-}
-
-// shorten keeps upstream text within a column's reasonable size.
-func shorten(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

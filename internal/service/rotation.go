@@ -61,7 +61,7 @@ func (s *Service) Rotate(ctx context.Context, p *models.Principal, meta models.R
 		trigger = models.TriggerManual
 	case models.TriggerManual, models.TriggerScheduled, models.TriggerCLI:
 	default:
-		return RotationResult{}, models.Errorf(models.ErrInvalid, "Unknown rotation trigger %q.", shorten(string(trigger), 20))
+		return RotationResult{}, models.Errorf(models.ErrInvalid, "Unknown rotation trigger %q.", clip(string(trigger), 20))
 	}
 	return s.rotate(context.WithoutCancel(ctx), p, meta, slug, trigger)
 }
