@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -31,6 +33,11 @@ type DB struct {
 	AuditSink AuditSink
 
 	batch auditBatcher
+	goose struct {
+		once sync.Once
+		p    *goose.Provider
+		err  error
+	}
 }
 
 // Options tune Open.

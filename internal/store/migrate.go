@@ -10,7 +10,14 @@ import (
 	"github.com/uwsportal/uwsportal/migrations"
 )
 
+// provider is built once per handle: /readyz asks for the schema version
+// on every health check.
 func (db *DB) provider() (*goose.Provider, error) {
+	db.goose.once.Do(func() { db.goose.p, db.goose.err = db.newProvider() })
+	return db.goose.p, db.goose.err
+}
+
+func (db *DB) newProvider() (*goose.Provider, error) {
 	// A session-level advisory lock: two instances starting together take
 	// turns, and the second finds nothing left to apply.
 	locker, err := lock.NewPostgresSessionLocker()
