@@ -97,14 +97,14 @@ func ParseAuditFilter(q url.Values, loc *time.Location, now time.Time) (AuditFil
 		return f, err
 	}
 	if f.CodePrefix != "" && !KnownEventPrefix(f.CodePrefix) {
-		return f, Errorf(ErrInvalid, "event: %q is not the start of any event code (see docs/audit-events.md), such as credential.rotate or auth.signin.", truncate(f.CodePrefix, 40))
+		return f, Errorf(ErrInvalid, "event: %q is not the start of any event code (see docs/audit-events.md), such as credential.rotate or auth.signin.", ClipMark(f.CodePrefix, 40))
 	}
 	if v, err = get("outcome"); err != nil {
 		return f, err
 	}
 	if v != "" {
 		if !slices.Contains(Outcomes, Outcome(v)) {
-			return f, Errorf(ErrInvalid, "outcome: use success, failure or denied, not %q.", truncate(v, 40))
+			return f, Errorf(ErrInvalid, "outcome: use success, failure or denied, not %q.", ClipMark(v, 40))
 		}
 		f.Outcome = Outcome(v)
 	}
@@ -160,13 +160,13 @@ func parseAuditTime(name, v string, loc *time.Location) (t time.Time, dateOnly b
 			return t, i == 0, err
 		}
 	}
-	return time.Time{}, false, Errorf(ErrInvalid, "%s: %q is not a date or time; use 2024-01-31, 2024-01-31T09:30 or RFC 3339 (2024-01-31T09:30:00Z).", name, truncate(v, 40))
+	return time.Time{}, false, Errorf(ErrInvalid, "%s: %q is not a date or time; use 2024-01-31, 2024-01-31T09:30 or RFC 3339 (2024-01-31T09:30:00Z).", name, ClipMark(v, 40))
 }
 
 // checkYear keeps times inside what Postgres and a person mean by a date.
 func checkYear(name, v string, t time.Time) (time.Time, bool, error) {
 	if t.Year() < 1970 || t.Year() > 9999 {
-		return time.Time{}, false, Errorf(ErrInvalid, "%s: %q is out of range (years 1970 to 9999).", name, truncate(v, 40))
+		return time.Time{}, false, Errorf(ErrInvalid, "%s: %q is out of range (years 1970 to 9999).", name, ClipMark(v, 40))
 	}
 	return t, false, nil
 }

@@ -39,6 +39,7 @@ const (
 	RunRotated    = "rotated"     // new password stored and verified
 	RunRejected   = "rejected"    // ThingSpace refused the reset; nothing changed
 	RunUnknown    = "unknown"     // the answer was lost; being resolved
+	RunResolving  = "resolving"   // the answer was lost; the one check with the old password is under way
 	RunNotRotated = "not_rotated" // answer lost, but the old password still works
 	RunAttention  = "attention"   // an administrator must act
 )

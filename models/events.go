@@ -29,6 +29,7 @@ const (
 	EvCredentialTested    = "credential.tested"
 	EvQuarantined         = "credential.quarantined"
 	EvQuarantineCleared   = "credential.quarantine.cleared"
+	EvFailuresReset       = "credential.failures.reset"
 	EvRotateStarted       = "credential.rotate.started"
 	EvRotateApplied       = "credential.rotate.applied"
 	EvRotateVerified      = "credential.rotate.verified"
@@ -75,6 +76,7 @@ var Catalogue = []EventSpec{
 	{EvCredentialTested, "A test login (and logout) was made with the credential.", []string{"result", "upstream_code"}},
 	{EvQuarantined, "Consecutive failed upstream logins reached the threshold: all automatic use stopped.", []string{"consecutive_failures", "threshold", "upstream_code"}},
 	{EvQuarantineCleared, "An admin cleared a quarantine after fixing the credential.", []string{"previous_state"}},
+	{EvFailuresReset, "An admin stated that Verizon reset the username's failed-login count (account unlocked, or password set in ThingSpace Manage): the portal's count since the last successful login starts again from 0.", []string{"username", "failures_since_success"}},
 	{EvRotateStarted, "A rotation began (resetting committed before the upstream call).", []string{"run_id", "trigger", "version"}},
 	{EvRotateApplied, "ThingSpace returned the new password and it was stored encrypted.", []string{"run_id", "version"}},
 	{EvRotateVerified, "A login with the new password worked; the rotation is complete.", []string{"run_id", "version"}},

@@ -20,7 +20,7 @@ var Roles = []Role{RoleAdmin, RoleAuditor, RoleLead, RoleMember}
 func ParseRole(s string) (Role, error) {
 	r := Role(s)
 	if !slices.Contains(Roles, r) {
-		return "", Errorf(ErrInvalid, "unknown role %q: use admin, auditor, lead or member", truncate(s, 40))
+		return "", Errorf(ErrInvalid, "unknown role %q: use admin, auditor, lead or member", ClipMark(s, 40))
 	}
 	return r, nil
 }
@@ -39,11 +39,4 @@ func (g Grant) String() string {
 		return string(g.Role)
 	}
 	return string(g.Role) + ":" + g.Department
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

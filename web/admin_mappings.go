@@ -18,7 +18,7 @@ func (s *Server) mappings(c echo.Context) error {
 func (s *Server) renderMappings(c echo.Context, status int, form templates.MappingRow, flash *templates.Flash) error {
 	ctx := c.Request().Context()
 	p := principal(c)
-	list, err := s.svc.Mappings(ctx, p)
+	list, err := s.people.Mappings(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Server) renderMappings(c echo.Context, status int, form templates.Mappi
 
 func (s *Server) mappingCreate(c echo.Context) error {
 	m := models.Mapping{Group: c.FormValue("group"), Role: models.Role(c.FormValue("role")), Department: c.FormValue("department")}
-	_, err := s.svc.CreateMapping(c.Request().Context(), principal(c), meta(c), m)
+	_, err := s.people.CreateMapping(c.Request().Context(), principal(c), meta(c), m)
 	if err != nil {
 		// Bad input: show the form again with the message; nothing changed.
 		if msg, ok := models.SafeMessage(err); ok && (errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrConflict) || errors.Is(err, models.ErrNotFound)) {
@@ -64,7 +64,7 @@ func (s *Server) mappingDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.DeleteMapping(c.Request().Context(), principal(c), meta(c), id); err != nil {
+	if err := s.people.DeleteMapping(c.Request().Context(), principal(c), meta(c), id); err != nil {
 		return err
 	}
 	s.flash(c, "success", "Mapping removed. It stops applying at each member's next sign-in.")

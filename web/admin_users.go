@@ -13,7 +13,7 @@ import (
 // users lists users with their roles and last sign-in.
 func (s *Server) users(c echo.Context) error {
 	p := principal(c)
-	list, err := s.svc.Users(c.Request().Context(), p)
+	list, err := s.people.Users(c.Request().Context(), p)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func (s *Server) setUserDisabled(c echo.Context, disabled bool) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.SetUserDisabled(c.Request().Context(), principal(c), meta(c), id, disabled); err != nil {
+	if err := s.people.SetUserDisabled(c.Request().Context(), principal(c), meta(c), id, disabled); err != nil {
 		return err
 	}
 	if disabled {

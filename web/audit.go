@@ -26,7 +26,7 @@ func (s *Server) auditList(c echo.Context) error {
 		return err
 	}
 	p := principal(c)
-	page, err := s.svc.SearchAudit(c.Request().Context(), p, f)
+	page, err := s.trail.SearchAudit(c.Request().Context(), p, f)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (s *Server) auditEvent(c echo.Context) error {
 	if err != nil || id < 1 {
 		return models.Errorf(models.ErrNotFound, "There is no audit event %q.", auditClip(c.Param("id"), 40))
 	}
-	e, err := s.svc.AuditEvent(c.Request().Context(), principal(c), id)
+	e, err := s.trail.AuditEvent(c.Request().Context(), principal(c), id)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func prettyDetail(d map[string]any) string {
 
 // auditVerify is GET /audit/verify: walk the chain and show the result.
 func (s *Server) auditVerify(c echo.Context) error {
-	res, err := s.svc.VerifyAudit(c.Request().Context(), principal(c), meta(c))
+	res, err := s.trail.VerifyAudit(c.Request().Context(), principal(c), meta(c))
 	if err != nil {
 		return err
 	}

@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
-	"github.com/uwsportal/uwsportal/internal/service"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/models"
@@ -36,10 +36,15 @@ func benchServer(b *testing.B) (*Server, string, *http.Client) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	keys, _ := secret.ParseKeys(env["UWSPORTAL_MASTER_KEY"])
-	log := slog.New(slog.DiscardHandler)
-	svc := service.New(db, log, nil)
-	s, err := New(Deps{Config: cfg, DB: db, Log: log, Metrics: metrics.New(), Service: svc, Keyring: keys, Version: "bench"})
+	keys, err := secret.ParseKeys(env["UWSPORTAL_MASTER_KEY"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	pa, err := app.New(app.Parts{Config: cfg, DB: db, Keys: keys, Log: slog.New(slog.DiscardHandler), Metrics: metrics.New()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(Deps{App: pa, Version: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}

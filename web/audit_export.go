@@ -2,13 +2,13 @@ package web
 
 import (
 	"errors"
+	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/uwsportal/uwsportal/internal/service"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -19,7 +19,7 @@ const writeWindow = 60 * time.Second
 // auditExport serves GET /audit/export.csv and /audit/export.ndjson: the
 // filtered set (the same query parameters as /audit), streamed.
 func (s *Server) auditExport(format string) echo.HandlerFunc {
-	ctype := map[string]string{service.ExportCSV: "text/csv; charset=utf-8", service.ExportNDJSON: "application/x-ndjson"}[format]
+	ctype := map[string]string{auditlog.ExportCSV: "text/csv; charset=utf-8", auditlog.ExportNDJSON: "application/x-ndjson"}[format]
 	return func(c echo.Context) error {
 		f, err := models.ParseAuditFilter(c.QueryParams(), s.auditZone(), s.now())
 		if err != nil {
@@ -29,7 +29,7 @@ func (s *Server) auditExport(format string) echo.HandlerFunc {
 			c: c, rc: http.NewResponseController(c.Response()), ctype: ctype,
 			filename: exportFilename(f, s.now().In(s.auditZone()), format),
 		}
-		_, err = s.svc.ExportAudit(c.Request().Context(), principal(c), meta(c), f, format, w)
+		_, err = s.trail.ExportAudit(c.Request().Context(), principal(c), meta(c), f, format, w)
 		if err != nil {
 			// Before the first byte this is a clean error page; after it the
 			// error handler can only log, and the client sees a short file.

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	people "github.com/uwsportal/uwsportal/internal/identity"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/uwsportal/uwsportal/internal/secret"
-	"github.com/uwsportal/uwsportal/internal/service"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/templates"
 )
@@ -29,7 +29,7 @@ func (s *Server) oidcLogin(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
 	if err := s.oidc.ready(c.Request().Context()); err != nil {
-		s.svc.SignInFailed(c.Request().Context(), meta(c), "identity provider unreachable", s.cfg.OIDCIssuer, "")
+		s.people.SignInFailed(c.Request().Context(), meta(c), "identity provider unreachable", s.cfg.OIDCIssuer, "")
 		return models.Errorf(models.ErrUnavailable, "The identity provider cannot be reached right now. If you are signed in already, your session keeps working; in an emergency an administrator can use the break-glass sign-in.")
 	}
 	st := authState{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), Next: next,
@@ -86,7 +86,7 @@ func (s *Server) oidcCallback(c echo.Context) error {
 	}
 	failed := func(reason, subject, message string, kind error) error {
 		s.clearAuthState(c)
-		s.svc.SignInFailed(ctx, meta(c), reason, s.cfg.OIDCIssuer, subject)
+		s.people.SignInFailed(ctx, meta(c), reason, s.cfg.OIDCIssuer, subject)
 		return models.Errorf(kind, "%s", message)
 	}
 	st, ok := s.readAuthState(c)
@@ -113,7 +113,7 @@ func (s *Server) oidcCallback(c echo.Context) error {
 		return failed(clipText(err.Error(), 200), "", "Sign-in failed: the identity provider's answer could not be verified. Please sign in again.", models.ErrInvalid)
 	}
 	s.clearAuthState(c)
-	user, err := s.svc.SignIn(ctx, service.Identity{Issuer: s.cfg.OIDCIssuer, Subject: id.Subject, Name: id.Name, Email: id.Email, Groups: id.Groups}, meta(c))
+	user, err := s.people.SignIn(ctx, people.Identity{Issuer: s.cfg.OIDCIssuer, Subject: id.Subject, Name: id.Name, Email: id.Email, Groups: id.Groups}, meta(c))
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (s *Server) logout(c echo.Context) error {
 		target = s.oidc.endSession + "?" + q.Encode()
 	}
 	if !p.Anonymous() {
-		s.svc.SignedOut(ctx, p, meta(c), target != "/")
+		s.people.SignedOut(ctx, p, meta(c), target != "/")
 	}
 	return c.Redirect(http.StatusSeeOther, target)
 }
@@ -155,7 +155,7 @@ func (s *Server) localLogin(c echo.Context) error {
 	username := c.FormValue("username")
 	pw := secret.Secret(c.FormValue("password"))
 	next := safeNext(c.FormValue("next"))
-	user, err := s.svc.LocalSignIn(ctx, username, pw, meta(c))
+	user, err := s.people.LocalSignIn(ctx, username, pw, meta(c))
 	if err != nil {
 		msg, ok := models.SafeMessage(err)
 		if !ok {

@@ -76,7 +76,7 @@ func seedDemoMappings(t *testing.T, ts *testServer) {
 		{Group: "fleet-members", Role: models.RoleMember, Department: "fleet"},
 		{Group: "field-ops-leads", Role: models.RoleLead, Department: "field-ops"},
 	} {
-		if _, err := ts.svc.CreateMapping(ctx, cli, models.RequestMeta{}, m); err != nil {
+		if _, err := ts.people.CreateMapping(ctx, cli, models.RequestMeta{}, m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -290,10 +290,13 @@ func TestGroupRemovedMeansAccessRemovedAtNextSignIn(t *testing.T) {
 		t.Fatalf("lena should have access: %d", res.StatusCode)
 	}
 	admin := &models.Principal{Actor: "cli:test", Grants: []models.Grant{{Role: models.RoleAdmin}}}
-	list, _ := ts.svc.Mappings(ctx, admin)
+	list, err := ts.people.Mappings(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range list {
 		if m.Group == "fleet-leads" {
-			if err := ts.svc.DeleteMapping(ctx, admin, models.RequestMeta{}, m.ID); err != nil {
+			if err := ts.people.DeleteMapping(ctx, admin, models.RequestMeta{}, m.ID); err != nil {
 				t.Fatal(err)
 			}
 		}

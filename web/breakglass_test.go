@@ -19,10 +19,10 @@ func TestBreakGlassSignInIsThrottledAuditedAndBannered(t *testing.T) {
 	ctx := context.Background()
 	cli := &models.Principal{Actor: "cli:test", Grants: []models.Grant{{Role: models.RoleAdmin}}}
 	const pw = "Gl4ss-Br34k!Emergency"
-	if err := ts.svc.SetLocalAdmin(ctx, cli, "breakglass", secret.Secret("weak")); err == nil {
+	if err := ts.people.SetLocalAdmin(ctx, cli, "breakglass", secret.Secret("weak")); err == nil {
 		t.Fatal("a weak break-glass password was accepted")
 	}
-	if err := ts.svc.SetLocalAdmin(ctx, cli, "breakglass", secret.Secret(pw)); err != nil {
+	if err := ts.people.SetLocalAdmin(ctx, cli, "breakglass", secret.Secret(pw)); err != nil {
 		t.Fatal(err)
 	}
 	login := func(c *http.Client, password string) (*http.Response, string) {

@@ -15,7 +15,7 @@ func (s *Server) dashboard(c echo.Context) error {
 	if !p.HasAnyRole() {
 		return s.noAccess(c)
 	}
-	list, err := s.svc.Credentials(c.Request().Context(), p)
+	list, err := s.creds.Credentials(c.Request().Context(), p)
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (s *Server) noAccess(c echo.Context) error {
 	if u, err := s.db.User(ctx, p.UserID); err == nil {
 		v.Groups = u.Groups
 	}
-	admins, err := s.svc.Admins(ctx)
+	admins, err := s.people.Admins(ctx)
 	if err != nil {
 		return err
 	}

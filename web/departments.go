@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"fmt"
+	"github.com/uwsportal/uwsportal/internal/departments"
+	"github.com/uwsportal/uwsportal/internal/store"
 	"net/http"
 	"strconv"
 	"time"
@@ -58,7 +60,7 @@ func (s *Server) departments(c echo.Context) error {
 
 func (s *Server) renderDepartments(c echo.Context, status int, form templates.DepartmentForm, flash *templates.Flash) error {
 	p := principal(c)
-	list, err := s.svc.Credentials(c.Request().Context(), p)
+	list, err := s.creds.Credentials(c.Request().Context(), p)
 	if err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func (s *Server) departmentCreate(c echo.Context) error {
 	if c.FormValue("max_age_days") != "" && maxAge == 0 {
 		d.MaxAgeDays = -1 // not a number: let validation say so
 	}
-	created, err := s.svc.CreateDepartment(c.Request().Context(), principal(c), meta(c), d)
+	created, err := s.creds.CreateDepartment(c.Request().Context(), principal(c), meta(c), d)
 	if err != nil {
 		if f, ok := formError(err); ok {
 			return s.renderDepartments(c, statusOf(err), form, f)
@@ -123,7 +125,7 @@ func (s *Server) department(c echo.Context) error {
 func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.Flash) error {
 	p := principal(c)
 	slug := c.Param("slug")
-	dv, err := s.svc.DepartmentView(c.Request().Context(), p, slug)
+	dv, err := s.creds.DepartmentView(c.Request().Context(), p, slug)
 	if err != nil {
 		return err
 	}
@@ -167,7 +169,8 @@ func (s *Server) back(c echo.Context, kind, msg string) error {
 // credentialSet enters or replaces a department's credential (admin).
 func (s *Server) credentialSet(c echo.Context) error {
 	pw := secret.Secret(c.FormValue("password"))
-	err := s.svc.SetCredential(c.Request().Context(), principal(c), meta(c), c.Param("slug"), c.FormValue("username"), pw, c.FormValue("verify") == "on")
+	err := s.creds.SetCredential(c.Request().Context(), principal(c), meta(c), departments.CredentialInput{Department: c.Param("slug"),
+		Username: c.FormValue("username"), Password: pw, Verify: c.FormValue("verify") == "on", CountReset: c.FormValue("count_reset") == "on"})
 	if err != nil {
 		return s.departmentError(c, err)
 	}
@@ -176,15 +179,9 @@ func (s *Server) credentialSet(c echo.Context) error {
 
 // departmentSettings saves an admin's edit of the department.
 func (s *Server) departmentSettings(c echo.Context) error {
-	ctx := c.Request().Context()
-	p := principal(c)
-	dv, err := s.svc.DepartmentView(ctx, p, c.Param("slug"))
-	if err != nil {
-		return err
-	}
-	d := dv.Department
-	d.Name, d.Protocol, d.RevealAllowed = c.FormValue("name"), models.Protocol(c.FormValue("protocol")), c.FormValue("reveal_allowed") == "on"
-	if err := s.svc.UpdateDepartment(ctx, p, meta(c), d); err != nil {
+	set := store.DepartmentSettings{Name: c.FormValue("name"), Protocol: models.Protocol(c.FormValue("protocol")),
+		RevealAllowed: c.FormValue("reveal_allowed") == "on"}
+	if err := s.creds.UpdateSettings(c.Request().Context(), principal(c), meta(c), c.Param("slug"), set); err != nil {
 		return s.departmentError(c, err)
 	}
 	return s.back(c, "success", "Settings saved.")
@@ -201,7 +198,7 @@ func (s *Server) schedule(c echo.Context) error {
 		}
 		maxAge = n
 	}
-	if err := s.svc.SetSchedule(c.Request().Context(), principal(c), meta(c), c.Param("slug"), c.FormValue("enabled") == "on", maxAge); err != nil {
+	if err := s.creds.SetSchedule(c.Request().Context(), principal(c), meta(c), c.Param("slug"), c.FormValue("enabled") == "on", maxAge); err != nil {
 		return s.departmentError(c, err)
 	}
 	return s.back(c, "success", "Schedule saved.")
@@ -209,7 +206,7 @@ func (s *Server) schedule(c echo.Context) error {
 
 // testLogin makes one login and logout with the credential.
 func (s *Server) testLogin(c echo.Context) error {
-	res, err := s.svc.TestLogin(c.Request().Context(), principal(c), meta(c), c.Param("slug"))
+	res, err := s.creds.TestLogin(c.Request().Context(), principal(c), meta(c), c.Param("slug"))
 	if err != nil {
 		return s.departmentError(c, err)
 	}
@@ -221,7 +218,7 @@ func (s *Server) testLogin(c echo.Context) error {
 
 // clearQuarantine lets automatic use resume after an admin fixed things.
 func (s *Server) clearQuarantine(c echo.Context) error {
-	if err := s.svc.ClearQuarantine(c.Request().Context(), principal(c), meta(c), c.Param("slug")); err != nil {
+	if err := s.creds.ClearQuarantine(c.Request().Context(), principal(c), meta(c), c.Param("slug")); err != nil {
 		return s.departmentError(c, err)
 	}
 	return s.back(c, "success", "Quarantine cleared.")
@@ -234,7 +231,7 @@ func (s *Server) rotateConfirm(c echo.Context) error {
 	if !p.Can(models.PermRotate, slug) {
 		return models.Errorf(models.ErrForbidden, "You may not rotate this department's password.")
 	}
-	dv, err := s.svc.DepartmentView(c.Request().Context(), p, slug)
+	dv, err := s.creds.DepartmentView(c.Request().Context(), p, slug)
 	if err != nil {
 		return err
 	}
@@ -253,7 +250,7 @@ func (s *Server) revealForm(c echo.Context) error {
 	if !p.Can(models.PermReveal, slug) {
 		return models.Errorf(models.ErrForbidden, "You may not reveal this department's password.")
 	}
-	dv, err := s.svc.DepartmentView(c.Request().Context(), p, slug)
+	dv, err := s.creds.DepartmentView(c.Request().Context(), p, slug)
 	if err != nil {
 		return err
 	}
@@ -268,10 +265,10 @@ func (s *Server) reveal(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := principal(c)
 	slug := c.Param("slug")
-	pw, err := s.svc.Reveal(ctx, p, meta(c), slug, c.FormValue("reason"))
+	pw, err := s.creds.Reveal(ctx, p, meta(c), slug, c.FormValue("reason"))
 	if err != nil {
 		if f, ok := formError(err); ok {
-			dv, derr := s.svc.DepartmentView(ctx, p, slug)
+			dv, derr := s.creds.DepartmentView(ctx, p, slug)
 			if derr != nil {
 				return derr
 			}
@@ -281,7 +278,7 @@ func (s *Server) reveal(c echo.Context) error {
 		}
 		return err
 	}
-	dv, err := s.svc.DepartmentView(ctx, p, slug)
+	dv, err := s.creds.DepartmentView(ctx, p, slug)
 	if err != nil {
 		return err
 	}
@@ -292,7 +289,7 @@ func (s *Server) reveal(c echo.Context) error {
 
 // rotate runs the rotation engine now (after the confirmation page).
 func (s *Server) rotate(c echo.Context) error {
-	res, err := s.svc.Rotate(c.Request().Context(), principal(c), meta(c), c.Param("slug"), models.TriggerManual)
+	res, err := s.rotations.Rotate(c.Request().Context(), principal(c), meta(c), c.Param("slug"), models.TriggerManual)
 	if err != nil {
 		return s.departmentError(c, err)
 	}

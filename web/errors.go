@@ -82,7 +82,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if status == http.StatusForbidden {
 		if p := principal(c); !p.Anonymous() {
 			perm, _ := s.Policy(c.Request().Method, c.Path())
-			s.svc.Denied(c.Request().Context(), p, meta(c), c.Request().Method, c.Request().URL.Path, string(perm))
+			s.people.Denied(c.Request().Context(), p, meta(c), c.Request().Method, c.Request().URL.Path, string(perm))
 		}
 	}
 	msg := safeMessage(err, status)

@@ -12,12 +12,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/config"
+	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
-	"github.com/uwsportal/uwsportal/internal/service"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -49,14 +51,16 @@ func dashboardBench(b *testing.B) (*Server, *http.Cookie) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
-	m := metrics.New()
-	svc := service.New(db, log, m)
-	svc.Keyring = keys
-	if svc.Upstream, err = service.UpstreamFromConfig(cfg, "bench"); err != nil {
+	up, err := upstream.ConfigFrom(cfg, "bench")
+	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := New(Deps{Config: cfg, DB: db, Log: log, Metrics: m, Service: svc, Keyring: keys, Version: "bench"})
+	pa, err := app.New(app.Parts{Config: cfg, DB: db, Keys: keys, Upstream: up, Log: slog.New(slog.DiscardHandler), Metrics: metrics.New()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := pa.Departments
+	s, err := New(Deps{App: pa, Version: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -69,7 +73,7 @@ func dashboardBench(b *testing.B) (*Server, *http.Cookie) {
 			b.Fatal(err)
 		}
 		pw := secret.Secret("Bench-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q")
-		if err := svc.SetCredential(ctx, admin, models.RequestMeta{}, slug, fmt.Sprintf("bench_%02d_mycompanyUWS", i), pw, false); err != nil {
+		if err := svc.SetCredential(ctx, admin, models.RequestMeta{}, departments.CredentialInput{Department: slug, Username: fmt.Sprintf("bench_%02d_mycompanyUWS", i), Password: pw}); err != nil {
 			b.Fatal(err)
 		}
 	}

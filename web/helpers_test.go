@@ -12,16 +12,16 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
-	"github.com/uwsportal/uwsportal/internal/service"
 	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -29,25 +29,7 @@ type testServer struct {
 	*Server
 	URL   string
 	Logs  *testutil.Buffer
-	Clock *testClock
-}
-
-// testClock is a settable clock shared by the server, service and store.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	Clock *testutil.Clock
 }
 
 var userSeq atomic.Int64
@@ -191,17 +173,16 @@ func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr str
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	m := metrics.New()
-	svc := service.New(db, log, m)
-	svc.AdminGroups = cfg.AdminGroups
-	svc.Keyring = keys
-	if svc.Upstream, err = service.UpstreamFromConfig(cfg, "test"); err != nil {
+	up, err := upstream.ConfigFrom(cfg, "test")
+	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{t: time.Now()}
-	svc.Now = clock.Now
-	db.Now = clock.Now
-	s, err := New(Deps{Config: cfg, DB: db, Log: log, Metrics: m, Service: svc, Keyring: keys, Version: "test", Now: clock.Now})
+	clock := testutil.NewClock(time.Now())
+	pa, err := app.New(app.Parts{Config: cfg, DB: db, Keys: keys, Upstream: up, Log: log, Metrics: metrics.New(), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Deps{App: pa, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

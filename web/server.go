@@ -4,7 +4,7 @@
 package web
 
 import (
-	"errors"
+	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -16,44 +16,44 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/config"
+	"github.com/uwsportal/uwsportal/internal/departments"
+	people "github.com/uwsportal/uwsportal/internal/identity"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/secret"
-	"github.com/uwsportal/uwsportal/internal/service"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/static"
 )
 
-// Deps are what the server needs.
+// Deps are what the server needs: the portal built by the composition
+// root, and the version to show.
 type Deps struct {
-	Config  *config.Config
-	DB      *store.DB
-	Log     *slog.Logger
-	Metrics *metrics.Metrics
-	Service *service.Service
-	Keyring *secret.Keyring
+	App     *app.App
 	Version string
-	// Now is the clock for session timeouts; tests inject one.
-	Now func() time.Time
 }
 
 // Server is the portal's web application.
 type Server struct {
-	cfg      *config.Config
-	db       *store.DB
-	log      *slog.Logger
-	metrics  webMetrics
-	reg      *metrics.Metrics
-	version  string
-	assets   *assets
-	echo     *echo.Echo
-	policies map[string]models.Permission
-	svc      *service.Service
-	sessions *scs.SessionManager
-	oidc     *oidcClient
-	keys     *secret.Keyring
-	now      func() time.Time
+	cfg       *config.Config
+	db        *store.DB
+	log       *slog.Logger
+	metrics   webMetrics
+	reg       *metrics.Metrics
+	version   string
+	assets    *assets
+	echo      *echo.Echo
+	policies  map[string]models.Permission
+	people    *people.Service
+	trail     *auditlog.Service
+	creds     *departments.Service
+	rotations *rotation.Engine
+	sessions  *scs.SessionManager
+	oidc      *oidcClient
+	keys      *secret.Keyring
+	now       func() time.Time
 }
 
 // New builds the server and registers every route.
@@ -63,28 +63,19 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: d.Config, db: d.DB, log: d.Log, reg: d.Metrics, metrics: webMetrics{d.Metrics},
+		cfg: d.App.Config, db: d.App.DB, log: d.App.Log, reg: d.App.Metrics, metrics: webMetrics{d.App.Metrics},
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
-		svc: d.Service, now: d.Now, keys: d.Keyring,
+		now: d.App.Now, keys: d.App.Keys,
+		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation,
 	}
-	if s.keys == nil {
-		return nil, errors.New("web: a keyring is required")
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.svc == nil {
-		s.svc = service.New(d.DB, d.Log, d.Metrics)
-		s.svc.AdminGroups = d.Config.AdminGroups
-	}
-	s.sessions = newSessionManager(d.DB, d.Config)
-	if d.Config.SSOEnabled() {
-		s.oidc = newOIDCClient(d.Config, d.Log)
+	s.sessions = newSessionManager(s.db, s.cfg)
+	if s.cfg.SSOEnabled() {
+		s.oidc = newOIDCClient(s.cfg, s.log)
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.IPExtractor = ipExtractor(d.Config)
+	e.IPExtractor = ipExtractor(s.cfg)
 	e.Use(middleware.RequestID())
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(s.recoverConfig()))
@@ -99,7 +90,7 @@ func New(d Deps) (*Server, error) {
 		CookieName:     "uwsportal_csrf",
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
-		CookieSecure:   d.Config.Secure(),
+		CookieSecure:   s.cfg.Secure(),
 		CookieSameSite: http.SameSiteLaxMode,
 		ContextKey:     "csrf",
 	}))
@@ -152,8 +143,8 @@ func (s *Server) routes() {
 	// Static audit routes before /audit/:id (Echo prefers them anyway).
 	s.route(http.MethodGet, "/audit", models.PermViewAudit, s.auditList)
 	s.route(http.MethodGet, "/audit/verify", models.PermVerifyAudit, s.auditVerify)
-	s.route(http.MethodGet, "/audit/export.csv", models.PermExportAudit, s.auditExport(service.ExportCSV))
-	s.route(http.MethodGet, "/audit/export.ndjson", models.PermExportAudit, s.auditExport(service.ExportNDJSON))
+	s.route(http.MethodGet, "/audit/export.csv", models.PermExportAudit, s.auditExport(auditlog.ExportCSV))
+	s.route(http.MethodGet, "/audit/export.ndjson", models.PermExportAudit, s.auditExport(auditlog.ExportNDJSON))
 	s.route(http.MethodGet, "/audit/:id", models.PermViewAudit, s.auditEvent)
 
 	s.route(http.MethodGet, "/auth/login", models.PermPublic, s.oidcLogin)

@@ -4,6 +4,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	people "github.com/uwsportal/uwsportal/internal/identity"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,7 +16,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uwsportal/uwsportal/internal/config"
-	"github.com/uwsportal/uwsportal/internal/service"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/templates"
@@ -127,8 +127,8 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		case now.Sub(seen) > s.cfg.SessionIdle:
 			reason = "idle timeout"
 		}
-		p, err := s.svc.Principal(ctx, uid)
-		if errors.Is(err, service.ErrUserDisabled) {
+		p, err := s.people.Principal(ctx, uid)
+		if errors.Is(err, people.ErrUserDisabled) {
 			reason = "user disabled"
 			p = &models.Principal{UserID: uid, Actor: itoa(uid)}
 		} else if err != nil {
@@ -138,7 +138,7 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 			if err := s.sessions.Destroy(ctx); err != nil {
 				return err
 			}
-			s.svc.SessionEnded(ctx, p, meta(c), reason)
+			s.people.SessionEnded(ctx, p, meta(c), reason)
 			s.flash(c, "info", "Your session ended ("+reason+"). Please sign in again.")
 			return next(c)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	portal "github.com/uwsportal/uwsportal/internal/app"
 	"io"
 	"strings"
 
@@ -55,12 +56,10 @@ func (a *app) createAdmin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, p, done, err := a.auditService(ctx)
+	err = a.withCore(ctx, func(core *portal.Core, p *models.Principal) error {
+		return core.Identity.SetLocalAdmin(ctx, p, username, pw)
+	})
 	if err != nil {
-		return err
-	}
-	defer done()
-	if err := svc.SetLocalAdmin(ctx, p, username, pw); err != nil {
 		return userError(err)
 	}
 	fmt.Fprintf(a.stdout, "break-glass admin %q saved; sign in at /login/local\n", username)
@@ -79,12 +78,12 @@ func (a *app) mapGroup(ctx context.Context, args []string) error {
 		return err
 	}
 	m.Role = models.Role(role)
-	svc, p, done, err := a.auditService(ctx)
-	if err != nil {
+	var id int64
+	err := a.withCore(ctx, func(core *portal.Core, p *models.Principal) error {
+		var err error
+		id, err = core.Identity.CreateMapping(ctx, p, cliMeta(), m)
 		return err
-	}
-	defer done()
-	id, err := svc.CreateMapping(ctx, p, cliMeta(), m)
+	})
 	if err != nil {
 		return userError(err)
 	}

@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uwsportal/uwsportal/internal/service"
+	portal "github.com/uwsportal/uwsportal/internal/app"
+	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -48,12 +49,12 @@ func (a *app) auditVerify(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("audit verify takes no arguments")}
 	}
-	svc, p, closeDB, err := a.auditService(ctx)
-	if err != nil {
+	var res store.VerifyResult
+	err := a.withCore(ctx, func(core *portal.Core, p *models.Principal) error {
+		var err error
+		res, err = core.Audit.VerifyAudit(ctx, p, cliMeta())
 		return err
-	}
-	defer closeDB()
-	res, err := svc.VerifyAudit(ctx, p, cliMeta())
+	})
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("audit export: unexpected argument %q\n%s", fs.Arg(0), auditUsage)}
 	}
-	if *format != service.ExportCSV && *format != service.ExportNDJSON {
+	if *format != auditlog.ExportCSV && *format != auditlog.ExportNDJSON {
 		return &exitError{code: 2, err: fmt.Errorf("audit export: --format csv or --format ndjson is required")}
 	}
 	f, err := models.ParseAuditFilter(q, time.UTC, time.Now())
@@ -89,23 +90,25 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 		msg, _ := models.SafeMessage(err)
 		return &exitError{code: 2, err: fmt.Errorf("audit export: --%s", msg)}
 	}
-	svc, p, closeDB, err := a.auditService(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
+	return a.withCore(ctx, func(core *portal.Core, p *models.Principal) error {
+		return a.exportTo(ctx, core, p, f, *format, *output)
+	})
+}
+
+func (a *app) exportTo(ctx context.Context, core *portal.Core, p *models.Principal, f models.AuditFilter, format, output string) error {
+	var err error
 	var out io.Writer = a.stdout
 	var file *os.File
-	if *output != "" {
+	if output != "" {
 		// Create, never truncate someone's evidence by accident.
-		file, err = os.OpenFile(*output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		file, err = os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return fmt.Errorf("audit export: %w", err)
 		}
 		out = file
 	}
 	buf := bufio.NewWriterSize(out, 256<<10)
-	n, err := svc.ExportAudit(ctx, p, cliMeta(), f, *format, buf)
+	n, err := core.Audit.ExportAudit(ctx, p, cliMeta(), f, format, buf)
 	if ferr := buf.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("audit export: %w", ferr)
 	}
@@ -121,19 +124,20 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 	return nil
 }
 
-// auditService opens the database and the service over it, with the
-// operator as the acting principal. These commands need no master key:
-// they never touch a secret.
-func (a *app) auditService(ctx context.Context) (*service.Service, *models.Principal, func(), error) {
-	dsn := a.getenv("DATABASE_URL")
-	if dsn == "" {
-		return nil, nil, nil, errors.New("configuration: DATABASE_URL is required")
-	}
-	db, err := store.Open(ctx, dsn, store.Options{MaxConns: 4})
+// withCore builds the secret-free part of the portal (these commands need
+// no master key: they never touch a secret) and runs fn with it and the
+// operator.
+func (a *app) withCore(ctx context.Context, fn func(*portal.Core, *models.Principal) error) error {
+	cfg, err := a.coreConfig(false)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
-	return service.New(db, a.logger("warn"), nil), cliPrincipal(), db.Close, nil
+	core, err := portal.OpenCore(ctx, portal.Env{Getenv: a.getenv, Log: a.logger("warn"), MaxConns: 4}, cfg)
+	if err != nil {
+		return err
+	}
+	defer core.DB.Close()
+	return fn(core, cliPrincipal())
 }
 
 // cliPrincipal is the operator at the command line. Whoever can run it

@@ -144,15 +144,9 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("migrate takes no arguments")}
 	}
-	cfg, err := config.Load(a.getenv)
-	if err != nil && !onlyMissingKey(err) {
+	cfg, err := a.coreConfig(true)
+	if err != nil {
 		return err
-	}
-	if cfg == nil {
-		cfg = &config.Config{DatabaseURL: a.getenv("DATABASE_URL")}
-	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("configuration: DATABASE_URL is required")
 	}
 	db, err := a.openDB(ctx, cfg, a.logger("info"))
 	if err != nil {
@@ -170,6 +164,27 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 	cur, _, _ := db.SchemaVersion(ctx)
 	fmt.Fprintf(a.stdout, "applied %d migration(s); schema at version %d\n", n, cur)
 	return nil
+}
+
+// coreConfig loads the configuration of a command that never touches a
+// secret: the master key may be missing, the database URL may not. strict
+// refuses any other configuration problem (migrate runs before serve);
+// otherwise only the database URL is needed.
+func (a *app) coreConfig(strict bool) (*config.Config, error) {
+	cfg, err := config.Load(a.getenv)
+	if err != nil && strict && !onlyMissingKey(err) {
+		return nil, err
+	}
+	if err != nil && !strict {
+		cfg = nil
+	}
+	if cfg == nil {
+		cfg = &config.Config{DatabaseURL: a.getenv("DATABASE_URL")}
+	}
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("configuration: DATABASE_URL is required")
+	}
+	return cfg, nil
 }
 
 // onlyMissingKey lets migrate run without the master key, which it never uses.

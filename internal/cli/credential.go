@@ -5,19 +5,18 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/uwsportal/uwsportal/internal/secret"
-	"github.com/uwsportal/uwsportal/internal/service"
+	portal "github.com/uwsportal/uwsportal/internal/app"
+	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/models"
 )
 
 const credentialUsage = `usage:
   uwsportal department create --slug S --name N [--protocol rest|soap] [--max-age 90d]
-  uwsportal credential set --department S --username U [--verify]   (password from stdin)
+  uwsportal credential set --department S --username U [--verify] [--count-reset]   (password from stdin)
   uwsportal credential list [--json]
   uwsportal credential test --department S
   uwsportal credential rotate --department S
@@ -28,29 +27,19 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf(format+"\n%s", append(args, credentialUsage)...)}
 }
 
-// credentialService opens the database and builds the service with the
-// keyring and the ThingSpace backends; close releases the database.
-func (a *app) credentialService(ctx context.Context) (*service.Service, func(), error) {
+// withCredentials builds the whole portal from the environment (the
+// composition root) and runs fn with it and the operator.
+func (a *app) withCredentials(ctx context.Context, fn func(*portal.App, *models.Principal) error) error {
 	cfg, err := a.config()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	kr, err := secret.LoadKeyring(a.getenv, os.ReadFile)
+	pa, err := portal.Open(ctx, portal.Env{Getenv: a.getenv, Log: a.logger(cfg.LogLevel)}, cfg, Version)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	up, err := service.UpstreamFromConfig(cfg, Version)
-	if err != nil {
-		return nil, nil, err
-	}
-	log := a.logger(cfg.LogLevel)
-	db, err := a.openDB(ctx, cfg, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	svc := service.New(db, log, nil)
-	svc.Keyring, svc.Upstream = kr, up
-	return svc, db.Close, nil
+	defer pa.DB.Close()
+	return fn(pa, cliPrincipal())
 }
 
 func (a *app) department(ctx context.Context, args []string) error {
@@ -70,8 +59,8 @@ func (a *app) department(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError("--max-age: %v", err)
 	}
-	return a.withCredentials(ctx, func(svc *service.Service, p *models.Principal) error {
-		d, err := svc.CreateDepartment(ctx, p, cliMeta(), models.Department{Slug: slug, Name: name,
+	return a.withCredentials(ctx, func(pa *portal.App, p *models.Principal) error {
+		d, err := pa.Departments.CreateDepartment(ctx, p, cliMeta(), models.Department{Slug: slug, Name: name,
 			Protocol: models.Protocol(proto), MaxAgeDays: days, ScheduleEnabled: true})
 		if err != nil {
 			return userError(err)
@@ -79,17 +68,6 @@ func (a *app) department(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.stdout, "created department %s (%s, %s, rotate every %d days)\n", d.Slug, d.Name, d.Protocol, d.MaxAgeDays)
 		return nil
 	})
-}
-
-// withCredentials runs fn with the credential service and the operator.
-func (a *app) withCredentials(ctx context.Context, fn func(*service.Service, *models.Principal) error) error {
-	p := cliPrincipal()
-	svc, closeDB, err := a.credentialService(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-	return fn(svc, p)
 }
 
 // parseDays reads "90d" or "90".
@@ -120,11 +98,12 @@ func (a *app) credential(ctx context.Context, args []string) error {
 
 func (a *app) credentialSet(ctx context.Context, args []string) error {
 	var dept, username string
-	var verify bool
+	var verify, countReset bool
 	if err := a.flags("credential set", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&dept, "department", "", "department slug")
 		fs.StringVar(&username, "username", "", "UWS username")
 		fs.BoolVar(&verify, "verify", false, "log in once with the password before saving it")
+		fs.BoolVar(&countReset, "count-reset", false, "state that Verizon reset the username's failed-login count (unlocked it, or the password was set in ThingSpace Manage)")
 	}); err != nil {
 		return err
 	}
@@ -132,8 +111,8 @@ func (a *app) credentialSet(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.withCredentials(ctx, func(svc *service.Service, p *models.Principal) error {
-		if err := svc.SetCredential(ctx, p, cliMeta(), dept, username, pw, verify); err != nil {
+	return a.withCredentials(ctx, func(pa *portal.App, p *models.Principal) error {
+		if err := pa.Departments.SetCredential(ctx, p, cliMeta(), departments.CredentialInput{Department: dept, Username: username, Password: pw, Verify: verify, CountReset: countReset}); err != nil {
 			return userError(err)
 		}
 		fmt.Fprintf(a.stdout, "stored the credential of %s for %s\n", dept, username)
@@ -148,8 +127,8 @@ func (a *app) credentialList(ctx context.Context, args []string) error {
 	}); err != nil {
 		return err
 	}
-	return a.withCredentials(ctx, func(svc *service.Service, p *models.Principal) error {
-		list, err := svc.Credentials(ctx, p)
+	return a.withCredentials(ctx, func(pa *portal.App, p *models.Principal) error {
+		list, err := pa.Departments.Credentials(ctx, p)
 		if err != nil {
 			return userError(err)
 		}
@@ -185,8 +164,8 @@ func (a *app) credentialTest(ctx context.Context, args []string) error {
 	}); err != nil {
 		return err
 	}
-	return a.withCredentials(ctx, func(svc *service.Service, p *models.Principal) error {
-		res, err := svc.TestLogin(ctx, p, cliMeta(), dept)
+	return a.withCredentials(ctx, func(pa *portal.App, p *models.Principal) error {
+		res, err := pa.Departments.TestLogin(ctx, p, cliMeta(), dept)
 		if err != nil {
 			return userError(err)
 		}
@@ -205,8 +184,8 @@ func (a *app) credentialRotate(ctx context.Context, args []string) error {
 	}); err != nil {
 		return err
 	}
-	return a.withCredentials(ctx, func(svc *service.Service, p *models.Principal) error {
-		res, err := svc.Rotate(ctx, p, cliMeta(), dept, models.TriggerCLI)
+	return a.withCredentials(ctx, func(pa *portal.App, p *models.Principal) error {
+		res, err := pa.Rotation.Rotate(ctx, p, cliMeta(), dept, models.TriggerCLI)
 		if err != nil {
 			return userError(err)
 		}
@@ -222,12 +201,12 @@ func (a *app) rekey(ctx context.Context, args []string) error {
 	if err := a.flags("rekey", args, func(*flag.FlagSet) {}); err != nil {
 		return err
 	}
-	return a.withCredentials(ctx, func(svc *service.Service, p *models.Principal) error {
-		n, err := svc.Rekey(ctx, p, cliMeta())
+	return a.withCredentials(ctx, func(pa *portal.App, p *models.Principal) error {
+		n, err := pa.Departments.Rekey(ctx, p, cliMeta())
 		if err != nil {
 			return userError(err)
 		}
-		fmt.Fprintf(a.stdout, "re-encrypted %d secret(s) under key %s\n", n, svc.Keyring.CurrentID())
+		fmt.Fprintf(a.stdout, "re-encrypted %d secret(s) under key %s\n", n, pa.Keys.CurrentID())
 		return nil
 	})
 }

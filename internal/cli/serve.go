@@ -7,14 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"syscall"
 	"time"
 
+	portal "github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/metrics"
-	"github.com/uwsportal/uwsportal/internal/secret"
-	"github.com/uwsportal/uwsportal/internal/service"
+	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/web"
 )
 
@@ -27,33 +26,22 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := a.logger(cfg.LogLevel)
-	db, err := a.openDB(ctx, cfg, log)
+	pa, err := portal.Open(ctx, portal.Env{Getenv: a.getenv, Log: log, Metrics: metrics.New()}, cfg, Version)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer pa.DB.Close()
 	if cfg.AutoMigrate {
-		n, err := db.Migrate(ctx)
+		n, err := pa.DB.Migrate(ctx)
 		if err != nil {
 			return err
 		}
 		log.Info("migrations applied", "count", n)
-		if err := auditMigrated(ctx, db, nil, n); err != nil {
+		if err := auditMigrated(ctx, pa.DB, nil, n); err != nil {
 			return err
 		}
 	}
-	keys, err := secret.LoadKeyring(a.getenv, os.ReadFile)
-	if err != nil {
-		return err
-	}
-	m := metrics.New()
-	svc := service.New(db, log, m)
-	svc.AdminGroups = cfg.AdminGroups
-	svc.Keyring = keys
-	if svc.Upstream, err = service.UpstreamFromConfig(cfg, Version); err != nil {
-		return err
-	}
-	srv, err := web.New(web.Deps{Config: cfg, DB: db, Log: log, Metrics: m, Service: svc, Keyring: keys, Version: Version})
+	srv, err := web.New(web.Deps{App: pa, Version: Version})
 	if err != nil {
 		return err
 	}
@@ -74,14 +62,14 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	// A rotation a dead instance left half done is resolved now (the
 	// scheduler keeps doing so every pass).
-	if n, err := svc.ResolveStuck(ctx); err != nil {
+	if n, err := pa.Rotation.ResolveStuck(ctx); err != nil {
 		log.Error("resolve stuck rotations", "err", err)
 	} else if n > 0 {
 		log.Warn("resolved rotations left unfinished by a stopped instance", "count", n)
 	}
 	var bg sync.WaitGroup
 	if cfg.SchedulerEnabled {
-		sched := svc.NewScheduler(service.SchedulerOptions{})
+		sched := pa.Rotation.NewScheduler(rotation.SchedulerOptions{})
 		bg.Add(1)
 		go func() {
 			defer bg.Done()
@@ -110,6 +98,11 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		if err := hs.Shutdown(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("shutdown: %w", err))
 		}
+	}
+	// A rotation in flight runs to its end (it holds a password ThingSpace
+	// will not say again); give it what is left of the grace period.
+	if err := pa.Rotation.Wait(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("shutdown: a rotation was still running when the grace period ended: %w", err))
 	}
 	log.Info("stopped")
 	return errors.Join(errs...)

@@ -3,10 +3,10 @@ package devidp
 import (
 	"context"
 	"crypto/rand"
+	"github.com/uwsportal/uwsportal/internal/testutil"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,29 +21,10 @@ const (
 	testPostLogout   = "http://127.0.0.1:8080/"
 )
 
-// fakeClock starts at the real time, because go-oidc checks ID token
-// expiry against the real clock, and moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // testIDP is a running devidp plus a go-oidc relying party configured for it.
 type testIDP struct {
 	issuer   string
-	clock    *fakeClock
+	clock    *testutil.Clock
 	provider *oidc.Provider
 	oauth    oauth2.Config
 	verifier *oidc.IDTokenVerifier
@@ -55,7 +36,8 @@ func startIDP(t *testing.T, issuerPath string) *testIDP {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String() + issuerPath
-	clock := &fakeClock{t: time.Now()}
+	// Real time at the start: go-oidc checks ID token expiry against it.
+	clock := testutil.NewClock(time.Now())
 	h, err := New(Config{
 		Issuer:                 issuer,
 		ClientID:               testClientID,

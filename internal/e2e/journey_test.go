@@ -14,7 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/uwsportal/uwsportal/internal/service"
+	"github.com/uwsportal/uwsportal/internal/auditlog"
 )
 
 // TestBrowserJourney walks the portal as its personas do, in one real
@@ -300,8 +300,8 @@ func auditorChecks(t *testing.T, oscar *persona) string {
 	if err != nil {
 		t.Fatalf("the export is not CSV: %v", err)
 	}
-	if len(recs) == 0 || !slices.Equal(recs[0], service.ExportColumns) {
-		t.Fatalf("export header is %q, want %q", recs[:min(1, len(recs))], service.ExportColumns)
+	if len(recs) == 0 || !slices.Equal(recs[0], auditlog.ExportColumns) {
+		t.Fatalf("export header is %q, want %q", recs[:min(1, len(recs))], auditlog.ExportColumns)
 	}
 	col := func(name string) int { return slices.Index(recs[0], name) }
 	var csvIDs []string

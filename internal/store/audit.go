@@ -41,7 +41,7 @@ func (db *DB) Audit(ctx context.Context, tx *Tx, e *models.AuditEvent, known ...
 	var id int64
 	var prev, hash []byte
 	// Straight to the connection: GORM would expand the roles slice.
-	row := tx.Statement.ConnPool.QueryRowContext(ctx, appendAudit, e.Canonical(), e.Time, e.Code, e.Actor, e.ActorName,
+	row := tx.g.Statement.ConnPool.QueryRowContext(ctx, appendAudit, e.Canonical(), e.Time, e.Code, e.Actor, e.ActorName,
 		nonNil(e.ActorRoles), e.Department, e.Target, string(e.Outcome), e.SourceIP, e.UserAgent,
 		e.RequestID, string(models.CanonicalJSON(e.Detail)))
 	if err := row.Scan(&id, &prev, &hash); err != nil {
@@ -84,12 +84,7 @@ func prepareEvent(db *DB, e *models.AuditEvent, known []string) {
 	e.Target = clip(e.Target, 512)
 }
 
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
+func clip(s string, n int) string { return models.Clip(s, n) }
 
 func nonNil(s []string) []string {
 	if s == nil {

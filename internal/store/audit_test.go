@@ -65,10 +65,10 @@ func TestTriggerRefusesUpdateDeleteTruncate(t *testing.T) {
 		}
 	}
 	// Through GORM too.
-	if err := db.Gorm.Exec("UPDATE audit_events SET outcome = 'success'").Error; !store.IsAppendOnlyViolation(err) {
+	if err := db.GormForTest().Exec("UPDATE audit_events SET outcome = 'success'").Error; !store.IsAppendOnlyViolation(err) {
 		t.Errorf("gorm update: %v", err)
 	}
-	if err := db.Gorm.Table("audit_events").Where("id = ?", 1).Delete(nil).Error; !store.IsAppendOnlyViolation(err) {
+	if err := db.GormForTest().Table("audit_events").Where("id = ?", 1).Delete(nil).Error; !store.IsAppendOnlyViolation(err) {
 		t.Errorf("gorm delete: %v", err)
 	}
 	if res := verify(t, db); !res.OK || res.Events != 2 {
@@ -138,13 +138,10 @@ func TestFailedAuditRollsBackTheChange(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := context.Background()
-	if _, err := db.Pool.Exec(ctx, "CREATE TABLE widgets (name text)"); err != nil {
-		t.Fatal(err)
-	}
 	bad := event(1)
 	bad.Outcome = "maybe" // violates the outcome check
 	err := db.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.Exec("INSERT INTO widgets VALUES ('w')").Error; err != nil {
+		if _, err := db.CreateDepartment(ctx, tx, models.Department{Slug: "widgets", Name: "Widgets", Protocol: models.ProtocolREST, MaxAgeDays: 90}); err != nil {
 			return err
 		}
 		return db.Audit(ctx, tx, bad)
@@ -153,7 +150,9 @@ func TestFailedAuditRollsBackTheChange(t *testing.T) {
 		t.Fatal("expected the append to fail")
 	}
 	var n int
-	_ = db.Pool.QueryRow(ctx, "SELECT count(*) FROM widgets").Scan(&n)
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM departments").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Fatal("the change committed without its audit event")
 	}

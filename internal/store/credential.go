@@ -8,8 +8,9 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// CredentialRow is a credentials row joined with its department. It holds
-// the ciphertext, so it stays between the store and the service layer.
+// CredentialRow is a credentials row joined with its department and its
+// upstream account's failure counts. It holds the ciphertext, so it stays
+// between the store and the use cases.
 type CredentialRow struct {
 	ID                  int64
 	DepartmentID        int64
@@ -29,7 +30,6 @@ type CredentialRow struct {
 	ConsecutiveFailures int
 	// FailuresSinceSuccess survives a cleared quarantine (see the migration).
 	FailuresSinceSuccess int
-	LoginLeaseUntil      *time.Time
 	LastRotatedAt        *time.Time
 	LastVerifiedAt       *time.Time
 	LastUpstreamCode     string
@@ -44,27 +44,33 @@ type CredentialRow struct {
 func (r *CredentialRow) CredState() models.CredentialState { return models.CredentialState(r.State) }
 
 const credentialSelect = `SELECT c.*, d.slug, d.name AS department_name, d.protocol, d.max_age_days,
-       d.schedule_enabled, d.reveal_allowed
-  FROM credentials c JOIN departments d ON d.id = c.department_id`
+       d.schedule_enabled, d.reveal_allowed,
+       COALESCE(a.consecutive_failures, 0) AS consecutive_failures,
+       COALESCE(a.failures_since_success, 0) AS failures_since_success
+  FROM credentials c JOIN departments d ON d.id = c.department_id
+  LEFT JOIN upstream_accounts a ON a.username = lower(c.username)`
 
 // errNoCredential is the not-found error for a department without a credential.
 func errNoCredential(slug string) error {
 	return models.Errorf(models.ErrNotFound, "Department %q has no credential yet.", clipName(slug))
 }
 
-// Credential returns the credential of department slug, read in tx (nil:
-// outside a transaction). forUpdate locks the row until tx ends, which is
-// how one rotation per credential is enforced across instances.
-func (db *DB) Credential(ctx context.Context, tx *Tx, slug string, forUpdate bool) (CredentialRow, error) {
-	if tx == nil {
-		tx = &Tx{DB: db.Gorm}
-	}
-	q := credentialSelect + " WHERE d.slug = ?"
+func (db *DB) oneCredential(ctx context.Context, tx *Tx, where string, forUpdate bool, arg any) ([]CredentialRow, error) {
+	q := credentialSelect + " WHERE " + where
 	if forUpdate {
 		q += " FOR UPDATE OF c"
 	}
 	var rows []CredentialRow
-	if err := tx.WithContext(ctx).Raw(q, slug).Scan(&rows).Error; err != nil {
+	err := db.q(ctx, tx).Raw(q, arg).Scan(&rows).Error
+	return rows, err
+}
+
+// Credential returns the credential of department slug, read in tx (nil:
+// outside a transaction). forUpdate locks the row until tx ends, which is
+// how one rotation per credential is enforced across instances.
+func (db *DB) Credential(ctx context.Context, tx *Tx, slug string, forUpdate bool) (CredentialRow, error) {
+	rows, err := db.oneCredential(ctx, tx, "d.slug = ?", forUpdate, slug)
+	if err != nil {
 		return CredentialRow{}, fmt.Errorf("read credential %s: %w", clipName(slug), err)
 	}
 	if len(rows) == 0 {
@@ -75,21 +81,26 @@ func (db *DB) Credential(ctx context.Context, tx *Tx, slug string, forUpdate boo
 
 // CredentialByID is Credential by row id.
 func (db *DB) CredentialByID(ctx context.Context, tx *Tx, id int64, forUpdate bool) (CredentialRow, error) {
-	if tx == nil {
-		tx = &Tx{DB: db.Gorm}
-	}
-	q := credentialSelect + " WHERE c.id = ?"
-	if forUpdate {
-		q += " FOR UPDATE OF c"
-	}
-	var rows []CredentialRow
-	if err := tx.WithContext(ctx).Raw(q, id).Scan(&rows).Error; err != nil {
+	rows, err := db.oneCredential(ctx, tx, "c.id = ?", forUpdate, id)
+	if err != nil {
 		return CredentialRow{}, fmt.Errorf("read credential %d: %w", id, err)
 	}
 	if len(rows) == 0 {
 		return CredentialRow{}, models.Errorf(models.ErrNotFound, "No credential %d.", id)
 	}
 	return rows[0], nil
+}
+
+// CredentialHolding returns the slug of the department whose credential
+// uses username (compared case-insensitively), or "" if none does.
+func (db *DB) CredentialHolding(ctx context.Context, username string) (string, error) {
+	var slugs []string
+	err := db.q(ctx, nil).Raw(`SELECT d.slug FROM credentials c JOIN departments d ON d.id = c.department_id
+	  WHERE lower(c.username) = lower(?)`, username).Scan(&slugs).Error
+	if err != nil || len(slugs) == 0 {
+		return "", err
+	}
+	return slugs[0], nil
 }
 
 // CredentialsOf lists the credentials of the given departments (nil: all),
@@ -103,7 +114,7 @@ func (db *DB) CredentialsOf(ctx context.Context, slugs []string) ([]CredentialRo
 	}
 	q += " ORDER BY d.name, d.slug"
 	var rows []CredentialRow
-	if err := db.Gorm.WithContext(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
+	if err := db.q(ctx, nil).Raw(q, args...).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
 	}
 	return rows, nil
@@ -113,7 +124,7 @@ func (db *DB) CredentialsOf(ctx context.Context, slugs []string) ([]CredentialRo
 // cutoff: their rotation's process died or lost its database.
 func (db *DB) StuckCredentials(ctx context.Context, cutoff time.Time) ([]CredentialRow, error) {
 	var rows []CredentialRow
-	err := db.Gorm.WithContext(ctx).Raw(credentialSelect+
+	err := db.q(ctx, nil).Raw(credentialSelect+
 		" WHERE c.state IN ('resetting', 'verifying', 'unknown') AND c.state_since < ? ORDER BY c.id", cutoff).
 		Scan(&rows).Error
 	if err != nil {
@@ -125,14 +136,15 @@ func (db *DB) StuckCredentials(ctx context.Context, cutoff time.Time) ([]Credent
 // DueCredentials lists idle credentials of scheduled departments whose
 // password is older than the department's maximum age plus jitter (seconds
 // derived from the id, so instances agree) and whose back-off has passed.
-func (db *DB) DueCredentials(ctx context.Context, now time.Time, jitter time.Duration, maxFailures int) ([]CredentialRow, error) {
+// Whether the lockout guard lets each one log in is the caller's question.
+func (db *DB) DueCredentials(ctx context.Context, now time.Time, jitter time.Duration) ([]CredentialRow, error) {
 	var rows []CredentialRow
-	err := db.Gorm.WithContext(ctx).Raw(credentialSelect+`
- WHERE d.schedule_enabled AND c.state = 'idle' AND c.consecutive_failures < ? AND c.failures_since_success < 4
+	err := db.q(ctx, nil).Raw(credentialSelect+`
+ WHERE d.schedule_enabled AND c.state = 'idle'
    AND c.password_changed_at + make_interval(days => d.max_age_days)
        + make_interval(secs => (c.id * 7919) % greatest(?::bigint, 1)) <= ?
    AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ?)
- ORDER BY c.password_changed_at, c.id`, maxFailures, int64(jitter/time.Second), now, now).Scan(&rows).Error
+ ORDER BY c.password_changed_at, c.id`, int64(jitter/time.Second), now, now).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list due credentials: %w", err)
 	}
@@ -143,7 +155,7 @@ func (db *DB) DueCredentials(ctx context.Context, now time.Time, jitter time.Dur
 // row before the row is inserted.
 func (db *DB) NextCredentialID(ctx context.Context, tx *Tx) (int64, error) {
 	var id int64
-	err := tx.WithContext(ctx).Raw("SELECT nextval(pg_get_serial_sequence('credentials', 'id'))").Scan(&id).Error
+	err := db.q(ctx, tx).Raw("SELECT nextval(pg_get_serial_sequence('credentials', 'id'))").Scan(&id).Error
 	return id, err
 }
 
@@ -164,41 +176,52 @@ func (db *DB) InsertCredential(ctx context.Context, tx *Tx, c NewCredential) err
 	if c.Verified {
 		verified = &now
 	}
-	err := tx.WithContext(ctx).Exec(`INSERT INTO credentials
+	if err := db.ensureAccount(ctx, tx, c.Username); err != nil {
+		return err
+	}
+	err := db.q(ctx, tx).Exec(`INSERT INTO credentials
 	  (id, department_id, username, ciphertext, key_id, version, state, state_since, password_changed_at,
 	   last_verified_at, last_result, created_at, updated_at)
 	  VALUES (?, ?, ?, ?, ?, 1, 'idle', ?, ?, ?, 'entered', ?, ?)`,
 		c.ID, c.DepartmentID, c.Username, c.Ciphertext, c.KeyID, now, now, verified, now, now).Error
 	if isUniqueViolation(err) {
-		return models.Errorf(models.ErrConflict, "The department already has a credential.")
+		return models.Errorf(models.ErrConflict, "The department already has a credential, or another department holds username %s.", clipName(c.Username))
 	}
 	return err
 }
 
-// UpdateCredential sets columns of credential id, only if where (extra SQL
-// condition, "" for none) holds, and reports whether the row changed. It is
-// how each state transition names the state it expects to leave.
-func (db *DB) UpdateCredential(ctx context.Context, tx *Tx, id int64, set map[string]any, where string, args ...any) (bool, error) {
-	if tx == nil {
-		tx = &Tx{DB: db.Gorm}
+// Replacement is a new password (and perhaps username) for a credential.
+type Replacement struct {
+	Username   string
+	Ciphertext []byte
+	KeyID      string
+	Verified   bool
+}
+
+// ReplaceCredential stores a new password for credential id at the next
+// version and puts it back to idle (an administrator's recovery). The
+// account's failure counts are the guard's business, not this one's.
+func (db *DB) ReplaceCredential(ctx context.Context, tx *Tx, id int64, r Replacement) (version int, err error) {
+	if err := db.ensureAccount(ctx, tx, r.Username); err != nil {
+		return 0, err
 	}
-	if _, ok := set["updated_at"]; !ok {
-		set["updated_at"] = db.Now()
+	now := db.Now()
+	err = db.q(ctx, tx).Raw(`UPDATE credentials SET username = ?, ciphertext = ?, key_id = ?, version = version + 1,
+	    state = 'idle', state_since = ?, run_id = NULL, password_changed_at = ?, last_result = 'replaced',
+	    last_upstream_code = '', schedule_failures = 0, next_attempt_at = NULL, last_verified_at = CASE WHEN ? THEN ?::timestamptz ELSE last_verified_at END, updated_at = ?
+	  WHERE id = ? RETURNING version`, r.Username, r.Ciphertext, r.KeyID, now, now, r.Verified, now, now, id).Scan(&version).Error
+	if isUniqueViolation(err) {
+		return 0, models.Errorf(models.ErrConflict, "Another department holds username %s.", clipName(r.Username))
 	}
-	q := tx.WithContext(ctx).Table("credentials").Where("id = ?", id)
-	if where != "" {
-		q = q.Where(where, args...)
+	if err != nil {
+		return 0, fmt.Errorf("replace credential %d: %w", id, err)
 	}
-	res := q.Updates(set)
-	if res.Error != nil {
-		return false, fmt.Errorf("update credential %d: %w", id, res.Error)
-	}
-	return res.RowsAffected > 0, nil
+	return version, nil
 }
 
 // CountQuarantined counts quarantined credentials (a metrics gauge).
 func (db *DB) CountQuarantined(ctx context.Context) (int64, error) {
 	var n int64
-	err := db.Gorm.WithContext(ctx).Table("credentials").Where("state = 'quarantined'").Count(&n).Error
+	err := db.q(ctx, nil).Table("credentials").Where("state = 'quarantined'").Count(&n).Error
 	return n, err
 }

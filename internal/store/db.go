@@ -25,7 +25,7 @@ import (
 // DB is the database handle every repository hangs off.
 type DB struct {
 	Pool *pgxpool.Pool
-	Gorm *gorm.DB
+	gorm *gorm.DB
 	SQL  *sql.DB
 	// Now is the clock; tests inject one.
 	Now func() time.Time
@@ -90,7 +90,7 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("gorm: %w", err)
 	}
-	return &DB{Pool: pool, Gorm: gdb, SQL: sqlDB, Now: time.Now}, nil
+	return &DB{Pool: pool, gorm: gdb, SQL: sqlDB, Now: time.Now}, nil
 }
 
 // Close releases every connection.

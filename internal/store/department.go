@@ -34,7 +34,7 @@ func (db *DB) CreateDepartment(ctx context.Context, tx *Tx, d models.Department)
 	now := db.Now()
 	rec := departmentRecord{Slug: d.Slug, Name: d.Name, Protocol: string(d.Protocol), MaxAgeDays: d.MaxAgeDays,
 		ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed, CreatedAt: now, UpdatedAt: now}
-	if err := tx.WithContext(ctx).Create(&rec).Error; err != nil {
+	if err := db.q(ctx, tx).Create(&rec).Error; err != nil {
 		if isUniqueViolation(err) {
 			return models.Department{}, models.Errorf(models.ErrConflict, "A department with the slug %q already exists.", d.Slug)
 		}
@@ -43,29 +43,66 @@ func (db *DB) CreateDepartment(ctx context.Context, tx *Tx, d models.Department)
 	return rec.model(), nil
 }
 
-// UpdateDepartment saves the editable settings of d (by slug) in tx.
-func (db *DB) UpdateDepartment(ctx context.Context, tx *Tx, d models.Department) error {
-	res := tx.WithContext(ctx).Model(&departmentRecord{}).Where("slug = ?", d.Slug).Updates(map[string]any{
-		"name": d.Name, "protocol": string(d.Protocol), "max_age_days": d.MaxAgeDays,
-		"schedule_enabled": d.ScheduleEnabled, "reveal_allowed": d.RevealAllowed, "updated_at": db.Now(),
-	})
-	if res.Error != nil {
-		return res.Error
+// DepartmentSettings are the fields of a department an admin edits on its
+// settings form; the schedule has its own form and method, so that two
+// people saving the two forms at once do not undo each other.
+type DepartmentSettings struct {
+	Name          string
+	Protocol      models.Protocol
+	RevealAllowed bool
+}
+
+// UpdateDepartmentSettings writes only the settings fields of department
+// slug, and returns the department as it was before (read under a row
+// lock, so the caller's audit of what changed is exact).
+func (db *DB) UpdateDepartmentSettings(ctx context.Context, tx *Tx, slug string, set DepartmentSettings) (before models.Department, err error) {
+	if before, err = db.lockDepartment(ctx, tx, slug); err != nil {
+		return before, err
 	}
-	if res.RowsAffected == 0 {
-		return models.Errorf(models.ErrNotFound, "No department named %q.", d.Slug)
+	err = db.q(ctx, tx).Model(&departmentRecord{}).Where("slug = ?", slug).Updates(map[string]any{
+		"name": set.Name, "protocol": string(set.Protocol), "reveal_allowed": set.RevealAllowed, "updated_at": db.Now(),
+	}).Error
+	return before, err
+}
+
+// SetDepartmentSchedule writes only the schedule fields of department slug
+// (maxAgeDays 0 keeps the current maximum age) and returns the department
+// after the change.
+func (db *DB) SetDepartmentSchedule(ctx context.Context, tx *Tx, slug string, enabled bool, maxAgeDays int) (models.Department, error) {
+	d, err := db.lockDepartment(ctx, tx, slug)
+	if err != nil {
+		return d, err
 	}
-	return nil
+	if maxAgeDays != 0 {
+		d.MaxAgeDays = maxAgeDays
+	}
+	d.ScheduleEnabled = enabled
+	err = db.q(ctx, tx).Model(&departmentRecord{}).Where("slug = ?", slug).Updates(map[string]any{
+		"schedule_enabled": enabled, "max_age_days": d.MaxAgeDays, "updated_at": db.Now(),
+	}).Error
+	return d, err
+}
+
+func (db *DB) lockDepartment(ctx context.Context, tx *Tx, slug string) (models.Department, error) {
+	var rec departmentRecord
+	err := db.q(ctx, tx).Raw("SELECT * FROM departments WHERE slug = ? FOR UPDATE", slug).Scan(&rec).Error
+	if err != nil {
+		return models.Department{}, err
+	}
+	if rec.ID == 0 {
+		return models.Department{}, models.Errorf(models.ErrNotFound, "No department named %q.", clipName(slug))
+	}
+	return rec.model(), nil
 }
 
 // Department returns the department with slug, or an ErrNotFound error.
 func (db *DB) Department(ctx context.Context, slug string) (models.Department, error) {
-	return db.departmentIn(ctx, &Tx{DB: db.Gorm}, slug)
+	return db.departmentIn(ctx, nil, slug)
 }
 
 func (db *DB) departmentIn(ctx context.Context, tx *Tx, slug string) (models.Department, error) {
 	var rec departmentRecord
-	err := tx.WithContext(ctx).Where("slug = ?", slug).Take(&rec).Error
+	err := db.q(ctx, tx).Where("slug = ?", slug).Take(&rec).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return models.Department{}, models.Errorf(models.ErrNotFound, "No department named %q.", clipName(slug))
 	}
@@ -78,7 +115,7 @@ func (db *DB) departmentIn(ctx context.Context, tx *Tx, slug string) (models.Dep
 // Departments lists departments by name; slugs, when not nil, restricts the
 // list to those.
 func (db *DB) Departments(ctx context.Context, slugs []string) ([]models.Department, error) {
-	q := db.Gorm.WithContext(ctx).Order("name, slug")
+	q := db.q(ctx, nil).Order("name, slug")
 	if slugs != nil {
 		q = q.Where("slug IN ?", append(slugs, ""))
 	}
@@ -93,9 +130,4 @@ func (db *DB) Departments(ctx context.Context, slugs []string) ([]models.Departm
 	return out, nil
 }
 
-func clipName(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
+func clipName(s string) string { return models.ClipMark(s, 64) }

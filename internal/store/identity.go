@@ -46,7 +46,7 @@ func (db *DB) UpsertSignIn(ctx context.Context, tx *Tx, u models.User, at time.T
 		u.Groups = []string{}
 	}
 	rec := userRecord{Issuer: u.Issuer, Subject: u.Subject, Name: u.Name, Email: u.Email, Groups: u.Groups, LastSigninAt: &at, CreatedAt: at}
-	err := tx.WithContext(ctx).Clauses(clause.OnConflict{
+	err := db.q(ctx, tx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "issuer"}, {Name: "subject"}},
 		DoUpdates: clause.AssignmentColumns([]string{"name", "email", "groups", "last_signin_at"}),
 	}).Create(&rec).Error
@@ -54,7 +54,7 @@ func (db *DB) UpsertSignIn(ctx context.Context, tx *Tx, u models.User, at time.T
 		return models.User{}, err
 	}
 	// ON CONFLICT DO UPDATE does not return the old flags: read them back.
-	if err := tx.WithContext(ctx).Where("issuer = ? AND subject = ?", u.Issuer, u.Subject).Take(&rec).Error; err != nil {
+	if err := db.q(ctx, tx).Where("issuer = ? AND subject = ?", u.Issuer, u.Subject).Take(&rec).Error; err != nil {
 		return models.User{}, err
 	}
 	if err := db.replaceGrants(ctx, tx, rec.ID, u.Grants); err != nil {
@@ -64,7 +64,7 @@ func (db *DB) UpsertSignIn(ctx context.Context, tx *Tx, u models.User, at time.T
 }
 
 func (db *DB) replaceGrants(ctx context.Context, tx *Tx, userID int64, grants []models.Grant) error {
-	if err := tx.WithContext(ctx).Where("user_id = ?", userID).Delete(&grantRecord{}).Error; err != nil {
+	if err := db.q(ctx, tx).Where("user_id = ?", userID).Delete(&grantRecord{}).Error; err != nil {
 		return err
 	}
 	if len(grants) == 0 {
@@ -74,7 +74,7 @@ func (db *DB) replaceGrants(ctx context.Context, tx *Tx, userID int64, grants []
 	for i, g := range grants {
 		recs[i] = grantRecord{UserID: userID, Role: string(g.Role), Department: g.Department}
 	}
-	return tx.WithContext(ctx).Create(&recs).Error
+	return db.q(ctx, tx).Create(&recs).Error
 }
 
 // principalQuery loads a user and their grants in one round trip: it runs
@@ -106,7 +106,7 @@ func (db *DB) SessionUser(ctx context.Context, id int64) (models.User, error) {
 // User returns a user with their grants, or an ErrNotFound error.
 func (db *DB) User(ctx context.Context, id int64) (models.User, error) {
 	var rec userRecord
-	err := db.Gorm.WithContext(ctx).Take(&rec, id).Error
+	err := db.q(ctx, nil).Take(&rec, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return models.User{}, models.Errorf(models.ErrNotFound, "No such user.")
 	}
@@ -122,7 +122,7 @@ func (db *DB) User(ctx context.Context, id int64) (models.User, error) {
 
 func (db *DB) grants(ctx context.Context, userID int64) ([]models.Grant, error) {
 	var recs []grantRecord
-	if err := db.Gorm.WithContext(ctx).Where("user_id = ?", userID).Order("role, department").Find(&recs).Error; err != nil {
+	if err := db.q(ctx, nil).Where("user_id = ?", userID).Order("role, department").Find(&recs).Error; err != nil {
 		return nil, err
 	}
 	out := make([]models.Grant, len(recs))
@@ -135,11 +135,11 @@ func (db *DB) grants(ctx context.Context, userID int64) ([]models.Grant, error) 
 // Users lists every user with their grants, most recent sign-in first.
 func (db *DB) Users(ctx context.Context) ([]models.User, error) {
 	var recs []userRecord
-	if err := db.Gorm.WithContext(ctx).Order("last_signin_at DESC NULLS LAST, id").Find(&recs).Error; err != nil {
+	if err := db.q(ctx, nil).Order("last_signin_at DESC NULLS LAST, id").Find(&recs).Error; err != nil {
 		return nil, err
 	}
 	var grants []grantRecord
-	if err := db.Gorm.WithContext(ctx).Order("role, department").Find(&grants).Error; err != nil {
+	if err := db.q(ctx, nil).Order("role, department").Find(&grants).Error; err != nil {
 		return nil, err
 	}
 	by := map[int64][]models.Grant{}
@@ -155,7 +155,7 @@ func (db *DB) Users(ctx context.Context) ([]models.User, error) {
 
 // SetUserDisabled flips a user's disabled flag in tx.
 func (db *DB) SetUserDisabled(ctx context.Context, tx *Tx, id int64, disabled bool) error {
-	res := tx.WithContext(ctx).Model(&userRecord{}).Where("id = ?", id).Update("disabled", disabled)
+	res := db.q(ctx, tx).Model(&userRecord{}).Where("id = ?", id).Update("disabled", disabled)
 	if res.Error != nil {
 		return res.Error
 	}
@@ -169,7 +169,7 @@ func (db *DB) SetUserDisabled(ctx context.Context, tx *Tx, id int64, disabled bo
 // ask" text on the no-access page.
 func (db *DB) Admins(ctx context.Context) ([]models.User, error) {
 	var recs []userRecord
-	err := db.Gorm.WithContext(ctx).Where("NOT disabled AND issuer <> ? AND id IN (SELECT user_id FROM user_grants WHERE role = 'admin')", models.IssuerLocal).
+	err := db.q(ctx, nil).Where("NOT disabled AND issuer <> ? AND id IN (SELECT user_id FROM user_grants WHERE role = 'admin')", models.IssuerLocal).
 		Order("name").Limit(10).Find(&recs).Error
 	out := make([]models.User, len(recs))
 	for i := range recs {

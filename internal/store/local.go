@@ -30,7 +30,7 @@ type LocalAccount struct {
 // LocalAccount returns the account named username, or an ErrNotFound error.
 func (db *DB) LocalAccount(ctx context.Context, username string) (LocalAccount, error) {
 	var rec localAccountRecord
-	err := db.Gorm.WithContext(ctx).Where("username = ?", username).Take(&rec).Error
+	err := db.q(ctx, nil).Where("username = ?", username).Take(&rec).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return LocalAccount{}, models.Errorf(models.ErrNotFound, "No such account.")
 	}
@@ -46,7 +46,7 @@ func (db *DB) SaveLocalAccount(ctx context.Context, tx *Tx, username, hash strin
 	if err != nil {
 		return false, err
 	}
-	res := tx.WithContext(ctx).Model(&localAccountRecord{}).Where("username = ?", username).
+	res := db.q(ctx, tx).Model(&localAccountRecord{}).Where("username = ?", username).
 		Updates(map[string]any{"password_hash": hash, "updated_at": now})
 	if res.Error != nil {
 		return false, res.Error
@@ -54,12 +54,12 @@ func (db *DB) SaveLocalAccount(ctx context.Context, tx *Tx, username, hash strin
 	if res.RowsAffected > 0 {
 		return false, nil
 	}
-	return true, tx.WithContext(ctx).Create(&localAccountRecord{Username: username, PasswordHash: hash, UserID: u.ID, CreatedAt: now, UpdatedAt: now}).Error
+	return true, db.q(ctx, tx).Create(&localAccountRecord{Username: username, PasswordHash: hash, UserID: u.ID, CreatedAt: now, UpdatedAt: now}).Error
 }
 
 // RecordLoginFailure notes a failed break-glass attempt.
 func (db *DB) RecordLoginFailure(ctx context.Context, tx *Tx, username, ip string) error {
-	return tx.WithContext(ctx).Exec("INSERT INTO login_failures (username, source_ip, failed_at) VALUES (?, ?, ?)", username, ip, db.Now()).Error
+	return db.q(ctx, tx).Exec("INSERT INTO login_failures (username, source_ip, failed_at) VALUES (?, ?, ?)", username, ip, db.Now()).Error
 }
 
 // LoginFailures counts failed attempts since t for a username and for an
@@ -73,5 +73,5 @@ func (db *DB) LoginFailures(ctx context.Context, username, ip string, since time
 
 // ClearLoginFailures forgets a user's failures after a successful sign-in.
 func (db *DB) ClearLoginFailures(ctx context.Context, tx *Tx, username string) error {
-	return tx.WithContext(ctx).Exec("DELETE FROM login_failures WHERE username = ?", username).Error
+	return db.q(ctx, tx).Exec("DELETE FROM login_failures WHERE username = ?", username).Error
 }

@@ -34,7 +34,7 @@ type mappingRow struct {
 // Mappings lists every group mapping with its department's slug.
 func (db *DB) Mappings(ctx context.Context) ([]models.Mapping, error) {
 	var rows []mappingRow
-	err := db.Gorm.WithContext(ctx).Table("group_mappings m").
+	err := db.q(ctx, nil).Table("group_mappings m").
 		Select("m.id, m.group_name, m.role, m.created_at, m.created_by, d.slug").Joins("LEFT JOIN departments d ON d.id = m.department_id").
 		Order("m.group_name, m.role, d.slug").Scan(&rows).Error
 	if err != nil {
@@ -60,7 +60,7 @@ func (db *DB) CreateMapping(ctx context.Context, tx *Tx, m models.Mapping) (int6
 		}
 		rec.DepartmentID = &d.ID
 	}
-	if err := tx.WithContext(ctx).Create(&rec).Error; err != nil {
+	if err := db.q(ctx, tx).Create(&rec).Error; err != nil {
 		if isUniqueViolation(err) {
 			return 0, models.Errorf(models.ErrConflict, "That mapping already exists.")
 		}
@@ -72,7 +72,7 @@ func (db *DB) CreateMapping(ctx context.Context, tx *Tx, m models.Mapping) (int6
 // DeleteMapping removes a mapping in tx and returns what it was.
 func (db *DB) DeleteMapping(ctx context.Context, tx *Tx, id int64) (models.Mapping, error) {
 	var row mappingRow
-	err := tx.WithContext(ctx).Table("group_mappings m").Select("m.id, m.group_name, m.role, m.created_at, m.created_by, d.slug").
+	err := db.q(ctx, tx).Table("group_mappings m").Select("m.id, m.group_name, m.role, m.created_at, m.created_by, d.slug").
 		Joins("LEFT JOIN departments d ON d.id = m.department_id").Where("m.id = ?", id).Scan(&row).Error
 	if err != nil {
 		return models.Mapping{}, err
@@ -80,7 +80,7 @@ func (db *DB) DeleteMapping(ctx context.Context, tx *Tx, id int64) (models.Mappi
 	if row.ID == 0 {
 		return models.Mapping{}, models.Errorf(models.ErrNotFound, "No such mapping.")
 	}
-	if err := tx.WithContext(ctx).Delete(&mappingRecord{}, id).Error; err != nil {
+	if err := db.q(ctx, tx).Delete(&mappingRecord{}, id).Error; err != nil {
 		return models.Mapping{}, err
 	}
 	m := models.Mapping{ID: row.ID, Group: row.GroupName, Role: models.Role(row.Role)}

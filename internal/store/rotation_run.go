@@ -28,7 +28,7 @@ func (rotationRunRecord) TableName() string { return "rotation_runs" }
 func (db *DB) InsertRun(ctx context.Context, tx *Tx, credID, deptID int64, actor, actorName string, trigger models.RotationTrigger) (int64, error) {
 	rec := rotationRunRecord{CredentialID: credID, DepartmentID: deptID, Actor: actor, ActorName: clip(actorName, 200),
 		Trigger: string(trigger), StartedAt: db.Now(), Result: models.RunRunning}
-	if err := tx.WithContext(ctx).Create(&rec).Error; err != nil {
+	if err := db.q(ctx, tx).Create(&rec).Error; err != nil {
 		return 0, fmt.Errorf("insert rotation run: %w", err)
 	}
 	return rec.ID, nil
@@ -40,7 +40,7 @@ func (db *DB) SetRunResult(ctx context.Context, tx *Tx, runID int64, result, ups
 	if final {
 		set["ended_at"] = db.Now()
 	}
-	if err := tx.WithContext(ctx).Model(&rotationRunRecord{}).Where("id = ?", runID).Updates(set).Error; err != nil {
+	if err := db.q(ctx, tx).Model(&rotationRunRecord{}).Where("id = ?", runID).Updates(set).Error; err != nil {
 		return fmt.Errorf("update rotation run %d: %w", runID, err)
 	}
 	return nil
@@ -49,7 +49,7 @@ func (db *DB) SetRunResult(ctx context.Context, tx *Tx, runID int64, result, ups
 // Runs returns the latest limit runs of a department, newest first.
 func (db *DB) Runs(ctx context.Context, deptID int64, limit int) ([]models.RotationRun, error) {
 	var recs []rotationRunRecord
-	err := db.Gorm.WithContext(ctx).Where("department_id = ?", deptID).
+	err := db.q(ctx, nil).Where("department_id = ?", deptID).
 		Order("started_at DESC, id DESC").Limit(limit).Find(&recs).Error
 	if err != nil {
 		return nil, fmt.Errorf("list rotation runs: %w", err)
@@ -60,4 +60,16 @@ func (db *DB) Runs(ctx context.Context, deptID int64, limit int) ([]models.Rotat
 			StartedAt: r.StartedAt, EndedAt: r.EndedAt, Result: r.Result, UpstreamCode: r.UpstreamCode, Detail: r.Detail}
 	}
 	return out, nil
+}
+
+// RunResult returns run id's current result.
+func (db *DB) RunResult(ctx context.Context, id int64) (string, error) {
+	var results []string
+	if err := db.q(ctx, nil).Model(&rotationRunRecord{}).Where("id = ?", id).Pluck("result", &results).Error; err != nil {
+		return "", fmt.Errorf("read rotation run %d: %w", id, err)
+	}
+	if len(results) == 0 {
+		return "", models.Errorf(models.ErrNotFound, "No rotation run %d.", id)
+	}
+	return results[0], nil
 }

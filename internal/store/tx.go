@@ -7,15 +7,25 @@ import (
 )
 
 // Tx is one database transaction. Repositories and the audit writer take it,
-// so a change and its audit event commit or roll back together.
+// so a change and its audit event commit or roll back together. Its
+// connection stays inside this package: callers name what they want done
+// (store methods), never SQL.
 type Tx struct {
-	*gorm.DB
+	g *gorm.DB
 }
 
 // WithTx runs fn in a transaction: committed when fn returns nil, rolled
 // back when it returns an error or panics.
 func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.Gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(&Tx{DB: g})
+	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		return fn(&Tx{g: g})
 	})
+}
+
+// q is the query builder of tx, or of the pool outside a transaction.
+func (db *DB) q(ctx context.Context, tx *Tx) *gorm.DB {
+	if tx == nil {
+		return db.gorm.WithContext(ctx)
+	}
+	return tx.g.WithContext(ctx)
 }

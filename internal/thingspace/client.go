@@ -214,7 +214,8 @@ func (c *Client) session(ctx context.Context, cred Credential, stale string) (st
 
 // login makes one guarded login attempt. The caller holds key's lock.
 func (c *Client) login(ctx context.Context, cred Credential) (string, error) {
-	if err := c.guard.Allow(ctx, cred.Key); err != nil {
+	lease, err := c.guard.Reserve(ctx, cred.Key)
+	if err != nil {
 		c.log.WarnContext(ctx, "thingspace login refused by guard", "key", cred.Key, "err", err)
 		if !errors.Is(err, ErrGuardRefused) {
 			// The guard could not decide (storage down): fail closed.
@@ -223,26 +224,20 @@ func (c *Client) login(ctx context.Context, cred Credential) (string, error) {
 		return "", fmt.Errorf("thingspace login %s: %w", cred.Key, err)
 	}
 	tok, err := c.backend.Login(ctx, cred.Username, cred.Password.Reveal())
+	serr := lease.Settle(ctx, err)
 	if err == nil {
-		if rerr := c.guard.Record(ctx, cred.Key, true, ""); rerr != nil {
+		if serr != nil {
 			// A stale failure count only makes the guard stricter.
-			c.log.WarnContext(ctx, "thingspace: record login success", "key", cred.Key, "err", rerr)
+			c.log.WarnContext(ctx, "thingspace: record login success", "key", cred.Key, "err", serr)
 		}
 		c.log.InfoContext(ctx, "thingspace login", "key", cred.Key, "ok", true)
 		return tok, nil
 	}
-	counted := mayCountUpstream(err)
 	c.log.WarnContext(ctx, "thingspace login", "key", cred.Key, "ok", false,
-		"class", ClassOf(err).String(), "code", CodeOf(err), "counted", counted)
+		"class", ClassOf(err).String(), "code", CodeOf(err), "counted", mayCountUpstream(err))
 	err = fmt.Errorf("thingspace login %s: %w", cred.Key, err)
-	if counted {
-		code := CodeOf(err)
-		if code == "" {
-			code = ClassOf(err).String()
-		}
-		if rerr := c.guard.Record(ctx, cred.Key, false, code); rerr != nil {
-			return "", errors.Join(err, fmt.Errorf("record failed login: %w", rerr))
-		}
+	if serr != nil {
+		return "", errors.Join(err, fmt.Errorf("record failed login: %w", serr))
 	}
 	return "", err
 }
@@ -284,3 +279,7 @@ func (c *Client) lock(ctx context.Context, key string) (func(), error) {
 		return nil, &Error{Class: ClassTransient, Op: opLogin, Err: fmt.Errorf("wait for login of %s: %w", key, ctx.Err()), notSent: true}
 	}
 }
+
+// MayCountUpstream reports whether a failed login may have been counted by
+// ThingSpace toward its lockout (see mayCountUpstream).
+func MayCountUpstream(err error) bool { return mayCountUpstream(err) }

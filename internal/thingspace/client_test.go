@@ -193,9 +193,8 @@ func TestGuardCounting(t *testing.T) {
 // failingGuard cannot reach its storage.
 type failingGuard struct{}
 
-func (failingGuard) Allow(context.Context, string) error { return errors.New("database down") }
-func (failingGuard) Record(context.Context, string, bool, string) error {
-	return errors.New("database down")
+func (failingGuard) Reserve(context.Context, string) (thingspace.Lease, error) {
+	return nil, errors.New("database down")
 }
 
 func TestGuardFailsClosed(t *testing.T) {

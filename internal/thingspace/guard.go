@@ -6,20 +6,25 @@ import (
 	"sync"
 )
 
-// LockoutGuard counts consecutive failed logins per credential and refuses
-// further attempts well before ThingSpace's own lock (5). Client asks Allow
-// before every login attempt and reports every attempt that may have counted
-// upstream through Record. An implementation shared by several portal
-// instances must make Allow and Record atomic against each other (for
-// example a row lock), and must fail closed: an Allow that cannot read its
-// state returns an error.
+// LockoutGuard counts consecutive failed logins per account and refuses
+// further attempts well before ThingSpace's own lock (5). Client reserves
+// a lease before every login attempt and settles it with the attempt's
+// result. An implementation shared by several portal instances must make
+// reservations exclusive (one attempt in flight per account), must let a
+// lease outlive the longest attempt, and must fail closed: a Reserve that
+// cannot read its state returns an error.
 type LockoutGuard interface {
-	// Allow returns nil if one more login attempt for key may be made, or an
-	// error wrapping ErrGuardRefused.
-	Allow(ctx context.Context, key string) error
-	// Record reports the outcome of an attempt: ok resets the count, a
-	// failure (code is the upstream code or class name) increments it.
-	Record(ctx context.Context, key string, ok bool, code string) error
+	// Reserve returns the lease of one login attempt for key, or an error
+	// wrapping ErrGuardRefused.
+	Reserve(ctx context.Context, key string) (Lease, error)
+}
+
+// Lease is one reserved login attempt.
+type Lease interface {
+	// Settle ends the lease with the attempt's result: nil is a success
+	// (the count resets); an error is counted unless it provably never
+	// reached the login service (see MayCountUpstream).
+	Settle(ctx context.Context, err error) error
 }
 
 // Guard limits: at most MaxGuardLimit consecutive failures, so one attempt
@@ -49,24 +54,30 @@ func NewMemoryGuard(limit int) (*MemoryGuard, error) {
 	return &MemoryGuard{limit: limit, failures: make(map[string]int)}, nil
 }
 
-// Allow implements LockoutGuard.
-func (g *MemoryGuard) Allow(_ context.Context, key string) error {
+// Reserve implements LockoutGuard.
+func (g *MemoryGuard) Reserve(_ context.Context, key string) (Lease, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if n := g.failures[key]; n >= g.limit {
-		return fmt.Errorf("credential %q has %d consecutive failed logins (limit %d): %w", key, n, g.limit, ErrGuardRefused)
+		return nil, fmt.Errorf("credential %q has %d consecutive failed logins (limit %d): %w", key, n, g.limit, ErrGuardRefused)
 	}
-	return nil
+	return memoryLease{g: g, key: key}, nil
 }
 
-// Record implements LockoutGuard.
-func (g *MemoryGuard) Record(_ context.Context, key string, ok bool, _ string) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if ok {
-		delete(g.failures, key)
-	} else {
-		g.failures[key]++
+type memoryLease struct {
+	g   *MemoryGuard
+	key string
+}
+
+// Settle implements Lease.
+func (l memoryLease) Settle(_ context.Context, err error) error {
+	l.g.mu.Lock()
+	defer l.g.mu.Unlock()
+	switch {
+	case err == nil:
+		delete(l.g.failures, l.key)
+	case mayCountUpstream(err):
+		l.g.failures[l.key]++
 	}
 	return nil
 }

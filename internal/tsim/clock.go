@@ -1,30 +1,10 @@
 package tsim
 
-import (
-	"sync"
-	"time"
-)
+import "github.com/uwsportal/uwsportal/internal/testutil"
 
-// Clock is a manual clock for tests: pass its Now to Options.Now (and to the
+// Clock is the tests' manual clock: pass its Now to Options.Now (and to the
 // client under test) and move time with Advance instead of sleeping.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type Clock = testutil.Clock
 
 // NewClock returns a clock set to start.
-func NewClock(start time.Time) *Clock { return &Clock{t: start} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+var NewClock = testutil.NewClock

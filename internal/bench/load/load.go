@@ -24,12 +24,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	portal "github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/cli"
 	"github.com/uwsportal/uwsportal/internal/config"
+	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/devdb"
 	"github.com/uwsportal/uwsportal/internal/secret"
-	"github.com/uwsportal/uwsportal/internal/service"
-	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -205,35 +205,27 @@ func seed(ctx context.Context, getenv func(string) string, events int, password 
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: 4})
+	pa, err := portal.Open(ctx, portal.Env{Getenv: getenv, Log: slog.New(slog.DiscardHandler), MaxConns: 4}, cfg, "load")
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
+	defer pa.DB.Close()
+	if _, err := pa.DB.Migrate(ctx); err != nil {
 		return err
 	}
-	if err := testdb.SeedAudit(ctx, db, events); err != nil {
-		return err
-	}
-	keys, err := secret.ParseKeys(getenv("UWSPORTAL_MASTER_KEY"))
-	if err != nil {
-		return err
-	}
-	svc := service.New(db, slog.New(slog.DiscardHandler), nil)
-	svc.Keyring = keys
-	if svc.Upstream, err = service.UpstreamFromConfig(cfg, "load"); err != nil {
+	if err := testdb.SeedAudit(ctx, pa.DB, events); err != nil {
 		return err
 	}
 	admin := &models.Principal{Actor: "cli:bench", Name: "Load Setup", Grants: []models.Grant{{Role: models.RoleAdmin}}}
 	for i := range seedDepartments {
 		slug := fmt.Sprintf("dept%02d", i)
 		d := models.Department{Slug: slug, Name: fmt.Sprintf("Department %02d", i), Protocol: models.ProtocolREST, MaxAgeDays: 90, ScheduleEnabled: true}
-		if _, err := svc.CreateDepartment(ctx, admin, models.RequestMeta{}, d); err != nil {
+		if _, err := pa.Departments.CreateDepartment(ctx, admin, models.RequestMeta{}, d); err != nil {
 			return err
 		}
 		pw := secret.Secret("Seed-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q")
-		if err := svc.SetCredential(ctx, admin, models.RequestMeta{}, slug, fmt.Sprintf("dept%02d_mycompanyUWS", i), pw, false); err != nil {
+		if err := pa.Departments.SetCredential(ctx, admin, models.RequestMeta{},
+			departments.CredentialInput{Department: slug, Username: fmt.Sprintf("dept%02d_mycompanyUWS", i), Password: pw}); err != nil {
 			return err
 		}
 	}

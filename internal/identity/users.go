@@ -1,4 +1,4 @@
-package service
+package identity
 
 import (
 	"context"
@@ -11,22 +11,22 @@ import (
 
 // Users lists every user with their roles and last sign-in.
 func (s *Service) Users(ctx context.Context, p *models.Principal) ([]models.User, error) {
-	if err := require(p, models.PermViewUsers, ""); err != nil {
+	if err := p.Require(models.PermViewUsers, ""); err != nil {
 		return nil, err
 	}
-	return s.DB.Users(ctx)
+	return s.db.Users(ctx)
 }
 
 // SetUserDisabled disables (or enables again) a user. A disabled user's
 // sessions end at their next request: every request reloads the user.
 func (s *Service) SetUserDisabled(ctx context.Context, p *models.Principal, meta models.RequestMeta, id int64, disabled bool) error {
-	if err := require(p, models.PermManageUsers, ""); err != nil {
+	if err := p.Require(models.PermManageUsers, ""); err != nil {
 		return err
 	}
 	if id == p.UserID && disabled {
 		return models.Errorf(models.ErrInvalid, "You cannot disable your own account.")
 	}
-	u, err := s.DB.User(ctx, id)
+	u, err := s.db.User(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -34,31 +34,31 @@ func (s *Service) SetUserDisabled(ctx context.Context, p *models.Principal, meta
 	if disabled {
 		code = models.EvUserDisabled
 	}
-	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := s.DB.SetUserDisabled(ctx, tx, id, disabled); err != nil {
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		if err := s.db.SetUserDisabled(ctx, tx, id, disabled); err != nil {
 			return err
 		}
 		e := models.NewEvent(code, p, meta).With("user_id", id, "name", u.Name)
 		e.Target = fmt.Sprint("user:", id)
-		return s.DB.Audit(ctx, tx, e)
+		return s.db.Audit(ctx, tx, e)
 	})
 }
 
 // Admins lists who to ask for access.
-func (s *Service) Admins(ctx context.Context) ([]models.User, error) { return s.DB.Admins(ctx) }
+func (s *Service) Admins(ctx context.Context) ([]models.User, error) { return s.db.Admins(ctx) }
 
 // Mappings lists the group mappings.
 func (s *Service) Mappings(ctx context.Context, p *models.Principal) ([]models.Mapping, error) {
-	if err := require(p, models.PermMapGroups, ""); err != nil {
+	if err := p.Require(models.PermMapGroups, ""); err != nil {
 		return nil, err
 	}
-	return s.DB.Mappings(ctx)
+	return s.db.Mappings(ctx)
 }
 
 // CreateMapping maps an IdP group to a role (and department). It takes
 // effect at each member's next sign-in.
 func (s *Service) CreateMapping(ctx context.Context, p *models.Principal, meta models.RequestMeta, m models.Mapping) (int64, error) {
-	if err := require(p, models.PermMapGroups, ""); err != nil {
+	if err := p.Require(models.PermMapGroups, ""); err != nil {
 		return 0, err
 	}
 	m.Group, m.Department = strings.TrimSpace(m.Group), strings.TrimSpace(m.Department)
@@ -67,30 +67,30 @@ func (s *Service) CreateMapping(ctx context.Context, p *models.Principal, meta m
 	}
 	m.CreatedBy = p.Actor
 	var id int64
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if id, err = s.DB.CreateMapping(ctx, tx, m); err != nil {
+		if id, err = s.db.CreateMapping(ctx, tx, m); err != nil {
 			return err
 		}
 		e := models.NewEvent(models.EvMappingCreated, p, meta).With("group", m.Group, "role", string(m.Role), "department", m.Department)
 		e.Department, e.Target = m.Department, fmt.Sprint("mapping:", id)
-		return s.DB.Audit(ctx, tx, e)
+		return s.db.Audit(ctx, tx, e)
 	})
 	return id, err
 }
 
 // DeleteMapping removes a mapping.
 func (s *Service) DeleteMapping(ctx context.Context, p *models.Principal, meta models.RequestMeta, id int64) error {
-	if err := require(p, models.PermMapGroups, ""); err != nil {
+	if err := p.Require(models.PermMapGroups, ""); err != nil {
 		return err
 	}
-	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		m, err := s.DB.DeleteMapping(ctx, tx, id)
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		m, err := s.db.DeleteMapping(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		e := models.NewEvent(models.EvMappingDeleted, p, meta).With("group", m.Group, "role", string(m.Role), "department", m.Department)
 		e.Department, e.Target = m.Department, fmt.Sprint("mapping:", id)
-		return s.DB.Audit(ctx, tx, e)
+		return s.db.Audit(ctx, tx, e)
 	})
 }

@@ -1,9 +1,13 @@
-package service
+// Package identity holds sign-in (SSO and break-glass), the principal
+// behind a session, users and group mappings, and the audit events of
+// access (sign-in, sign-out, denial).
+package identity
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -13,6 +17,28 @@ import (
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 )
+
+// Deps are what Service is built from.
+type Deps struct {
+	DB  *store.DB
+	Log *slog.Logger
+	Now func() time.Time
+	// AdminGroups are IdP groups whose members are admins (bootstrap).
+	AdminGroups []string
+}
+
+// Service is the identity use cases.
+type Service struct {
+	db          *store.DB
+	log         *slog.Logger
+	now         func() time.Time
+	adminGroups []string
+}
+
+// New builds the service.
+func New(d Deps) *Service {
+	return &Service{db: d.DB, log: d.Log, now: d.Now, adminGroups: d.AdminGroups}
+}
 
 // Identity is what the identity provider asserted about a person.
 type Identity struct {
@@ -27,15 +53,15 @@ var ErrUserDisabled = models.Errorf(models.ErrForbidden, "Your account has been 
 // and their roles recomputed from the current mappings, so a person removed
 // from a group loses access now.
 func (s *Service) SignIn(ctx context.Context, id Identity, meta models.RequestMeta) (models.User, error) {
-	mappings, err := s.DB.Mappings(ctx)
+	mappings, err := s.db.Mappings(ctx)
 	if err != nil {
 		return models.User{}, err
 	}
-	grants := models.GrantsFor(id.Groups, mappings, s.AdminGroups)
+	grants := models.GrantsFor(id.Groups, mappings, s.adminGroups)
 	var user models.User
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		user, err = s.DB.UpsertSignIn(ctx, tx, models.User{Issuer: id.Issuer, Subject: id.Subject, Name: id.Name,
-			Email: id.Email, Groups: id.Groups, Grants: grants}, s.Now())
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		user, err = s.db.UpsertSignIn(ctx, tx, models.User{Issuer: id.Issuer, Subject: id.Subject, Name: id.Name,
+			Email: id.Email, Groups: id.Groups, Grants: grants}, s.now())
 		if err != nil {
 			return err
 		}
@@ -46,7 +72,7 @@ func (s *Service) SignIn(ctx context.Context, id Identity, meta models.RequestMe
 		e := models.NewEvent(models.EvSignInSucceeded, p, meta).With("issuer", id.Issuer, "subject", id.Subject,
 			"roles", p.RoleNames(), "groups", id.Groups)
 		e.Target = "user:" + fmt.Sprint(user.ID)
-		return s.DB.Audit(ctx, tx, e)
+		return s.db.Audit(ctx, tx, e)
 	})
 	if errors.Is(err, ErrUserDisabled) {
 		s.SignInFailed(ctx, meta, "user disabled", id.Issuer, id.Subject)
@@ -59,7 +85,7 @@ func (s *Service) SignInFailed(ctx context.Context, meta models.RequestMeta, rea
 	e := models.NewEvent(models.EvSignInFailed, nil, meta).With("reason", reason, "issuer", issuer, "subject", subject)
 	e.Actor, e.Outcome = "anonymous", models.OutcomeFailure
 	if subject != "" {
-		e.Actor = "subject:" + clip(subject, 128)
+		e.Actor = "subject:" + models.Clip(subject, 128)
 	}
 	s.auditAlone(ctx, e)
 }
@@ -67,7 +93,7 @@ func (s *Service) SignInFailed(ctx context.Context, meta models.RequestMeta, rea
 // Principal loads the person behind a session. A disabled or vanished user
 // gets ErrUserDisabled, which ends the session.
 func (s *Service) Principal(ctx context.Context, userID int64) (*models.Principal, error) {
-	u, err := s.DB.SessionUser(ctx, userID)
+	u, err := s.db.SessionUser(ctx, userID)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, ErrUserDisabled
 	}
@@ -107,8 +133,8 @@ func (s *Service) SessionEnded(ctx context.Context, p *models.Principal, meta mo
 
 // Denied audits an access denial.
 func (s *Service) Denied(ctx context.Context, p *models.Principal, meta models.RequestMeta, method, path, perm string) {
-	e := models.NewEvent(models.EvAccessDenied, p, meta).With("method", method, "path", clip(path, 256), "permission", perm)
-	e.Outcome, e.Target = models.OutcomeDenied, clip(path, 256)
+	e := models.NewEvent(models.EvAccessDenied, p, meta).With("method", method, "path", models.Clip(path, 256), "permission", perm)
+	e.Outcome, e.Target = models.OutcomeDenied, models.Clip(path, 256)
 	s.auditAlone(ctx, e)
 }
 
@@ -116,8 +142,8 @@ func (s *Service) Denied(ctx context.Context, p *models.Principal, meta models.R
 // logged and counted (the writer's sink), and the caller goes on: there is
 // no change to refuse.
 func (s *Service) auditAlone(ctx context.Context, e *models.AuditEvent, known ...string) {
-	if err := s.DB.AuditAlone(ctx, e, known...); err != nil && s.Log != nil {
-		s.Log.Error("audit", "code", e.Code, "err", err)
+	if err := s.db.AuditAlone(ctx, e, known...); err != nil && s.log != nil {
+		s.log.Error("audit", "code", e.Code, "err", err)
 	}
 }
 
@@ -139,14 +165,14 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("uwsportal-dummy-password"
 func (s *Service) LocalSignIn(ctx context.Context, username string, password secret.Secret, meta models.RequestMeta) (models.User, error) {
 	username = strings.TrimSpace(username)
 	fail := func(reason string, err error) (models.User, error) {
-		e := models.NewEvent(models.EvBreakGlassFailed, nil, meta).With("username", clip(username, 64), "reason", reason)
-		e.Actor, e.Outcome = "local:"+clip(username, 64), models.OutcomeFailure
+		e := models.NewEvent(models.EvBreakGlassFailed, nil, meta).With("username", models.Clip(username, 64), "reason", reason)
+		e.Actor, e.Outcome = "local:"+models.Clip(username, 64), models.OutcomeFailure
 		if reason != "throttled" {
-			_ = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-				if err := s.DB.RecordLoginFailure(ctx, tx, clip(username, 64), meta.SourceIP); err != nil {
+			_ = s.db.WithTx(ctx, func(tx *store.Tx) error {
+				if err := s.db.RecordLoginFailure(ctx, tx, models.Clip(username, 64), meta.SourceIP); err != nil {
 					return err
 				}
-				return s.DB.Audit(ctx, tx, e, password.Reveal())
+				return s.db.Audit(ctx, tx, e, password.Reveal())
 			})
 		} else {
 			s.auditAlone(ctx, e, password.Reveal())
@@ -157,14 +183,14 @@ func (s *Service) LocalSignIn(ctx context.Context, username string, password sec
 	if username == "" || len(username) > 64 || password.Reveal() == "" || len(password.Reveal()) > 256 {
 		return fail("malformed", bad)
 	}
-	byUser, byIP, err := s.DB.LoginFailures(ctx, username, meta.SourceIP, s.Now().Add(-localWindow))
+	byUser, byIP, err := s.db.LoginFailures(ctx, username, meta.SourceIP, s.now().Add(-localWindow))
 	if err != nil {
 		return models.User{}, err
 	}
 	if byUser >= localMaxPerUser || byIP >= localMaxPerIP {
 		return fail("throttled", models.Errorf(models.ErrRateLimited, "Too many failed attempts. Wait 15 minutes and try again."))
 	}
-	acct, err := s.DB.LocalAccount(ctx, username)
+	acct, err := s.db.LocalAccount(ctx, username)
 	hash := dummyHash
 	if err == nil {
 		hash = []byte(acct.PasswordHash)
@@ -174,28 +200,28 @@ func (s *Service) LocalSignIn(ctx context.Context, username string, password sec
 	if bcrypt.CompareHashAndPassword(hash, []byte(password.Reveal())) != nil || acct.UserID == 0 {
 		return fail("wrong username or password", bad)
 	}
-	u, err := s.DB.User(ctx, acct.UserID)
+	u, err := s.db.User(ctx, acct.UserID)
 	if err != nil {
 		return models.User{}, err
 	}
 	if u.Disabled {
 		return fail("user disabled", ErrUserDisabled)
 	}
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := s.DB.ClearLoginFailures(ctx, tx, username); err != nil {
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		if err := s.db.ClearLoginFailures(ctx, tx, username); err != nil {
 			return err
 		}
-		if err := tx.WithContext(ctx).Exec("UPDATE users SET last_signin_at = ? WHERE id = ?", s.Now(), u.ID).Error; err != nil {
+		if err := s.db.TouchSignIn(ctx, tx, u.ID, s.now()); err != nil {
 			return err
 		}
-		return s.DB.Audit(ctx, tx, models.NewEvent(models.EvBreakGlassSucceeded, principalOf(u), meta).With("username", username), password.Reveal())
+		return s.db.Audit(ctx, tx, models.NewEvent(models.EvBreakGlassSucceeded, principalOf(u), meta).With("username", username), password.Reveal())
 	})
 	return u, err
 }
 
 // SetLocalAdmin creates or replaces a break-glass admin (command line).
 func (s *Service) SetLocalAdmin(ctx context.Context, p *models.Principal, username string, password secret.Secret) error {
-	if err := require(p, models.PermManageUsers, ""); err != nil {
+	if err := p.Require(models.PermManageUsers, ""); err != nil {
 		return err
 	}
 	if !validLocalName(username) {
@@ -212,14 +238,14 @@ func (s *Service) SetLocalAdmin(ctx context.Context, p *models.Principal, userna
 	if err != nil {
 		return err
 	}
-	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		created, err := s.DB.SaveLocalAccount(ctx, tx, username, string(hash))
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		created, err := s.db.SaveLocalAccount(ctx, tx, username, string(hash))
 		if err != nil {
 			return err
 		}
 		e := models.NewEvent(models.EvLocalAdminSet, p, models.RequestMeta{}).With("username", username, "created", created)
 		e.Target = "local:" + username
-		return s.DB.Audit(ctx, tx, e, pw)
+		return s.db.Audit(ctx, tx, e, pw)
 	})
 }
 
@@ -233,13 +259,4 @@ func validLocalName(s string) bool {
 		}
 	}
 	return true
-}
-
-// clip keeps text (upstream codes, user input echoed to the trail) within
-// n bytes.
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -1,4 +1,7 @@
-package service
+// Package auditlog holds the auditors' use cases: search the trail, open
+// one event, export the filtered set, verify the chain. The trail itself
+// (append-only, hash-chained) is written by internal/store.
+package auditlog
 
 import (
 	"context"
@@ -10,6 +13,12 @@ import (
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 )
+
+// Service is the audit trail's use cases.
+type Service struct{ db *store.DB }
+
+// New builds the service.
+func New(db *store.DB) *Service { return &Service{db: db} }
 
 // auditScope is the departments whose events p may read: nil for all
 // (admins, auditors), otherwise the lead's own departments (never nil, so an
@@ -27,7 +36,7 @@ func auditScope(p *models.Principal) []string {
 
 // SearchAudit returns one page of the trail as p may see it, newest first.
 func (s *Service) SearchAudit(ctx context.Context, p *models.Principal, f models.AuditFilter) (models.AuditPage, error) {
-	if err := require(p, models.PermViewAudit, ""); err != nil {
+	if err := p.Require(models.PermViewAudit, ""); err != nil {
 		return models.AuditPage{}, err
 	}
 	if f.Limit <= 0 || f.Limit > models.AuditPageMax {
@@ -35,7 +44,7 @@ func (s *Service) SearchAudit(ctx context.Context, p *models.Principal, f models
 	}
 	limit := f.Limit
 	f.Limit++ // one more than shown tells whether another page follows
-	events, err := s.DB.SearchAudit(ctx, f, auditScope(p))
+	events, err := s.db.SearchAudit(ctx, f, auditScope(p))
 	if err != nil {
 		return models.AuditPage{}, err
 	}
@@ -60,10 +69,10 @@ func (s *Service) SearchAudit(ctx context.Context, p *models.Principal, f models
 // event is told it does not exist, not that it is forbidden: the trail does
 // not confirm what it holds to those who may not read it.
 func (s *Service) AuditEvent(ctx context.Context, p *models.Principal, id int64) (models.AuditEvent, error) {
-	if err := require(p, models.PermViewAudit, ""); err != nil {
+	if err := p.Require(models.PermViewAudit, ""); err != nil {
 		return models.AuditEvent{}, err
 	}
-	e, err := s.DB.GetAuditEvent(ctx, id)
+	e, err := s.db.GetAuditEvent(ctx, id)
 	if err != nil {
 		return e, err
 	}
@@ -85,7 +94,7 @@ const (
 // client left, the database failed) is recorded as a failure with the rows
 // written so far.
 func (s *Service) ExportAudit(ctx context.Context, p *models.Principal, meta models.RequestMeta, f models.AuditFilter, format string, w io.Writer) (int64, error) {
-	if err := require(p, models.PermExportAudit, ""); err != nil {
+	if err := p.Require(models.PermExportAudit, ""); err != nil {
 		return 0, err
 	}
 	var enc exportEncoder
@@ -95,7 +104,7 @@ func (s *Service) ExportAudit(ctx context.Context, p *models.Principal, meta mod
 	case ExportNDJSON:
 		enc = newNDJSONExport(w)
 	default:
-		return 0, models.Errorf(models.ErrInvalid, "format: use csv or ndjson, not %q.", clip(format, 20))
+		return 0, models.Errorf(models.ErrInvalid, "format: use csv or ndjson, not %q.", models.Clip(format, 20))
 	}
 	f = f.Unpaged()
 	var scope []string
@@ -110,7 +119,7 @@ func (s *Service) ExportAudit(ctx context.Context, p *models.Principal, meta mod
 		e.With("reason", "interrupted")
 	}
 	// Recorded even when the request was cancelled: rows may have left.
-	if aerr := s.DB.AuditAlone(context.WithoutCancel(ctx), e); aerr != nil {
+	if aerr := s.db.AuditAlone(context.WithoutCancel(ctx), e); aerr != nil {
 		return n, errors.Join(err, fmt.Errorf("record export: %w", aerr))
 	}
 	return n, err
@@ -120,7 +129,7 @@ func (s *Service) exportRows(ctx context.Context, f models.AuditFilter, scope []
 	if err := enc.Header(); err != nil {
 		return 0, fmt.Errorf("export: %w", err)
 	}
-	n, err := s.DB.ExportAudit(ctx, f, scope, enc.Event)
+	n, err := s.db.ExportAudit(ctx, f, scope, enc.Event)
 	if err != nil {
 		return n, fmt.Errorf("export after %d rows: %w", n, err)
 	}
@@ -142,10 +151,10 @@ func filterDetail(f models.AuditFilter) map[string]any {
 // VerifyAudit walks the whole chain and records that it was checked, with
 // the result: a broken chain is recorded as a failure so that it stands out.
 func (s *Service) VerifyAudit(ctx context.Context, p *models.Principal, meta models.RequestMeta) (store.VerifyResult, error) {
-	if err := require(p, models.PermVerifyAudit, ""); err != nil {
+	if err := p.Require(models.PermVerifyAudit, ""); err != nil {
 		return store.VerifyResult{}, err
 	}
-	res, err := s.DB.VerifyAudit(ctx)
+	res, err := s.db.VerifyAudit(ctx)
 	if err != nil {
 		return res, fmt.Errorf("verify audit chain: %w", err)
 	}
@@ -154,7 +163,7 @@ func (s *Service) VerifyAudit(ctx context.Context, p *models.Principal, meta mod
 		e.Outcome = models.OutcomeFailure
 		e.With("first_bad", res.FirstBad, "reason", res.Reason)
 	}
-	if err := s.DB.AuditAlone(ctx, e); err != nil {
+	if err := s.db.AuditAlone(ctx, e); err != nil {
 		return res, fmt.Errorf("record verification: %w", err)
 	}
 	return res, nil

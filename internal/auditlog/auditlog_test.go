@@ -1,4 +1,4 @@
-package service_test
+package auditlog_test
 
 import (
 	"bufio"
@@ -9,13 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/uwsportal/uwsportal/internal/service"
+	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/models"
@@ -29,10 +28,10 @@ var (
 	meta    = models.RequestMeta{SourceIP: "192.0.2.1", UserAgent: "test", RequestID: "req-1"}
 )
 
-func newService(t *testing.T) (*service.Service, *store.DB) {
+func newService(t *testing.T) (*auditlog.Service, *store.DB) {
 	t.Helper()
 	db := testdb.New(t)
-	return service.New(db, slog.New(slog.DiscardHandler), nil), db
+	return auditlog.New(db), db
 }
 
 // seed writes n events across two departments, with hostile cell values.
@@ -148,7 +147,7 @@ func TestExportAuditMatchesPagesAndIsAudited(t *testing.T) {
 	slices.Reverse(want)
 
 	var buf bytes.Buffer
-	n, err := svc.ExportAudit(ctx, auditor, meta, f, service.ExportCSV, &buf)
+	n, err := svc.ExportAudit(ctx, auditor, meta, f, auditlog.ExportCSV, &buf)
 	if err != nil || n != int64(len(want)) {
 		t.Fatalf("csv: %v %d", err, n)
 	}
@@ -156,7 +155,7 @@ func TestExportAuditMatchesPagesAndIsAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(recs[0], service.ExportColumns) {
+	if !slices.Equal(recs[0], auditlog.ExportColumns) {
 		t.Fatalf("header %v", recs[0])
 	}
 	var got []int64
@@ -165,7 +164,7 @@ func TestExportAuditMatchesPagesAndIsAudited(t *testing.T) {
 		got = append(got, id)
 		for i, cell := range r {
 			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-				t.Fatalf("column %s not neutralised: %q", service.ExportColumns[i], cell)
+				t.Fatalf("column %s not neutralised: %q", auditlog.ExportColumns[i], cell)
 			}
 		}
 		if r[4] != "Plain" && !strings.HasPrefix(r[4], "'") {
@@ -184,7 +183,7 @@ func TestExportAuditMatchesPagesAndIsAudited(t *testing.T) {
 	}
 
 	buf.Reset()
-	n, err = svc.ExportAudit(ctx, auditor, meta, f, service.ExportNDJSON, &buf)
+	n, err = svc.ExportAudit(ctx, auditor, meta, f, auditlog.ExportNDJSON, &buf)
 	if err != nil || n != int64(len(want)) {
 		t.Fatalf("ndjson: %v %d", err, n)
 	}
@@ -240,7 +239,7 @@ func TestExportCutShortIsRecordedAsFailure(t *testing.T) {
 	svc, db := newService(t)
 	seed(t, db, 3000) // more than the 64 KiB buffer
 	ctx := context.Background()
-	if _, err := svc.ExportAudit(ctx, admin, meta, models.AuditFilter{}, service.ExportCSV, &failingWriter{after: 1}); err == nil {
+	if _, err := svc.ExportAudit(ctx, admin, meta, models.AuditFilter{}, auditlog.ExportCSV, &failingWriter{after: 1}); err == nil {
 		t.Fatal("want the write error")
 	}
 	page, err := svc.SearchAudit(ctx, admin, models.AuditFilter{CodePrefix: models.EvAuditExported})

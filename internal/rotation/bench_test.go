@@ -1,4 +1,4 @@
-package service
+package rotation_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/apptest"
+	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -16,25 +18,25 @@ import (
 // password, logout) made with the bare backend against the same simulator
 // on loopback. Each iteration does both, so the pairs see the same load.
 func BenchmarkRotation(b *testing.B) {
-	e := newEnv(b, envOpt{})
-	e.seed("fleet", "fleet_uws", models.ProtocolREST)
+	e := apptest.New(b, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
 	ctx := context.Background()
-	raw := e.sim.backends(b)[models.ProtocolREST]
-	e.sim.sim.SetUser("raw_uws", goodPW)
-	rawPW := goodPW
+	raw := e.Sim.Backends(b)[models.ProtocolREST]
+	e.Sim.SetUser("raw_uws", apptest.GoodPW)
+	rawPW := apptest.GoodPW
 	session, err := raw.Login(ctx, "raw_uws", rawPW)
 	if err != nil {
 		b.Fatal(err)
 	}
 	// Warm up: the first rotation logs in for the session it then caches.
-	if res, err := e.svc.Rotate(ctx, e.admin, meta, "fleet", ""); err != nil || !res.Rotated() {
+	if res, err := e.App.Rotation.Rotate(ctx, e.Admin, apptest.Meta, "fleet", ""); err != nil || !res.Rotated() {
 		b.Fatalf("%+v %v", res, err)
 	}
 	var total, bare, added []time.Duration
 	b.ResetTimer()
 	for b.Loop() {
 		t0 := time.Now()
-		res, err := e.svc.Rotate(ctx, e.admin, meta, "fleet", "")
+		res, err := e.App.Rotation.Rotate(ctx, e.Admin, apptest.Meta, "fleet", "")
 		t1 := time.Now()
 		if err != nil || !res.Rotated() {
 			b.Fatalf("%+v %v", res, err)
@@ -72,17 +74,17 @@ func report(b *testing.B, name string, d []time.Duration) {
 
 // BenchmarkSchedulerPass100 is one scheduler pass over 100 due credentials.
 func BenchmarkSchedulerPass100(b *testing.B) {
-	e := newEnv(b, envOpt{})
+	e := apptest.New(b, apptest.Options{})
 	ctx := context.Background()
 	for i := range 100 {
-		e.seed(fmt.Sprintf("d%03d", i), fmt.Sprintf("user%03d_uws", i), models.ProtocolREST)
+		e.Seed(fmt.Sprintf("d%03d", i), fmt.Sprintf("user%03d_uws", i), models.ProtocolREST)
 	}
-	sc := e.svc.NewScheduler(SchedulerOptions{Jitter: -1})
+	sc := e.App.Rotation.NewScheduler(rotation.SchedulerOptions{Jitter: -1})
 	defer sc.Close()
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
-		if err := e.db.Gorm.Exec("UPDATE credentials SET password_changed_at = ?", e.clock.Now().Add(-100*24*time.Hour)).Error; err != nil {
+		if _, err := e.DB.Pool.Exec(ctx, "UPDATE credentials SET password_changed_at = $1", e.Clock.Now().Add(-100*24*time.Hour)); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

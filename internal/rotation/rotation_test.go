@@ -1,4 +1,4 @@
-package service
+package rotation_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/internal/tsim"
@@ -21,39 +22,39 @@ func TestRotateHappyPath(t *testing.T) {
 	for _, proto := range []models.Protocol{models.ProtocolREST, models.ProtocolSOAP} {
 		t.Run(string(proto), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envOpt{})
-			e.seed("fleet", "fleet_uws", proto)
-			res, err := e.svc.Rotate(context.Background(), e.admin, meta, "fleet", models.TriggerManual)
+			e := apptest.New(t, apptest.Options{})
+			e.Seed("fleet", "fleet_uws", proto)
+			res, err := e.App.Rotation.Rotate(context.Background(), e.Admin, apptest.Meta, "fleet", models.TriggerManual)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !res.Rotated() || res.State != models.StateIdle || res.Version != 2 {
 				t.Fatalf("result %+v", res)
 			}
-			up := e.sim.user(t, "fleet_uws")
-			if up.ResetsApplied != 1 || up.Password == goodPW {
+			up := e.Sim.User(t, "fleet_uws")
+			if up.ResetsApplied != 1 || up.Password == apptest.GoodPW {
 				t.Fatalf("upstream %+v", up)
 			}
-			if got := e.stored("fleet"); got != up.Password {
+			if got := e.Stored("fleet"); got != up.Password {
 				t.Fatal("the stored password is not ThingSpace's")
 			}
-			row := e.row("fleet")
+			row := e.Row("fleet")
 			if row.Version != 2 || row.State != "idle" || row.LastRotatedAt == nil || row.ConsecutiveFailures != 0 {
 				t.Fatalf("row %+v", row)
 			}
-			codes := e.events("fleet")
-			if got := only(codes, "credential.rotate."); !slices.Equal(got, []string{models.EvRotateStarted, models.EvRotateApplied, models.EvRotateVerified}) {
+			codes := e.Events("fleet")
+			if got := apptest.Only(codes, "credential.rotate."); !slices.Equal(got, []string{models.EvRotateStarted, models.EvRotateApplied, models.EvRotateVerified}) {
 				t.Fatalf("rotation events %v", got)
 			}
 			// The reset's login, then the verification's.
-			if got := only(codes, "upstream.login."); !slices.Equal(got, []string{models.EvUpstreamLoginOK, models.EvUpstreamLoginOK}) {
+			if got := apptest.Only(codes, "upstream.login."); !slices.Equal(got, []string{models.EvUpstreamLoginOK, models.EvUpstreamLoginOK}) {
 				t.Fatalf("login events %v", got)
 			}
-			v, err := e.svc.DepartmentView(context.Background(), e.admin, "fleet")
+			v, err := e.App.Departments.DepartmentView(context.Background(), e.Admin, "fleet")
 			if err != nil || len(v.Runs) != 1 || v.Runs[0].Result != models.RunRotated || v.Credential.Version != 2 {
 				t.Fatalf("view %+v %v", v, err)
 			}
-			e.noLeak(goodPW, up.Password)
+			e.NoLeak(apptest.GoodPW, up.Password)
 		})
 	}
 }
@@ -69,23 +70,23 @@ func TestConcurrentRotationsMakeOneReset(t *testing.T) {
 		t.Cleanup(db.Close)
 		return db
 	}
-	a := newEnv(t, envOpt{db: open()})
-	b := a.second(open()) // a second portal process on the same database
-	a.seed("fleet", "fleet_uws", models.ProtocolREST)
+	a := apptest.New(t, apptest.Options{DB: open()})
+	b := a.Second(open()) // a second portal process on the same database
+	a.Seed("fleet", "fleet_uws", models.ProtocolREST)
 	// Slow upstream, so that the rotations overlap.
-	if err := a.sim.sim.SetFaults("fleet_uws", tsim.Faults{Latency: 50 * time.Millisecond}); err != nil {
+	if err := a.Sim.SetFaults("fleet_uws", tsim.Faults{Latency: 50 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var rotated, conflicts int
 	for i := range 6 {
-		svc := a.svc
+		svc := a.App
 		if i%2 == 1 {
-			svc = b.svc
+			svc = b.App
 		}
 		wg.Go(func() {
-			res, err := svc.Rotate(context.Background(), a.admin, meta, "fleet", models.TriggerManual)
+			res, err := svc.Rotation.Rotate(context.Background(), a.Admin, apptest.Meta, "fleet", models.TriggerManual)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -99,11 +100,11 @@ func TestConcurrentRotationsMakeOneReset(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	up := a.sim.user(t, "fleet_uws")
+	up := a.Sim.User(t, "fleet_uws")
 	if rotated != 1 || conflicts != 5 || up.ResetsApplied != 1 {
 		t.Fatalf("rotated %d, conflicts %d, upstream resets %d", rotated, conflicts, up.ResetsApplied)
 	}
-	if a.stored("fleet") != up.Password {
+	if a.Stored("fleet") != up.Password {
 		t.Fatal("stored password differs from upstream")
 	}
 }
@@ -113,62 +114,62 @@ func TestConcurrentRotationsMakeOneReset(t *testing.T) {
 // login and hands the credential to an administrator.
 func TestKilledDuringResetIsResolved(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpt{})
-	e.seed("fleet", "fleet_uws", models.ProtocolREST)
-	if err := e.sim.sim.SetFaults("fleet_uws", tsim.Faults{Latency: 300 * time.Millisecond}); err != nil {
+	e := apptest.New(t, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+	if err := e.Sim.SetFaults("fleet_uws", tsim.Faults{Latency: 300 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	// "kill -9": the rotation's context dies while the reset is in flight;
 	// nothing after that point reaches the database.
 	ctx, cancel := context.WithCancel(context.Background())
-	e.sim.setHook(func(r *http.Request) {
+	e.Sim.SetHook(func(r *http.Request) {
 		if r.Method == http.MethodPut {
 			time.AfterFunc(100*time.Millisecond, cancel)
 		}
 	})
-	_, _ = e.svc.rotate(ctx, e.admin, meta, "fleet", models.TriggerManual)
-	e.sim.setHook(nil)
-	_ = e.sim.sim.ClearFaults("fleet_uws")
+	_, _ = e.App.Rotation.RotateAttached(ctx, e.Admin, apptest.Meta, "fleet")
+	e.Sim.SetHook(nil)
+	_ = e.Sim.ClearFaults("fleet_uws")
 	time.Sleep(400 * time.Millisecond) // the simulator finishes the request: the reset is applied
-	up := e.sim.user(t, "fleet_uws")
+	up := e.Sim.User(t, "fleet_uws")
 	if up.ResetsApplied != 1 {
 		t.Fatalf("the reset was not applied upstream: %+v", up)
 	}
-	if st := e.row("fleet").State; st != "resetting" && st != "unknown" {
+	if st := e.Row("fleet").State; st != "resetting" && st != "unknown" {
 		t.Fatalf("state after the crash %s", st)
 	}
 	before := up.LoginFailures
 
 	// Not stuck yet: nothing to do.
-	if n, err := e.svc.ResolveStuck(context.Background()); err != nil || n != 0 {
+	if n, err := e.App.Rotation.ResolveStuck(context.Background()); err != nil || n != 0 {
 		t.Fatalf("resolved %d too early: %v", n, err)
 	}
-	e.clock.Advance(time.Hour)
-	n, err := e.svc.ResolveStuck(context.Background())
+	e.Clock.Advance(time.Hour)
+	n, err := e.App.Rotation.ResolveStuck(context.Background())
 	if err != nil || n != 1 {
 		t.Fatalf("resolved %d: %v", n, err)
 	}
-	up = e.sim.user(t, "fleet_uws")
+	up = e.Sim.User(t, "fleet_uws")
 	if up.LoginFailures-before > 1 || up.Locked || up.MaxConsecutiveFailures > 1 {
 		t.Fatalf("recovery spent too many logins: %+v", up)
 	}
-	row := e.row("fleet")
+	row := e.Row("fleet")
 	if row.State != "attention" || row.Version != 1 {
 		t.Fatalf("row %+v", row)
 	}
-	if got := only(e.events("fleet"), "credential.rotate."); got[len(got)-1] != models.EvRotateResolved {
+	if got := apptest.Only(e.Events("fleet"), "credential.rotate."); got[len(got)-1] != models.EvRotateResolved {
 		t.Fatalf("events %v", got)
 	}
 	// Again: nothing left, no further login.
-	if n, _ := e.svc.ResolveStuck(context.Background()); n != 0 {
+	if n, _ := e.App.Rotation.ResolveStuck(context.Background()); n != 0 {
 		t.Fatalf("resolved %d again", n)
 	}
 	// The administrator sets a password in ThingSpace Manage and enters it.
-	e.sim.sim.SetUser("fleet_uws", "Gl4cier#Orbit-Maple7")
-	if err := e.svc.SetCredential(context.Background(), e.admin, meta, "fleet", "fleet_uws", "Gl4cier#Orbit-Maple7", true); err != nil {
+	e.Sim.SetUser("fleet_uws", "Gl4cier#Orbit-Maple7")
+	if err := e.SetCredential("fleet", "fleet_uws", "Gl4cier#Orbit-Maple7", true); err != nil {
 		t.Fatal(err)
 	}
-	if row := e.row("fleet"); row.State != "idle" || row.ConsecutiveFailures != 0 || row.Version != 2 {
+	if row := e.Row("fleet"); row.State != "idle" || row.ConsecutiveFailures != 0 || row.Version != 2 {
 		t.Fatalf("after replace %+v", row)
 	}
 }
@@ -177,24 +178,19 @@ func TestKilledDuringResetIsResolved(t *testing.T) {
 // recovery verifies the stored password, and nothing is lost.
 func TestKilledBeforeVerifyKeepsThePassword(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpt{})
-	e.seed("fleet", "fleet_uws", models.ProtocolREST)
-	r, err := e.svc.startRotation(context.Background(), e.admin, meta, "fleet", models.TriggerManual)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := r.client.Reset(context.Background(), r.cred(r.old))
-	if _, err := e.svc.keepNewPassword(context.Background(), r, res.NewPassword); err != nil {
+	e := apptest.New(t, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+	if err := e.App.Rotation.RotateUntilStored(context.Background(), e.Admin, apptest.Meta, "fleet"); err != nil {
 		t.Fatal(err)
 	}
 	// killed here
-	e.clock.Advance(time.Hour)
-	if n, err := e.svc.ResolveStuck(context.Background()); err != nil || n != 1 {
+	e.Clock.Advance(time.Hour)
+	if n, err := e.App.Rotation.ResolveStuck(context.Background()); err != nil || n != 1 {
 		t.Fatalf("resolved %d: %v", n, err)
 	}
-	row := e.row("fleet")
-	up := e.sim.user(t, "fleet_uws")
-	if row.State != "idle" || row.Version != 2 || e.stored("fleet") != up.Password || up.LoginFailures != 0 {
+	row := e.Row("fleet")
+	up := e.Sim.User(t, "fleet_uws")
+	if row.State != "idle" || row.Version != 2 || e.Stored("fleet") != up.Password || up.LoginFailures != 0 {
 		t.Fatalf("row %+v upstream %+v", row, up)
 	}
 }
@@ -207,31 +203,31 @@ func TestUpstreamFailureAfterResetNeedsAttention(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envOpt{})
-			e.seed("fleet", "fleet_uws", models.ProtocolREST)
-			if err := e.sim.sim.SetFaults("fleet_uws", f); err != nil {
+			e := apptest.New(t, apptest.Options{})
+			e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+			if err := e.Sim.SetFaults("fleet_uws", f); err != nil {
 				t.Fatal(err)
 			}
-			res, err := e.svc.Rotate(context.Background(), e.admin, meta, "fleet", models.TriggerManual)
+			res, err := e.App.Rotation.Rotate(context.Background(), e.Admin, apptest.Meta, "fleet", models.TriggerManual)
 			if err != nil {
 				t.Fatal(err)
 			}
-			up := e.sim.user(t, "fleet_uws")
+			up := e.Sim.User(t, "fleet_uws")
 			if res.Result != models.RunAttention || res.State != models.StateAttention {
 				t.Fatalf("result %+v", res)
 			}
 			if up.MaxConsecutiveFailures > 1 || up.Locked || up.ResetsApplied != 1 {
 				t.Fatalf("upstream %+v", up)
 			}
-			if want := models.AttentionAdvice("fleet_uws"); !contains(res.Message, want) {
+			if want := models.AttentionAdvice("fleet_uws"); !strings.Contains(res.Message, want) {
 				t.Fatalf("message %q lacks the advice", res.Message)
 			}
-			got := only(e.events("fleet"), "credential.rotate.")
+			got := apptest.Only(e.Events("fleet"), "credential.rotate.")
 			if !slices.Equal(got, []string{models.EvRotateStarted, models.EvRotateUnknown, models.EvRotateResolved}) {
 				t.Fatalf("events %v", got)
 			}
 			// Attention: no more automatic rotation.
-			if _, err := e.svc.Rotate(context.Background(), e.admin, meta, "fleet", models.TriggerManual); !errors.Is(err, models.ErrConflict) {
+			if _, err := e.App.Rotation.Rotate(context.Background(), e.Admin, apptest.Meta, "fleet", models.TriggerManual); !errors.Is(err, models.ErrConflict) {
 				t.Fatalf("rotate in attention: %v", err)
 			}
 		})
@@ -241,19 +237,19 @@ func TestUpstreamFailureAfterResetNeedsAttention(t *testing.T) {
 // A 5xx before anything changed: the old password still works.
 func TestUpstreamFailureBeforeResetChangesNothing(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpt{})
-	e.seed("fleet", "fleet_uws", models.ProtocolREST)
-	if err := e.sim.sim.SetFaults("fleet_uws", tsim.Faults{ResetFailBefore: true}); err != nil {
+	e := apptest.New(t, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+	if err := e.Sim.SetFaults("fleet_uws", tsim.Faults{ResetFailBefore: true}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.svc.Rotate(context.Background(), e.admin, meta, "fleet", models.TriggerManual)
+	res, err := e.App.Rotation.Rotate(context.Background(), e.Admin, apptest.Meta, "fleet", models.TriggerManual)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Rotated() || res.State != models.StateIdle || e.stored("fleet") != goodPW {
+	if res.Rotated() || res.State != models.StateIdle || e.Stored("fleet") != apptest.GoodPW {
 		t.Fatalf("result %+v", res)
 	}
-	if up := e.sim.user(t, "fleet_uws"); up.LoginFailures != 0 || up.Password != goodPW {
+	if up := e.Sim.User(t, "fleet_uws"); up.LoginFailures != 0 || up.Password != apptest.GoodPW {
 		t.Fatalf("upstream %+v", up)
 	}
 }
@@ -268,30 +264,30 @@ func TestDatabaseDownWhenPasswordArrives(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	e := newEnv(t, envOpt{db: db})
-	e.seed("fleet", "fleet_uws", models.ProtocolREST)
-	if err := e.sim.sim.SetFaults("fleet_uws", tsim.Faults{Latency: 100 * time.Millisecond}); err != nil {
+	e := apptest.New(t, apptest.Options{DB: db})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+	if err := e.Sim.SetFaults("fleet_uws", tsim.Faults{Latency: 100 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	e.sim.setHook(func(r *http.Request) {
+	e.Sim.SetHook(func(r *http.Request) {
 		if r.Method == http.MethodPut { // the reset: the database dies during its latency
 			proxy.Down()
 			time.AfterFunc(time.Second, proxy.Up)
 		}
 	})
-	res, err := e.svc.Rotate(context.Background(), e.admin, meta, "fleet", models.TriggerManual)
+	res, err := e.App.Rotation.Rotate(context.Background(), e.Admin, apptest.Meta, "fleet", models.TriggerManual)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sim.setHook(nil)
-	up := e.sim.user(t, "fleet_uws")
-	if !res.Rotated() || up.ResetsApplied != 1 || e.stored("fleet") != up.Password {
+	e.Sim.SetHook(nil)
+	up := e.Sim.User(t, "fleet_uws")
+	if !res.Rotated() || up.ResetsApplied != 1 || e.Stored("fleet") != up.Password {
 		t.Fatalf("result %+v, upstream resets %d", res, up.ResetsApplied)
 	}
-	if !contains(e.logs.String(), "keeping it in memory") {
+	if !strings.Contains(e.Logs.String(), "keeping it in memory") {
 		t.Fatal("the retry was not logged")
 	}
-	e.noLeak(goodPW, up.Password)
+	e.NoLeak(apptest.GoodPW, up.Password)
 }
 
 var contains = strings.Contains

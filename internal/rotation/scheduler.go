@@ -1,4 +1,4 @@
-package service
+package rotation
 
 import (
 	"context"
@@ -8,8 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -32,22 +31,15 @@ type SchedulerOptions struct {
 // Postgres advisory lock on a connection of its own, works. Losing that
 // connection loses leadership, and another instance takes over.
 type Scheduler struct {
-	s    *Service
+	e    *Engine
 	opts SchedulerOptions
 
 	mu   sync.Mutex
-	conn *pgx.Conn // holds the leader lock; nil when not leading
+	lock *store.Lock // the leader's lock; nil when not leading
 }
 
-// schedulerLockSpace, schedulerLock: the advisory lock of the leader
-// (apart from the session locks' space).
-const (
-	schedulerLockSpace = 0x75777371
-	schedulerLock      = 1
-)
-
-// NewScheduler returns a scheduler over s.
-func (s *Service) NewScheduler(o SchedulerOptions) *Scheduler {
+// NewScheduler returns a scheduler over the engine.
+func (e *Engine) NewScheduler(o SchedulerOptions) *Scheduler {
 	if o.Interval <= 0 {
 		o.Interval = time.Minute
 	}
@@ -62,7 +54,7 @@ func (s *Service) NewScheduler(o SchedulerOptions) *Scheduler {
 	if o.BackoffMax <= 0 {
 		o.BackoffMax = 24 * time.Hour
 	}
-	return &Scheduler{s: s, opts: o}
+	return &Scheduler{e: e, opts: o}
 }
 
 // PassResult says what one pass did.
@@ -76,13 +68,14 @@ type PassResult struct {
 }
 
 // Run makes a pass every Interval until ctx ends, then gives up leadership.
+// A rotation a pass started runs to its end even after ctx ends.
 func (sc *Scheduler) Run(ctx context.Context) error {
 	defer sc.Close()
 	t := time.NewTicker(sc.opts.Interval)
 	defer t.Stop()
 	for {
 		if _, err := sc.Pass(ctx); err != nil && ctx.Err() == nil {
-			sc.s.Log.Error("scheduler pass", "err", err)
+			sc.e.log.Error("scheduler pass", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -93,7 +86,7 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 }
 
 // Pass makes one pass: if this instance leads, resolve stuck rotations and
-// rotate every due credential.
+// rotate every due credential the lockout guard would let log in.
 func (sc *Scheduler) Pass(ctx context.Context) (PassResult, error) {
 	var res PassResult
 	leader, err := sc.lead(ctx)
@@ -106,61 +99,64 @@ func (sc *Scheduler) Pass(ctx context.Context) (PassResult, error) {
 		return res, nil
 	}
 	res.Leader = true
-	s := sc.s
-	u, err := s.upstream()
-	if err != nil {
-		sc.count("error")
-		return res, err
-	}
+	e := sc.e
 	var errs []error
-	if res.Resolved, err = s.ResolveStuck(ctx); err != nil {
+	if res.Resolved, err = e.ResolveStuck(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	now := s.Now()
 	jitter := sc.opts.Jitter
 	if jitter < time.Second {
 		jitter = 0
 	}
-	due, err := s.DB.DueCredentials(ctx, now, jitter, u.Threshold())
+	due, err := e.db.DueCredentials(ctx, e.now(), jitter)
 	if err != nil {
 		sc.count("error")
 		return res, errors.Join(append(errs, err)...)
 	}
-	res.Due = len(due)
-	sys := systemPrincipal("scheduler")
 	for _, row := range due {
+		if e.up.Rule().Refusal(row.CredState(), row.ConsecutiveFailures, row.FailuresSinceSuccess, false) != nil {
+			continue
+		}
+		res.Due++
 		if ctx.Err() != nil {
 			break
 		}
-		out, err := s.rotate(ctx, sys, models.RequestMeta{RequestID: "scheduler"}, row.Slug, models.TriggerScheduled)
-		switch {
-		case err != nil:
-			res.Skipped++
-			if _, domain := models.SafeMessage(err); !domain {
-				errs = append(errs, fmt.Errorf("rotate %s: %w", row.Slug, err))
-			}
-			continue
-		case out.Rotated():
-			res.Rotated++
-			continue
-		}
-		res.Failed++
-		failures := row.ScheduleFailures + 1
-		next := s.Now().Add(sc.backoff(failures))
-		if _, err := s.DB.UpdateCredential(ctx, nil, row.ID, map[string]any{"schedule_failures": failures, "next_attempt_at": next}, ""); err != nil {
+		if err := sc.rotate(ctx, row, &res); err != nil {
 			errs = append(errs, err)
 		}
-		s.Log.Warn("scheduled rotation failed; backing off", "department", row.Slug, "result", out.Result,
-			"failures", failures, "next_attempt", next)
 	}
-	s.refreshQuarantined(ctx)
-	s.refreshAges(ctx)
+	e.up.RefreshQuarantined(ctx)
+	e.refreshAges(ctx)
 	if len(errs) > 0 {
 		sc.count("error")
 		return res, errors.Join(errs...)
 	}
 	sc.count("leader")
 	return res, nil
+}
+
+// rotate rotates one due credential, detached from the pass's
+// cancellation, and backs its schedule off if no new password came of it.
+func (sc *Scheduler) rotate(ctx context.Context, row store.CredentialRow, res *PassResult) error {
+	e := sc.e
+	out, err := e.rotate(context.WithoutCancel(ctx), models.SystemPrincipal("scheduler"), models.RequestMeta{RequestID: "scheduler"}, row.Slug, models.TriggerScheduled)
+	switch {
+	case err != nil:
+		res.Skipped++
+		if _, domain := models.SafeMessage(err); !domain {
+			return fmt.Errorf("rotate %s: %w", row.Slug, err)
+		}
+		return nil
+	case out.Rotated():
+		res.Rotated++
+		return nil
+	}
+	res.Failed++
+	failures := row.ScheduleFailures + 1
+	next := e.now().Add(sc.backoff(failures))
+	e.log.Warn("scheduled rotation failed; backing off", "department", row.Slug, "result", out.Result,
+		"failures", failures, "next_attempt", next)
+	return e.db.BackOffSchedule(context.WithoutCancel(ctx), row.ID, failures, next)
 }
 
 // backoff is BackoffBase × 2^(failures−1), capped, with ±20 % jitter.
@@ -178,30 +174,20 @@ func (sc *Scheduler) backoff(failures int) time.Duration {
 func (sc *Scheduler) lead(ctx context.Context) (bool, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if sc.conn != nil {
-		if err := sc.conn.Ping(ctx); err == nil {
+	if sc.lock != nil {
+		if sc.lock.Alive(ctx) {
 			return true, nil
 		}
-		sc.s.Log.Warn("scheduler: lost the leader's database connection, and with it leadership")
-		sc.conn.Close(context.Background())
-		sc.conn = nil
+		sc.e.log.Warn("scheduler: lost the leader's database connection, and with it leadership")
+		sc.lock.Unlock()
+		sc.lock = nil
 	}
-	pc, err := sc.s.DB.Pool.Acquire(ctx)
-	if err != nil {
+	l, err := sc.e.db.TryLead(ctx)
+	if err != nil || l == nil {
 		return false, err
 	}
-	var got bool
-	if err := pc.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", int32(schedulerLockSpace), int32(schedulerLock)).Scan(&got); err != nil {
-		pc.Release()
-		return false, err
-	}
-	if !got {
-		pc.Release()
-		return false, nil
-	}
-	// Out of the pool: the lock lives as long as this connection.
-	sc.conn = pc.Hijack()
-	sc.s.Log.Info("scheduler: this instance leads")
+	sc.lock = l
+	sc.e.log.Info("scheduler: this instance leads")
 	return true, nil
 }
 
@@ -209,38 +195,36 @@ func (sc *Scheduler) lead(ctx context.Context) (bool, error) {
 func (sc *Scheduler) Close() {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if sc.conn != nil {
-		sc.conn.Close(context.Background())
-		sc.conn = nil
-	}
+	sc.lock.Unlock()
+	sc.lock = nil
 }
 
 // Leader reports whether this scheduler held the lock at its last pass.
 func (sc *Scheduler) Leader() bool {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	return sc.conn != nil
+	return sc.lock != nil
 }
 
 func (sc *Scheduler) count(result string) {
-	if sc.s.Metrics != nil {
-		sc.s.Metrics.SchedulerRuns.WithLabelValues(result).Inc()
+	if sc.e.metrics != nil {
+		sc.e.metrics.SchedulerRuns.WithLabelValues(result).Inc()
 	}
 }
 
-func (s *Service) refreshAges(ctx context.Context) {
-	if s.Metrics == nil {
+func (e *Engine) refreshAges(ctx context.Context) {
+	if e.metrics == nil {
 		return
 	}
-	rows, err := s.DB.CredentialsOf(ctx, nil)
+	rows, err := e.db.CredentialsOf(ctx, nil)
 	if err != nil {
 		return
 	}
 	oldest := 0.0
 	for _, r := range rows {
-		age := s.Now().Sub(r.PasswordChangedAt).Seconds()
-		s.Metrics.CredentialAge.WithLabelValues(r.Slug).Set(age)
+		age := e.now().Sub(r.PasswordChangedAt).Seconds()
+		e.metrics.CredentialAge.WithLabelValues(r.Slug).Set(age)
 		oldest = max(oldest, age)
 	}
-	s.Metrics.CredentialAgeMax.Set(oldest)
+	e.metrics.CredentialAgeMax.Set(oldest)
 }

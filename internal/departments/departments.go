@@ -1,0 +1,223 @@
+// Package departments holds the use cases of departments and their
+// credentials: create and edit departments, enter or replace a credential,
+// test it, reveal it, clear a quarantine, the dashboard, and rekey. Each
+// use case checks the permission, does the work and writes its audit event
+// in one transaction.
+package departments
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/internal/upstream"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// recentRuns is how much rotation history a department page shows.
+const recentRuns = 20
+
+// Deps are what Service is built from.
+type Deps struct {
+	DB       *store.DB
+	Keys     *secret.Keyring
+	Upstream *upstream.Service
+	Log      *slog.Logger
+	Metrics  *metrics.Metrics // may be nil
+	Now      func() time.Time
+}
+
+// Service is the departments and credentials use cases.
+type Service struct {
+	db      *store.DB
+	keys    *secret.Keyring
+	up      *upstream.Service
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	now     func() time.Time
+}
+
+// New builds the service.
+func New(d Deps) *Service {
+	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, log: d.Log, metrics: d.Metrics, now: d.Now}
+}
+
+// CreateDepartment stores a new department.
+func (s *Service) CreateDepartment(ctx context.Context, p *models.Principal, meta models.RequestMeta, d models.Department) (models.Department, error) {
+	if err := p.Require(models.PermManageDepartments, ""); err != nil {
+		return models.Department{}, err
+	}
+	if err := d.Validate(); err != nil {
+		return models.Department{}, err
+	}
+	var out models.Department
+	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if out, err = s.db.CreateDepartment(ctx, tx, d); err != nil {
+			return err
+		}
+		e := models.NewEvent(models.EvDepartmentCreated, p, meta).
+			With("slug", out.Slug, "name", out.Name, "protocol", string(out.Protocol), "max_age_days", out.MaxAgeDays)
+		e.Department, e.Target = out.Slug, "department:"+out.Slug
+		return s.db.Audit(ctx, tx, e)
+	})
+	return out, err
+}
+
+// UpdateSettings saves the fields of the settings form (name, protocol,
+// reveal). It writes only those, so a schedule saved at the same moment
+// is not undone.
+func (s *Service) UpdateSettings(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, set store.DepartmentSettings) error {
+	if err := p.Require(models.PermManageDepartments, slug); err != nil {
+		return err
+	}
+	cur, err := s.db.Department(ctx, slug)
+	if err != nil {
+		return err
+	}
+	cur.Name, cur.Protocol, cur.RevealAllowed = set.Name, set.Protocol, set.RevealAllowed
+	if err := cur.Validate(); err != nil {
+		return err
+	}
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		old, err := s.db.UpdateDepartmentSettings(ctx, tx, slug, set)
+		if err != nil {
+			return err
+		}
+		changes := []string{}
+		for _, c := range []struct {
+			name    string
+			changed bool
+		}{
+			{"name", old.Name != set.Name}, {"protocol", old.Protocol != set.Protocol}, {"reveal_allowed", old.RevealAllowed != set.RevealAllowed},
+		} {
+			if c.changed {
+				changes = append(changes, c.name)
+			}
+		}
+		e := models.NewEvent(models.EvDepartmentUpdated, p, meta).With("changes", changes)
+		e.Department, e.Target = slug, "department:"+slug
+		return s.db.Audit(ctx, tx, e)
+	})
+}
+
+// SetSchedule turns scheduled rotation on or off and sets the maximum age
+// (maxAgeDays 0 keeps the current one).
+func (s *Service) SetSchedule(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, enabled bool, maxAgeDays int) error {
+	if err := p.Require(models.PermSetSchedule, slug); err != nil {
+		return err
+	}
+	d, err := s.db.Department(ctx, slug)
+	if err != nil {
+		return err
+	}
+	if maxAgeDays != 0 {
+		d.MaxAgeDays = maxAgeDays
+	}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		after, err := s.db.SetDepartmentSchedule(ctx, tx, slug, enabled, maxAgeDays)
+		if err != nil {
+			return err
+		}
+		e := models.NewEvent(models.EvScheduleChanged, p, meta).With("enabled", enabled, "max_age_days", after.MaxAgeDays)
+		e.Department, e.Target = slug, "department:"+slug
+		return s.db.Audit(ctx, tx, e)
+	})
+}
+
+// Departments lists the departments p may see.
+func (s *Service) Departments(ctx context.Context, p *models.Principal) ([]models.Department, error) {
+	if err := p.Require(models.PermViewDepartment, ""); err != nil {
+		return nil, err
+	}
+	return s.db.Departments(ctx, p.Visible(models.PermViewDepartment))
+}
+
+// DepartmentView returns a department, its credential's status (never the
+// password) and its recent rotation runs.
+func (s *Service) DepartmentView(ctx context.Context, p *models.Principal, slug string) (models.DepartmentView, error) {
+	if err := p.Require(models.PermViewDepartment, slug); err != nil {
+		return models.DepartmentView{}, err
+	}
+	d, err := s.db.Department(ctx, slug)
+	if err != nil {
+		return models.DepartmentView{}, err
+	}
+	v := models.DepartmentView{Department: d, Credential: s.status(d, nil)}
+	row, err := s.db.Credential(ctx, nil, slug, false)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+	case err != nil:
+		return models.DepartmentView{}, err
+	default:
+		v.Credential = s.status(d, &row)
+	}
+	if v.Runs, err = s.db.Runs(ctx, d.ID, recentRuns); err != nil {
+		return models.DepartmentView{}, err
+	}
+	return v, nil
+}
+
+// Credentials is the dashboard: every department p may see, with its
+// credential's status.
+func (s *Service) Credentials(ctx context.Context, p *models.Principal) ([]models.CredentialStatus, error) {
+	if err := p.Require(models.PermViewDashboard, ""); err != nil {
+		return nil, err
+	}
+	slugs := p.Visible(models.PermViewDashboard)
+	depts, err := s.db.Departments(ctx, slugs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.CredentialsOf(ctx, slugs)
+	if err != nil {
+		return nil, err
+	}
+	byDept := make(map[int64]*store.CredentialRow, len(rows))
+	for i := range rows {
+		byDept[rows[i].DepartmentID] = &rows[i]
+	}
+	out := make([]models.CredentialStatus, 0, len(depts))
+	for _, d := range depts {
+		out = append(out, s.status(d, byDept[d.ID]))
+	}
+	if s.metrics != nil {
+		for _, st := range out {
+			if st.HasCredential {
+				s.metrics.CredentialAge.WithLabelValues(st.Department).Set(st.Age.Seconds())
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) status(d models.Department, r *store.CredentialRow) models.CredentialStatus {
+	st := models.CredentialStatus{Department: d.Slug, DepartmentName: d.Name, Protocol: d.Protocol, Status: models.StatusNone,
+		ScheduleEnabled: d.ScheduleEnabled, MaxAgeDays: d.MaxAgeDays, RevealAllowed: d.RevealAllowed}
+	if r == nil {
+		return st
+	}
+	now := s.now()
+	changed := r.PasswordChangedAt
+	due := changed.Add(time.Duration(d.MaxAgeDays) * 24 * time.Hour)
+	st.HasCredential, st.Username, st.State, st.Version = true, r.Username, r.CredState(), r.Version
+	st.ConsecutiveFailures = r.ConsecutiveFailures
+	st.PasswordChangedAt, st.NextDue, st.Age = &changed, &due, max(now.Sub(changed), 0)
+	st.LastRotatedAt, st.LastVerifiedAt = r.LastRotatedAt, r.LastVerifiedAt
+	st.LastResult, st.LastUpstreamCode = r.LastResult, r.LastUpstreamCode
+	st.Status = models.StatusBucket(r.CredState(), changed, d.MaxAgeDays, now)
+	switch r.CredState() {
+	case models.StateAttention, models.StateUnknown:
+		st.Advice = models.AttentionAdvice(r.Username)
+	case models.StateQuarantined:
+		st.Advice = models.QuarantineAdvice(r.Username)
+	}
+	return st
+}

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Account is an upstream account's lockout state (docs/design.md, the
+// lockout guard): one row per UWS username, whichever department, protocol
+// or purpose logs in with it.
+type Account struct {
+	Username             string
+	ConsecutiveFailures  int
+	FailuresSinceSuccess int
+	LeaseID              *string
+	Leased               bool // a login attempt is in flight
+	LeaseExpired         bool // an attempt's owner died before settling it
+	LeaseSeq             int64
+	AttemptSeq           int64
+	LastFailureSeq       int64
+	// CredentialState and Department describe the credential that uses
+	// the username ("" when none does yet: an administrator is entering it).
+	CredentialState string
+	Department      string
+}
+
+// AccountKey is the account's key: usernames compare case-insensitively.
+func AccountKey(username string) string { return strings.ToLower(strings.TrimSpace(username)) }
+
+func (db *DB) ensureAccount(ctx context.Context, tx *Tx, username string) error {
+	return db.q(ctx, tx).Exec(`INSERT INTO upstream_accounts (username) VALUES (?) ON CONFLICT (username) DO NOTHING`,
+		AccountKey(username)).Error
+}
+
+// LockAccount reads username's account under a row lock held until tx
+// ends, creating it if it is new. Every decision of the lockout guard is
+// made under this lock.
+func (db *DB) LockAccount(ctx context.Context, tx *Tx, username string) (Account, error) {
+	if err := db.ensureAccount(ctx, tx, username); err != nil {
+		return Account{}, fmt.Errorf("account %s: %w", clipName(username), err)
+	}
+	var rows []Account
+	err := db.q(ctx, tx).Raw(`SELECT a.username, a.consecutive_failures, a.failures_since_success, a.lease_id,
+	       (a.lease_until IS NOT NULL AND a.lease_until > now()) AS leased,
+	       (a.lease_until IS NOT NULL AND a.lease_until <= now()) AS lease_expired,
+	       a.lease_seq, a.attempt_seq, a.last_failure_seq,
+	       COALESCE(c.state, '') AS credential_state, COALESCE(d.slug, '') AS department
+	  FROM upstream_accounts a
+	  LEFT JOIN credentials c ON lower(c.username) = a.username
+	  LEFT JOIN departments d ON d.id = c.department_id
+	 WHERE a.username = ? FOR UPDATE OF a`, AccountKey(username)).Scan(&rows).Error
+	if err != nil {
+		return Account{}, fmt.Errorf("lock account %s: %w", clipName(username), err)
+	}
+	if len(rows) == 0 {
+		return Account{}, fmt.Errorf("lock account %s: vanished", clipName(username))
+	}
+	return rows[0], nil
+}
+
+// ReserveLogin gives the one login attempt of username to leaseID until
+// the lease runs out (judged by the database clock, which every instance
+// shares) and returns the attempt's number. Call it under LockAccount.
+func (db *DB) ReserveLogin(ctx context.Context, tx *Tx, username, leaseID string, lease time.Duration) (int64, error) {
+	var seq int64
+	err := db.q(ctx, tx).Raw(`UPDATE upstream_accounts SET lease_id = ?, lease_until = now() + make_interval(secs => ?),
+	    attempt_seq = attempt_seq + 1, lease_seq = attempt_seq + 1, updated_at = now()
+	  WHERE username = ? RETURNING attempt_seq`, leaseID, lease.Seconds(), AccountKey(username)).Scan(&seq).Error
+	if err != nil {
+		return 0, fmt.Errorf("reserve login of %s: %w", clipName(username), err)
+	}
+	return seq, nil
+}
+
+// RecordUpstreamFailure counts a failed login (attempt seq) of username and
+// ends the lease if it is still leaseID's. It returns the counts after.
+func (db *DB) RecordUpstreamFailure(ctx context.Context, tx *Tx, username string, seq int64, leaseID, code string) (Account, error) {
+	var rows []Account
+	err := db.q(ctx, tx).Raw(`UPDATE upstream_accounts SET
+	    consecutive_failures = consecutive_failures + 1, failures_since_success = failures_since_success + 1,
+	    last_failure_seq = greatest(last_failure_seq, ?), last_upstream_code = ?,
+	    lease_id = CASE WHEN lease_id = ? THEN NULL ELSE lease_id END,
+	    lease_until = CASE WHEN lease_id = ? THEN NULL ELSE lease_until END, updated_at = now()
+	  WHERE username = ? RETURNING username, consecutive_failures, failures_since_success`,
+		seq, clip(code, 200), leaseID, leaseID, AccountKey(username)).Scan(&rows).Error
+	if err == nil && len(rows) == 0 {
+		err = fmt.Errorf("no account")
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("record failed login of %s: %w", clipName(username), err)
+	}
+	return rows[0], nil
+}
+
+// RecordUpstreamSuccess records a successful login (attempt seq): the
+// counts go back to 0 unless a failure was recorded for a later attempt
+// (a late success must not erase it). It ends leaseID's lease.
+func (db *DB) RecordUpstreamSuccess(ctx context.Context, tx *Tx, username string, seq int64, leaseID string) error {
+	_, err := db.exec(ctx, tx, "record successful login", `UPDATE upstream_accounts SET
+	    consecutive_failures = CASE WHEN last_failure_seq < ? THEN 0 ELSE consecutive_failures END,
+	    failures_since_success = CASE WHEN last_failure_seq < ? THEN 0 ELSE failures_since_success END,
+	    last_upstream_code = '',
+	    lease_id = CASE WHEN lease_id = ? THEN NULL ELSE lease_id END,
+	    lease_until = CASE WHEN lease_id = ? THEN NULL ELSE lease_until END, updated_at = now()
+	  WHERE username = ?`, seq, seq, leaseID, leaseID, AccountKey(username))
+	return err
+}
+
+// ReleaseLogin ends leaseID's lease on username without counting: its
+// attempt provably never reached the login service.
+func (db *DB) ReleaseLogin(ctx context.Context, tx *Tx, username, leaseID string) error {
+	_, err := db.exec(ctx, tx, "release login", `UPDATE upstream_accounts SET lease_id = NULL, lease_until = NULL, updated_at = now()
+	  WHERE username = ? AND lease_id = ?`, AccountKey(username), leaseID)
+	return err
+}
+
+// CountOrphanedLogin counts the attempt of lease leaseID as failed (its
+// owner died mid-login; it may have counted upstream) and ends the lease.
+func (db *DB) CountOrphanedLogin(ctx context.Context, tx *Tx, username, leaseID string) (Account, error) {
+	var rows []Account
+	err := db.q(ctx, tx).Raw(`UPDATE upstream_accounts SET
+	    consecutive_failures = consecutive_failures + 1, failures_since_success = failures_since_success + 1,
+	    last_failure_seq = greatest(last_failure_seq, lease_seq), last_upstream_code = 'orphaned-login',
+	    lease_id = NULL, lease_until = NULL, updated_at = now()
+	  WHERE username = ? AND lease_id = ? RETURNING username, consecutive_failures, failures_since_success`,
+		AccountKey(username), leaseID).Scan(&rows).Error
+	if err != nil {
+		return Account{}, fmt.Errorf("count orphaned login of %s: %w", clipName(username), err)
+	}
+	if len(rows) == 0 {
+		return Account{}, fmt.Errorf("count orphaned login of %s: no such lease", clipName(username))
+	}
+	return rows[0], nil
+}
+
+// ClearAccountFailures sets username's quarantine count back to 0 (an
+// administrator fixed the cause). sinceSuccess also zeroes the count
+// ThingSpace keeps, which only an administrator who knows Verizon reset
+// it (an unlock, a password set in ThingSpace Manage) may state.
+func (db *DB) ClearAccountFailures(ctx context.Context, tx *Tx, username string, sinceSuccess bool) error {
+	if err := db.ensureAccount(ctx, tx, username); err != nil {
+		return err
+	}
+	_, err := db.exec(ctx, tx, "clear account failures", `UPDATE upstream_accounts SET consecutive_failures = 0,
+	    failures_since_success = CASE WHEN ? THEN 0 ELSE failures_since_success END, updated_at = now()
+	  WHERE username = ?`, sinceSuccess, AccountKey(username))
+	return err
+}
