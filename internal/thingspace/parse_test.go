@@ -30,7 +30,7 @@ func TestParseRESTErrorClasses(t *testing.T) {
 		{"bearer missing", opCall, 401, `{"fault":{"code":900902,"message":"Missing Credentials","description":"x"}}`, ClassBearerRejected, "900902", ""},
 		{"bearer code as string", opCall, 401, `{"fault":{"code":"900901","message":"Invalid Credentials"}}`, ClassBearerRejected, "900901", ""},
 		{"no matching resource", opCall, 404, `{"fault":{"code":900906,"message":"No matching resource found"}}`, ClassBadRequest, "900906", ""},
-		{"throttled", opCall, 429, `{"fault":{"code":900800,"message":"Message throttled out"}}`, ClassTransient, "900800", ""},
+		{"throttled", opCall, 429, `{"fault":{"code":900800,"message":"Message throttled out"}}`, ClassThrottled, "900800", ""},
 		{"html proxy page", opReset, 502, `<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>`, ClassTransient, "", ""},
 		{"empty 503", opLogin, 503, ``, ClassTransient, "", ""},
 		{"truncated json 400", opLogin, 400, `{"errorCode":"UnifiedWebService.INPUT_INV`, ClassBadRequest, "", ""},

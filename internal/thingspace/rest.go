@@ -40,6 +40,7 @@ type REST struct {
 	appSecret secret.Secret
 	hc        *http.Client
 	userAgent string
+	now       func() time.Time
 	bearer    *bearerCache
 }
 
@@ -69,6 +70,7 @@ func NewREST(cfg RESTConfig) (*REST, error) {
 		appSecret: cfg.AppSecret,
 		hc:        cfg.HTTPClient,
 		userAgent: userAgent(cfg.Version),
+		now:       cfg.Now,
 	}
 	r.bearer = &bearerCache{fetch: r.fetchBearer, now: cfg.Now}
 	return r, nil
@@ -144,9 +146,11 @@ func (r *REST) Call(ctx context.Context, session, method, path string, body, out
 	return nil
 }
 
-// do sends one M2M request with the cached bearer token; if the gateway
-// refuses the token it drops it, fetches another and sends once more (the
-// gateway answered, so the service never saw the first request).
+// do sends one M2M request with the cached bearer token. If the gateway
+// refuses the token (any 401, see classifyStatus) it drops it, fetches
+// another and sends once more: the gateway answered, so the service never
+// saw the first request. A token refused again is dropped too, so that the
+// next request starts with a fresh one.
 func (r *REST) do(ctx context.Context, op, method, path, session string, in, out any, secrets []string) *Error {
 	var payload []byte
 	if in != nil {
@@ -162,9 +166,11 @@ func (r *REST) do(ctx context.Context, op, method, path, session string, in, out
 			return e
 		}
 		e = r.send(ctx, op, method, path, tok, session, payload, out, append(secrets, tok, session))
-		if e != nil && e.Class == ClassBearerRejected && attempt == 0 {
+		if e != nil && e.Class == ClassBearerRejected {
 			r.bearer.invalidate(tok)
-			continue
+			if attempt == 0 {
+				continue
+			}
 		}
 		return e
 	}
@@ -216,7 +222,9 @@ func (r *REST) exchange(req *http.Request, op string, out any, secrets []string,
 		return &Error{Class: ClassTransient, Op: op, Status: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return parseRESTError(op, resp.StatusCode, data, secrets)
+		e := parseRESTError(op, resp.StatusCode, data, secrets)
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), r.now())
+		return e
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
