@@ -90,35 +90,6 @@ func classifyM2MCode(op, code string) Class {
 	return ClassBadRequest
 }
 
-// classifyFaultText maps SOAP fault text (faultstring, faultcode and detail,
-// lower-cased) to a class, with the same precedence as classifyM2MCode. A
-// server fault we do not recognise stays ClassUnknown, so a reset that ended
-// in one is reported as of unknown outcome rather than as rejected.
-func classifyFaultText(op, text string, clientFault bool) Class {
-	t := strings.ToLower(text)
-	switch {
-	case strings.Contains(t, "session") && containsAny(t, "expired", "invalid", "not found", "timed out", "timeout"),
-		strings.Contains(t, "token") && containsAny(t, "expired", "invalid"):
-		return ClassSessionExpired
-	case containsAny(t, "locked", "lockout", "suspended", "disabled"):
-		return ClassLocked
-	}
-	switch op {
-	case opLogin:
-		if containsAny(t, "password", "credential", "username", "user name", "login failed", "log in failed", "authentica") {
-			return ClassInvalidCredentials
-		}
-	case opReset:
-		if containsAny(t, "password", "credential") {
-			return ClassWrongOldPassword
-		}
-	}
-	if clientFault {
-		return ClassBadRequest
-	}
-	return ClassUnknown
-}
-
 // classifyGatewayFault maps a WSO2 API gateway fault code. Throttling codes
 // win over the status; otherwise any 401 is a refused bearer token.
 func classifyGatewayFault(code string, status int) Class {

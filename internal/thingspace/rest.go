@@ -117,10 +117,6 @@ type resetRequest struct {
 	OldPassword string `json:"oldPassword"`
 }
 
-type resetAnswer struct {
-	NewPassword string `json:"newPassword"`
-}
-
 // ResetPassword implements Backend.
 func (r *REST) ResetPassword(ctx context.Context, session, oldPassword string) ResetResult {
 	var out resetAnswer
@@ -129,8 +125,7 @@ func (r *REST) ResetPassword(ctx context.Context, session, oldPassword string) R
 		return resetResultFromError(e)
 	}
 	if out.NewPassword == "" {
-		return ResetResult{Outcome: ResetUnknown, Err: &Error{Class: ClassUnknown, Op: opReset, Status: http.StatusOK,
-			Err: errors.New("answer has no newPassword")}}
+		return ResetResult{Outcome: ResetUnknown, Err: &Error{Class: ClassUnknown, Op: opReset, Status: http.StatusOK, Err: errNoNewPassword}}
 	}
 	return ResetResult{Outcome: ResetApplied, NewPassword: secret.Secret(out.NewPassword)}
 }
@@ -227,7 +222,7 @@ func (r *REST) exchange(req *http.Request, op string, out any, secrets []string,
 		return e
 	}
 	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
+		if err := decodeAnswer(data, out); err != nil {
 			e := parseRESTError(op, resp.StatusCode, data, secrets)
 			e.Err = errors.New("answer is not the expected JSON")
 			return e
