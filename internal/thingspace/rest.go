@@ -194,6 +194,7 @@ func (r *REST) send(ctx context.Context, op, method, path, bearer, session strin
 	if err != nil {
 		return &Error{Class: ClassBadRequest, Op: op, Err: fmt.Errorf("build request: %w", err), notSent: true}
 	}
+	forbidReplay(req)
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	if session != "" {
 		req.Header.Set("VZ-M2M-Token", session)

@@ -133,6 +133,7 @@ func (s *SOAP) do(ctx context.Context, op, action, session, input string, secret
 	if err != nil {
 		return nil, &Error{Class: ClassBadRequest, Op: op, Err: fmt.Errorf("build request: %w", err), notSent: true}
 	}
+	forbidReplay(req)
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("SOAPAction", `"`+soapActionBase+action+`"`)
 	req.Header.Set("User-Agent", s.userAgent)
