@@ -2,7 +2,9 @@ package thingspace
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func FuzzExtractNewPassword(f *testing.F) {
@@ -37,4 +39,27 @@ func isASCII(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// Whatever follows a whole NewPassword element in a 2xx, the password
+// survives.
+func FuzzSOAPNewPasswordSurvivesTail(f *testing.F) {
+	f.Add("N3w!Pw<&>", []byte("</Output></Wrong>"))
+	f.Add("x", []byte("<a:Other>unterminated"))
+	f.Add("p", []byte("\x00garbage</s:Envelope></s:Envelope>"))
+	f.Fuzz(func(t *testing.T, pw string, tail []byte) {
+		esc := xmlText(pw)
+		if strings.TrimSpace(pw) != pw || pw == "" || !utf8.ValidString(pw) || strings.ContainsFunc(pw, isXMLInvalid) {
+			return // not a password XML can carry as is
+		}
+		body := `<s:Envelope xmlns:s="x"><s:Body><GetNewPasswordResponse><Output><a:NewPassword xmlns:a="c">` + esc + `</a:NewPassword>`
+		fields, _ := parseSOAP(opReset, 200, append([]byte(body), tail...), nil)
+		if got := fields["NewPassword"]; got != pw {
+			t.Fatalf("password %q came back as %q", pw, got)
+		}
+	})
+}
+
+func isXMLInvalid(r rune) bool {
+	return r < 0x20 && r != '\t' && r != '\n' || r == 0xFFFE || r == 0xFFFF || r == utf8.RuneError
 }
