@@ -40,6 +40,9 @@ func (u userFlags) Set(v string) error {
 	if !ok || name == "" || pw == "" {
 		return errors.New("want name:password")
 	}
+	if err := tsim.CheckPassword(pw); err != nil {
+		return fmt.Errorf("user %s: %w", name, err)
+	}
 	u[name] = pw
 	return nil
 }
@@ -56,6 +59,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		idle      = fs.Duration("session-idle", 20*time.Minute, "session idle expiry")
 		bearerTTL = fs.Duration("bearer-ttl", time.Hour, "bearer token lifetime")
 		lockout   = fs.Int("lockout", 5, "consecutive failed logins that lock an account")
+		tokenWait = fs.Duration("token-latency", 0, "delay of every OAuth token answer (a slow token endpoint)")
 	)
 	fs.Var(users, "user", "a UWS user as name:password (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -71,6 +75,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		AppKey: *appKey, AppSecret: *appSecret, Users: users,
 		SessionIdle: *idle, BearerTTL: *bearerTTL, Lockout: *lockout, Logger: log,
 	})
+	sim.SetTokenLatency(*tokenWait)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

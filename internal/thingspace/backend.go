@@ -59,17 +59,22 @@ type ResetResult struct {
 }
 
 // resetResultFromError turns a failed reset into its outcome: only answers
-// that prove nothing changed count as rejected.
+// that prove nothing changed count as rejected. A failure the client cannot
+// interpret (ClassUnknown: an unreadable 200, a SOAP server fault) is never
+// a refusal, whatever its status.
 func resetResultFromError(e *Error) ResetResult {
 	out := ResetUnknown
 	switch {
 	case e.notSent:
 		out = ResetRejected
+	case e.Class == ClassUnknown:
 	case e.Status >= 400 && e.Status < 500:
 		out = ResetRejected
 	case e.Class == ClassSessionExpired, e.Class == ClassWrongOldPassword, e.Class == ClassBadRequest,
-		e.Class == ClassInvalidCredentials, e.Class == ClassLocked, e.Class == ClassBearerRejected:
-		// a recognised SOAP fault (sent with HTTP 500) is a definite refusal
+		e.Class == ClassInvalidCredentials, e.Class == ClassLocked, e.Class == ClassBearerRejected,
+		e.Class == ClassThrottled:
+		// a recognised SOAP client fault (sent with HTTP 500), or a gateway
+		// refusal, is a definite refusal
 		out = ResetRejected
 	}
 	return ResetResult{Outcome: out, Err: e}

@@ -1,6 +1,12 @@
 package thingspace
 
-import "strings"
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Operation names, used in Error.Op and to interpret ambiguous codes: a
 // "password" code means bad credentials at login but a wrong old password at
@@ -84,56 +90,107 @@ func classifyM2MCode(op, code string) Class {
 	return ClassBadRequest
 }
 
-// classifyFaultText maps SOAP fault text (faultstring, faultcode and detail,
-// lower-cased) to a class, with the same precedence as classifyM2MCode. A
-// server fault we do not recognise stays ClassUnknown, so a reset that ended
-// in one is reported as of unknown outcome rather than as rejected.
-func classifyFaultText(op, text string, clientFault bool) Class {
-	t := strings.ToLower(text)
-	switch {
-	case strings.Contains(t, "session") && containsAny(t, "expired", "invalid", "not found", "timed out", "timeout"),
-		strings.Contains(t, "token") && containsAny(t, "expired", "invalid"):
-		return ClassSessionExpired
-	case containsAny(t, "locked", "lockout", "suspended", "disabled"):
-		return ClassLocked
-	}
-	switch op {
-	case opLogin:
-		if containsAny(t, "password", "credential", "username", "user name", "login failed", "log in failed", "authentica") {
-			return ClassInvalidCredentials
-		}
-	case opReset:
-		if containsAny(t, "password", "credential") {
-			return ClassWrongOldPassword
-		}
-	}
-	if clientFault {
-		return ClassBadRequest
-	}
-	return ClassUnknown
-}
-
-// classifyGatewayFault maps a WSO2 API gateway fault code.
+// classifyGatewayFault maps a WSO2 API gateway fault code. Throttling codes
+// win over the status; otherwise any 401 is a refused bearer token.
 func classifyGatewayFault(code string, status int) Class {
 	switch {
+	case isThrottleFault(code):
+		return ClassThrottled
 	case code == "900901", code == "900902", code == "900904":
 		// invalid, missing or inactive bearer token: refetch and retry once
 		return ClassBearerRejected
-	case strings.HasPrefix(code, "9008"): // throttling
-		return ClassTransient
 	}
 	return classifyStatus(status)
 }
 
-// classifyStatus is the fallback when the body says nothing useful.
+// isThrottleFault reports whether code is one of WSO2's "Message throttled
+// out" family (900800 application, 900801 hard limit, 900802 resource,
+// 900803 application, 900804 subscription, 900806 custom, 900807 burst …).
+func isThrottleFault(code string) bool {
+	n, err := strconv.Atoi(code)
+	return err == nil && n >= 900800 && n <= 900809
+}
+
+// classifyCodedError classifies an M2M {"errorCode"} answer. The status
+// decides first where it proves the service did not act on the request
+// (5xx: transient; 429: throttled); a 401 whose code names nothing the
+// service would say (session, lock, credentials, old password) is the
+// gateway's, like every other 401.
+func classifyCodedError(op, code string, status int) Class {
+	switch {
+	case status >= 500:
+		return ClassTransient
+	case status == http.StatusTooManyRequests:
+		return ClassThrottled
+	}
+	c := classifyM2MCode(op, code)
+	if status == http.StatusUnauthorized && c == ClassBadRequest {
+		return ClassBearerRejected
+	}
+	return c
+}
+
+// classifyStatus is the fallback when the body says nothing useful. The one
+// 401 rule: whatever the body (empty, HTML, OAuth "invalid_token", an
+// unknown fault), a 401 is the gateway refusing the bearer token, so the
+// request never reached the service.
 func classifyStatus(status int) Class {
 	switch {
-	case status >= 500, status == 408, status == 429:
+	case status == http.StatusUnauthorized:
+		return ClassBearerRejected
+	case status == http.StatusTooManyRequests:
+		return ClassThrottled
+	case status >= 500, status == http.StatusRequestTimeout:
 		return ClassTransient
 	case status >= 400:
 		return ClassBadRequest
 	}
 	return ClassUnknown
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP
+// date (RFC 9110 10.2.3). It returns 0 for an absent, malformed or past
+// value, and caps the wait at a day so a hostile answer cannot park a
+// caller for ever.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	const maxWait = 24 * time.Hour
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || n > uint64(maxWait/time.Second) {
+			return maxWait
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxWait)
+}
+
+// MayCountUpstream reports whether a failed login may have been counted by
+// ThingSpace toward its 5-failure lockout. It is false only for failures
+// that provably never reached the login service: the request never left,
+// the API gateway refused the bearer token (any 401) or throttled the
+// request (429), the backend does not support the operation, or the
+// LockoutGuard refused the attempt. Everything else, a timeout, a 5xx, an
+// unreadable answer, an error it does not know, may hide a counted failure
+// and so counts: the guard then errs toward stopping early, never toward a
+// locked account.
+func MayCountUpstream(err error) bool {
+	if err == nil || errors.Is(err, ErrGuardRefused) || errors.Is(err, ErrUnsupported) {
+		return false
+	}
+	if e, ok := errors.AsType[*Error](err); ok && e.notSent {
+		return false
+	}
+	switch ClassOf(err) {
+	case ClassBearerRejected, ClassThrottled, ClassUnsupported, ClassGuardRefused:
+		return false
+	}
+	return true
 }
 
 func containsAny(s string, subs ...string) bool {

@@ -106,31 +106,7 @@ func runConformance(t *testing.T, tg target) {
 		}
 	})
 
-	if tg.sim == nil {
-		t.Log("wrong-password checks skipped against the real service: they would spend lockout attempts")
-	} else {
-		t.Run("wrong password", func(t *testing.T) {
-			_, err := b.Login(ctx, tg.username, tg.password+"x")
-			if thingspace.ClassOf(err) != thingspace.ClassInvalidCredentials {
-				t.Fatalf("class %v (%v), want invalid credentials", thingspace.ClassOf(err), err)
-			}
-			// Clear the failure so later checks start from zero.
-			if _, err := b.Login(ctx, tg.username, tg.password); err != nil {
-				t.Fatal(err)
-			}
-		})
-		t.Run("wrong old password", func(t *testing.T) {
-			s, err := b.Login(ctx, tg.username, tg.password)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := b.ResetPassword(ctx, s, tg.password+"x")
-			if res.Outcome != thingspace.ResetRejected || thingspace.ClassOf(res.Err) != thingspace.ClassWrongOldPassword {
-				t.Fatalf("outcome %v class %v, want rejected / wrong old password", res.Outcome, thingspace.ClassOf(res.Err))
-			}
-		})
-	}
-
+	conformanceWrongPasswords(ctx, t, tg)
 	t.Run("reset", func(t *testing.T) {
 		if !tg.allowReset {
 			t.Skip("set THINGSPACE_TEST_ALLOW_RESET=1 to reset the real password")
@@ -160,4 +136,34 @@ func runConformance(t *testing.T, tg target) {
 			}
 		}
 	})
+}
+
+// conformanceWrongPasswords checks refusals; it spends lockout attempts, so
+// it runs against the simulator only.
+func conformanceWrongPasswords(ctx context.Context, t *testing.T, tg target) {
+	b := tg.backend
+	if tg.sim == nil {
+		t.Log("wrong-password checks skipped against the real service: they would spend lockout attempts")
+	} else {
+		t.Run("wrong password", func(t *testing.T) {
+			_, err := b.Login(ctx, tg.username, tg.password+"x")
+			if thingspace.ClassOf(err) != thingspace.ClassInvalidCredentials {
+				t.Fatalf("class %v (%v), want invalid credentials", thingspace.ClassOf(err), err)
+			}
+			// Clear the failure so later checks start from zero.
+			if _, err := b.Login(ctx, tg.username, tg.password); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("wrong old password", func(t *testing.T) {
+			s, err := b.Login(ctx, tg.username, tg.password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := b.ResetPassword(ctx, s, tg.password+"x")
+			if res.Outcome != thingspace.ResetRejected || thingspace.ClassOf(res.Err) != thingspace.ClassWrongOldPassword {
+				t.Fatalf("outcome %v class %v, want rejected / wrong old password", res.Outcome, thingspace.ClassOf(res.Err))
+			}
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Class is the small closed set of failure kinds callers act on.
@@ -29,7 +30,9 @@ const (
 	// invalid: drop it, log in once, retry once.
 	ClassSessionExpired
 	// ClassBearerRejected means the API gateway refused the OAuth bearer token
-	// (WSO2 900901/900902/900904) or the token endpoint refused the app key.
+	// (any HTTP 401 on an M2M endpoint, whatever its body: WSO2
+	// 900901/900902/900904, empty, HTML, OAuth "invalid_token") or the token
+	// endpoint refused the app key. The login service never saw the request.
 	ClassBearerRejected
 	// ClassWrongOldPassword means a reset was refused because the old
 	// password did not match; nothing changed.
@@ -44,6 +47,10 @@ const (
 	// ClassUnsupported means the backend cannot perform the operation (an
 	// M2M call over SOAP).
 	ClassUnsupported
+	// ClassThrottled means the API gateway refused the request for its rate
+	// limit (HTTP 429, WSO2 faults 900800-900809) before the service saw it.
+	// Error.RetryAfter says how long to wait, when the answer said.
+	ClassThrottled
 )
 
 var classNames = [...]string{
@@ -57,6 +64,7 @@ var classNames = [...]string{
 	ClassTransient:          "transient",
 	ClassGuardRefused:       "refused by lockout guard",
 	ClassUnsupported:        "unsupported",
+	ClassThrottled:          "throttled",
 }
 
 func (c Class) String() string {
@@ -84,6 +92,10 @@ type Error struct {
 	Body   string // redacted, at most maxBody bytes
 	Err    error  // underlying network error, if any
 
+	// RetryAfter is the wait the answer asked for (a Retry-After header, in
+	// seconds or as an HTTP date), 0 when it named none.
+	RetryAfter time.Duration
+
 	// notSent is true when the request certainly did not reach the server
 	// (refused dial, DNS failure, bearer fetch failed): nothing can have
 	// changed and no login attempt was spent.
@@ -103,6 +115,9 @@ func (e *Error) Error() string {
 	}
 	if e.Status != 0 {
 		details = append(details, "HTTP "+strconv.Itoa(e.Status))
+	}
+	if e.RetryAfter > 0 {
+		details = append(details, "retry after "+e.RetryAfter.String())
 	}
 	if len(details) > 0 {
 		b.WriteString(" (" + strings.Join(details, ", ") + ")")

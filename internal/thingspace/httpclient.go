@@ -37,3 +37,16 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 		},
 	}
 }
+
+// forbidReplay makes req impossible for the transport to send twice. Go's
+// HTTP/2 transport resends a request on a new connection after a GOAWAY, a
+// refused or reset stream whenever it can rewind the body through GetBody
+// (which http.NewRequest sets for in-memory bodies), and HTTP/1 does the same
+// for requests it deems idempotent. A resent login is a second lockout
+// attempt, a resent reset a second password change whose answer is lost, a
+// resent device action a second action: the client alone decides about
+// retries. Without GetBody the transport can retry only a request whose body
+// it never read.
+func forbidReplay(req *http.Request) {
+	req.GetBody = nil
+}

@@ -40,11 +40,7 @@ func parseRESTError(op string, status int, body []byte, secrets []string) *Error
 	case b.ErrorCode != "":
 		code := stripServicePrefix(b.ErrorCode)
 		e.Code = scrub(code, maxCode, secrets)
-		if status >= 500 {
-			e.Class = ClassTransient
-		} else {
-			e.Class = classifyM2MCode(op, code)
-		}
+		e.Class = classifyCodedError(op, code, status)
 	case op == opToken && b.OAuthError != "":
 		e.Code = scrub(b.OAuthError, maxCode, secrets)
 		if status >= 500 {
@@ -52,6 +48,11 @@ func parseRESTError(op string, status int, body []byte, secrets []string) *Error
 		} else {
 			e.Class = ClassBearerRejected
 		}
+	case b.OAuthError != "":
+		// {"error":"invalid_token"} from an OAuth-style gateway: the 401
+		// rule in classifyStatus decides.
+		e.Code = scrub(b.OAuthError, maxCode, secrets)
+		e.Class = classifyStatus(status)
 	default:
 		e.Class = classifyStatus(status)
 	}

@@ -40,6 +40,7 @@ type REST struct {
 	appSecret secret.Secret
 	hc        *http.Client
 	userAgent string
+	now       func() time.Time
 	bearer    *bearerCache
 }
 
@@ -69,6 +70,7 @@ func NewREST(cfg RESTConfig) (*REST, error) {
 		appSecret: cfg.AppSecret,
 		hc:        cfg.HTTPClient,
 		userAgent: userAgent(cfg.Version),
+		now:       cfg.Now,
 	}
 	r.bearer = &bearerCache{fetch: r.fetchBearer, now: cfg.Now}
 	return r, nil
@@ -115,10 +117,6 @@ type resetRequest struct {
 	OldPassword string `json:"oldPassword"`
 }
 
-type resetAnswer struct {
-	NewPassword string `json:"newPassword"`
-}
-
 // ResetPassword implements Backend.
 func (r *REST) ResetPassword(ctx context.Context, session, oldPassword string) ResetResult {
 	var out resetAnswer
@@ -127,8 +125,7 @@ func (r *REST) ResetPassword(ctx context.Context, session, oldPassword string) R
 		return resetResultFromError(e)
 	}
 	if out.NewPassword == "" {
-		return ResetResult{Outcome: ResetUnknown, Err: &Error{Class: ClassUnknown, Op: opReset, Status: http.StatusOK,
-			Err: errors.New("answer has no newPassword")}}
+		return ResetResult{Outcome: ResetUnknown, Err: &Error{Class: ClassUnknown, Op: opReset, Status: http.StatusOK, Err: errNoNewPassword}}
 	}
 	return ResetResult{Outcome: ResetApplied, NewPassword: secret.Secret(out.NewPassword)}
 }
@@ -144,9 +141,11 @@ func (r *REST) Call(ctx context.Context, session, method, path string, body, out
 	return nil
 }
 
-// do sends one M2M request with the cached bearer token; if the gateway
-// refuses the token it drops it, fetches another and sends once more (the
-// gateway answered, so the service never saw the first request).
+// do sends one M2M request with the cached bearer token. If the gateway
+// refuses the token (any 401, see classifyStatus) it drops it, fetches
+// another and sends once more: the gateway answered, so the service never
+// saw the first request. A token refused again is dropped too, so that the
+// next request starts with a fresh one.
 func (r *REST) do(ctx context.Context, op, method, path, session string, in, out any, secrets []string) *Error {
 	var payload []byte
 	if in != nil {
@@ -162,9 +161,11 @@ func (r *REST) do(ctx context.Context, op, method, path, session string, in, out
 			return e
 		}
 		e = r.send(ctx, op, method, path, tok, session, payload, out, append(secrets, tok, session))
-		if e != nil && e.Class == ClassBearerRejected && attempt == 0 {
+		if e != nil && e.Class == ClassBearerRejected {
 			r.bearer.invalidate(tok)
-			continue
+			if attempt == 0 {
+				continue
+			}
 		}
 		return e
 	}
@@ -193,6 +194,7 @@ func (r *REST) send(ctx context.Context, op, method, path, bearer, session strin
 	if err != nil {
 		return &Error{Class: ClassBadRequest, Op: op, Err: fmt.Errorf("build request: %w", err), notSent: true}
 	}
+	forbidReplay(req)
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	if session != "" {
 		req.Header.Set("VZ-M2M-Token", session)
@@ -216,10 +218,12 @@ func (r *REST) exchange(req *http.Request, op string, out any, secrets []string,
 		return &Error{Class: ClassTransient, Op: op, Status: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return parseRESTError(op, resp.StatusCode, data, secrets)
+		e := parseRESTError(op, resp.StatusCode, data, secrets)
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), r.now())
+		return e
 	}
 	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
+		if err := decodeAnswer(data, out); err != nil {
 			e := parseRESTError(op, resp.StatusCode, data, secrets)
 			e.Err = errors.New("answer is not the expected JSON")
 			return e

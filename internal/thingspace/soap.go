@@ -85,15 +85,17 @@ func (s *SOAP) Logout(ctx context.Context, session string) error {
 func (s *SOAP) ResetPassword(ctx context.Context, session, oldPassword string) ResetResult {
 	body := "<v2:Input><ses:OldPassword>" + xmlText(oldPassword) + "</ses:OldPassword></v2:Input>"
 	fields, e := s.do(ctx, opReset, "GetNewPassword", session, body, []string{oldPassword})
+	pw := fields["NewPassword"]
+	if pw != "" {
+		// Whole, in a 2xx that is not a fault: kept even if the envelope
+		// breaks after it (see parseSOAP), as it exists nowhere else.
+		return ResetResult{Outcome: ResetApplied, NewPassword: secret.Secret(pw)}
+	}
 	if e != nil {
 		return resetResultFromError(e)
 	}
-	pw := fields["NewPassword"]
-	if pw == "" {
-		return ResetResult{Outcome: ResetUnknown, Err: &Error{Class: ClassUnknown, Op: opReset, Status: http.StatusOK,
-			Err: errors.New("answer has no NewPassword")}}
-	}
-	return ResetResult{Outcome: ResetApplied, NewPassword: secret.Secret(pw)}
+	return ResetResult{Outcome: ResetUnknown, Err: &Error{Class: ClassUnknown, Op: opReset, Status: http.StatusOK,
+		Err: errors.New("answer has no NewPassword")}}
 }
 
 // Call implements Backend; M2M calls exist only over REST.
@@ -131,6 +133,7 @@ func (s *SOAP) do(ctx context.Context, op, action, session, input string, secret
 	if err != nil {
 		return nil, &Error{Class: ClassBadRequest, Op: op, Err: fmt.Errorf("build request: %w", err), notSent: true}
 	}
+	forbidReplay(req)
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("SOAPAction", `"`+soapActionBase+action+`"`)
 	req.Header.Set("User-Agent", s.userAgent)

@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// Admin API: GET /_tsim/stats, GET|PUT /_tsim/users/{name} (PUT takes
+// {"password"} and applies the password policy, as ThingSpace Manage does),
+// POST /_tsim/users/{name}/unlock, PUT|DELETE /_tsim/users/{name}/faults
+// (faultsJSON), PUT|DELETE /_tsim/token/faults ({"latency_ms"}).
+
 // faultsJSON is the admin API's form of Faults (latency in milliseconds).
 type faultsJSON struct {
 	LatencyMS         int64 `json:"latency_ms"`
@@ -14,6 +19,12 @@ type faultsJSON struct {
 	ResetDropAfter    bool  `json:"reset_drop_after"`
 	ExpireSessionNext bool  `json:"expire_session_next"`
 	RejectBearerNext  bool  `json:"reject_bearer_next"`
+
+	Unauthorized401Next string `json:"unauthorized_401_next"` // "empty", "html" or "invalid_token"
+	Throttle            bool   `json:"throttle_429"`
+	RetryAfterS         int64  `json:"retry_after_s"`
+	ResetMalformed200   bool   `json:"reset_malformed_200"`
+	SOAPFault200        bool   `json:"soap_fault_200"`
 }
 
 func (s *Server) handleAdminStats(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +48,10 @@ func (s *Server) handleAdminPutUser(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"password":"…"}`})
 		return
 	}
+	if err := CheckPassword(in.Password); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
 	s.SetUser(r.PathValue("name"), in.Password)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -51,7 +66,7 @@ func (s *Server) handleAdminUnlock(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAdminPutFaults(w http.ResponseWriter, r *http.Request) {
 	var in faultsJSON
-	if !decodeBody(r, &in) {
+	if !decodeBody(r, &in) || !validUnauthorized(in.Unauthorized401Next) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "malformed faults"})
 		return
 	}
@@ -63,6 +78,12 @@ func (s *Server) handleAdminPutFaults(w http.ResponseWriter, r *http.Request) {
 		ResetDropAfter:    in.ResetDropAfter,
 		ExpireSessionNext: in.ExpireSessionNext,
 		RejectBearerNext:  in.RejectBearerNext,
+
+		Unauthorized401Next: in.Unauthorized401Next,
+		Throttle:            in.Throttle,
+		RetryAfter:          time.Duration(in.RetryAfterS) * time.Second,
+		ResetMalformed200:   in.ResetMalformed200,
+		SOAPFault200:        in.SOAPFault200,
 	}
 	if err := s.SetFaults(r.PathValue("name"), f); err != nil {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
@@ -76,5 +97,22 @@ func (s *Server) handleAdminDeleteFaults(w http.ResponseWriter, r *http.Request)
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 		return
 	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleAdminPutTokenFaults(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		LatencyMS int64 `json:"latency_ms"`
+	}
+	if !decodeBody(r, &in) || in.LatencyMS < 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"latency_ms":N}`})
+		return
+	}
+	s.SetTokenLatency(time.Duration(in.LatencyMS) * time.Millisecond)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleAdminDeleteTokenFaults(w http.ResponseWriter, r *http.Request) {
+	s.SetTokenLatency(0)
 	w.WriteHeader(http.StatusNoContent)
 }

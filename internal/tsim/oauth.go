@@ -13,6 +13,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.TokenRequests++
 	s.mu.Unlock()
+	delay(r, s.tokenDelay())
 	key, secret, ok := r.BasicAuth()
 	if !ok || subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.AppKey)) != 1 ||
 		subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.AppSecret)) != 1 {

@@ -37,6 +37,8 @@ type Server struct {
 	bearer   string              // the current bearer token, "" if none
 	bearerAt time.Time           // its expiry
 	stats    Stats
+
+	tokenLatency time.Duration // see SetTokenLatency
 }
 
 type session struct {
@@ -95,6 +97,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /_tsim/users/{name}/unlock", s.handleAdminUnlock)
 	m.HandleFunc("PUT /_tsim/users/{name}/faults", s.handleAdminPutFaults)
 	m.HandleFunc("DELETE /_tsim/users/{name}/faults", s.handleAdminDeleteFaults)
+	m.HandleFunc("PUT /_tsim/token/faults", s.handleAdminPutTokenFaults)
+	m.HandleFunc("DELETE /_tsim/token/faults", s.handleAdminDeleteTokenFaults)
 	// Unknown M2M resources answer like the gateway does.
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeGatewayFault(w, http.StatusNotFound, 900906, "No matching resource found in the API for the given request")

@@ -1,63 +1,11 @@
 package tsim
 
 import (
-	"bytes"
 	"encoding/xml"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
 )
-
-const (
-	soapEnvNS      = "http://schemas.xmlsoap.org/soap/envelope/"
-	soapV2NS       = "http://nphase.com/unifiedwebservice/v2"
-	soapContractNS = "http://schemas.datacontract.org/2004/07/NPhase.UnifiedWebService.APIs.v2.Contract.SessionService"
-)
-
-// soapRequest is what the simulator reads from a request envelope, by local
-// names as a tolerant WCF service would.
-type soapRequest struct {
-	op     string
-	fields map[string]string
-}
-
-func parseSOAPRequest(body []byte) (soapRequest, error) {
-	req := soapRequest{fields: make(map[string]string)}
-	d := xml.NewDecoder(bytes.NewReader(body))
-	var stack []string
-	var text strings.Builder
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return req, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if req.op == "" && len(stack) == 2 && stack[1] == "Body" {
-				req.op = t.Name.Local
-			}
-			stack = append(stack, t.Name.Local)
-			text.Reset()
-		case xml.CharData:
-			text.Write(t)
-		case xml.EndElement:
-			name := stack[len(stack)-1]
-			if _, ok := req.fields[name]; !ok {
-				req.fields[name] = strings.TrimSpace(text.String())
-			}
-			text.Reset()
-			stack = stack[:len(stack)-1]
-		}
-	}
-	if req.op == "" {
-		return req, errors.New("no operation in SOAP body")
-	}
-	return req, nil
-}
 
 func (s *Server) handleSOAP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequest))
@@ -66,26 +14,40 @@ func (s *Server) handleSOAP(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := parseSOAPRequest(body)
 	if err != nil {
-		writeSOAPFault(w, "s:Client", "The message could not be read.")
+		writeSOAPFault(w, "s:Client", codeMalformed, "The message could not be read.")
 		return
 	}
-	op := req.op
-	if a := strings.Trim(r.Header.Get("SOAPAction"), `"`); a != "" {
-		op = a[strings.LastIndexByte(a, '/')+1:]
+	if !req.check(w, r) {
+		return
 	}
-	switch op {
+	user := req.fields["Username"]
+	if req.op.Local != "LogIn" {
+		user = s.peekSession(req.token)
+	}
+	if s.faultsOf(user).SOAPFault200 {
+		w = fault200Writer{w}
+	}
+	switch req.op.Local {
 	case "LogIn":
 		s.soapLogin(w, r, req)
 	case "LogOut":
 		if name := s.soapSession(w, r, req); name != "" {
-			s.logout(req.fields["token"])
+			s.logout(req.token)
 			writeSOAPResult(w, "LogOut", "")
 		}
 	case "GetNewPassword":
 		s.soapReset(w, r, req)
-	default:
-		writeSOAPFault(w, "s:Client", "The operation "+op+" is not supported.")
 	}
+}
+
+// fault200Writer sends a SOAP fault with HTTP 200, as some WCF hosts do.
+type fault200Writer struct{ http.ResponseWriter }
+
+func (f fault200Writer) WriteHeader(status int) {
+	if status == http.StatusInternalServerError {
+		status = http.StatusOK
+	}
+	f.ResponseWriter.WriteHeader(status)
 }
 
 func (s *Server) soapLogin(w http.ResponseWriter, r *http.Request, req soapRequest) {
@@ -99,9 +61,9 @@ func (s *Server) soapLogin(w http.ResponseWriter, r *http.Request, req soapReque
 	}
 	switch res {
 	case loginLocked:
-		writeSOAPFault(w, "s:Client", "The user account is locked. Please contact M2M support.")
+		writeSOAPFault(w, "s:Client", codeUserLocked, "The user account is locked. Please contact M2M support.")
 	case loginBad:
-		writeSOAPFault(w, "s:Client", "Invalid username or password.")
+		writeSOAPFault(w, "s:Client", codeInvalidCredentials, "Invalid username or password.")
 	default:
 		writeSOAPResult(w, "LogIn", "<a:SessionToken>"+xmlEscape(tok)+"</a:SessionToken>")
 	}
@@ -110,11 +72,10 @@ func (s *Server) soapLogin(w http.ResponseWriter, r *http.Request, req soapReque
 // soapSession checks the session in the SOAP header; it returns the user
 // name, or "" after answering with a fault.
 func (s *Server) soapSession(w http.ResponseWriter, r *http.Request, req soapRequest) string {
-	tok := req.fields["token"]
-	delay(r, s.faultsOf(s.peekSession(tok)).Latency)
-	name, ok := s.useSession(tok)
+	delay(r, s.faultsOf(s.peekSession(req.token)).Latency)
+	name, ok := s.useSession(req.token)
 	if !ok {
-		writeSOAPFault(w, "s:Client", "The session has expired.")
+		writeSOAPFault(w, "s:Client", codeSessionExpired, "The session has expired.")
 		return ""
 	}
 	return name
@@ -127,17 +88,22 @@ func (s *Server) soapReset(w http.ResponseWriter, r *http.Request, req soapReque
 	}
 	f := s.faultsOf(name)
 	if f.ResetFailBefore {
-		writeSOAPFault(w, "s:Server", "An internal error occurred while processing the request.")
+		writeSOAPFault(w, "s:Server", codeUnexpected, "An internal error occurred while processing the request.")
 		return
 	}
 	pw, ok := s.reset(name, req.fields["OldPassword"])
 	switch {
 	case !ok:
-		writeSOAPFault(w, "s:Client", "The old password is incorrect.")
+		writeSOAPFault(w, "s:Client", codeOldPassword, "The old password is incorrect.")
 	case f.ResetDropAfter:
 		dropConnection(w)
 	case f.ResetFailAfter:
 		writeProxyError(w)
+	case f.ResetMalformed200:
+		// The password arrives whole; the envelope breaks after it.
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = io.WriteString(w, `<s:Envelope xmlns:s="`+soapEnvNS+`"><s:Body><GetNewPasswordResponse xmlns="`+soapV2NS+
+			`"><Output xmlns:a="`+soapContractNS+`"><a:NewPassword>`+xmlEscape(pw)+`</a:NewPassword></Output></GetNewPassword`+malformedTail)
 	default:
 		writeSOAPResult(w, "GetNewPassword", "<a:NewPassword>"+xmlEscape(pw)+"</a:NewPassword>")
 	}
@@ -158,10 +124,16 @@ func writeSOAPResult(w http.ResponseWriter, op, output string) {
 }
 
 // writeSOAPFault answers with a SOAP 1.1 fault and HTTP 500, as WCF does.
-func writeSOAPFault(w http.ResponseWriter, code, reason string) {
+// errCode, when set, is the service's coded error (with its service
+// prefix), carried in the detail next to the message.
+func writeSOAPFault(w http.ResponseWriter, code, errCode, reason string) {
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = io.WriteString(w, `<s:Envelope xmlns:s="`+soapEnvNS+`"><s:Body><s:Fault><faultcode>`+code+
-		`</faultcode><faultstring xml:lang="en-US">`+xmlEscape(reason)+`</faultstring>`+
-		`<detail><ErrorMessage xmlns="`+soapV2NS+`">`+xmlEscape(reason)+`</ErrorMessage></detail></s:Fault></s:Body></s:Envelope>`)
+	detail := `<detail><UwsFault xmlns="` + soapV2NS + `">`
+	if errCode != "" {
+		detail += `<ErrorCode>` + xmlEscape(errCode) + `</ErrorCode>`
+	}
+	detail += `<ErrorMessage>` + xmlEscape(reason) + `</ErrorMessage></UwsFault></detail>`
+	_, _ = io.WriteString(w, `<s:Envelope xmlns:s="`+soapEnvNS+`"><s:Body><s:Fault><faultcode xmlns:a="`+wcfAddressing+`">`+code+
+		`</faultcode><faultstring xml:lang="en-US">`+xmlEscape(reason)+`</faultstring>`+detail+`</s:Fault></s:Body></s:Envelope>`)
 }

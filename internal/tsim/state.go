@@ -16,6 +16,16 @@ type Faults struct {
 	ResetDropAfter    bool          // reset applies the new password, then drops the connection
 	ExpireSessionNext bool          // the next session-bearing call finds its session expired
 	RejectBearerNext  bool          // the next REST call of the user gets gateway fault 900901
+
+	// Unauthorized401Next makes the next REST call of the user answered 401
+	// with the body named (Unauthorized401Empty, Unauthorized401HTML,
+	// Unauthorized401InvalidToken) and revokes the bearer token, as a
+	// gateway or proxy in front of it may do.
+	Unauthorized401Next string
+	Throttle            bool          // every REST call of the user gets 429, WSO2 fault 900800 and Retry-After
+	RetryAfter          time.Duration // Retry-After of Throttle, whole seconds (default 1s)
+	ResetMalformed200   bool          // reset applies, then answers 200 with the new password followed by garbage
+	SOAPFault200        bool          // SOAP faults for the user come with HTTP 200 instead of 500
 }
 
 // Counters are what the simulator observed for one user. Password is the

@@ -142,7 +142,7 @@ func TestGeneratedPasswordsMeetPolicy(t *testing.T) {
 		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &res) != nil {
 			t.Fatalf("reset: %d %s", w.Code, w.Body)
 		}
-		if !tsim.MeetsPolicy(res.NewPassword) || seen[res.NewPassword] {
+		if !tsim.MeetsPolicy(res.NewPassword) || tsim.CheckPassword(res.NewPassword) != nil || seen[res.NewPassword] {
 			t.Fatalf("generated password %q breaks the policy or repeats", res.NewPassword)
 		}
 		seen[res.NewPassword] = true
