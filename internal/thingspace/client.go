@@ -234,7 +234,7 @@ func (c *Client) login(ctx context.Context, cred Credential) (string, error) {
 		return tok, nil
 	}
 	c.log.WarnContext(ctx, "thingspace login", "key", cred.Key, "ok", false,
-		"class", ClassOf(err).String(), "code", CodeOf(err), "counted", mayCountUpstream(err))
+		"class", ClassOf(err).String(), "code", CodeOf(err), "counted", MayCountUpstream(err))
 	err = fmt.Errorf("thingspace login %s: %w", cred.Key, err)
 	if serr != nil {
 		return "", errors.Join(err, fmt.Errorf("record failed login: %w", serr))
@@ -242,26 +242,6 @@ func (c *Client) login(ctx context.Context, cred Credential) (string, error) {
 	return "", err
 }
 
-// mayCountUpstream reports whether a failed login may have been counted by
-// ThingSpace toward its lockout. Only failures that provably never reached
-// the login service are free: the request never left, or the API gateway
-// refused the bearer token. A timeout, a 5xx or an unreadable answer after
-// the request left may hide a counted failure, so it counts here too: the
-// guard then errs toward stopping early, never toward a locked account.
-func mayCountUpstream(err error) bool {
-	e, ok := errors.AsType[*Error](err)
-	if !ok {
-		return true
-	}
-	if e.notSent {
-		return false
-	}
-	switch e.Class {
-	case ClassBearerRejected, ClassUnsupported, ClassGuardRefused:
-		return false
-	}
-	return true
-}
 
 // lock takes key's login lock, honouring ctx.
 func (c *Client) lock(ctx context.Context, key string) (func(), error) {
@@ -279,7 +259,3 @@ func (c *Client) lock(ctx context.Context, key string) (func(), error) {
 		return nil, &Error{Class: ClassTransient, Op: opLogin, Err: fmt.Errorf("wait for login of %s: %w", key, ctx.Err()), notSent: true}
 	}
 }
-
-// MayCountUpstream reports whether a failed login may have been counted by
-// ThingSpace toward its lockout (see mayCountUpstream).
-func MayCountUpstream(err error) bool { return mayCountUpstream(err) }

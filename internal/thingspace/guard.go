@@ -76,7 +76,7 @@ func (l memoryLease) Settle(_ context.Context, err error) error {
 	switch {
 	case err == nil:
 		delete(l.g.failures, l.key)
-	case mayCountUpstream(err):
+	case MayCountUpstream(err):
 		l.g.failures[l.key]++
 	}
 	return nil
