@@ -242,7 +242,6 @@ func (c *Client) login(ctx context.Context, cred Credential) (string, error) {
 	return "", err
 }
 
-
 // lock takes key's login lock, honouring ctx.
 func (c *Client) lock(ctx context.Context, key string) (func(), error) {
 	c.mu.Lock()
