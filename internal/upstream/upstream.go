@@ -184,3 +184,6 @@ func Code(err error) string {
 func Refused(err error) bool {
 	return errors.Is(err, thingspace.ErrGuardRefused) || thingspace.ClassOf(err) == thingspace.ClassGuardRefused
 }
+
+// LoginLease is how long one login attempt may hold an account's lease.
+func (s *Service) LoginLease() time.Duration { return s.cfg.LoginLease }

@@ -1,0 +1,134 @@
+package departments_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/uwsportal/uwsportal/internal/apptest"
+	"github.com/uwsportal/uwsportal/internal/departments"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// Issue 13, path 1: an admin who types a wrong password into "enter
+// credential" with verify on, again and again (the error invites a
+// retry), never makes a fifth failed login — for a username with no
+// credential yet as for an existing one.
+func TestVerifyOnEntryNeverMakesAFifthFailure(t *testing.T) {
+	t.Parallel()
+	for _, existing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "new username", true: "existing credential"}[existing], func(t *testing.T) {
+			t.Parallel()
+			e := apptest.New(t, apptest.Options{})
+			if existing {
+				e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+			} else {
+				e.SeedDept("fleet", models.ProtocolREST, false)
+			}
+			e.Sim.SetUser("fleet_uws", "Upstream-Kn0ws!Better")
+			for range 8 {
+				err := e.SetCredential("fleet", "fleet_uws", apptest.GoodPW, true)
+				if err == nil {
+					t.Fatal("a wrong password was saved")
+				}
+			}
+			up := e.Sim.User(t, "fleet_uws")
+			if up.Locked || up.MaxConsecutiveFailures > 4 {
+				t.Fatalf("the account was walked into ThingSpace's lock: %+v", up)
+			}
+			if up.LoginFailures != 4 {
+				t.Fatalf("%d failed logins upstream; the explicit verification may spend up to 4, never more", up.LoginFailures)
+			}
+			if existing {
+				if got := e.Stored("fleet"); got != apptest.GoodPW {
+					t.Fatal("a failed verification changed the stored password")
+				}
+			}
+		})
+	}
+}
+
+// Path 1, concurrently: two verifications at once (a double-click) with
+// three failures already counted make at most one more attempt.
+func TestConcurrentVerificationsShareTheCount(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.SeedDept("fleet", models.ProtocolREST, false)
+	e.Sim.SetUser("fleet_uws", "Upstream-Kn0ws!Better")
+	for range 3 {
+		if err := e.SetCredential("fleet", "fleet_uws", apptest.GoodPW, true); err == nil {
+			t.Fatal("a wrong password was saved")
+		}
+	}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() { _ = e.SetCredential("fleet", "fleet_uws", apptest.GoodPW, true) })
+	}
+	wg.Wait()
+	if up := e.Sim.User(t, "fleet_uws"); up.LoginFailures != 4 || up.Locked {
+		t.Fatalf("concurrent verifications: %+v", up)
+	}
+}
+
+// Path 2: ThingSpace counts per username, so one username belongs to one
+// department; a second department entering it is refused by name, and
+// nothing is sent upstream.
+func TestOneUsernameOneDepartment(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+	e.SeedDept("field", models.ProtocolSOAP, false)
+	before := e.Sim.User(t, "fleet_uws")
+	for _, user := range []string{"fleet_uws", "FLEET_UWS"} {
+		err := e.SetCredential("field", user, apptest.GoodPW, true)
+		apptest.WantKind(t, err, models.ErrConflict)
+		if msg, _ := models.SafeMessage(err); !strings.Contains(msg, "fleet") {
+			t.Fatalf("the refusal does not name the department holding it: %q", msg)
+		}
+	}
+	if after := e.Sim.User(t, "fleet_uws"); after.LoginsOK+after.LoginFailures != before.LoginsOK+before.LoginFailures {
+		t.Fatalf("an upstream login was spent: %+v", after)
+	}
+	if _, err := e.DB.Credential(context.Background(), nil, "field", false); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("field got a credential: %v", err)
+	}
+}
+
+// Path 4: replacing a credential without verification keeps ThingSpace's
+// count of failures since the last success: after four, a typo in the new
+// password must not become the fifth.
+func TestReplaceKeepsTheFailuresSinceSuccess(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+	ctx := context.Background()
+	e.Sim.SetUser("fleet_uws", "Upstream-Kn0ws!Better")
+	for range 4 { // the admin's explicit verifications may go to 4
+		_ = e.SetCredential("fleet", "fleet_uws", "Wr0ng-Guess!Number", true)
+	}
+	// The admin sets a password in ThingSpace Manage, and enters it with a typo.
+	e.Sim.SetUser("fleet_uws", "Gl4cier#Orbit-Maple7")
+	if err := e.SetCredential("fleet", "fleet_uws", "Gl4cier#Orbit-Mapel7", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "fleet"); !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("test login after a plain replace at 4 failures: %v", err)
+	}
+	if _, err := e.App.Rotation.Rotate(ctx, e.Admin, apptest.Meta, "fleet", ""); !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("rotation after a plain replace at 4 failures: %v", err)
+	}
+	if up := e.Sim.User(t, "fleet_uws"); up.MaxConsecutiveFailures > 4 || up.Locked {
+		t.Fatalf("a fifth failure: %+v", up)
+	}
+	// Only the admin's statement that Verizon reset the count lets it try again.
+	err := e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, departments.CredentialInput{Department: "fleet",
+		Username: "fleet_uws", Password: "Gl4cier#Orbit-Maple7", Verify: true, CountReset: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row := e.Row("fleet"); row.FailuresSinceSuccess != 0 || row.State != "idle" {
+		t.Fatalf("row %+v", row)
+	}
+}
