@@ -120,8 +120,8 @@ func (e *AuditEvent) encode(detail []byte) []byte {
 }
 
 // ChainHash is SHA-256 over the previous hash, the event id (8 bytes, big
-// endian) and the canonical encoding. The database computes the same with
-// sha256(prev || int8send(id) || canonical).
+// endian) and the canonical encoding: the one definition of the chain,
+// used by the append and by verification.
 func ChainHash(prev []byte, id int64, canonical []byte) []byte {
 	h := sha256.New()
 	h.Write(prev)

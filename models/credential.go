@@ -7,7 +7,7 @@ import (
 )
 
 // CredentialState is where a credential stands in the rotation state
-// machine (DESIGN.md).
+// machine (docs/design.md).
 type CredentialState string
 
 const (

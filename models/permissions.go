@@ -1,6 +1,6 @@
 package models
 
-// Permission names one action of the permission table in DESIGN.md.
+// Permission names one action of the permission table in docs/design.md.
 type Permission string
 
 const (
@@ -34,7 +34,7 @@ const (
 	ScopeAll        // every department
 )
 
-// PermissionTable is DESIGN.md's table, the single source of truth. Anything
+// PermissionTable is the table of docs/design.md, the single source of truth. Anything
 // not listed is denied.
 var PermissionTable = map[Permission]map[Role]Scope{
 	PermViewDashboard:     {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},

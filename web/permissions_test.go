@@ -42,7 +42,7 @@ var personas = []persona{
 	{name: "anonymous", anon: true},
 }
 
-// matrix is DESIGN.md's permission table written out per route, independent
+// matrix is the permission table of docs/design.md written out per route, independent
 // of the policies the routes were registered with. Department routes are
 // asked about department A (fleet). "signed-in" is every persona but
 // anonymous; "all" includes anonymous.

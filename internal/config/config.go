@@ -1,6 +1,6 @@
 // Package config reads uwsportal's configuration from the environment and
 // validates all of it at once, so an operator sees every problem in one
-// error. Variable names are an interface (DESIGN.md): keep them.
+// error. Variable names are an interface (docs/design.md, README): keep them.
 package config
 
 import (

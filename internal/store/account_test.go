@@ -67,7 +67,9 @@ func TestLeasesAreOwnedAndLateSuccessKeepsLaterFailures(t *testing.T) {
 		return err
 	})
 	// A's success arrives late: B's later failure stands.
-	lockAccount(t, db, func(tx *store.Tx, a store.Account) error { return db.RecordUpstreamSuccess(ctx, tx, a.Username, seqA, "A") })
+	lockAccount(t, db, func(tx *store.Tx, a store.Account) error {
+		return db.RecordUpstreamSuccess(ctx, tx, a.Username, seqA, "A")
+	})
 	lockAccount(t, db, func(tx *store.Tx, a store.Account) error {
 		if a.ConsecutiveFailures != 2 || a.FailuresSinceSuccess != 2 || a.Leased {
 			t.Fatalf("after a late success: %+v", a)
@@ -81,7 +83,9 @@ func TestLeasesAreOwnedAndLateSuccessKeepsLaterFailures(t *testing.T) {
 		seqC, err = db.ReserveLogin(ctx, tx, a.Username, "C", time.Minute)
 		return err
 	})
-	lockAccount(t, db, func(tx *store.Tx, a store.Account) error { return db.RecordUpstreamSuccess(ctx, tx, a.Username, seqC, "C") })
+	lockAccount(t, db, func(tx *store.Tx, a store.Account) error {
+		return db.RecordUpstreamSuccess(ctx, tx, a.Username, seqC, "C")
+	})
 	lockAccount(t, db, func(tx *store.Tx, a store.Account) error {
 		if a.ConsecutiveFailures != 0 || a.FailuresSinceSuccess != 0 || a.Leased {
 			t.Fatalf("after a success: %+v", a)

@@ -11,19 +11,50 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// appendAudit is one statement: advance the head (its row lock serialises
-// appends in commit order and hands out a gapless id), compute the chain
-// hash in the database, insert the event.
+// lockHead reads the chain's head under its row lock: the lock serialises
+// appends in commit order, so ids are gapless and the chain never forks.
+const lockHead = `SELECT seq, hash FROM audit_head FOR UPDATE`
+
+// appendAudit advances the head (its trigger accepts only seq+1 after the
+// old hash) and inserts the event with the hash computed by
+// models.ChainHash, the one place the chain's hash is written.
 const appendAudit = `
 WITH head AS (
-    UPDATE audit_head
-       SET seq = seq + 1, prev_hash = hash, hash = sha256(hash || int8send(seq + 1) || $1::bytea)
+    UPDATE audit_head SET seq = $1, prev_hash = hash, hash = $2 WHERE seq = $1 - 1
      RETURNING seq, prev_hash, hash
 )
 INSERT INTO audit_events (id, occurred_at, code, actor, actor_name, actor_roles, department, target,
                           outcome, source_ip, user_agent, request_id, detail, prev_hash, hash)
-SELECT seq, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, prev_hash, hash FROM head
-RETURNING id, prev_hash, hash`
+SELECT seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, prev_hash, hash FROM head
+RETURNING id`
+
+// scanner is a row of database/sql or of pgx.
+type scanner interface{ Scan(dest ...any) error }
+
+// queryRow is QueryRow of database/sql or of pgx.
+type queryRow func(ctx context.Context, sql string, args ...any) scanner
+
+// appendEvent links e to the head of the chain and inserts it.
+func (db *DB) appendEvent(ctx context.Context, q queryRow, e *models.AuditEvent, known []string) error {
+	prepareEvent(db, e, known)
+	var seq int64
+	var prev []byte
+	err := q(ctx, lockHead).Scan(&seq, &prev)
+	if err == nil {
+		id := seq + 1
+		hash := models.ChainHash(prev, id, e.Canonical())
+		err = q(ctx, appendAudit, id, hash, e.Time, e.Code, e.Actor, e.ActorName, nonNil(e.ActorRoles), e.Department, e.Target,
+			string(e.Outcome), e.SourceIP, e.UserAgent, e.RequestID, string(models.CanonicalJSON(e.Detail))).Scan(&e.ID)
+		e.PrevHash, e.Hash = prev, hash
+	}
+	if err != nil {
+		err = fmt.Errorf("audit %s: %w", e.Code, err)
+		db.auditFailed(err)
+		return err
+	}
+	db.auditWritten()
+	return nil
+}
 
 // AuditSink is told about every append and every failure (metrics).
 type AuditSink interface {
@@ -37,37 +68,19 @@ type AuditSink interface {
 // known lists secrets handled by the operation, scrubbed from the detail
 // wherever they appear.
 func (db *DB) Audit(ctx context.Context, tx *Tx, e *models.AuditEvent, known ...string) error {
-	prepareEvent(db, e, known)
-	var id int64
-	var prev, hash []byte
 	// Straight to the connection: GORM would expand the roles slice.
-	row := tx.g.Statement.ConnPool.QueryRowContext(ctx, appendAudit, e.Canonical(), e.Time, e.Code, e.Actor, e.ActorName,
-		nonNil(e.ActorRoles), e.Department, e.Target, string(e.Outcome), e.SourceIP, e.UserAgent,
-		e.RequestID, string(models.CanonicalJSON(e.Detail)))
-	if err := row.Scan(&id, &prev, &hash); err != nil {
-		err = fmt.Errorf("audit %s: %w", e.Code, err)
-		db.auditFailed(err)
-		return err
-	}
-	e.ID, e.PrevHash, e.Hash = id, prev, hash
-	db.auditWritten()
-	return nil
+	conn := tx.g.Statement.ConnPool
+	return db.appendEvent(ctx, func(ctx context.Context, q string, args ...any) scanner {
+		return conn.QueryRowContext(ctx, q, args...)
+	}, e, known)
 }
 
 // AuditPgx appends e in a pgx transaction (used by the hot paths and the
 // benchmarks that bypass GORM).
 func (db *DB) AuditPgx(ctx context.Context, tx pgx.Tx, e *models.AuditEvent, known ...string) error {
-	prepareEvent(db, e, known)
-	err := tx.QueryRow(ctx, appendAudit, e.Canonical(), e.Time, e.Code, e.Actor, e.ActorName,
-		nonNil(e.ActorRoles), e.Department, e.Target, string(e.Outcome), e.SourceIP, e.UserAgent,
-		e.RequestID, string(models.CanonicalJSON(e.Detail))).Scan(&e.ID, &e.PrevHash, &e.Hash)
-	if err != nil {
-		err = fmt.Errorf("audit %s: %w", e.Code, err)
-		db.auditFailed(err)
-		return err
-	}
-	db.auditWritten()
-	return nil
+	return db.appendEvent(ctx, func(ctx context.Context, q string, args ...any) scanner {
+		return tx.QueryRow(ctx, q, args...)
+	}, e, known)
 }
 
 func prepareEvent(db *DB, e *models.AuditEvent, known []string) {
