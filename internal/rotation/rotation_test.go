@@ -289,5 +289,3 @@ func TestDatabaseDownWhenPasswordArrives(t *testing.T) {
 	}
 	e.NoLeak(apptest.GoodPW, up.Password)
 }
-
-var contains = strings.Contains
