@@ -182,7 +182,9 @@ func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	var state string
-	_ = conn.QueryRow(ctx, "SELECT state FROM credentials").Scan(&state)
+	if err := conn.QueryRow(ctx, "SELECT state FROM credentials").Scan(&state); err != nil {
+		t.Fatal(err)
+	}
 	if state != "resetting" {
 		t.Fatalf("the killed rotation left state %q (logs: %s)", state, logs.String())
 	}
@@ -193,7 +195,9 @@ func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
 	next := startPortal(t, env)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_ = conn.QueryRow(ctx, "SELECT state FROM credentials").Scan(&state)
+		if err := conn.QueryRow(ctx, "SELECT state FROM credentials").Scan(&state); err != nil {
+			t.Fatal(err)
+		}
 		if state == "attention" || state == "idle" {
 			break
 		}
@@ -212,7 +216,9 @@ func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
 		t.Fatalf("state %s", state)
 	}
 	var result string
-	_ = conn.QueryRow(ctx, "SELECT result FROM rotation_runs ORDER BY id DESC LIMIT 1").Scan(&result)
+	if err := conn.QueryRow(ctx, "SELECT result FROM rotation_runs ORDER BY id DESC LIMIT 1").Scan(&result); err != nil {
+		t.Fatal(err)
+	}
 	if result != "attention" {
 		t.Fatalf("run result %q", result)
 	}

@@ -125,3 +125,24 @@ func TestOneLostAnswerCostsOneLogin(t *testing.T) {
 		t.Fatalf("row %+v", row)
 	}
 }
+
+// The happy path costs at most four transactions (three with a cached
+// session), the two durability points among them.
+func TestRotationTransactions(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		max  int64
+	}{{"no cached session", 4}, {"cached session", 3}} {
+		before := e.DB.Transactions()
+		if res, err := e.App.Rotation.Rotate(ctx, e.Admin, apptest.Meta, "fleet", ""); err != nil || !res.Rotated() {
+			t.Fatalf("%s: %+v %v", c.name, res, err)
+		}
+		if n := e.DB.Transactions() - before; n > c.max {
+			t.Errorf("%s: %d transactions, want at most %d", c.name, n, c.max)
+		}
+	}
+}

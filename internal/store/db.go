@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,6 +34,7 @@ type DB struct {
 	AuditSink AuditSink
 
 	batch auditBatcher
+	txs   atomic.Int64
 	goose struct {
 		once sync.Once
 		p    *goose.Provider

@@ -17,6 +17,7 @@ type Tx struct {
 // WithTx runs fn in a transaction: committed when fn returns nil, rolled
 // back when it returns an error or panics.
 func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
+	db.txs.Add(1)
 	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		return fn(&Tx{g: g})
 	})
@@ -29,3 +30,7 @@ func (db *DB) q(ctx context.Context, tx *Tx) *gorm.DB {
 	}
 	return tx.g.WithContext(ctx)
 }
+
+// Transactions counts the transactions WithTx has begun (tests measure a
+// use case's cost with it).
+func (db *DB) Transactions() int64 { return db.txs.Load() }
