@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Advisory lock spaces (the first key of pg_advisory_lock's pair).
@@ -24,9 +24,10 @@ func accountLockKey(username string) int32 {
 }
 
 // Lock is a session-level advisory lock held on a connection of its own,
-// so that a process that dies or loses the database releases it.
+// so that a process that dies or loses the database releases it. The
+// connection goes back to the pool when the lock is released.
 type Lock struct {
-	conn *pgx.Conn
+	conn *pgxpool.Conn
 	key  [2]int32
 }
 
@@ -36,34 +37,38 @@ func (l *Lock) Unlock() {
 		return
 	}
 	ctx := context.Background()
-	// The connection was taken out of the pool for the lock: closing it
-	// releases the lock whether or not the unlock got through.
-	_, _ = l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", l.key[0], l.key[1])
-	l.conn.Close(ctx)
+	if _, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", l.key[0], l.key[1]); err != nil {
+		// Closing the connection releases the lock; the pool drops it.
+		_ = l.conn.Conn().Close(ctx)
+	}
+	l.conn.Release()
 	l.conn = nil
 }
 
 // Alive reports whether the lock's connection still answers.
-func (l *Lock) Alive(ctx context.Context) bool {
-	return l != nil && l.conn != nil && l.conn.Ping(ctx) == nil
-}
+func (l *Lock) Alive(ctx context.Context) bool { return l != nil && l.conn != nil && l.conn.Ping(ctx) == nil }
 
 func (db *DB) advisoryLock(ctx context.Context, key [2]int32, wait bool) (*Lock, error) {
-	pc, err := db.Pool.Acquire(ctx)
+	conn, err := db.Pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// Out of the pool: the lock lives as long as this connection.
-	conn := pc.Hijack()
 	got := true
 	if wait {
 		_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1, $2)", key[0], key[1])
 	} else {
 		err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", key[0], key[1]).Scan(&got)
 	}
-	if err != nil || !got {
-		conn.Close(context.Background())
+	if err != nil {
+		// A wait cut short may leave the lock request in flight: drop the
+		// connection rather than return it to the pool holding anything.
+		_ = conn.Conn().Close(context.Background())
+		conn.Release()
 		return nil, err
+	}
+	if !got {
+		conn.Release()
+		return nil, nil
 	}
 	return &Lock{conn: conn, key: key}, nil
 }
