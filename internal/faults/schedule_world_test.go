@@ -54,7 +54,7 @@ type world struct {
 	depts     []*sdept
 	url       string // the database
 	masterKey string
-	bin       string // the real portal binary, for processes to kill
+	bin       string   // the real portal binary, for processes to kill
 	log       []string // the steps so far, for the failure report
 
 	front *front
