@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/tsim"
-	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -84,13 +83,17 @@ func (w *world) moveModel(p plan, out outcome, i int, d *sdept, b, a tsim.Counte
 	}
 }
 
+// thingSpaceLocksAt is ThingSpace's lock, written here rather than taken
+// from the product's constants, so that a wrong constant fails the test.
+const thingSpaceLocksAt = 5
+
 // checkLockout is invariant 1.
 func (w *world) checkLockout(d *sdept, a tsim.Counters) {
-	if a.MaxConsecutiveFailures > upstream.HardFailureCap || a.Locked {
+	if a.MaxConsecutiveFailures >= thingSpaceLocksAt || a.Locked {
 		w.fail("invariant 1, %s: ThingSpace saw %d consecutive failed logins (locked: %v)", d.user, a.MaxConsecutiveFailures, a.Locked)
 	}
 	acct := w.account(d.user)
-	if acct.sinceSuccess > upstream.HardFailureCap {
+	if acct.sinceSuccess >= thingSpaceLocksAt {
 		w.fail("invariant 1, %s: failures_since_success is %d", d.user, acct.sinceSuccess)
 	}
 	orphan := 0
