@@ -1,7 +1,9 @@
 package faults
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +29,35 @@ func runSchedule(t *testing.T, seed uint64, steps int, bin string) {
 		w.check(p, out, before)
 		kinds[kindNames[p.kind]]++
 	}
-	t.Logf("seed %d: %d steps in %s, all invariants held; kinds %v", seed, steps, time.Since(start).Round(time.Millisecond), kinds)
+	t.Logf("seed %d: %d steps in %s, all invariants held; kinds %v; excused as known %d; events %s", seed, steps,
+		time.Since(start).Round(time.Millisecond), kinds, w.knownHits, w.eventSummary())
+}
+
+// eventSummary counts the credential and upstream events of the run: what
+// the schedule reached (quarantines, lost answers, recoveries).
+func (w *world) eventSummary() string {
+	w.t.Helper()
+	ctx, cancel := checkCtx()
+	defer cancel()
+	rows, err := w.inst[0].DB.Pool.Query(ctx, `SELECT code, count(*) FROM audit_events
+	  WHERE code LIKE 'credential.%' OR code LIKE 'upstream.%' GROUP BY code ORDER BY code`)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var code string
+		var n int
+		if err := rows.Scan(&code, &n); err != nil {
+			w.t.Fatal(err)
+		}
+		parts = append(parts, fmt.Sprintf("%s:%d", code, n))
+	}
+	if err := rows.Err(); err != nil {
+		w.t.Fatal(err)
+	}
+	return strings.Join(parts, " ")
 }
 
 // simState is what the simulator and the account say of one username.

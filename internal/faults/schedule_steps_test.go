@@ -212,6 +212,7 @@ func (w *world) cancelMidCall(p plan, e *apptest.Env, d *sdept) (out outcome) {
 			// until it expires (TestCancelledLoginIsSettledAndAudited).
 			if w.account(d.user).leased {
 				d.unaudited++
+				w.knownHits++
 				out.orphaned = true
 				w.logf("  known: the cancelled login left its lease and no event; time passes beyond the lease")
 				w.expireLeases()

@@ -56,6 +56,7 @@ type world struct {
 	masterKey string
 	bin       string   // the real portal binary, for processes to kill
 	log       []string // the steps so far, for the failure report
+	knownHits int      // steps excused by knownCancelUnsettled
 
 	front *front
 	hits  int // interesting requests seen by the current hook (front.mu)
