@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: demo test lint generate build bench tools
+.PHONY: demo test lint generate build bench tools soak
 
 demo: tools
 	$(GO) run ./cmd/demo
@@ -32,6 +32,10 @@ build: tools
 
 bench: tools
 	$(GO) run ./internal/bench/cmd/benchreport
+
+# The randomized fault schedule over SEEDS random seeds (default 20) (UWSPORTAL_FAULT_SEED=N replays one).
+soak: tools
+	UWSPORTAL_FAULT_SEEDS=$(or $(SEEDS),20) $(GO) test -count=1 -timeout 0 -run 'TestFaultSchedule$$' -v ./internal/faults/
 
 # A missing tool gets one line saying what to do.
 tools:

@@ -1,0 +1,79 @@
+package faults
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uwsportal/uwsportal/internal/apptest"
+	"github.com/uwsportal/uwsportal/internal/departments"
+	"github.com/uwsportal/uwsportal/internal/upstream"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// A login whose caller goes away while ThingSpace handles it (a closed
+// browser tab cancels the request's context) is settled and audited like
+// any other: ThingSpace saw it, so the trail records it, and its lease is
+// released at once instead of blocking every login with the username
+// until the lease expires (5×HTTPTimeout, 150 s by default), after which
+// the guard counts it as an orphaned failure with no event.
+//
+// Found by TestFaultSchedule (seed 872506622, step 0: cancel enter+verify
+// on the 3rd login). Today Lease.Settle runs in a transaction on the
+// caller's context (upstream.LoginWith, clientLease.Settle), which is
+// already cancelled, so the settle fails with "context canceled".
+func TestCancelledLoginIsSettledAndAudited(t *testing.T) {
+	t.Skip("known: a cancelled caller's login is neither settled nor audited (upstream.LoginWith and clientLease.Settle settle on the caller's context)")
+	t.Parallel()
+	for name, login := range map[string]func(ctx context.Context, e *apptest.Env) error{
+		"test login": func(ctx context.Context, e *apptest.Env) error {
+			_, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "fleet")
+			return err
+		},
+		"verify on entry": func(ctx context.Context, e *apptest.Env) error {
+			return e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, departments.CredentialInput{
+				Department: "fleet", Username: "fleet_uws", Password: apptest.GoodPW, Verify: true})
+		},
+		"session": func(ctx context.Context, e *apptest.Env) error {
+			who := upstream.Who{P: e.Admin, Meta: apptest.Meta, Purpose: upstream.PurposeUse, Department: "fleet", Protocol: models.ProtocolREST}
+			return e.App.Upstream.EnsureSession(ctx, who, "fleet_uws", apptest.GoodPW)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := apptest.New(t, apptest.Options{})
+			e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			e.Sim.SetHook(func(r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/session/login") {
+					cancel() // the caller goes; ThingSpace handles the login as sent
+				}
+			})
+			err := login(ctx, e)
+			e.Sim.SetHook(nil)
+			up := e.Sim.User(t, "fleet_uws")
+			for deadline := time.Now().Add(5 * time.Second); up.LoginsOK+up.LoginFailures == 0 && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+				up = e.Sim.User(t, "fleet_uws")
+			}
+			if up.LoginsOK+up.LoginFailures != 1 {
+				t.Fatalf("ThingSpace saw %d logins, want the cancelled one (err %v)", up.LoginsOK+up.LoginFailures, err)
+			}
+			events := apptest.Only(e.Events("fleet"), "upstream.login.")
+			if len(events) != 1 {
+				t.Errorf("ThingSpace saw the login; the audit trail has %v (err %v)", events, err)
+			}
+			var leased bool
+			if qerr := e.DB.Pool.QueryRow(context.Background(),
+				"SELECT lease_until IS NOT NULL AND lease_until > now() FROM upstream_accounts WHERE username = 'fleet_uws'").Scan(&leased); qerr != nil {
+				t.Fatal(qerr)
+			}
+			if leased {
+				t.Errorf("the cancelled login's lease is still held: every login with the username waits for it to expire")
+			}
+		})
+	}
+}
