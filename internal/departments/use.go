@@ -53,6 +53,8 @@ func (s *Service) TestLogin(ctx context.Context, p *models.Principal, meta model
 	default:
 		res.Message = fmt.Sprintf("The login failed (%s).", res.UpstreamCode)
 	}
+	// The login happened: its record must land even if the caller has gone.
+	ctx = context.WithoutCancel(ctx)
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		if lerr == nil {
 			if err := s.db.MarkVerified(ctx, tx, row.ID, row.Version); err != nil {

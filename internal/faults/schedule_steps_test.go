@@ -247,4 +247,4 @@ func (w *world) cancelMidCall(p plan, e *apptest.Env, d *sdept) (out outcome) {
 // TestCancelledLoginIsSettledAndAudited): set it to false once a
 // cancelled test login, verification or session login is settled and
 // audited, and the schedule checks those strictly again.
-const knownCancelUnsettled = true
+const knownCancelUnsettled = false

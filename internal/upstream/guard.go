@@ -67,6 +67,9 @@ type Guard struct{ s *Service }
 
 var errLeaseHeld = errors.New("another login with this account is in flight")
 
+// settleTimeout bounds recording an attempt whose caller has gone.
+const settleTimeout = 30 * time.Second
+
 // Lease is one reserved login attempt; settle it exactly once.
 type Lease struct {
 	g        *Guard
@@ -194,6 +197,13 @@ func newLeaseID() string {
 // written in the same transaction; a count that reaches the threshold
 // quarantines the credential there too.
 func (l *Lease) Settle(ctx context.Context, tx *store.Tx, attempt error) error {
+	if tx == nil {
+		// The attempt happened: its count and its event must land even if
+		// the caller has gone (a closed tab, a cancelled command).
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		defer cancel()
+	}
 	quarantined := false
 	settle := func(tx *store.Tx) error {
 		events, q, err := l.settleIn(ctx, tx, attempt)
