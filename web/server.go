@@ -63,7 +63,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: d.Config, db: d.DB, log: d.Log, reg: d.Metrics, metrics: webMetrics{d.Metrics},
+		cfg: d.Config, db: d.DB, log: d.Log, reg: d.Metrics, metrics: webMetrics{m: d.Metrics, routes: map[string]bool{}},
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
 		svc: d.Service, now: d.Now, keys: d.Keyring,
 	}
@@ -78,6 +78,9 @@ func New(d Deps) (*Server, error) {
 		s.svc.AdminGroups = d.Config.AdminGroups
 	}
 	s.sessions = newSessionManager(d.DB, d.Config)
+	if d.Config.MetricsAddr == "" && !metricsOnMainListener(d.Config.Addr, "") && d.Log != nil {
+		d.Log.Warn("metrics are not served: the main listener is not loopback; set UWSPORTAL_METRICS_ADDR to scrape them")
+	}
 	if d.Config.SSOEnabled() {
 		s.oidc = newOIDCClient(d.Config, d.Log)
 	}
@@ -121,6 +124,7 @@ func (s *Server) MetricsHandler() http.Handler {
 // exists without one.
 func (s *Server) route(method, path string, perm models.Permission, h echo.HandlerFunc) {
 	s.policies[method+" "+path] = perm
+	s.metrics.routes[path] = true
 	s.echo.Add(method, path, h, s.authorize(perm))
 }
 
@@ -144,7 +148,7 @@ func (s *Server) routes() {
 	s.route(http.MethodGet, "/static/*", models.PermPublic, s.assets.serve)
 	s.route(http.MethodGet, "/healthz", models.PermPublic, s.healthz)
 	s.route(http.MethodGet, "/readyz", models.PermPublic, s.readyz)
-	if s.cfg.MetricsAddr == "" && s.reg != nil {
+	if s.reg != nil && metricsOnMainListener(s.cfg.Addr, s.cfg.MetricsAddr) {
 		s.route(http.MethodGet, "/metrics", models.PermPublic, echo.WrapHandler(s.MetricsHandler()))
 	}
 	s.route(http.MethodGet, "/", models.PermSignedIn, s.dashboard)
