@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -129,9 +130,18 @@ const (
 	localMinPassword = 12
 )
 
+// localBcryptCost is the cost of every break-glass hash, real or dummy.
+const localBcryptCost = 12
+
 // dummyHash keeps the time of a sign-in for an unknown name the same as for
-// a known one.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("uwsportal-dummy-password"), bcrypt.DefaultCost)
+// a known one: same algorithm, same cost. Made on first use, not at start.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte("uwsportal-dummy-password"), localBcryptCost)
+	if err != nil {
+		panic(err) // only a cost out of range fails, and the cost is a constant
+	}
+	return h
+})
 
 // LocalSignIn checks a break-glass admin's password. Every attempt is
 // audited; too many failures per account or per address are refused before
@@ -165,7 +175,7 @@ func (s *Service) LocalSignIn(ctx context.Context, username string, password sec
 		return fail("throttled", models.Errorf(models.ErrRateLimited, "Too many failed attempts. Wait 15 minutes and try again."))
 	}
 	acct, err := s.DB.LocalAccount(ctx, username)
-	hash := dummyHash
+	hash := dummyHash()
 	if err == nil {
 		hash = []byte(acct.PasswordHash)
 	} else if !errors.Is(err, models.ErrNotFound) {
@@ -179,7 +189,9 @@ func (s *Service) LocalSignIn(ctx context.Context, username string, password sec
 		return models.User{}, err
 	}
 	if u.Disabled {
-		return fail("user disabled", ErrUserDisabled)
+		// Answered like a wrong password: the page must not confirm that
+		// the name and password were right.
+		return fail("user disabled", bad)
 	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if err := s.DB.ClearLoginFailures(ctx, tx, username); err != nil {
@@ -208,7 +220,7 @@ func (s *Service) SetLocalAdmin(ctx context.Context, p *models.Principal, userna
 	if err := models.ValidatePassword(pw, username); err != nil {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), 12)
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), localBcryptCost)
 	if err != nil {
 		return err
 	}
