@@ -144,6 +144,9 @@ func (s *Server) logout(c echo.Context) error {
 
 // localLoginForm is the break-glass sign-in page.
 func (s *Server) localLoginForm(c echo.Context) error {
+	if !s.cfg.BreakGlass {
+		return models.Errorf(models.ErrNotFound, "Break-glass sign-in is turned off here.")
+	}
 	return render(c, http.StatusOK, templates.LocalLogin(s.page(c, "Break-glass sign-in"), templates.LocalLoginView{
 		Next: safeNext(c.QueryParam("next")), SSO: s.oidc != nil,
 	}))
@@ -151,6 +154,9 @@ func (s *Server) localLoginForm(c echo.Context) error {
 
 // localLogin checks a break-glass admin's password (throttled and audited).
 func (s *Server) localLogin(c echo.Context) error {
+	if !s.cfg.BreakGlass {
+		return models.Errorf(models.ErrNotFound, "Break-glass sign-in is turned off here.")
+	}
 	ctx := c.Request().Context()
 	username := c.FormValue("username")
 	pw := secret.Secret(c.FormValue("password"))

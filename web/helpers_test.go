@@ -227,3 +227,13 @@ func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 	b, _ := io.ReadAll(res.Body)
 	return res, string(b)
 }
+
+// readAll reads a response body; a read error becomes part of the text, so
+// it fails whatever the caller expected.
+func readAll(res *http.Response) string {
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return string(b) + " [read error: " + err.Error() + "]"
+	}
+	return string(b)
+}

@@ -48,6 +48,9 @@ type Config struct {
 	QuarantineThreshold int
 	SchedulerEnabled    bool
 
+	// BreakGlass enables the local admin sign-in at /login/local.
+	BreakGlass bool
+
 	// TrustedProxies are the networks whose X-Forwarded-For is believed for
 	// the client address that the audit trail records.
 	TrustedProxies []*net.IPNet
@@ -92,6 +95,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		ThingSpaceAppSecret: p.str("THINGSPACE_APP_SECRET", ""),
 		QuarantineThreshold: p.intRange("UWSPORTAL_QUARANTINE_THRESHOLD", 2, 1, 4),
 		SchedulerEnabled:    p.boolean("UWSPORTAL_SCHEDULER", true),
+		BreakGlass:          p.onOff("UWSPORTAL_BREAK_GLASS", true),
 		TrustedProxies:      p.cidrs("UWSPORTAL_TRUSTED_PROXIES"),
 	}
 	if c.OIDCIssuer != "" {
@@ -224,8 +228,22 @@ func (p *parser) boolean(name string, def bool) bool {
 	b, err := strconv.ParseBool(v)
 	if err != nil {
 		p.fail(name, fmt.Sprintf("must be true or false, got %q", v))
+		return def
 	}
 	return b
+}
+
+// onOff reads a switch: on/off, or anything strconv.ParseBool accepts.
+func (p *parser) onOff(name string, def bool) bool {
+	switch strings.ToLower(strings.TrimSpace(p.getenv(name))) {
+	case "":
+		return def
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	return p.boolean(name, def)
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {

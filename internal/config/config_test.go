@@ -38,6 +38,7 @@ func TestEachVariableIsValidated(t *testing.T) {
 		"THINGSPACE_URL":                 "not a url",
 		"THINGSPACE_SOAP_URL":            "/relative",
 		"UWSPORTAL_QUARANTINE_THRESHOLD": "5",
+		"UWSPORTAL_BREAK_GLASS":          "maybe",
 		"UWSPORTAL_SCHEDULER":            "sometimes",
 		"UWSPORTAL_TRUSTED_PROXIES":      "10.0.0.0/99",
 		"OIDC_ISSUER":                    "issuer-without-scheme",
@@ -109,5 +110,16 @@ func TestMalformedKeyIsListedWithoutItsValue(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "UWSPORTAL_MASTER_KEY") || !strings.Contains(err.Error(), "UWSPORTAL_ADDR") ||
 		strings.Contains(err.Error(), "c2hvcnQta2V5LXZhbHVl") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestBreakGlassSwitch(t *testing.T) {
+	for v, want := range map[string]bool{"": true, "on": true, "off": false, "OFF": false, "false": false, "true": true} {
+		m := minimal()
+		m["UWSPORTAL_BREAK_GLASS"] = v
+		c, err := Load(env(m))
+		if err != nil || c.BreakGlass != want {
+			t.Errorf("UWSPORTAL_BREAK_GLASS=%q: %v %v", v, c, err)
+		}
 	}
 }

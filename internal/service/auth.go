@@ -122,13 +122,36 @@ func (s *Service) auditAlone(ctx context.Context, e *models.AuditEvent, known ..
 	}
 }
 
-// Break-glass throttling: per account and per address, over a window.
+// Break-glass throttling: per account and per address (an IPv6 /64 counts
+// as one address), by reservation before bcrypt, with exponential back-off
+// rather than a hard lock.
 const (
 	localWindow      = 15 * time.Minute
-	localMaxPerUser  = 5
-	localMaxPerIP    = 20
+	localFreePerUser = 5
+	localFreePerAddr = 20
+	localBackoff     = 30 * time.Second
 	localMinPassword = 12
 )
+
+func breakGlassRules(username, ip string) []store.ThrottleRule {
+	return []store.ThrottleRule{
+		{Bucket: "user:" + username, Free: localFreePerUser, Base: localBackoff, Max: localWindow, Window: localWindow},
+		{Bucket: "addr:" + models.AddressBucket(ip), Free: localFreePerAddr, Base: localBackoff, Max: localWindow, Window: localWindow},
+	}
+}
+
+// throttled turns a closed bucket into the message the person reads.
+func throttled(err error) error {
+	var te *store.ErrThrottled
+	if !errors.As(err, &te) {
+		return err
+	}
+	wait := te.Wait.Round(time.Second)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return models.Errorf(models.ErrRateLimited, "Too many failed attempts. Wait %s and try again.", wait)
+}
 
 // localBcryptCost is the cost of every break-glass hash, real or dummy.
 const localBcryptCost = 12
@@ -144,35 +167,26 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 // LocalSignIn checks a break-glass admin's password. Every attempt is
-// audited; too many failures per account or per address are refused before
-// the password is even checked.
+// audited; an attempt is reserved against the throttle before the password
+// is checked, so parallel guesses cannot slip past the limit.
 func (s *Service) LocalSignIn(ctx context.Context, username string, password secret.Secret, meta models.RequestMeta) (models.User, error) {
 	username = strings.TrimSpace(username)
 	fail := func(reason string, err error) (models.User, error) {
 		e := models.NewEvent(models.EvBreakGlassFailed, nil, meta).With("username", clip(username, 64), "reason", reason)
 		e.Actor, e.Outcome = "local:"+clip(username, 64), models.OutcomeFailure
-		if reason != "throttled" {
-			_ = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-				if err := s.DB.RecordLoginFailure(ctx, tx, clip(username, 64), meta.SourceIP); err != nil {
-					return err
-				}
-				return s.DB.Audit(ctx, tx, e, password.Reveal())
-			})
-		} else {
-			s.auditAlone(ctx, e, password.Reveal())
-		}
+		s.auditAlone(ctx, e, password.Reveal())
 		return models.User{}, err
 	}
 	bad := models.Errorf(models.ErrUnauthorized, "Wrong username or password.")
 	if username == "" || len(username) > 64 || password.Reveal() == "" || len(password.Reveal()) > 256 {
 		return fail("malformed", bad)
 	}
-	byUser, byIP, err := s.DB.LoginFailures(ctx, username, meta.SourceIP, s.Now().Add(-localWindow))
-	if err != nil {
+	rules := breakGlassRules(username, meta.SourceIP)
+	if err := s.DB.ReserveAttempt(ctx, s.Now(), rules...); err != nil {
+		if err = throttled(err); errors.Is(err, models.ErrRateLimited) {
+			return fail("throttled", err)
+		}
 		return models.User{}, err
-	}
-	if byUser >= localMaxPerUser || byIP >= localMaxPerIP {
-		return fail("throttled", models.Errorf(models.ErrRateLimited, "Too many failed attempts. Wait 15 minutes and try again."))
 	}
 	acct, err := s.DB.LocalAccount(ctx, username)
 	hash := dummyHash()
@@ -194,7 +208,7 @@ func (s *Service) LocalSignIn(ctx context.Context, username string, password sec
 		return fail("user disabled", bad)
 	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := s.DB.ClearLoginFailures(ctx, tx, username); err != nil {
+		if err := s.DB.CompleteAttempt(ctx, tx, []string{rules[0].Bucket}, []string{rules[1].Bucket}); err != nil {
 			return err
 		}
 		if err := tx.WithContext(ctx).Exec("UPDATE users SET last_signin_at = ? WHERE id = ?", s.Now(), u.ID).Error; err != nil {
