@@ -89,16 +89,18 @@ func (s *Server) oidcCallback(c echo.Context) error {
 		s.svc.SignInFailed(ctx, meta(c), reason, s.cfg.OIDCIssuer, subject)
 		return models.Errorf(kind, "%s", message)
 	}
+	// The state first: an IdP error is only worth auditing as such when it
+	// answers a sign-in started here; anything else is anonymous noise.
 	st, ok := s.readAuthState(c)
-	if idpErr := c.QueryParam("error"); idpErr != "" {
-		return failed("idp error: "+clipText(idpErr, 64), "",
-			"The identity provider did not sign you in ("+clipText(idpErr, 64)+"). Try again, or ask your administrator if this keeps happening.", models.ErrForbidden)
-	}
 	if !ok {
 		return failed("missing or expired sign-in state", "", "Your sign-in took too long or was started in another browser. Please sign in again.", models.ErrInvalid)
 	}
 	if !equalTokens(c.QueryParam("state"), st.State) {
 		return failed("state mismatch", "", "The sign-in response did not match the sign-in that was started here. Please sign in again.", models.ErrInvalid)
+	}
+	if idpErr := c.QueryParam("error"); idpErr != "" {
+		return failed("idp error: "+clipText(idpErr, 64), "",
+			"The identity provider did not sign you in ("+clipText(idpErr, 64)+"). Try again, or ask your administrator if this keeps happening.", models.ErrForbidden)
 	}
 	code := c.QueryParam("code")
 	if code == "" || len(code) > 4096 {

@@ -246,9 +246,7 @@ func TestCallbackRejectsWrongStateReplayAndIdPErrors(t *testing.T) {
 	if res, body := do(t, c, http.MethodGet, ts.URL+"/auth/callback?error=access_denied&state="+st, nil); res.StatusCode != 403 || !strings.Contains(body, "access_denied") {
 		t.Fatalf("access_denied: %d", res.StatusCode)
 	}
-	var failed int
-	_ = ts.db.Pool.QueryRow(ctx, "SELECT count(*) FROM audit_events WHERE code = $1 AND outcome = 'failure'", models.EvSignInFailed).Scan(&failed)
-	if failed < 4 {
+	if failed := ts.failures(t, models.EvSignInFailed); failed < 4 {
 		t.Fatalf("%d failed sign-ins audited, want ≥ 4", failed)
 	}
 }

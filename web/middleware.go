@@ -28,6 +28,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		s.log.LogAttrs(req.Context(), level, "request",
 			slog.String("request_id", requestID(c)),
+			slog.String("client_request_id", clientRequestID(c)),
 			slog.String("method", clipText(req.Method, 16)),
 			slog.String("route", c.Path()),
 			slog.String("path", clipText(req.URL.Path, 512)),

@@ -16,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // fakeIdP is a minimal OpenID provider whose ID tokens a test shapes, to
@@ -115,9 +116,7 @@ func TestCallbackRejectsBadIDTokens(t *testing.T) {
 			t.Errorf("%s: unclear page", name)
 		}
 	}
-	var failed int
-	_ = ts.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM audit_events WHERE code = 'auth.signin.failed'").Scan(&failed)
-	if failed != len(cases)-1 {
+	if failed := ts.failures(t, models.EvSignInFailed); failed != len(cases)-1 {
 		t.Fatalf("%d failures audited, want %d", failed, len(cases)-1)
 	}
 }

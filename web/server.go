@@ -88,7 +88,7 @@ func New(d Deps) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(d.Config)
-	e.Use(middleware.RequestID())
+	e.Use(requestIDs)
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(s.recoverConfig()))
 	e.Use(s.securityHeaders)

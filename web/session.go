@@ -184,7 +184,8 @@ func (s *Server) popFlashes(c echo.Context) []templates.Flash {
 
 // meta is where the request came from, for the audit trail.
 func meta(c echo.Context) models.RequestMeta {
-	return models.RequestMeta{SourceIP: c.RealIP(), UserAgent: c.Request().UserAgent(), RequestID: requestID(c)}
+	return models.RequestMeta{SourceIP: c.RealIP(), UserAgent: c.Request().UserAgent(), RequestID: requestID(c),
+		ClientRequestID: clientRequestID(c)}
 }
 
 // safeNext keeps only same-origin relative paths, so the page asked for

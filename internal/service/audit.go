@@ -30,6 +30,7 @@ func (s *Service) SearchAudit(ctx context.Context, p *models.Principal, f models
 	if err := require(p, models.PermViewAudit, ""); err != nil {
 		return models.AuditPage{}, err
 	}
+	s.flushAuditWindows(ctx)
 	if f.Limit <= 0 || f.Limit > models.AuditPageMax {
 		f.Limit = models.AuditPageDefault
 	}
@@ -88,6 +89,7 @@ func (s *Service) ExportAudit(ctx context.Context, p *models.Principal, meta mod
 	if err := require(p, models.PermExportAudit, ""); err != nil {
 		return 0, err
 	}
+	s.flushAuditWindows(ctx)
 	var enc exportEncoder
 	switch format {
 	case ExportCSV:
@@ -145,6 +147,7 @@ func (s *Service) VerifyAudit(ctx context.Context, p *models.Principal, meta mod
 	if err := require(p, models.PermVerifyAudit, ""); err != nil {
 		return store.VerifyResult{}, err
 	}
+	s.flushAuditWindows(ctx)
 	res, err := s.DB.VerifyAudit(ctx)
 	if err != nil {
 		return res, fmt.Errorf("verify audit chain: %w", err)
@@ -158,4 +161,13 @@ func (s *Service) VerifyAudit(ctx context.Context, p *models.Principal, meta mod
 		return res, fmt.Errorf("record verification: %w", err)
 	}
 	return res, nil
+}
+
+// flushAuditWindows writes the counts of ended anonymous-failure windows
+// before the trail is read, so a reader sees them. A failure is logged: the
+// counts wait for the next flush and the reader still gets the trail.
+func (s *Service) flushAuditWindows(ctx context.Context) {
+	if err := s.DB.FlushAuditWindows(ctx, s.Now()); err != nil && s.Log != nil {
+		s.Log.Error("flush audit windows", "err", err)
+	}
 }

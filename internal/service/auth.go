@@ -61,8 +61,19 @@ func (s *Service) SignInFailed(ctx context.Context, meta models.RequestMeta, rea
 	e.Actor, e.Outcome = "anonymous", models.OutcomeFailure
 	if subject != "" {
 		e.Actor = "subject:" + clip(subject, 128)
+		s.auditAlone(ctx, e)
+		return
 	}
-	s.auditAlone(ctx, e)
+	s.auditAnonymous(ctx, e, meta)
+}
+
+// auditAnonymous writes a failure nobody signed in caused: anyone can
+// repeat it, so it is counted per address and window rather than written
+// each time (store.AuditAggregated).
+func (s *Service) auditAnonymous(ctx context.Context, e *models.AuditEvent, meta models.RequestMeta, known ...string) {
+	if err := s.DB.AuditAggregated(ctx, e, models.AddressBucket(meta.SourceIP), known...); err != nil && s.Log != nil {
+		s.Log.Error("audit", "code", e.Code, "err", err)
+	}
 }
 
 // Principal loads the person behind a session. A disabled or vanished user
@@ -167,14 +178,14 @@ var dummyHash = sync.OnceValue(func() []byte {
 })
 
 // LocalSignIn checks a break-glass admin's password. Every attempt is
-// audited; an attempt is reserved against the throttle before the password
+// audited (failures counted per address and window); an attempt is reserved against the throttle before the password
 // is checked, so parallel guesses cannot slip past the limit.
 func (s *Service) LocalSignIn(ctx context.Context, username string, password secret.Secret, meta models.RequestMeta) (models.User, error) {
 	username = strings.TrimSpace(username)
 	fail := func(reason string, err error) (models.User, error) {
 		e := models.NewEvent(models.EvBreakGlassFailed, nil, meta).With("username", clip(username, 64), "reason", reason)
 		e.Actor, e.Outcome = "local:"+clip(username, 64), models.OutcomeFailure
-		s.auditAlone(ctx, e, password.Reveal())
+		s.auditAnonymous(ctx, e, meta, password.Reveal())
 		return models.User{}, err
 	}
 	bad := models.Errorf(models.ErrUnauthorized, "Wrong username or password.")
