@@ -30,7 +30,7 @@ func (s *Server) page(c echo.Context, title string) templates.Page {
 		CSS:     s.assets.Path("css/app.css"),
 		JS:      s.assets.Path("js/app.js"),
 		Path:    c.Request().URL.Path,
-		CSRF:    csrfToken(c),
+		CSRF:    s.csrfToken(c),
 		Flashes: s.popFlashes(c),
 	}
 	if pr := principal(c); !pr.Anonymous() {
@@ -38,14 +38,6 @@ func (s *Server) page(c echo.Context, title string) templates.Page {
 		p.Nav = navFor(pr)
 	}
 	return p
-}
-
-// csrfToken is the token the CSRF middleware put on the context, if any.
-func csrfToken(c echo.Context) string {
-	if t, ok := c.Get("csrf").(string); ok {
-		return t
-	}
-	return ""
 }
 
 // navFor lists the sections p may open.

@@ -97,15 +97,7 @@ func New(d Deps) (*Server, error) {
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
 	e.Use(s.sessionLoad)
 	e.Use(s.loadPrincipal)
-	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:csrf_token,header:X-CSRF-Token",
-		CookieName:     "uwsportal_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   d.Config.Secure(),
-		CookieSameSite: http.SameSiteLaxMode,
-		ContextKey:     "csrf",
-	}))
+	e.Use(s.csrfProtect)
 	s.echo = e
 	s.routes()
 	return s, nil

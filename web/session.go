@@ -157,6 +157,8 @@ func (s *Server) startSession(c echo.Context, userID int64, idToken string) erro
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
 	}
+	// A new identity gets a new CSRF token, made by the next page.
+	s.sessions.Remove(ctx, keyCSRF)
 	now := s.now().Unix()
 	s.sessions.Put(ctx, keyUser, userID)
 	s.sessions.Put(ctx, keyCreated, now)
