@@ -54,6 +54,9 @@ type Server struct {
 	oidc     *oidcClient
 	keys     *secret.Keyring
 	now      func() time.Time
+	// heavy holds a slot for each audit verification or export running
+	// in this instance (heavy.go).
+	heavy chan struct{}
 }
 
 // New builds the server and registers every route.
@@ -65,7 +68,7 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		cfg: d.Config, db: d.DB, log: d.Log, reg: d.Metrics, metrics: webMetrics{m: d.Metrics, routes: map[string]bool{}},
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
-		svc: d.Service, now: d.Now, keys: d.Keyring,
+		svc: d.Service, now: d.Now, keys: d.Keyring, heavy: make(chan struct{}, maxHeavy),
 	}
 	if s.keys == nil {
 		return nil, errors.New("web: a keyring is required")
@@ -147,9 +150,14 @@ func (s *Server) routes() {
 
 	// Static audit routes before /audit/:id (Echo prefers them anyway).
 	s.route(http.MethodGet, "/audit", models.PermViewAudit, s.auditList)
-	s.route(http.MethodGet, "/audit/verify", models.PermVerifyAudit, s.auditVerify)
-	s.route(http.MethodGet, "/audit/export.csv", models.PermExportAudit, s.auditExport(service.ExportCSV))
-	s.route(http.MethodGet, "/audit/export.ndjson", models.PermExportAudit, s.auditExport(service.ExportNDJSON))
+	// Verification and export work hard and write to the trail: the GET
+	// shows a form, the POST does the work.
+	s.route(http.MethodGet, "/audit/verify", models.PermVerifyAudit, s.auditVerifyForm)
+	s.route(http.MethodPost, "/audit/verify", models.PermVerifyAudit, s.auditVerify)
+	s.route(http.MethodGet, "/audit/export.csv", models.PermExportAudit, s.auditExportForm(service.ExportCSV))
+	s.route(http.MethodGet, "/audit/export.ndjson", models.PermExportAudit, s.auditExportForm(service.ExportNDJSON))
+	s.route(http.MethodPost, "/audit/export.csv", models.PermExportAudit, s.auditExport(service.ExportCSV))
+	s.route(http.MethodPost, "/audit/export.ndjson", models.PermExportAudit, s.auditExport(service.ExportNDJSON))
 	s.route(http.MethodGet, "/audit/:id", models.PermViewAudit, s.auditEvent)
 
 	s.route(http.MethodGet, "/auth/login", models.PermPublic, s.oidcLogin)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -278,8 +279,14 @@ func auditorChecks(t *testing.T, oscar *persona) string {
 		t.Errorf("the event page shows %v", facts)
 	}
 
+	// The export is a POST with the session's CSRF token (a GET only shows
+	// the form); the page carries the token.
+	token := get(t, oscar, "read the CSRF token", chromedp.Evaluate[string](`document.querySelector('meta[name="csrf-token"]').content`))
 	client, cookies := oscar.httpClient(t)
-	req, _ := http.NewRequest(http.MethodGet, oscar.b.stack.base+"/audit/export.csv?event=credential.rotate", nil)
+	form := url.Values{"event": {"credential.rotate"}, "csrf_token": {token}}
+	req, _ := http.NewRequest(http.MethodPost, oscar.b.stack.base+"/audit/export.csv", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	for _, c := range cookies {
 		req.AddCookie(c)
 	}
@@ -320,7 +327,8 @@ func auditorChecks(t *testing.T, oscar *persona) string {
 		t.Errorf("export has events %v, the page showed %v", csvIDs, ids)
 	}
 
-	oscar.do(t, "verify the chain", chromedp.Navigate(oscar.b.stack.base+"/audit/verify"), chromedp.WaitVisible(chromedp.CSS(".verify")))
+	oscar.do(t, "verify the chain", chromedp.Navigate(oscar.b.stack.base+"/audit/verify"),
+		chromedp.Click(chromedp.CSS(`form[action="/audit/verify"] button`)), chromedp.WaitVisible(chromedp.CSS(".verify")))
 	oscar.snapshot(t)
 	if v := get(t, oscar, "read the verdict", chromedp.Text(chromedp.CSS(".verify"))); !strings.Contains(v, "Intact") || !strings.Contains(v, "events verified") {
 		t.Errorf("chain verification says %q", v)
