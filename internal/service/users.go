@@ -56,7 +56,8 @@ func (s *Service) Mappings(ctx context.Context, p *models.Principal) ([]models.M
 }
 
 // CreateMapping maps an IdP group to a role (and department). It takes
-// effect at each member's next sign-in.
+// effect at once: every user's grants are recomputed in the same
+// transaction from the groups the IdP last gave.
 func (s *Service) CreateMapping(ctx context.Context, p *models.Principal, meta models.RequestMeta, m models.Mapping) (int64, error) {
 	if err := require(p, models.PermMapGroups, ""); err != nil {
 		return 0, err
@@ -70,6 +71,9 @@ func (s *Service) CreateMapping(ctx context.Context, p *models.Principal, meta m
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if id, err = s.DB.CreateMapping(ctx, tx, m); err != nil {
+			return err
+		}
+		if err := s.DB.RecomputeGrants(ctx, tx, s.AdminGroups); err != nil {
 			return err
 		}
 		e := models.NewEvent(models.EvMappingCreated, p, meta).With("group", m.Group, "role", string(m.Role), "department", m.Department)
@@ -87,6 +91,11 @@ func (s *Service) DeleteMapping(ctx context.Context, p *models.Principal, meta m
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		m, err := s.DB.DeleteMapping(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		// In the same transaction: no moment with the mapping gone and
+		// the grants it gave still in force.
+		if err := s.DB.RecomputeGrants(ctx, tx, s.AdminGroups); err != nil {
 			return err
 		}
 		e := models.NewEvent(models.EvMappingDeleted, p, meta).With("group", m.Group, "role", string(m.Role), "department", m.Department)
