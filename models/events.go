@@ -9,6 +9,7 @@ const (
 	EvSignInFailed        = "auth.signin.failed"
 	EvSignOut             = "auth.signout"
 	EvSessionExpired      = "auth.session.expired"
+	EvGroupsRefreshed     = "auth.groups.refreshed"
 	EvBreakGlassSucceeded = "auth.breakglass.succeeded"
 	EvBreakGlassFailed    = "auth.breakglass.failed"
 	EvAccessDenied        = "access.denied"
@@ -59,6 +60,7 @@ var Catalogue = []EventSpec{
 	{EvSignInFailed, "A sign-in through the identity provider failed.", []string{"reason", "issuer", "subject"}},
 	{EvSignOut, "A person signed out.", []string{"rp_logout"}},
 	{EvSessionExpired, "A session ended by idle or absolute timeout, or because the user was disabled.", []string{"reason"}},
+	{EvGroupsRefreshed, "A signed-in person's groups were re-read from the identity provider and their roles changed.", []string{"groups", "roles_before", "roles"}},
 	{EvBreakGlassSucceeded, "A break-glass local admin signed in.", []string{"username"}},
 	{EvBreakGlassFailed, "A break-glass sign-in failed or was throttled.", []string{"username", "reason"}},
 	{EvFailuresSummarized, "Anonymous failures from one address in one window, after the first (which has its own event), counted rather than written one by one.", []string{"code", "source", "count", "first_event", "window_start", "window_seconds"}},

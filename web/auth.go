@@ -17,7 +17,12 @@ import (
 	"github.com/uwsportal/uwsportal/templates"
 )
 
-var stateAAD = []byte("oidc-state")
+// The pre-sign-in cookie is sealed with a key derived for this purpose
+// only; its format version is in the cookie and in the associated data, so
+// a cookie of another version can never be read as this one.
+const stateVersion = "v2"
+
+var stateAAD = []byte("oidc-state:" + stateVersion)
 
 // oidcLogin starts the authorization code flow with PKCE, state and nonce.
 func (s *Server) oidcLogin(c echo.Context) error {
@@ -34,12 +39,12 @@ func (s *Server) oidcLogin(c echo.Context) error {
 	}
 	st := authState{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), Next: next,
 		Expires: s.now().Add(authStateTTL).Unix()}
-	keyID, ct, err := s.keys.Seal(marshalState(st), stateAAD)
+	keyID, ct, err := s.stateKeys.Seal(marshalState(st), stateAAD)
 	if err != nil {
 		return err
 	}
 	c.SetCookie(&http.Cookie{
-		Name: authCookie, Value: keyID + "." + base64.RawURLEncoding.EncodeToString(ct), Path: "/auth/",
+		Name: authCookie, Value: stateVersion + "." + keyID + "." + base64.RawURLEncoding.EncodeToString(ct), Path: "/auth/",
 		MaxAge: int(authStateTTL.Seconds()), HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode,
 	})
 	u := s.oidc.oauth.AuthCodeURL(st.State, oauth2.S256ChallengeOption(st.Verifier), oauthNonce(st.Nonce))
@@ -54,15 +59,16 @@ func (s *Server) readAuthState(c echo.Context) (authState, bool) {
 	if err != nil {
 		return authState{}, false
 	}
-	keyID, enc, ok := strings.Cut(ck.Value, ".")
-	if !ok {
+	version, rest, _ := strings.Cut(ck.Value, ".")
+	keyID, enc, ok := strings.Cut(rest, ".")
+	if !ok || version != stateVersion {
 		return authState{}, false
 	}
 	ct, err := base64.RawURLEncoding.DecodeString(enc)
 	if err != nil {
 		return authState{}, false
 	}
-	plain, err := s.keys.Open(keyID, ct, stateAAD)
+	plain, err := s.stateKeys.Open(keyID, ct, stateAAD)
 	if err != nil {
 		return authState{}, false
 	}
@@ -109,7 +115,7 @@ func (s *Server) oidcCallback(c echo.Context) error {
 	if err := s.oidc.ready(ctx); err != nil {
 		return failed("identity provider unreachable", "", "The identity provider cannot be reached right now. Please try again shortly.", models.ErrUnavailable)
 	}
-	id, rawIDToken, err := s.oidc.exchange(ctx, code, st)
+	id, tok, rawIDToken, err := s.oidc.exchange(ctx, code, st)
 	if err != nil {
 		s.log.Warn("sign-in failed", "err", err, "request_id", requestID(c))
 		return failed(clipText(err.Error(), 200), "", "Sign-in failed: the identity provider's answer could not be verified. Please sign in again.", models.ErrInvalid)
@@ -120,6 +126,9 @@ func (s *Server) oidcCallback(c echo.Context) error {
 		return err
 	}
 	if err := s.startSession(c, user.ID, rawIDToken); err != nil {
+		return err
+	}
+	if err := s.keepIdPTokens(c, id.Subject, tok); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, safeNext(st.Next))

@@ -53,7 +53,9 @@ type Server struct {
 	sessions *scs.SessionManager
 	oidc     *oidcClient
 	keys     *secret.Keyring
-	now      func() time.Time
+	// stateKeys and tokenKeys are derived from keys for one purpose each.
+	stateKeys, tokenKeys *secret.Keyring
+	now                  func() time.Time
 	// heavy holds a slot for each audit verification or export running
 	// in this instance (heavy.go).
 	heavy chan struct{}
@@ -72,6 +74,12 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.keys == nil {
 		return nil, errors.New("web: a keyring is required")
+	}
+	if s.stateKeys, err = s.keys.Derive("oidc-state"); err != nil {
+		return nil, err
+	}
+	if s.tokenKeys, err = s.keys.Derive("session-idp-tokens"); err != nil {
+		return nil, err
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -134,6 +134,11 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		} else if err != nil {
 			return err
 		}
+		if reason == "" {
+			if reason, p, err = s.refreshGroupsIfDue(c, uid, p); err != nil {
+				return err
+			}
+		}
 		if reason != "" {
 			if err := s.sessions.Destroy(ctx); err != nil {
 				return err

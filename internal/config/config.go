@@ -36,6 +36,9 @@ type Config struct {
 
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
+	// GroupsRefresh is how often a signed-in person's groups are re-read
+	// from the IdP, so a person removed from a group loses access within it.
+	GroupsRefresh time.Duration
 	ShutdownTimeout time.Duration
 
 	ThingSpaceURL       string
@@ -88,6 +91,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		AdminGroups:         p.list("UWSPORTAL_ADMIN_GROUPS"),
 		SessionIdle:         p.duration("UWSPORTAL_SESSION_IDLE", 30*time.Minute),
 		SessionLifetime:     p.duration("UWSPORTAL_SESSION_LIFETIME", 12*time.Hour),
+		GroupsRefresh:       p.duration("UWSPORTAL_GROUPS_REFRESH", 15*time.Minute),
 		ShutdownTimeout:     p.duration("UWSPORTAL_SHUTDOWN_TIMEOUT", 20*time.Second),
 		ThingSpaceURL:       p.httpURL("THINGSPACE_URL", "https://thingspace.verizon.com"),
 		ThingSpaceSOAPURL:   p.httpURL("THINGSPACE_SOAP_URL", "https://uws.apps.nphase.com/api/v2/SessionService.svc"),

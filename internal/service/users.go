@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -73,7 +74,7 @@ func (s *Service) CreateMapping(ctx context.Context, p *models.Principal, meta m
 		if id, err = s.DB.CreateMapping(ctx, tx, m); err != nil {
 			return err
 		}
-		if err := s.DB.RecomputeGrants(ctx, tx, s.AdminGroups); err != nil {
+		if err := s.DB.RecomputeGrants(ctx, tx, s.AdminGroups, m.Group); err != nil {
 			return err
 		}
 		e := models.NewEvent(models.EvMappingCreated, p, meta).With("group", m.Group, "role", string(m.Role), "department", m.Department)
@@ -95,11 +96,52 @@ func (s *Service) DeleteMapping(ctx context.Context, p *models.Principal, meta m
 		}
 		// In the same transaction: no moment with the mapping gone and
 		// the grants it gave still in force.
-		if err := s.DB.RecomputeGrants(ctx, tx, s.AdminGroups); err != nil {
+		if err := s.DB.RecomputeGrants(ctx, tx, s.AdminGroups, m.Group); err != nil {
 			return err
 		}
 		e := models.NewEvent(models.EvMappingDeleted, p, meta).With("group", m.Group, "role", string(m.Role), "department", m.Department)
 		e.Department, e.Target = m.Department, fmt.Sprint("mapping:", id)
 		return s.DB.Audit(ctx, tx, e)
 	})
+}
+
+// RefreshGroups applies the groups the IdP gives a signed-in person now
+// (re-read every UWSPORTAL_GROUPS_REFRESH): their grants are recomputed and,
+// when they changed, the change is audited. It returns the person as they
+// stand now; a disabled user gets ErrUserDisabled.
+func (s *Service) RefreshGroups(ctx context.Context, userID int64, groups []string, meta models.RequestMeta) (*models.Principal, error) {
+	before, err := s.Principal(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	mappings, err := s.DB.Mappings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	grants := models.GrantsFor(groups, mappings, s.AdminGroups)
+	after := *before
+	after.Grants = grants
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := s.DB.SetGroups(ctx, tx, userID, groups, grants); err != nil {
+			return err
+		}
+		if sameRoles(before, &after) {
+			return nil
+		}
+		e := models.NewEvent(models.EvGroupsRefreshed, &after, meta).With("groups", groups,
+			"roles_before", before.RoleNames(), "roles", after.RoleNames())
+		e.Target = fmt.Sprint("user:", userID)
+		return s.DB.Audit(ctx, tx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &after, nil
+}
+
+func sameRoles(a, b *models.Principal) bool {
+	x, y := a.RoleNames(), b.RoleNames()
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
 }

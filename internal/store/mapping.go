@@ -96,11 +96,11 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-// RecomputeGrants recomputes, in tx, every IdP user's grants from the
-// groups stored at their last sign-in (or groups refresh) and the mappings
-// as they are in tx, so a mapping change reaches signed-in people at once.
-// Break-glass accounts keep their fixed grant.
-func (db *DB) RecomputeGrants(ctx context.Context, tx *Tx, adminGroups []string) error {
+// RecomputeGrants recomputes, in tx, the grants of every IdP user in group
+// from the groups stored at their last sign-in (or groups refresh) and the
+// mappings as they are in tx, so a mapping change reaches signed-in people
+// at once. Break-glass accounts keep their fixed grant.
+func (db *DB) RecomputeGrants(ctx context.Context, tx *Tx, adminGroups []string, group string) error {
 	var rows []mappingRow
 	err := tx.WithContext(ctx).Table("group_mappings m").
 		Select("m.id, m.group_name, m.role, m.created_at, m.created_by, d.slug").Joins("LEFT JOIN departments d ON d.id = m.department_id").
@@ -116,7 +116,9 @@ func (db *DB) RecomputeGrants(ctx context.Context, tx *Tx, adminGroups []string)
 		}
 	}
 	var users []userRecord
-	if err := tx.WithContext(ctx).Select("id", "groups").Where("issuer <> ?", models.IssuerLocal).Find(&users).Error; err != nil {
+	err = tx.WithContext(ctx).Select("id", "groups").Where("issuer <> ? AND groups @> jsonb_build_array(?::text)", models.IssuerLocal, group).
+		Find(&users).Error
+	if err != nil {
 		return err
 	}
 	for _, u := range users {
