@@ -26,7 +26,6 @@ func render(c echo.Context, status int, comp templ.Component) error {
 func (s *Server) page(c echo.Context, title string) templates.Page {
 	p := templates.Page{
 		Title:   title,
-		Version: s.version,
 		CSS:     s.assets.Path("css/app.css"),
 		JS:      s.assets.Path("js/app.js"),
 		Path:    c.Request().URL.Path,
@@ -34,6 +33,7 @@ func (s *Server) page(c echo.Context, title string) templates.Page {
 		Flashes: s.popFlashes(c),
 	}
 	if pr := principal(c); !pr.Anonymous() {
+		p.Version = s.version // only for the signed in: it helps nobody else
 		p.User = &templates.UserView{Name: pr.Name, Roles: pr.RoleNames(), BreakGlass: pr.Local}
 		p.Nav = navFor(pr)
 	}

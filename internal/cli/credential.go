@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -35,7 +34,7 @@ func (a *app) credentialService(ctx context.Context) (*service.Service, func(), 
 	if err != nil {
 		return nil, nil, err
 	}
-	kr, err := secret.LoadKeyring(a.getenv, os.ReadFile)
+	kr, err := secret.LoadKeyring(a.getenv, secret.ReadKeyFile)
 	if err != nil {
 		return nil, nil, err
 	}

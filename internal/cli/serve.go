@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -42,7 +41,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	keys, err := secret.LoadKeyring(a.getenv, os.ReadFile)
+	keys, err := secret.LoadKeyring(a.getenv, secret.ReadKeyFile)
 	if err != nil {
 		return err
 	}

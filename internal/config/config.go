@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -104,6 +103,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.OIDCIssuer != "" {
 		p.httpURL("OIDC_ISSUER", "")
+		if !secureOrLoopback(c.OIDCIssuer) {
+			p.fail("OIDC_ISSUER", "must be an https URL (plain http only for an IdP on loopback, in development)")
+		}
 	}
 	oidcSet := 0
 	for _, v := range []string{c.OIDCIssuer, c.OIDCClientID, c.OIDCClientSecret} {
@@ -133,7 +135,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	default:
 		// Parsed here too, so a malformed key is listed with the rest; the
 		// message names the variable, never the key.
-		if _, err := secret.LoadKeyring(getenv, os.ReadFile); err != nil {
+		if _, err := secret.LoadKeyring(getenv, secret.ReadKeyFile); err != nil {
 			p.problems = append(p.problems, err.Error())
 		}
 	}
@@ -285,4 +287,24 @@ func (p *parser) oneOf(name, def string, allowed ...string) string {
 	}
 	p.fail(name, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
 	return def
+}
+
+// secureOrLoopback reports whether a URL is https, or http to a loopback
+// host (a development IdP on this machine).
+func secureOrLoopback(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	if u.Scheme == "https" {
+		return true
+	}
+	if u.Scheme != "http" {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
 }

@@ -123,3 +123,15 @@ func TestBreakGlassSwitch(t *testing.T) {
 		}
 	}
 }
+
+func TestOIDCIssuerMustBeHTTPSOffLoopback(t *testing.T) {
+	for issuer, ok := range map[string]bool{"https://idp.example.com": true, "http://127.0.0.1:9091": true, "http://localhost:9091": true,
+		"http://[::1]:9091": true, "http://idp.example.com": false, "http://10.0.0.5": false} {
+		m := minimal()
+		m["OIDC_ISSUER"], m["OIDC_CLIENT_ID"], m["OIDC_CLIENT_SECRET"] = issuer, "id", "secret"
+		_, err := Load(env(m))
+		if (err == nil) != ok {
+			t.Errorf("OIDC_ISSUER=%s: %v", issuer, err)
+		}
+	}
+}
