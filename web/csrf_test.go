@@ -69,3 +69,39 @@ func TestForgedPostWithAPlantedCookieIsRefused(t *testing.T) {
 		t.Fatalf("the real form answered %d", res.StatusCode)
 	}
 }
+
+func TestCSRFIsRequiredOnEveryPost(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testdb.New(t), nil)
+	c := ts.client(t, models.Grant{Role: models.RoleAdmin})
+	form := url.Values{"group": {"g1"}, "role": {"auditor"}}
+	if res, _ := do(t, c, http.MethodPost, ts.URL+"/admin/mappings", form); res.StatusCode != 400 && res.StatusCode != 403 {
+		t.Fatalf("missing token: %d", res.StatusCode)
+	}
+	ts.csrf(t, c)
+	form.Set("csrf_token", "wrong")
+	if res, _ := do(t, c, http.MethodPost, ts.URL+"/admin/mappings", form); res.StatusCode != 403 {
+		t.Fatalf("wrong token: %d", res.StatusCode)
+	}
+	if n := len(mappingsOf(t, ts)); n != 0 {
+		t.Fatalf("a forged post changed something: %d mappings", n)
+	}
+	if res, _ := ts.post(t, c, "/admin/mappings", url.Values{"group": {"g1"}, "role": {"auditor"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("valid token: %d", res.StatusCode)
+	}
+	if n := len(mappingsOf(t, ts)); n != 1 {
+		t.Fatalf("%d mappings", n)
+	}
+	// State-changing routes never answer a GET.
+	if res, _ := do(t, c, http.MethodGet, ts.URL+"/admin/mappings/1/delete", nil); res.StatusCode != http.StatusMethodNotAllowed && res.StatusCode != 404 {
+		t.Fatalf("GET on a POST route: %d", res.StatusCode)
+	}
+}
+
+func mappingsOf(t *testing.T, ts *testServer) []models.Mapping {
+	list, err := ts.db.Mappings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}

@@ -45,3 +45,26 @@ func TestMappingChangesReachSignedInPeopleAtOnce(t *testing.T) {
 		t.Fatalf("a new mapping did not reach lena's session: %d", res.StatusCode)
 	}
 }
+
+func TestGroupRemovedMeansAccessRemovedAtNextSignIn(t *testing.T) {
+	t.Parallel()
+	ts := newSSOServer(t)
+	ctx := context.Background()
+	c, _ := signIn(t, ts, "lena", "/")
+	if res, body := do(t, c, http.MethodGet, ts.URL+"/", nil); strings.Contains(body, "No access yet") {
+		t.Fatalf("lena should have access: %d", res.StatusCode)
+	}
+	admin := &models.Principal{Actor: "cli:test", Grants: []models.Grant{{Role: models.RoleAdmin}}}
+	list, _ := ts.svc.Mappings(ctx, admin)
+	for _, m := range list {
+		if m.Group == "fleet-leads" {
+			if err := ts.svc.DeleteMapping(ctx, admin, models.RequestMeta{}, m.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c, _ = signIn(t, ts, "lena", "/")
+	if _, body := do(t, c, http.MethodGet, ts.URL+"/", nil); !strings.Contains(body, "No access yet") {
+		t.Fatal("lena kept access after her group mapping was removed")
+	}
+}

@@ -37,7 +37,7 @@ type Config struct {
 	SessionLifetime time.Duration
 	// GroupsRefresh is how often a signed-in person's groups are re-read
 	// from the IdP, so a person removed from a group loses access within it.
-	GroupsRefresh time.Duration
+	GroupsRefresh   time.Duration
 	ShutdownTimeout time.Duration
 
 	ThingSpaceURL       string

@@ -6,11 +6,11 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"crypto/hkdf"
 	"errors"
 	"fmt"
 	"strconv"
