@@ -48,15 +48,23 @@ func TestBreakGlassTimingDoesNotRevealUsernames(t *testing.T) {
 		}
 		return d
 	}
-	known, unknown := time.Hour, time.Hour
-	for i := range 4 { // within the five free attempts per name
-		known = min(known, attempt("breakglass", fmt.Sprint("192.0.2.", i+1)))
-		unknown = min(unknown, attempt("nobody-here", fmt.Sprint("198.51.100.", i+1)))
+	// A busy machine (other packages' tests) can make one round lie, so up
+	// to three rounds are run; with a cheaper dummy hash every round fails.
+	var known, unknown time.Duration
+	for round := range 3 {
+		known, unknown = time.Hour, time.Hour
+		for i := range 4 { // within the five free attempts per name and window
+			known = min(known, attempt("breakglass", fmt.Sprint("192.0.2.", i+1)))
+			unknown = min(unknown, attempt("nobody-here", fmt.Sprint("198.51.100.", i+1)))
+		}
+		// bcrypt cost 10 against 12 is a factor of four; equal costs differ by noise.
+		if float64(unknown) >= 0.6*float64(known) {
+			return
+		}
+		t.Logf("round %d: unknown %v, known %v", round+1, unknown, known)
+		ts.Clock.Advance(16 * time.Minute) // a fresh throttle window
 	}
-	// bcrypt cost 10 against 12 is a factor of four; equal costs differ by noise.
-	if float64(unknown) < 0.6*float64(known) {
-		t.Fatalf("an unknown username answers in %v, a known one in %v: the difference names the accounts", unknown, known)
-	}
+	t.Fatalf("an unknown username answers in %v, a known one in %v: the difference names the accounts", unknown, known)
 }
 
 // Issue 16.2: a disabled account answers exactly like a wrong password.
