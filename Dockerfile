@@ -15,7 +15,10 @@ COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certifica
 COPY --from=build /out/tmp /tmp
 COPY --from=build /out/uwsportal /uwsportal
 USER 65532:65532
-ENV UWSPORTAL_ADDR=0.0.0.0:8080
-EXPOSE 8080
+# The portal listens on every interface in a container; its metrics get a
+# listener of their own, to publish only to the scraper's network.
+ENV UWSPORTAL_ADDR=0.0.0.0:8080 \
+    UWSPORTAL_METRICS_ADDR=0.0.0.0:9100
+EXPOSE 8080 9100
 ENTRYPOINT ["/uwsportal"]
 CMD ["serve"]

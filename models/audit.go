@@ -54,7 +54,10 @@ type AuditEvent struct {
 type RequestMeta struct {
 	SourceIP  string
 	UserAgent string
-	RequestID string
+	RequestID string // made by the portal
+	// ClientRequestID is the client's own X-Request-ID, only when short and
+	// well formed; it goes to the detail, never in place of RequestID.
+	ClientRequestID string
 }
 
 // NewEvent starts an event for code, done by p (nil: the system) from meta.
@@ -62,6 +65,9 @@ func NewEvent(code string, p *Principal, meta RequestMeta) *AuditEvent {
 	e := &AuditEvent{
 		Code: code, Outcome: OutcomeSuccess, Detail: map[string]any{},
 		SourceIP: meta.SourceIP, UserAgent: meta.UserAgent, RequestID: meta.RequestID,
+	}
+	if meta.ClientRequestID != "" {
+		e.Detail["client_request_id"] = meta.ClientRequestID
 	}
 	if p.Anonymous() {
 		e.Actor = ActorSystem

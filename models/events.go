@@ -9,9 +9,11 @@ const (
 	EvSignInFailed        = "auth.signin.failed"
 	EvSignOut             = "auth.signout"
 	EvSessionExpired      = "auth.session.expired"
+	EvGroupsRefreshed     = "auth.groups.refreshed"
 	EvBreakGlassSucceeded = "auth.breakglass.succeeded"
 	EvBreakGlassFailed    = "auth.breakglass.failed"
 	EvAccessDenied        = "access.denied"
+	EvFailuresSummarized  = "auth.failures.summarized"
 
 	EvUserDisabled   = "user.disabled"
 	EvUserEnabled    = "user.enabled"
@@ -59,8 +61,10 @@ var Catalogue = []EventSpec{
 	{EvSignInFailed, "A sign-in through the identity provider failed.", []string{"reason", "issuer", "subject"}},
 	{EvSignOut, "A person signed out.", []string{"rp_logout"}},
 	{EvSessionExpired, "A session ended by idle or absolute timeout, or because the user was disabled.", []string{"reason"}},
+	{EvGroupsRefreshed, "A signed-in person's groups were re-read from the identity provider and their roles changed.", []string{"groups", "roles_before", "roles"}},
 	{EvBreakGlassSucceeded, "A break-glass local admin signed in.", []string{"username"}},
 	{EvBreakGlassFailed, "A break-glass sign-in failed or was throttled.", []string{"username", "reason"}},
+	{EvFailuresSummarized, "Anonymous failures from one address in one window, after the first (which has its own event), counted rather than written one by one.", []string{"code", "source", "count", "first_event", "window_start", "window_seconds"}},
 	{EvAccessDenied, "A signed-in person asked for something their roles do not allow.", []string{"method", "path", "permission"}},
 	{EvUserDisabled, "An admin disabled a user; their sessions ended at once.", []string{"user_id"}},
 	{EvUserEnabled, "An admin enabled a user again.", []string{"user_id"}},

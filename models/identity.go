@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // User is a person known to the portal, keyed by issuer and subject.
@@ -88,11 +89,44 @@ var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 // ValidSlug reports whether s can name a department in URLs.
 func ValidSlug(s string) bool { return slugRe.MatchString(s) }
 
+// hasControl reports control characters and the invisible ones that make
+// a name read differently from what it is: bidirectional overrides and
+// isolates (Trojan Source) and zero-width characters.
 func hasControl(s string) bool {
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || invisible(r) {
 			return true
 		}
 	}
 	return false
 }
+
+func invisible(r rune) bool {
+	switch {
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		return true // bidirectional formatting
+	case r >= 0x200b && r <= 0x200d, r == 0x2060, r == 0xfeff, r == 0x00ad, r == 0x180e:
+		return true // zero-width and soft hyphen
+	}
+	return false
+}
+
+// ValidReason checks a reason a person gives for an audited action: at
+// least RevealReasonMin visible characters, at most 500, no control or
+// invisible characters. It returns the reason trimmed.
+func ValidReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	n := utf8.RuneCountInString(reason)
+	switch {
+	case n < RevealReasonMin:
+		return "", Errorf(ErrInvalid, "Give a reason of at least %d characters (a ticket or incident number and why).", RevealReasonMin)
+	case n > 500:
+		return "", Errorf(ErrInvalid, "The reason must be at most 500 characters.")
+	case hasControl(reason):
+		return "", Errorf(ErrInvalid, "The reason must not contain control or invisible characters.")
+	}
+	return reason, nil
+}
+
+// RevealReasonMin is the shortest reason accepted for a reveal.
+const RevealReasonMin = 10

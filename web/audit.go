@@ -141,22 +141,6 @@ func prettyDetail(d map[string]any) string {
 	return strings.TrimSpace(b.String())
 }
 
-// auditVerify is GET /audit/verify: walk the chain and show the result.
-func (s *Server) auditVerify(c echo.Context) error {
-	res, err := s.trail.VerifyAudit(c.Request().Context(), principal(c), meta(c))
-	if err != nil {
-		return err
-	}
-	v := templates.AuditVerifyView{
-		OK: res.OK, Events: res.Events, FirstBad: res.FirstBad, Reason: res.Reason,
-		Checked: res.Checked.In(s.auditZone()).Format("2006-01-02 15:04:05 MST"),
-	}
-	if !res.OK {
-		v.FirstBadHref = "/audit/" + strconv.FormatInt(res.FirstBad, 10)
-	}
-	return render(c, http.StatusOK, templates.AuditVerify(s.page(c, "Audit chain"), v))
-}
-
 func auditClip(s string, n int) string {
 	if len(s) > n {
 		return s[:n]

@@ -16,15 +16,25 @@ import (
 // deadline moves forward as rows go out, so only a stalled client is cut.
 const writeWindow = 60 * time.Second
 
-// auditExport serves GET /audit/export.csv and /audit/export.ndjson: the
-// filtered set (the same query parameters as /audit), streamed.
+// auditExport serves POST /audit/export.csv and /audit/export.ndjson: the
+// filtered set (the same parameters as /audit, posted), streamed, in one of
+// the few slots for heavy work.
 func (s *Server) auditExport(format string) echo.HandlerFunc {
 	ctype := map[string]string{auditlog.ExportCSV: "text/csv; charset=utf-8", auditlog.ExportNDJSON: "application/x-ndjson"}[format]
 	return func(c echo.Context) error {
-		f, err := models.ParseAuditFilter(c.QueryParams(), s.auditZone(), s.now())
+		form, err := c.FormParams()
+		if err != nil {
+			return models.Errorf(models.ErrInvalid, "The export form could not be read.")
+		}
+		f, err := models.ParseAuditFilter(form, s.auditZone(), s.now())
 		if err != nil {
 			return err
 		}
+		release, err := s.heavySlot(c)
+		if err != nil {
+			return err
+		}
+		defer release()
 		w := &exportWriter{
 			c: c, rc: http.NewResponseController(c.Response()), ctype: ctype,
 			filename: exportFilename(f, s.now().In(s.auditZone()), format),

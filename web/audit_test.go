@@ -207,7 +207,7 @@ func TestAuditExportOverHTTP(t *testing.T) {
 	ts := newTestServer(t, db, nil)
 	seedAudit(t, db, 10)
 	c := ts.client(t, gAuditor)
-	res, body := do(t, c, http.MethodGet, ts.URL+"/audit/export.csv?department=billing&since=2024-05-01&until=2024-05-02", nil)
+	res, body := ts.post(t, c, "/audit/export.csv", url.Values{"department": {"billing"}, "since": {"2024-05-01"}, "until": {"2024-05-02"}})
 	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
 		res.Header.Get("Content-Disposition") != `attachment; filename="uwsportal-audit-20240501-20240502.csv"` {
 		t.Fatalf("%d %v", res.StatusCode, res.Header)
@@ -221,12 +221,12 @@ func TestAuditExportOverHTTP(t *testing.T) {
 			t.Fatalf("row %v", r)
 		}
 	}
-	res, body = do(t, c, http.MethodGet, ts.URL+"/audit/export.ndjson?outcome=failure", nil)
+	res, body = ts.post(t, c, "/audit/export.ndjson", url.Values{"outcome": {"failure"}})
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/x-ndjson" || body != "" ||
 		!strings.HasPrefix(res.Header.Get("Content-Disposition"), `attachment; filename="uwsportal-audit-begin-`) {
 		t.Fatalf("empty export: %d %v %q", res.StatusCode, res.Header, body)
 	}
-	res, body = do(t, c, http.MethodGet, ts.URL+"/audit/export.ndjson?department=fleet", nil)
+	res, body = ts.post(t, c, "/audit/export.ndjson", url.Values{"department": {"fleet"}})
 	if lines := strings.Split(strings.TrimSpace(body), "\n"); res.StatusCode != 200 || len(lines) != 5 || !strings.Contains(lines[0], `"id":1,`) {
 		t.Fatalf("ndjson: %d %s", res.StatusCode, body)
 	}
@@ -243,7 +243,7 @@ func TestAuditVerifyPage(t *testing.T) {
 	ts := newTestServer(t, db, nil)
 	seedAudit(t, db, 6)
 	c := ts.client(t, gAuditor)
-	res, body := do(t, c, http.MethodGet, ts.URL+"/audit/verify", nil)
+	res, body := ts.post(t, c, "/audit/verify", nil)
 	if res.StatusCode != 200 || !strings.Contains(body, "Intact") || !strings.Contains(body, "events verified") {
 		t.Fatalf("%d %s", res.StatusCode, body)
 	}
@@ -253,7 +253,7 @@ func TestAuditVerifyPage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, body = do(t, c, http.MethodGet, ts.URL+"/audit/verify", nil)
+	_, body = ts.post(t, c, "/audit/verify", nil)
 	if !strings.Contains(body, "Broken") || !strings.Contains(body, `href="/audit/4"`) || !strings.Contains(body, "event 4 is missing") {
 		t.Fatalf("%s", body)
 	}

@@ -17,7 +17,12 @@ import (
 	"github.com/uwsportal/uwsportal/templates"
 )
 
-var stateAAD = []byte("oidc-state")
+// The pre-sign-in cookie is sealed with a key derived for this purpose
+// only; its format version is in the cookie and in the associated data, so
+// a cookie of another version can never be read as this one.
+const stateVersion = "v2"
+
+var stateAAD = []byte("oidc-state:" + stateVersion)
 
 // oidcLogin starts the authorization code flow with PKCE, state and nonce.
 func (s *Server) oidcLogin(c echo.Context) error {
@@ -34,12 +39,12 @@ func (s *Server) oidcLogin(c echo.Context) error {
 	}
 	st := authState{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), Next: next,
 		Expires: s.now().Add(authStateTTL).Unix()}
-	keyID, ct, err := s.keys.Seal(marshalState(st), stateAAD)
+	keyID, ct, err := s.stateKeys.Seal(marshalState(st), stateAAD)
 	if err != nil {
 		return err
 	}
 	c.SetCookie(&http.Cookie{
-		Name: authCookie, Value: keyID + "." + base64.RawURLEncoding.EncodeToString(ct), Path: "/auth/",
+		Name: authCookie, Value: stateVersion + "." + keyID + "." + base64.RawURLEncoding.EncodeToString(ct), Path: "/auth/",
 		MaxAge: int(authStateTTL.Seconds()), HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode,
 	})
 	u := s.oidc.oauth.AuthCodeURL(st.State, oauth2.S256ChallengeOption(st.Verifier), oauthNonce(st.Nonce))
@@ -54,15 +59,16 @@ func (s *Server) readAuthState(c echo.Context) (authState, bool) {
 	if err != nil {
 		return authState{}, false
 	}
-	keyID, enc, ok := strings.Cut(ck.Value, ".")
-	if !ok {
+	version, rest, _ := strings.Cut(ck.Value, ".")
+	keyID, enc, ok := strings.Cut(rest, ".")
+	if !ok || version != stateVersion {
 		return authState{}, false
 	}
 	ct, err := base64.RawURLEncoding.DecodeString(enc)
 	if err != nil {
 		return authState{}, false
 	}
-	plain, err := s.keys.Open(keyID, ct, stateAAD)
+	plain, err := s.stateKeys.Open(keyID, ct, stateAAD)
 	if err != nil {
 		return authState{}, false
 	}
@@ -89,16 +95,18 @@ func (s *Server) oidcCallback(c echo.Context) error {
 		s.people.SignInFailed(ctx, meta(c), reason, s.cfg.OIDCIssuer, subject)
 		return models.Errorf(kind, "%s", message)
 	}
+	// The state first: an IdP error is only worth auditing as such when it
+	// answers a sign-in started here; anything else is anonymous noise.
 	st, ok := s.readAuthState(c)
-	if idpErr := c.QueryParam("error"); idpErr != "" {
-		return failed("idp error: "+clipText(idpErr, 64), "",
-			"The identity provider did not sign you in ("+clipText(idpErr, 64)+"). Try again, or ask your administrator if this keeps happening.", models.ErrForbidden)
-	}
 	if !ok {
 		return failed("missing or expired sign-in state", "", "Your sign-in took too long or was started in another browser. Please sign in again.", models.ErrInvalid)
 	}
 	if !equalTokens(c.QueryParam("state"), st.State) {
 		return failed("state mismatch", "", "The sign-in response did not match the sign-in that was started here. Please sign in again.", models.ErrInvalid)
+	}
+	if idpErr := c.QueryParam("error"); idpErr != "" {
+		return failed("idp error: "+clipText(idpErr, 64), "",
+			"The identity provider did not sign you in ("+clipText(idpErr, 64)+"). Try again, or ask your administrator if this keeps happening.", models.ErrForbidden)
 	}
 	code := c.QueryParam("code")
 	if code == "" || len(code) > 4096 {
@@ -107,7 +115,7 @@ func (s *Server) oidcCallback(c echo.Context) error {
 	if err := s.oidc.ready(ctx); err != nil {
 		return failed("identity provider unreachable", "", "The identity provider cannot be reached right now. Please try again shortly.", models.ErrUnavailable)
 	}
-	id, rawIDToken, err := s.oidc.exchange(ctx, code, st)
+	id, tok, rawIDToken, err := s.oidc.exchange(ctx, code, st)
 	if err != nil {
 		s.log.Warn("sign-in failed", "err", err, "request_id", requestID(c))
 		return failed(clipText(err.Error(), 200), "", "Sign-in failed: the identity provider's answer could not be verified. Please sign in again.", models.ErrInvalid)
@@ -118,6 +126,9 @@ func (s *Server) oidcCallback(c echo.Context) error {
 		return err
 	}
 	if err := s.startSession(c, user.ID, rawIDToken); err != nil {
+		return err
+	}
+	if err := s.keepIdPTokens(c, id.Subject, tok); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, safeNext(st.Next))
@@ -144,6 +155,9 @@ func (s *Server) logout(c echo.Context) error {
 
 // localLoginForm is the break-glass sign-in page.
 func (s *Server) localLoginForm(c echo.Context) error {
+	if !s.cfg.BreakGlass {
+		return models.Errorf(models.ErrNotFound, "Break-glass sign-in is turned off here.")
+	}
 	return render(c, http.StatusOK, templates.LocalLogin(s.page(c, "Break-glass sign-in"), templates.LocalLoginView{
 		Next: safeNext(c.QueryParam("next")), SSO: s.oidc != nil,
 	}))
@@ -151,6 +165,9 @@ func (s *Server) localLoginForm(c echo.Context) error {
 
 // localLogin checks a break-glass admin's password (throttled and audited).
 func (s *Server) localLogin(c echo.Context) error {
+	if !s.cfg.BreakGlass {
+		return models.Errorf(models.ErrNotFound, "Break-glass sign-in is turned off here.")
+	}
 	ctx := c.Request().Context()
 	username := c.FormValue("username")
 	pw := secret.Secret(c.FormValue("password"))

@@ -246,9 +246,7 @@ func TestCallbackRejectsWrongStateReplayAndIdPErrors(t *testing.T) {
 	if res, body := do(t, c, http.MethodGet, ts.URL+"/auth/callback?error=access_denied&state="+st, nil); res.StatusCode != 403 || !strings.Contains(body, "access_denied") {
 		t.Fatalf("access_denied: %d", res.StatusCode)
 	}
-	var failed int
-	_ = ts.db.Pool.QueryRow(ctx, "SELECT count(*) FROM audit_events WHERE code = $1 AND outcome = 'failure'", models.EvSignInFailed).Scan(&failed)
-	if failed < 4 {
+	if failed := ts.failures(t, models.EvSignInFailed); failed < 4 {
 		t.Fatalf("%d failed sign-ins audited, want ≥ 4", failed)
 	}
 }
@@ -278,32 +276,6 @@ func TestSessionIDChangesAtSignIn(t *testing.T) {
 	after := sessionCookie(c, ts.URL)
 	if after == "" || after == before {
 		t.Fatalf("session id did not change: %q → %q", before, after)
-	}
-}
-
-func TestGroupRemovedMeansAccessRemovedAtNextSignIn(t *testing.T) {
-	t.Parallel()
-	ts := newSSOServer(t)
-	ctx := context.Background()
-	c, _ := signIn(t, ts, "lena", "/")
-	if res, body := do(t, c, http.MethodGet, ts.URL+"/", nil); strings.Contains(body, "No access yet") {
-		t.Fatalf("lena should have access: %d", res.StatusCode)
-	}
-	admin := &models.Principal{Actor: "cli:test", Grants: []models.Grant{{Role: models.RoleAdmin}}}
-	list, err := ts.people.Mappings(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range list {
-		if m.Group == "fleet-leads" {
-			if err := ts.people.DeleteMapping(ctx, admin, models.RequestMeta{}, m.ID); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	c, _ = signIn(t, ts, "lena", "/")
-	if _, body := do(t, c, http.MethodGet, ts.URL+"/", nil); !strings.Contains(body, "No access yet") {
-		t.Fatal("lena kept access after her group mapping was removed")
 	}
 }
 
@@ -364,42 +336,6 @@ func TestIdleAndAbsoluteTimeouts(t *testing.T) {
 	if !strings.Contains(strings.Join(ts.events(t), " "), models.EvSessionExpired) {
 		t.Fatal("expiry not audited")
 	}
-}
-
-func TestCSRFIsRequiredOnEveryPost(t *testing.T) {
-	t.Parallel()
-	ts := newTestServer(t, testdb.New(t), nil)
-	c := ts.client(t, models.Grant{Role: models.RoleAdmin})
-	form := url.Values{"group": {"g1"}, "role": {"auditor"}}
-	if res, _ := do(t, c, http.MethodPost, ts.URL+"/admin/mappings", form); res.StatusCode != 400 && res.StatusCode != 403 {
-		t.Fatalf("missing token: %d", res.StatusCode)
-	}
-	ts.csrf(t, c)
-	form.Set("csrf_token", "wrong")
-	if res, _ := do(t, c, http.MethodPost, ts.URL+"/admin/mappings", form); res.StatusCode != 403 {
-		t.Fatalf("wrong token: %d", res.StatusCode)
-	}
-	if n := len(mappingsOf(t, ts)); n != 0 {
-		t.Fatalf("a forged post changed something: %d mappings", n)
-	}
-	if res, _ := ts.post(t, c, "/admin/mappings", url.Values{"group": {"g1"}, "role": {"auditor"}}); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("valid token: %d", res.StatusCode)
-	}
-	if n := len(mappingsOf(t, ts)); n != 1 {
-		t.Fatalf("%d mappings", n)
-	}
-	// State-changing routes never answer a GET.
-	if res, _ := do(t, c, http.MethodGet, ts.URL+"/admin/mappings/1/delete", nil); res.StatusCode != http.StatusMethodNotAllowed && res.StatusCode != 404 {
-		t.Fatalf("GET on a POST route: %d", res.StatusCode)
-	}
-}
-
-func mappingsOf(t *testing.T, ts *testServer) []models.Mapping {
-	list, err := ts.db.Mappings(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return list
 }
 
 func TestSignOutDestroysTheSessionAndUsesEndSession(t *testing.T) {

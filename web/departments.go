@@ -265,7 +265,11 @@ func (s *Server) reveal(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := principal(c)
 	slug := c.Param("slug")
-	pw, err := s.creds.Reveal(ctx, p, meta(c), slug, c.FormValue("reason"))
+	reason, err := s.revealGuard(c, p)
+	var pw secret.Secret
+	if err == nil {
+		pw, err = s.creds.Reveal(ctx, p, meta(c), slug, reason)
+	}
 	if err != nil {
 		if f, ok := formError(err); ok {
 			dv, derr := s.creds.DepartmentView(ctx, p, slug)

@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -99,20 +100,19 @@ func do(t *testing.T, c *http.Client, method, u string, form url.Values) (*http.
 	return res, string(b)
 }
 
-// csrf makes sure c holds a CSRF cookie and returns its token.
+// csrfInput finds the CSRF token a page carries.
+var csrfInput = regexp.MustCompile(`name="csrf-token" content="([^"]+)"`)
+
+// csrf returns the CSRF token of c's session (starting one if need be), as
+// a page shows it.
 func (ts *testServer) csrf(t *testing.T, c *http.Client) string {
 	t.Helper()
-	u, _ := url.Parse(ts.URL)
-	for range 2 {
-		for _, ck := range c.Jar.Cookies(u) {
-			if ck.Name == "uwsportal_csrf" {
-				return ck.Value
-			}
-		}
-		do(t, c, http.MethodGet, ts.URL+"/healthz", nil)
+	res, body := do(t, c, http.MethodGet, ts.URL+"/login/local", nil)
+	m := csrfInput.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token on /login/local (%d)", res.StatusCode)
 	}
-	t.Fatal("no CSRF cookie")
-	return ""
+	return m[1]
 }
 
 // post submits a form with a valid CSRF token.
@@ -207,4 +207,14 @@ func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res, string(b)
+}
+
+// readAll reads a response body; a read error becomes part of the text, so
+// it fails whatever the caller expected.
+func readAll(res *http.Response) string {
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return string(b) + " [read error: " + err.Error() + "]"
+	}
+	return string(b)
 }

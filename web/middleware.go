@@ -28,9 +28,10 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		s.log.LogAttrs(req.Context(), level, "request",
 			slog.String("request_id", requestID(c)),
-			slog.String("method", req.Method),
+			slog.String("client_request_id", clientRequestID(c)),
+			slog.String("method", clipText(req.Method, 16)),
 			slog.String("route", c.Path()),
-			slog.String("path", req.URL.Path),
+			slog.String("path", clipText(req.URL.Path, 512)),
 			slog.Int("status", res.Status),
 			slog.Int64("bytes", res.Size),
 			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),

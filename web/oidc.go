@@ -103,25 +103,33 @@ type identity struct {
 
 // exchange trades the code for tokens and verifies the ID token: issuer,
 // audience, expiry and signature (go-oidc), then the nonce.
-func (o *oidcClient) exchange(ctx context.Context, code string, st authState) (identity, string, error) {
+func (o *oidcClient) exchange(ctx context.Context, code string, st authState) (identity, *oauth2.Token, string, error) {
 	tok, err := o.oauth.Exchange(o.ctx(ctx), code, oauth2.VerifierOption(st.Verifier))
 	if err != nil {
-		return identity{}, "", fmt.Errorf("code exchange: %w", err)
+		return identity{}, nil, "", fmt.Errorf("code exchange: %w", err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return identity{}, "", errors.New("no id_token in the token response")
+		return identity{}, nil, "", errors.New("no id_token in the token response")
 	}
 	idt, err := o.verifier.Verify(o.ctx(ctx), raw)
 	if err != nil {
-		return identity{}, "", fmt.Errorf("id token: %w", err)
+		return identity{}, nil, "", fmt.Errorf("id token: %w", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(st.Nonce)) != 1 {
-		return identity{}, "", errors.New("id token: nonce mismatch")
+		return identity{}, nil, "", errors.New("id token: nonce mismatch")
 	}
+	id, err := o.identityOf(ctx, idt, tok)
+	return id, tok, raw, err
+}
+
+// identityOf reads the person from a verified ID token, and from userinfo
+// when the token carries no groups. Userinfo must speak of the same
+// subject: an answer about someone else is refused, not merged.
+func (o *oidcClient) identityOf(ctx context.Context, idt *oidc.IDToken, tok *oauth2.Token) (identity, error) {
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
-		return identity{}, "", fmt.Errorf("id token claims: %w", err)
+		return identity{}, fmt.Errorf("id token claims: %w", err)
 	}
 	id := identity{Subject: idt.Subject, Name: str(claims["name"]), Email: str(claims["email"])}
 	groups, found := groupList(claims[o.cfg.OIDCGroupsClaim])
@@ -129,6 +137,9 @@ func (o *oidcClient) exchange(ctx context.Context, code string, st authState) (i
 		// Some IdPs put groups only in userinfo.
 		ui, err := o.provider.UserInfo(o.ctx(ctx), oauth2.StaticTokenSource(tok))
 		if err == nil {
+			if ui.Subject != idt.Subject {
+				return identity{}, errors.New("userinfo: subject differs from the id token's")
+			}
 			var uc map[string]any
 			if ui.Claims(&uc) == nil {
 				groups, _ = groupList(uc[o.cfg.OIDCGroupsClaim])
@@ -147,7 +158,7 @@ func (o *oidcClient) exchange(ctx context.Context, code string, st authState) (i
 	if id.Name == "" {
 		id.Name = str(claims["preferred_username"])
 	}
-	return id, raw, nil
+	return id, nil
 }
 
 func groupList(v any) ([]string, bool) {
@@ -161,7 +172,12 @@ func groupList(v any) ([]string, bool) {
 		}
 		return out, true
 	case string:
-		return strings.Fields(strings.ReplaceAll(x, ",", " ")), true
+		// One string is one group: "Fleet Leads" is a single group name
+		// (splitting it on spaces would grant "Fleet" and "Leads").
+		if x = strings.TrimSpace(x); x == "" {
+			return []string{}, true
+		}
+		return []string{x}, true
 	}
 	return []string{}, false
 }

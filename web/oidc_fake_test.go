@@ -16,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // fakeIdP is a minimal OpenID provider whose ID tokens a test shapes, to
@@ -28,6 +29,8 @@ type fakeIdP struct {
 	shape  func(claims map[string]any, nonce string) // edits the next token's claims
 	signBy *rsa.PrivateKey
 	nonce  string
+	groups []string // the person's groups now; nil means uwsportal-admins
+	refuse bool     // refresh and userinfo answer 400/401
 }
 
 func newFakeIdP(t *testing.T) *fakeIdP {
@@ -53,11 +56,26 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		q := url.Values{"code": {"the-code"}, "state": {r.URL.Query().Get("state")}}
 		http.Redirect(w, r, r.URL.Query().Get("redirect_uri")+"?"+q.Encode(), http.StatusFound)
 	})
+	mux.HandleFunc("/userinfo", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.refuse || r.Header.Get("Authorization") != "Bearer at" {
+			http.Error(w, "invalid token", http.StatusUnauthorized)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"sub": "user-1", "groups": f.currentGroups()})
+	})
 	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		if r.FormValue("grant_type") == "refresh_token" && (f.refuse || r.FormValue("refresh_token") != "rt") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+			return
+		}
 		claims := map[string]any{"iss": f.URL, "sub": "user-1", "aud": "uwsportal", "exp": time.Now().Add(time.Hour).Unix(),
-			"iat": time.Now().Unix(), "nonce": f.nonce, "name": "Fake User", "groups": []string{"uwsportal-admins"}}
+			"iat": time.Now().Unix(), "nonce": f.nonce, "name": "Fake User", "groups": f.currentGroups()}
 		signer := f.key
 		if f.shape != nil {
 			f.shape(claims, f.nonce)
@@ -70,7 +88,7 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		obj, _ := sig.Sign(payload)
 		tok, _ := obj.CompactSerialize()
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 300, "id_token": tok})
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "refresh_token": "rt", "token_type": "Bearer", "expires_in": 300, "id_token": tok})
 	})
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	srv := httptest.NewUnstartedServer(mux)
@@ -80,6 +98,31 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	return f
+}
+
+func (f *fakeIdP) currentGroups() []string {
+	if f.groups == nil {
+		return []string{"uwsportal-admins"}
+	}
+	return f.groups
+}
+
+func (f *fakeIdP) set(groups []string, refuse bool) {
+	f.mu.Lock()
+	f.groups, f.refuse = groups, refuse
+	f.mu.Unlock()
+}
+
+// signInFake signs a fresh browser in through the fake IdP.
+func signInFake(t *testing.T, ts *testServer) *http.Client {
+	t.Helper()
+	c := anonClient()
+	res, _ := do(t, c, http.MethodGet, ts.URL+"/auth/login", nil)
+	res, _ = do(t, c, http.MethodGet, res.Header.Get("Location"), nil)
+	if res, body := do(t, c, http.MethodGet, res.Header.Get("Location"), nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d %.300s", res.StatusCode, body)
+	}
+	return c
 }
 
 func TestCallbackRejectsBadIDTokens(t *testing.T) {
@@ -115,9 +158,7 @@ func TestCallbackRejectsBadIDTokens(t *testing.T) {
 			t.Errorf("%s: unclear page", name)
 		}
 	}
-	var failed int
-	_ = ts.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM audit_events WHERE code = 'auth.signin.failed'").Scan(&failed)
-	if failed != len(cases)-1 {
+	if failed := ts.failures(t, models.EvSignInFailed); failed != len(cases)-1 {
 		t.Fatalf("%d failures audited, want %d", failed, len(cases)-1)
 	}
 }

@@ -26,26 +26,18 @@ func render(c echo.Context, status int, comp templ.Component) error {
 func (s *Server) page(c echo.Context, title string) templates.Page {
 	p := templates.Page{
 		Title:   title,
-		Version: s.version,
 		CSS:     s.assets.Path("css/app.css"),
 		JS:      s.assets.Path("js/app.js"),
 		Path:    c.Request().URL.Path,
-		CSRF:    csrfToken(c),
+		CSRF:    s.csrfToken(c),
 		Flashes: s.popFlashes(c),
 	}
 	if pr := principal(c); !pr.Anonymous() {
+		p.Version = s.version // only for the signed in: it helps nobody else
 		p.User = &templates.UserView{Name: pr.Name, Roles: pr.RoleNames(), BreakGlass: pr.Local}
 		p.Nav = navFor(pr)
 	}
 	return p
-}
-
-// csrfToken is the token the CSRF middleware put on the context, if any.
-func csrfToken(c echo.Context) string {
-	if t, ok := c.Get("csrf").(string); ok {
-		return t
-	}
-	return ""
 }
 
 // navFor lists the sections p may open.

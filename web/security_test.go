@@ -48,7 +48,10 @@ func TestCookieFlags(t *testing.T) {
 	for _, ck := range res.Cookies() {
 		cookies[ck.Name] = ck
 	}
-	for _, name := range []string{"uwsportal_session", "uwsportal_csrf"} {
+	if cookies["uwsportal_csrf"] != nil {
+		t.Error("a CSRF cookie is set: the token belongs in the server-side session")
+	}
+	for _, name := range []string{"uwsportal_session"} {
 		ck := cookies[name]
 		if ck == nil {
 			t.Fatalf("%s not set", name)

@@ -53,7 +53,12 @@ type Server struct {
 	sessions  *scs.SessionManager
 	oidc      *oidcClient
 	keys      *secret.Keyring
-	now       func() time.Time
+	// stateKeys and tokenKeys are derived from keys for one purpose each.
+	stateKeys, tokenKeys *secret.Keyring
+	now                  func() time.Time
+	// heavy holds a slot for each audit verification or export running
+	// in this instance (heavy.go).
+	heavy chan struct{}
 }
 
 // New builds the server and registers every route.
@@ -63,12 +68,21 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: d.App.Config, db: d.App.DB, log: d.App.Log, reg: d.App.Metrics, metrics: webMetrics{d.App.Metrics},
+		cfg: d.App.Config, db: d.App.DB, log: d.App.Log, reg: d.App.Metrics, metrics: webMetrics{m: d.App.Metrics, routes: map[string]bool{}},
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
-		now: d.App.Now, keys: d.App.Keys,
+		now: d.App.Now, keys: d.App.Keys, heavy: make(chan struct{}, maxHeavy),
 		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation,
 	}
+	if s.stateKeys, err = s.keys.Derive("oidc-state"); err != nil {
+		return nil, err
+	}
+	if s.tokenKeys, err = s.keys.Derive("session-idp-tokens"); err != nil {
+		return nil, err
+	}
 	s.sessions = newSessionManager(s.db, s.cfg)
+	if s.cfg.MetricsAddr == "" && !metricsOnMainListener(s.cfg.Addr, "") {
+		s.log.Warn("metrics are not served: the main listener is not loopback; set UWSPORTAL_METRICS_ADDR to scrape them")
+	}
 	if s.cfg.SSOEnabled() {
 		s.oidc = newOIDCClient(s.cfg, s.log)
 	}
@@ -76,7 +90,7 @@ func New(d Deps) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(s.cfg)
-	e.Use(middleware.RequestID())
+	e.Use(requestIDs)
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(s.recoverConfig()))
 	e.Use(s.securityHeaders)
@@ -85,15 +99,7 @@ func New(d Deps) (*Server, error) {
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
 	e.Use(s.sessionLoad)
 	e.Use(s.loadPrincipal)
-	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:csrf_token,header:X-CSRF-Token",
-		CookieName:     "uwsportal_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   s.cfg.Secure(),
-		CookieSameSite: http.SameSiteLaxMode,
-		ContextKey:     "csrf",
-	}))
+	e.Use(s.csrfProtect)
 	s.echo = e
 	s.routes()
 	return s, nil
@@ -112,6 +118,7 @@ func (s *Server) MetricsHandler() http.Handler {
 // exists without one.
 func (s *Server) route(method, path string, perm models.Permission, h echo.HandlerFunc) {
 	s.policies[method+" "+path] = perm
+	s.metrics.routes[path] = true
 	s.echo.Add(method, path, h, s.authorize(perm))
 }
 
@@ -135,16 +142,21 @@ func (s *Server) routes() {
 	s.route(http.MethodGet, "/static/*", models.PermPublic, s.assets.serve)
 	s.route(http.MethodGet, "/healthz", models.PermPublic, s.healthz)
 	s.route(http.MethodGet, "/readyz", models.PermPublic, s.readyz)
-	if s.cfg.MetricsAddr == "" && s.reg != nil {
+	if s.reg != nil && metricsOnMainListener(s.cfg.Addr, s.cfg.MetricsAddr) {
 		s.route(http.MethodGet, "/metrics", models.PermPublic, echo.WrapHandler(s.MetricsHandler()))
 	}
 	s.route(http.MethodGet, "/", models.PermSignedIn, s.dashboard)
 
 	// Static audit routes before /audit/:id (Echo prefers them anyway).
 	s.route(http.MethodGet, "/audit", models.PermViewAudit, s.auditList)
-	s.route(http.MethodGet, "/audit/verify", models.PermVerifyAudit, s.auditVerify)
-	s.route(http.MethodGet, "/audit/export.csv", models.PermExportAudit, s.auditExport(auditlog.ExportCSV))
-	s.route(http.MethodGet, "/audit/export.ndjson", models.PermExportAudit, s.auditExport(auditlog.ExportNDJSON))
+	// Verification and export work hard and write to the trail: the GET
+	// shows a form, the POST does the work.
+	s.route(http.MethodGet, "/audit/verify", models.PermVerifyAudit, s.auditVerifyForm)
+	s.route(http.MethodPost, "/audit/verify", models.PermVerifyAudit, s.auditVerify)
+	s.route(http.MethodGet, "/audit/export.csv", models.PermExportAudit, s.auditExportForm(auditlog.ExportCSV))
+	s.route(http.MethodGet, "/audit/export.ndjson", models.PermExportAudit, s.auditExportForm(auditlog.ExportNDJSON))
+	s.route(http.MethodPost, "/audit/export.csv", models.PermExportAudit, s.auditExport(auditlog.ExportCSV))
+	s.route(http.MethodPost, "/audit/export.ndjson", models.PermExportAudit, s.auditExport(auditlog.ExportNDJSON))
 	s.route(http.MethodGet, "/audit/:id", models.PermViewAudit, s.auditEvent)
 
 	s.route(http.MethodGet, "/auth/login", models.PermPublic, s.oidcLogin)

@@ -134,6 +134,11 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		} else if err != nil {
 			return err
 		}
+		if reason == "" {
+			if reason, p, err = s.refreshGroupsIfDue(c, uid, p); err != nil {
+				return err
+			}
+		}
 		if reason != "" {
 			if err := s.sessions.Destroy(ctx); err != nil {
 				return err
@@ -157,6 +162,8 @@ func (s *Server) startSession(c echo.Context, userID int64, idToken string) erro
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
 	}
+	// A new identity gets a new CSRF token, made by the next page.
+	s.sessions.Remove(ctx, keyCSRF)
 	now := s.now().Unix()
 	s.sessions.Put(ctx, keyUser, userID)
 	s.sessions.Put(ctx, keyCreated, now)
@@ -184,7 +191,8 @@ func (s *Server) popFlashes(c echo.Context) []templates.Flash {
 
 // meta is where the request came from, for the audit trail.
 func meta(c echo.Context) models.RequestMeta {
-	return models.RequestMeta{SourceIP: c.RealIP(), UserAgent: c.Request().UserAgent(), RequestID: requestID(c)}
+	return models.RequestMeta{SourceIP: c.RealIP(), UserAgent: c.Request().UserAgent(), RequestID: requestID(c),
+		ClientRequestID: clientRequestID(c)}
 }
 
 // safeNext keeps only same-origin relative paths, so the page asked for

@@ -9,7 +9,6 @@ package app
 import (
 	"context"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/auditlog"
@@ -75,7 +74,7 @@ func NewCore(p Parts) *Core {
 	}
 	return &Core{Config: p.Config, DB: p.DB, Log: p.Log, Metrics: p.Metrics, Now: p.Now,
 		Identity: identity.New(identity.Deps{DB: p.DB, Log: p.Log, Now: p.Now, AdminGroups: p.Config.AdminGroups}),
-		Audit:    auditlog.New(p.DB)}
+		Audit:    auditlog.New(p.DB, p.Log, p.Now)}
 }
 
 // New builds the whole portal over an open database.
@@ -93,7 +92,7 @@ func New(p Parts) (*App, error) {
 // Env is where Open reads its configuration.
 type Env struct {
 	Getenv   func(string) string
-	ReadFile func(string) ([]byte, error) // default os.ReadFile
+	ReadFile func(string) ([]byte, error) // default secret.ReadKeyFile
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics
 	// MaxConns bounds the database pool (0: the default).
@@ -104,7 +103,7 @@ type Env struct {
 // database, keyring, ThingSpace backends. Close the database when done.
 func Open(ctx context.Context, env Env, cfg *config.Config, version string) (*App, error) {
 	if env.ReadFile == nil {
-		env.ReadFile = os.ReadFile
+		env.ReadFile = secret.ReadKeyFile // refuses a key file others can read
 	}
 	keys, err := secret.LoadKeyring(env.Getenv, env.ReadFile)
 	if err != nil {

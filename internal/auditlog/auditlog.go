@@ -8,17 +8,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 )
 
 // Service is the audit trail's use cases.
-type Service struct{ db *store.DB }
+type Service struct {
+	db  *store.DB
+	log *slog.Logger
+	now func() time.Time
+}
 
 // New builds the service.
-func New(db *store.DB) *Service { return &Service{db: db} }
+func New(db *store.DB, log *slog.Logger, now func() time.Time) *Service {
+	return &Service{db: db, log: log, now: now}
+}
 
 // auditScope is the departments whose events p may read: nil for all
 // (admins, auditors), otherwise the lead's own departments (never nil, so an
@@ -39,6 +47,7 @@ func (s *Service) SearchAudit(ctx context.Context, p *models.Principal, f models
 	if err := p.Require(models.PermViewAudit, ""); err != nil {
 		return models.AuditPage{}, err
 	}
+	s.flushAuditWindows(ctx)
 	if f.Limit <= 0 || f.Limit > models.AuditPageMax {
 		f.Limit = models.AuditPageDefault
 	}
@@ -97,6 +106,7 @@ func (s *Service) ExportAudit(ctx context.Context, p *models.Principal, meta mod
 	if err := p.Require(models.PermExportAudit, ""); err != nil {
 		return 0, err
 	}
+	s.flushAuditWindows(ctx)
 	var enc exportEncoder
 	switch format {
 	case ExportCSV:
@@ -154,6 +164,7 @@ func (s *Service) VerifyAudit(ctx context.Context, p *models.Principal, meta mod
 	if err := p.Require(models.PermVerifyAudit, ""); err != nil {
 		return store.VerifyResult{}, err
 	}
+	s.flushAuditWindows(ctx)
 	res, err := s.db.VerifyAudit(ctx)
 	if err != nil {
 		return res, fmt.Errorf("verify audit chain: %w", err)
@@ -167,4 +178,13 @@ func (s *Service) VerifyAudit(ctx context.Context, p *models.Principal, meta mod
 		return res, fmt.Errorf("record verification: %w", err)
 	}
 	return res, nil
+}
+
+// flushAuditWindows writes the counts of ended anonymous-failure windows
+// before the trail is read, so a reader sees them. A failure is logged: the
+// counts wait for the next flush and the reader still gets the trail.
+func (s *Service) flushAuditWindows(ctx context.Context) {
+	if err := s.db.FlushAuditWindows(ctx, s.now()); err != nil {
+		s.log.Error("flush audit windows", "err", err)
+	}
 }

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -31,7 +33,7 @@ var (
 func newService(t *testing.T) (*auditlog.Service, *store.DB) {
 	t.Helper()
 	db := testdb.New(t)
-	return auditlog.New(db), db
+	return auditlog.New(db, slog.New(slog.DiscardHandler), time.Now), db
 }
 
 // seed writes n events across two departments, with hostile cell values.

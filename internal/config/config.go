@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +35,9 @@ type Config struct {
 
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
+	// GroupsRefresh is how often a signed-in person's groups are re-read
+	// from the IdP, so a person removed from a group loses access within it.
+	GroupsRefresh   time.Duration
 	ShutdownTimeout time.Duration
 
 	ThingSpaceURL       string
@@ -47,6 +49,9 @@ type Config struct {
 	// logins after which a credential is quarantined (ThingSpace locks at 5).
 	QuarantineThreshold int
 	SchedulerEnabled    bool
+
+	// BreakGlass enables the local admin sign-in at /login/local.
+	BreakGlass bool
 
 	// TrustedProxies are the networks whose X-Forwarded-For is believed for
 	// the client address that the audit trail records.
@@ -85,6 +90,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		AdminGroups:         p.list("UWSPORTAL_ADMIN_GROUPS"),
 		SessionIdle:         p.duration("UWSPORTAL_SESSION_IDLE", 30*time.Minute),
 		SessionLifetime:     p.duration("UWSPORTAL_SESSION_LIFETIME", 12*time.Hour),
+		GroupsRefresh:       p.duration("UWSPORTAL_GROUPS_REFRESH", 15*time.Minute),
 		ShutdownTimeout:     p.duration("UWSPORTAL_SHUTDOWN_TIMEOUT", 20*time.Second),
 		ThingSpaceURL:       p.httpURL("THINGSPACE_URL", "https://thingspace.verizon.com"),
 		ThingSpaceSOAPURL:   p.httpURL("THINGSPACE_SOAP_URL", "https://uws.apps.nphase.com/api/v2/SessionService.svc"),
@@ -92,10 +98,14 @@ func Load(getenv func(string) string) (*Config, error) {
 		ThingSpaceAppSecret: p.str("THINGSPACE_APP_SECRET", ""),
 		QuarantineThreshold: p.intRange("UWSPORTAL_QUARANTINE_THRESHOLD", 2, 1, 4),
 		SchedulerEnabled:    p.boolean("UWSPORTAL_SCHEDULER", true),
+		BreakGlass:          p.onOff("UWSPORTAL_BREAK_GLASS", true),
 		TrustedProxies:      p.cidrs("UWSPORTAL_TRUSTED_PROXIES"),
 	}
 	if c.OIDCIssuer != "" {
 		p.httpURL("OIDC_ISSUER", "")
+		if !secureOrLoopback(c.OIDCIssuer) {
+			p.fail("OIDC_ISSUER", "must be an https URL (plain http only for an IdP on loopback, in development)")
+		}
 	}
 	oidcSet := 0
 	for _, v := range []string{c.OIDCIssuer, c.OIDCClientID, c.OIDCClientSecret} {
@@ -125,7 +135,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	default:
 		// Parsed here too, so a malformed key is listed with the rest; the
 		// message names the variable, never the key.
-		if _, err := secret.LoadKeyring(getenv, os.ReadFile); err != nil {
+		if _, err := secret.LoadKeyring(getenv, secret.ReadKeyFile); err != nil {
 			p.problems = append(p.problems, err.Error())
 		}
 	}
@@ -224,8 +234,22 @@ func (p *parser) boolean(name string, def bool) bool {
 	b, err := strconv.ParseBool(v)
 	if err != nil {
 		p.fail(name, fmt.Sprintf("must be true or false, got %q", v))
+		return def
 	}
 	return b
+}
+
+// onOff reads a switch: on/off, or anything strconv.ParseBool accepts.
+func (p *parser) onOff(name string, def bool) bool {
+	switch strings.ToLower(strings.TrimSpace(p.getenv(name))) {
+	case "":
+		return def
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	return p.boolean(name, def)
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {
@@ -263,4 +287,24 @@ func (p *parser) oneOf(name, def string, allowed ...string) string {
 	}
 	p.fail(name, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
 	return def
+}
+
+// secureOrLoopback reports whether a URL is https, or http to a loopback
+// host (a development IdP on this machine).
+func secureOrLoopback(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	if u.Scheme == "https" {
+		return true
+	}
+	if u.Scheme != "http" {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
 }

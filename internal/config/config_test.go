@@ -38,6 +38,7 @@ func TestEachVariableIsValidated(t *testing.T) {
 		"THINGSPACE_URL":                 "not a url",
 		"THINGSPACE_SOAP_URL":            "/relative",
 		"UWSPORTAL_QUARANTINE_THRESHOLD": "5",
+		"UWSPORTAL_BREAK_GLASS":          "maybe",
 		"UWSPORTAL_SCHEDULER":            "sometimes",
 		"UWSPORTAL_TRUSTED_PROXIES":      "10.0.0.0/99",
 		"OIDC_ISSUER":                    "issuer-without-scheme",
@@ -109,5 +110,28 @@ func TestMalformedKeyIsListedWithoutItsValue(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "UWSPORTAL_MASTER_KEY") || !strings.Contains(err.Error(), "UWSPORTAL_ADDR") ||
 		strings.Contains(err.Error(), "c2hvcnQta2V5LXZhbHVl") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestBreakGlassSwitch(t *testing.T) {
+	for v, want := range map[string]bool{"": true, "on": true, "off": false, "OFF": false, "false": false, "true": true} {
+		m := minimal()
+		m["UWSPORTAL_BREAK_GLASS"] = v
+		c, err := Load(env(m))
+		if err != nil || c.BreakGlass != want {
+			t.Errorf("UWSPORTAL_BREAK_GLASS=%q: %v %v", v, c, err)
+		}
+	}
+}
+
+func TestOIDCIssuerMustBeHTTPSOffLoopback(t *testing.T) {
+	for issuer, ok := range map[string]bool{"https://idp.example.com": true, "http://127.0.0.1:9091": true, "http://localhost:9091": true,
+		"http://[::1]:9091": true, "http://idp.example.com": false, "http://10.0.0.5": false} {
+		m := minimal()
+		m["OIDC_ISSUER"], m["OIDC_CLIENT_ID"], m["OIDC_CLIENT_SECRET"] = issuer, "id", "secret"
+		_, err := Load(env(m))
+		if (err == nil) != ok {
+			t.Errorf("OIDC_ISSUER=%s: %v", issuer, err)
+		}
 	}
 }

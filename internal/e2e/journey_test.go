@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -278,24 +279,7 @@ func auditorChecks(t *testing.T, oscar *persona) string {
 		t.Errorf("the event page shows %v", facts)
 	}
 
-	client, cookies := oscar.httpClient(t)
-	req, _ := http.NewRequest(http.MethodGet, oscar.b.stack.base+"/audit/export.csv?event=credential.rotate", nil)
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
-		!strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
-		t.Fatalf("export: %s, %s, %s", res.Status, res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"))
-	}
+	body := exportCSV(t, oscar, "credential.rotate")
 	recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
 	if err != nil {
 		t.Fatalf("the export is not CSV: %v", err)
@@ -320,12 +304,42 @@ func auditorChecks(t *testing.T, oscar *persona) string {
 		t.Errorf("export has events %v, the page showed %v", csvIDs, ids)
 	}
 
-	oscar.do(t, "verify the chain", chromedp.Navigate(oscar.b.stack.base+"/audit/verify"), chromedp.WaitVisible(chromedp.CSS(".verify")))
+	oscar.do(t, "verify the chain", chromedp.Navigate(oscar.b.stack.base+"/audit/verify"),
+		chromedp.Click(chromedp.CSS(`form[action="/audit/verify"] button`)), chromedp.WaitVisible(chromedp.CSS(".verify")))
 	oscar.snapshot(t)
 	if v := get(t, oscar, "read the verdict", chromedp.Text(chromedp.CSS(".verify"))); !strings.Contains(v, "Intact") || !strings.Contains(v, "events verified") {
 		t.Errorf("chain verification says %q", v)
 	}
 	return string(body)
+}
+
+// exportCSV downloads the audit export as oscar: a POST with the session's
+// CSRF token (a GET only shows the form), which the page carries.
+func exportCSV(t *testing.T, oscar *persona, event string) []byte {
+	t.Helper()
+	token := get(t, oscar, "read the CSRF token", chromedp.Evaluate[string](`document.querySelector('meta[name="csrf-token"]').content`))
+	client, cookies := oscar.httpClient(t)
+	form := url.Values{"event": {event}, "csrf_token": {token}}
+	req, _ := http.NewRequest(http.MethodPost, oscar.b.stack.base+"/audit/export.csv", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
+		!strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %s, %s, %s", res.Status, res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"))
+	}
+	return body
 }
 
 // savePortalLog keeps the portal's log beside the failure screenshots.

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -132,29 +133,23 @@ func (p *portal) signInBreakGlass(t *testing.T, c *http.Client) {
 	t.Helper()
 	const pw = "Br3ak-Gl4ss!Faults#2026"
 	p.run(t, pw+"\n", "create-admin", "--username", "faults")
-	if _, _, err := fetch(c, http.MethodGet, p.URL+"/login/local", nil); err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(p.URL)
-	token := ""
-	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == "uwsportal_csrf" {
-			token = ck.Value
-		}
-	}
+	token := p.csrf(c)
 	status, body, err := fetch(c, http.MethodPost, p.URL+"/login/local", url.Values{"username": {"faults"}, "password": {pw}, "csrf_token": {token}})
 	if err != nil || status != http.StatusSeeOther {
 		t.Fatalf("break-glass sign-in: %d %v %.300s", status, err, body)
 	}
 }
 
-// csrf returns c's CSRF token for p.
+// csrf returns the CSRF token of c's session on p, as its pages show it
+// (the token lives in the server-side session, not in a cookie).
 func (p *portal) csrf(c *http.Client) string {
-	u, _ := url.Parse(p.URL)
-	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == "uwsportal_csrf" {
-			return ck.Value
-		}
+	_, body, err := fetch(c, http.MethodGet, p.URL+"/login/local", nil)
+	if err != nil {
+		return ""
 	}
-	return ""
+	m := regexp.MustCompile(`name="csrf-token" content="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
 }

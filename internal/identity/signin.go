@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -86,8 +87,19 @@ func (s *Service) SignInFailed(ctx context.Context, meta models.RequestMeta, rea
 	e.Actor, e.Outcome = "anonymous", models.OutcomeFailure
 	if subject != "" {
 		e.Actor = "subject:" + models.Clip(subject, 128)
+		s.auditAlone(ctx, e)
+		return
 	}
-	s.auditAlone(ctx, e)
+	s.auditAnonymous(ctx, e, meta)
+}
+
+// auditAnonymous writes a failure nobody signed in caused: anyone can
+// repeat it, so it is counted per address and window rather than written
+// each time (store.AuditAggregated).
+func (s *Service) auditAnonymous(ctx context.Context, e *models.AuditEvent, meta models.RequestMeta, known ...string) {
+	if err := s.db.AuditAggregated(ctx, e, models.AddressBucket(meta.SourceIP), known...); err != nil && s.log != nil {
+		s.log.Error("audit", "code", e.Code, "err", err)
+	}
 }
 
 // Principal loads the person behind a session. A disabled or vanished user
@@ -147,51 +159,74 @@ func (s *Service) auditAlone(ctx context.Context, e *models.AuditEvent, known ..
 	}
 }
 
-// Break-glass throttling: per account and per address, over a window.
+// Break-glass throttling: per account and per address (an IPv6 /64 counts
+// as one address), by reservation before bcrypt, with exponential back-off
+// rather than a hard lock.
 const (
 	localWindow      = 15 * time.Minute
-	localMaxPerUser  = 5
-	localMaxPerIP    = 20
+	localFreePerUser = 5
+	localFreePerAddr = 20
+	localBackoff     = 30 * time.Second
 	localMinPassword = 12
 )
 
+func breakGlassRules(username, ip string) []store.ThrottleRule {
+	return []store.ThrottleRule{
+		{Bucket: "user:" + username, Free: localFreePerUser, Base: localBackoff, Max: localWindow, Window: localWindow},
+		{Bucket: "addr:" + models.AddressBucket(ip), Free: localFreePerAddr, Base: localBackoff, Max: localWindow, Window: localWindow},
+	}
+}
+
+// throttled turns a closed bucket into the message the person reads.
+func throttled(err error) error {
+	var te *store.ErrThrottled
+	if !errors.As(err, &te) {
+		return err
+	}
+	wait := te.Wait.Round(time.Second)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return models.Errorf(models.ErrRateLimited, "Too many failed attempts. Wait %s and try again.", wait)
+}
+
+// localBcryptCost is the cost of every break-glass hash, real or dummy.
+const localBcryptCost = 12
+
 // dummyHash keeps the time of a sign-in for an unknown name the same as for
-// a known one.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("uwsportal-dummy-password"), bcrypt.DefaultCost)
+// a known one: same algorithm, same cost. Made on first use, not at start.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte("uwsportal-dummy-password"), localBcryptCost)
+	if err != nil {
+		panic(err) // only a cost out of range fails, and the cost is a constant
+	}
+	return h
+})
 
 // LocalSignIn checks a break-glass admin's password. Every attempt is
-// audited; too many failures per account or per address are refused before
-// the password is even checked.
+// audited (failures counted per address and window); an attempt is reserved against the throttle before the password
+// is checked, so parallel guesses cannot slip past the limit.
 func (s *Service) LocalSignIn(ctx context.Context, username string, password secret.Secret, meta models.RequestMeta) (models.User, error) {
 	username = strings.TrimSpace(username)
 	fail := func(reason string, err error) (models.User, error) {
 		e := models.NewEvent(models.EvBreakGlassFailed, nil, meta).With("username", models.Clip(username, 64), "reason", reason)
 		e.Actor, e.Outcome = "local:"+models.Clip(username, 64), models.OutcomeFailure
-		if reason != "throttled" {
-			_ = s.db.WithTx(ctx, func(tx *store.Tx) error {
-				if err := s.db.RecordLoginFailure(ctx, tx, models.Clip(username, 64), meta.SourceIP); err != nil {
-					return err
-				}
-				return s.db.Audit(ctx, tx, e, password.Reveal())
-			})
-		} else {
-			s.auditAlone(ctx, e, password.Reveal())
-		}
+		s.auditAnonymous(ctx, e, meta, password.Reveal())
 		return models.User{}, err
 	}
 	bad := models.Errorf(models.ErrUnauthorized, "Wrong username or password.")
 	if username == "" || len(username) > 64 || password.Reveal() == "" || len(password.Reveal()) > 256 {
 		return fail("malformed", bad)
 	}
-	byUser, byIP, err := s.db.LoginFailures(ctx, username, meta.SourceIP, s.now().Add(-localWindow))
-	if err != nil {
+	rules := breakGlassRules(username, meta.SourceIP)
+	if err := s.db.ReserveAttempt(ctx, s.now(), rules...); err != nil {
+		if err = throttled(err); errors.Is(err, models.ErrRateLimited) {
+			return fail("throttled", err)
+		}
 		return models.User{}, err
 	}
-	if byUser >= localMaxPerUser || byIP >= localMaxPerIP {
-		return fail("throttled", models.Errorf(models.ErrRateLimited, "Too many failed attempts. Wait 15 minutes and try again."))
-	}
 	acct, err := s.db.LocalAccount(ctx, username)
-	hash := dummyHash
+	hash := dummyHash()
 	if err == nil {
 		hash = []byte(acct.PasswordHash)
 	} else if !errors.Is(err, models.ErrNotFound) {
@@ -205,10 +240,12 @@ func (s *Service) LocalSignIn(ctx context.Context, username string, password sec
 		return models.User{}, err
 	}
 	if u.Disabled {
-		return fail("user disabled", ErrUserDisabled)
+		// Answered like a wrong password: the page must not confirm that
+		// the name and password were right.
+		return fail("user disabled", bad)
 	}
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
-		if err := s.db.ClearLoginFailures(ctx, tx, username); err != nil {
+		if err := s.db.CompleteAttempt(ctx, tx, []string{rules[0].Bucket}, []string{rules[1].Bucket}); err != nil {
 			return err
 		}
 		if err := s.db.TouchSignIn(ctx, tx, u.ID, s.now()); err != nil {
@@ -234,7 +271,7 @@ func (s *Service) SetLocalAdmin(ctx context.Context, p *models.Principal, userna
 	if err := models.ValidatePassword(pw, username); err != nil {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), 12)
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), localBcryptCost)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -56,7 +57,8 @@ func (s *Service) Mappings(ctx context.Context, p *models.Principal) ([]models.M
 }
 
 // CreateMapping maps an IdP group to a role (and department). It takes
-// effect at each member's next sign-in.
+// effect at once: every user's grants are recomputed in the same
+// transaction from the groups the IdP last gave.
 func (s *Service) CreateMapping(ctx context.Context, p *models.Principal, meta models.RequestMeta, m models.Mapping) (int64, error) {
 	if err := p.Require(models.PermMapGroups, ""); err != nil {
 		return 0, err
@@ -70,6 +72,9 @@ func (s *Service) CreateMapping(ctx context.Context, p *models.Principal, meta m
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if id, err = s.db.CreateMapping(ctx, tx, m); err != nil {
+			return err
+		}
+		if err := s.db.RecomputeGrants(ctx, tx, s.adminGroups, m.Group); err != nil {
 			return err
 		}
 		e := models.NewEvent(models.EvMappingCreated, p, meta).With("group", m.Group, "role", string(m.Role), "department", m.Department)
@@ -89,8 +94,54 @@ func (s *Service) DeleteMapping(ctx context.Context, p *models.Principal, meta m
 		if err != nil {
 			return err
 		}
+		// In the same transaction: no moment with the mapping gone and
+		// the grants it gave still in force.
+		if err := s.db.RecomputeGrants(ctx, tx, s.adminGroups, m.Group); err != nil {
+			return err
+		}
 		e := models.NewEvent(models.EvMappingDeleted, p, meta).With("group", m.Group, "role", string(m.Role), "department", m.Department)
 		e.Department, e.Target = m.Department, fmt.Sprint("mapping:", id)
 		return s.db.Audit(ctx, tx, e)
 	})
+}
+
+// RefreshGroups applies the groups the IdP gives a signed-in person now
+// (re-read every UWSPORTAL_GROUPS_REFRESH): their grants are recomputed and,
+// when they changed, the change is audited. It returns the person as they
+// stand now; a disabled user gets ErrUserDisabled.
+func (s *Service) RefreshGroups(ctx context.Context, userID int64, groups []string, meta models.RequestMeta) (*models.Principal, error) {
+	before, err := s.Principal(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	mappings, err := s.db.Mappings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	grants := models.GrantsFor(groups, mappings, s.adminGroups)
+	after := *before
+	after.Grants = grants
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		if err := s.db.SetGroups(ctx, tx, userID, groups, grants); err != nil {
+			return err
+		}
+		if sameRoles(before, &after) {
+			return nil
+		}
+		e := models.NewEvent(models.EvGroupsRefreshed, &after, meta).With("groups", groups,
+			"roles_before", before.RoleNames(), "roles", after.RoleNames())
+		e.Target = fmt.Sprint("user:", userID)
+		return s.db.Audit(ctx, tx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &after, nil
+}
+
+func sameRoles(a, b *models.Principal) bool {
+	x, y := a.RoleNames(), b.RoleNames()
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
 }

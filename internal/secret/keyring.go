@@ -6,6 +6,7 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -45,6 +46,7 @@ type Keyring struct {
 	current string
 	aeads   map[string]cipher.AEAD
 	order   []string // key IDs as configured, current first
+	raw     [][]byte // the keys, in order, for Derive
 }
 
 // KeyID derives the identifier stored beside each ciphertext. Deriving it
@@ -84,6 +86,7 @@ func NewKeyring(keys ...[]byte) (*Keyring, error) {
 		}
 		k.aeads[id] = aead
 		k.order = append(k.order, id)
+		k.raw = append(k.raw, key)
 	}
 	k.current = k.order[0]
 	return k, nil
@@ -224,4 +227,28 @@ func (k *Keyring) Open(keyID string, ciphertext, aad []byte) ([]byte, error) {
 		return nil, ErrDecrypt
 	}
 	return pt, nil
+}
+
+// Derive returns a keyring for one purpose only ("oidc-state",
+// "session-tokens", ...): each key is HKDF-SHA256 of the matching master
+// key with the purpose as info, so a ciphertext made for one purpose can
+// never be opened as another's, and no derived key reveals the master.
+// Ciphertexts sealed directly under the master keys (the credentials, which
+// predate derivation) keep opening with the master keyring.
+func (k *Keyring) Derive(purpose string) (*Keyring, error) {
+	if k == nil || len(k.raw) == 0 {
+		return nil, errors.New("secret: derive from an empty keyring")
+	}
+	if purpose == "" {
+		return nil, errors.New("secret: derive needs a purpose")
+	}
+	keys := make([][]byte, len(k.raw))
+	for i, master := range k.raw {
+		d, err := hkdf.Key(sha256.New, master, nil, "uwsportal/v1/"+purpose, KeySize)
+		if err != nil {
+			return nil, fmt.Errorf("secret: derive %s: %w", purpose, err)
+		}
+		keys[i] = d
+	}
+	return NewKeyring(keys...)
 }

@@ -177,3 +177,19 @@ func (db *DB) Admins(ctx context.Context) ([]models.User, error) {
 	}
 	return out, err
 }
+
+// SetGroups stores the groups the IdP gave a user on a refresh, and the
+// grants computed from them, in tx.
+func (db *DB) SetGroups(ctx context.Context, tx *Tx, id int64, groups []string, grants []models.Grant) error {
+	if groups == nil {
+		groups = []string{}
+	}
+	res := db.q(ctx, tx).Model(&userRecord{ID: id}).Select("groups").Updates(&userRecord{Groups: groups})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return models.Errorf(models.ErrNotFound, "No such user.")
+	}
+	return db.replaceGrants(ctx, tx, id, grants)
+}

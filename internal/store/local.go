@@ -56,22 +56,3 @@ func (db *DB) SaveLocalAccount(ctx context.Context, tx *Tx, username, hash strin
 	}
 	return true, db.q(ctx, tx).Create(&localAccountRecord{Username: username, PasswordHash: hash, UserID: u.ID, CreatedAt: now, UpdatedAt: now}).Error
 }
-
-// RecordLoginFailure notes a failed break-glass attempt.
-func (db *DB) RecordLoginFailure(ctx context.Context, tx *Tx, username, ip string) error {
-	return db.q(ctx, tx).Exec("INSERT INTO login_failures (username, source_ip, failed_at) VALUES (?, ?, ?)", username, ip, db.Now()).Error
-}
-
-// LoginFailures counts failed attempts since t for a username and for an
-// address.
-func (db *DB) LoginFailures(ctx context.Context, username, ip string, since time.Time) (byUser, byIP int, err error) {
-	err = db.Pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM login_failures WHERE username = $1 AND failed_at >= $3),
-		(SELECT count(*) FROM login_failures WHERE source_ip = $2 AND failed_at >= $3)`, username, ip, since).Scan(&byUser, &byIP)
-	return byUser, byIP, err
-}
-
-// ClearLoginFailures forgets a user's failures after a successful sign-in.
-func (db *DB) ClearLoginFailures(ctx context.Context, tx *Tx, username string) error {
-	return db.q(ctx, tx).Exec("DELETE FROM login_failures WHERE username = ?", username).Error
-}

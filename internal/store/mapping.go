@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -93,4 +94,37 @@ func (db *DB) DeleteMapping(ctx context.Context, tx *Tx, id int64) (models.Mappi
 func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// RecomputeGrants recomputes, in tx, the grants of every IdP user in group
+// from the groups stored at their last sign-in (or groups refresh) and the
+// mappings as they are in tx, so a mapping change reaches signed-in people
+// at once. Break-glass accounts keep their fixed grant.
+func (db *DB) RecomputeGrants(ctx context.Context, tx *Tx, adminGroups []string, group string) error {
+	var rows []mappingRow
+	err := db.q(ctx, tx).Table("group_mappings m").
+		Select("m.id, m.group_name, m.role, m.created_at, m.created_by, d.slug").Joins("LEFT JOIN departments d ON d.id = m.department_id").
+		Scan(&rows).Error
+	if err != nil {
+		return err
+	}
+	mappings := make([]models.Mapping, len(rows))
+	for i, r := range rows {
+		mappings[i] = models.Mapping{ID: r.ID, Group: r.GroupName, Role: models.Role(r.Role)}
+		if r.Slug != nil {
+			mappings[i].Department = *r.Slug
+		}
+	}
+	var users []userRecord
+	err = db.q(ctx, tx).Select("id", "groups").Where("issuer <> ? AND groups @> jsonb_build_array(?::text)", models.IssuerLocal, group).
+		Find(&users).Error
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if err := db.replaceGrants(ctx, tx, u.ID, models.GrantsFor(u.Groups, mappings, adminGroups)); err != nil {
+			return fmt.Errorf("grants of user %d: %w", u.ID, err)
+		}
+	}
+	return nil
 }

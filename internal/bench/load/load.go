@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -278,13 +279,18 @@ func signIn(ctx context.Context, base, password string) (*http.Cookie, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, _ = io.Copy(io.Discard, get.Body)
+	page, err := io.ReadAll(get.Body)
 	get.Body.Close()
-	u, _ := url.Parse(base)
-	token := cookieValue(jar.Cookies(u), "uwsportal_csrf")
-	if token == "" {
-		return nil, errors.New("GET /login/local set no CSRF cookie")
+	if err != nil {
+		return nil, err
 	}
+	// The CSRF token lives in the server-side session; the page carries it.
+	m := csrfMeta.FindSubmatch(page)
+	if m == nil {
+		return nil, errors.New("GET /login/local carries no CSRF token")
+	}
+	token := string(m[1])
+	u, _ := url.Parse(base)
 	form := url.Values{"username": {adminUser}, "password": {password}, "csrf_token": {token}, "next": {"/"}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/login/local", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -303,6 +309,9 @@ func signIn(ctx context.Context, base, password string) (*http.Cookie, error) {
 	}
 	return &http.Cookie{Name: "uwsportal_session", Value: session}, nil
 }
+
+// csrfMeta finds the CSRF token a page carries.
+var csrfMeta = regexp.MustCompile(`name="csrf-token" content="([^"]+)"`)
 
 func cookieValue(cs []*http.Cookie, name string) string {
 	for _, c := range cs {
