@@ -46,7 +46,9 @@ func (l *Lock) Unlock() {
 }
 
 // Alive reports whether the lock's connection still answers.
-func (l *Lock) Alive(ctx context.Context) bool { return l != nil && l.conn != nil && l.conn.Ping(ctx) == nil }
+func (l *Lock) Alive(ctx context.Context) bool {
+	return l != nil && l.conn != nil && l.conn.Ping(ctx) == nil
+}
 
 func (db *DB) advisoryLock(ctx context.Context, key [2]int32, wait bool) (*Lock, error) {
 	conn, err := db.Pool.Acquire(ctx)
