@@ -245,6 +245,23 @@ func memberCannotRotate(t *testing.T, s *stack, mike *persona) {
 // filtered set and verifies the chain. It returns the CSV.
 func auditorChecks(t *testing.T, oscar *persona) string {
 	oscar.signIn(t)
+	ids := auditorFiltersTrail(t, oscar)
+	auditorOpensEvent(t, oscar)
+	body, recs := auditorExportsCSV(t, oscar)
+	checkExportMatchesPage(t, recs, ids)
+	oscar.do(t, "verify the chain", chromedp.Navigate(oscar.b.stack.base+"/audit/verify"), chromedp.WaitVisible(chromedp.CSS(".verify")))
+	oscar.snapshot(t)
+	if v := get(t, oscar, "read the verdict", chromedp.Text(chromedp.CSS(".verify"))); !strings.Contains(v, "Intact") || !strings.Contains(v, "events verified") {
+		t.Errorf("chain verification says %q", v)
+	}
+	return body
+}
+
+// auditorFiltersTrail filters the trail on credential.rotate through the
+// form, checks that the page shows only fleet's rotation events and all
+// three steps of one, and returns the event ids it shows.
+func auditorFiltersTrail(t *testing.T, oscar *persona) []string {
+	t.Helper()
 	oscar.do(t, "open the audit trail", chromedp.Navigate(oscar.b.stack.base+"/audit"), chromedp.WaitVisible(chromedp.CSS("table.audit-table")))
 	oscar.snapshot(t)
 	oscar.do(t, "filter on credential.rotate",
@@ -269,7 +286,13 @@ func auditorChecks(t *testing.T, oscar *persona) string {
 			t.Errorf("the filtered trail lacks %s: %v", want, codes)
 		}
 	}
+	return ids
+}
 
+// auditorOpensEvent opens the newest event of the filtered trail and checks
+// its facts, hash included.
+func auditorOpensEvent(t *testing.T, oscar *persona) {
+	t.Helper()
 	oscar.do(t, "open the newest event", chromedp.Click(chromedp.CSS(`table.audit-table tbody tr:first-child td:first-child a`)))
 	oscar.waitFor(t, "the event page", `document.querySelector("dl.audit-facts") !== null`)
 	facts := get(t, oscar, "read the event", chromedp.Evaluate[map[string]string](
@@ -277,7 +300,13 @@ func auditorChecks(t *testing.T, oscar *persona) string {
 	if !strings.HasPrefix(facts["Code"], "credential.rotate") || facts["Department"] != "fleet" || len(facts["Hash"]) != 64 {
 		t.Errorf("the event page shows %v", facts)
 	}
+}
 
+// auditorExportsCSV downloads the filtered export with oscar's session, as
+// the browser's download would, and checks it is a CSV attachment with the
+// export's header. It returns the body and its records.
+func auditorExportsCSV(t *testing.T, oscar *persona) (string, [][]string) {
+	t.Helper()
 	client, cookies := oscar.httpClient(t)
 	req, _ := http.NewRequest(http.MethodGet, oscar.b.stack.base+"/audit/export.csv?event=credential.rotate", nil)
 	for _, c := range cookies {
@@ -303,6 +332,14 @@ func auditorChecks(t *testing.T, oscar *persona) string {
 	if len(recs) == 0 || !slices.Equal(recs[0], auditlog.ExportColumns) {
 		t.Fatalf("export header is %q, want %q", recs[:min(1, len(recs))], auditlog.ExportColumns)
 	}
+	return string(body), recs
+}
+
+// checkExportMatchesPage checks that the export holds only the filter's
+// events, that Lena started the rotation, and that it has exactly the
+// events the filtered page showed (in any order).
+func checkExportMatchesPage(t *testing.T, recs [][]string, pageIDs []string) {
+	t.Helper()
 	col := func(name string) int { return slices.Index(recs[0], name) }
 	var csvIDs []string
 	for _, r := range recs[1:] {
@@ -314,18 +351,12 @@ func auditorChecks(t *testing.T, oscar *persona) string {
 			t.Errorf("the rotation was started by %q, want Lena", r[col("actor_name")])
 		}
 	}
+	ids := slices.Clone(pageIDs)
 	slices.Sort(ids)
 	slices.Sort(csvIDs)
 	if !slices.Equal(ids, csvIDs) {
 		t.Errorf("export has events %v, the page showed %v", csvIDs, ids)
 	}
-
-	oscar.do(t, "verify the chain", chromedp.Navigate(oscar.b.stack.base+"/audit/verify"), chromedp.WaitVisible(chromedp.CSS(".verify")))
-	oscar.snapshot(t)
-	if v := get(t, oscar, "read the verdict", chromedp.Text(chromedp.CSS(".verify"))); !strings.Contains(v, "Intact") || !strings.Contains(v, "events verified") {
-		t.Errorf("chain verification says %q", v)
-	}
-	return string(body)
 }
 
 // savePortalLog keeps the portal's log beside the failure screenshots.
