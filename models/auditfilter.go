@@ -48,12 +48,36 @@ var auditTimeLayouts = []string{"2006-01-02", "2006-01-02T15:04", "2006-01-02 15
 // the command line). Every problem is an ErrInvalid naming the parameter, so
 // bad input is a 400 with a clear message, never a 500. Times without a zone
 // are read in loc; an "until" given as a bare date includes that whole day.
+//
+// The parameters are read in a fixed order (time range, then the narrowing
+// fields, then the page) so that the first problem reported is always the
+// same one for the same input.
 func ParseAuditFilter(q url.Values, loc *time.Location, now time.Time) (AuditFilter, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
 	f := AuditFilter{Limit: AuditPageDefault}
-	get := func(name string) (string, error) {
+	get := auditParamReader(q)
+	if err := parseAuditRange(&f, q, get, loc, now); err != nil {
+		return f, err
+	}
+	if err := parseAuditNarrowing(&f, get); err != nil {
+		return f, err
+	}
+	if err := parseAuditPage(&f, q, get); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// auditParamGetter returns one trimmed query parameter, or an ErrInvalid
+// when it is too long or holds control characters.
+type auditParamGetter func(name string) (string, error)
+
+// auditParamReader checks every parameter the same way before it is read,
+// so no step can forget the length and control-character limits.
+func auditParamReader(q url.Values) auditParamGetter {
+	return func(name string) (string, error) {
 		v := strings.TrimSpace(q.Get(name))
 		if len(v) > auditParamMax {
 			return "", Errorf(ErrInvalid, "%s: at most %d characters, please.", name, auditParamMax)
@@ -63,77 +87,96 @@ func ParseAuditFilter(q url.Values, loc *time.Location, now time.Time) (AuditFil
 		}
 		return v, nil
 	}
-	var err error
-	var v string
-	if v, err = get("since"); err != nil {
-		return f, err
+}
+
+// parseAuditRange reads since and until. A bare-date until is moved to the
+// next midnight because Until is exclusive and the person meant "through
+// that day". The messages quote the raw parameters, as typed.
+func parseAuditRange(f *AuditFilter, q url.Values, get auditParamGetter, loc *time.Location, now time.Time) error {
+	v, err := get("since")
+	if err != nil {
+		return err
 	}
 	if f.Since, _, err = parseAuditTime("since", v, loc); err != nil {
-		return f, err
+		return err
 	}
 	if v, err = get("until"); err != nil {
-		return f, err
+		return err
 	}
 	var dateOnly bool
 	if f.Until, dateOnly, err = parseAuditTime("until", v, loc); err != nil {
-		return f, err
+		return err
 	}
 	if dateOnly {
 		f.Until = f.Until.AddDate(0, 0, 1)
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return f, Errorf(ErrInvalid, "since: the start (%s) must be before the end (%s).", q.Get("since"), q.Get("until"))
+		return Errorf(ErrInvalid, "since: the start (%s) must be before the end (%s).", q.Get("since"), q.Get("until"))
 	}
 	if !f.Since.IsZero() && f.Since.After(now.Add(24*time.Hour)) {
-		return f, Errorf(ErrInvalid, "since: %s is in the future.", q.Get("since"))
+		return Errorf(ErrInvalid, "since: %s is in the future.", q.Get("since"))
 	}
+	return nil
+}
+
+// parseAuditNarrowing reads the fields that narrow the search: actor,
+// department, event prefix, outcome and free text.
+func parseAuditNarrowing(f *AuditFilter, get auditParamGetter) error {
+	var err error
 	if f.Actor, err = get("actor"); err != nil {
-		return f, err
+		return err
 	}
 	if f.Department, err = get("department"); err != nil {
-		return f, err
+		return err
 	}
 	if f.CodePrefix, err = get("event"); err != nil {
-		return f, err
+		return err
 	}
 	if f.CodePrefix != "" && !KnownEventPrefix(f.CodePrefix) {
-		return f, Errorf(ErrInvalid, "event: %q is not the start of any event code (see docs/audit-events.md), such as credential.rotate or auth.signin.", ClipMark(f.CodePrefix, 40))
+		return Errorf(ErrInvalid, "event: %q is not the start of any event code (see docs/audit-events.md), such as credential.rotate or auth.signin.", ClipMark(f.CodePrefix, 40))
 	}
-	if v, err = get("outcome"); err != nil {
-		return f, err
+	v, err := get("outcome")
+	if err != nil {
+		return err
 	}
 	if v != "" {
 		if !slices.Contains(Outcomes, Outcome(v)) {
-			return f, Errorf(ErrInvalid, "outcome: use success, failure or denied, not %q.", ClipMark(v, 40))
+			return Errorf(ErrInvalid, "outcome: use success, failure or denied, not %q.", ClipMark(v, 40))
 		}
 		f.Outcome = Outcome(v)
 	}
-	if f.Text, err = get("q"); err != nil {
-		return f, err
-	}
+	f.Text, err = get("q")
+	return err
+}
+
+// parseAuditPage reads the keyset cursors (at most one of them) and the
+// page size.
+func parseAuditPage(f *AuditFilter, q url.Values, get auditParamGetter) error {
+	var err error
 	if f.Before, err = parseCursor(q, "before", get); err != nil {
-		return f, err
+		return err
 	}
 	if f.After, err = parseCursor(q, "after", get); err != nil {
-		return f, err
+		return err
 	}
 	if f.Before != 0 && f.After != 0 {
-		return f, Errorf(ErrInvalid, "before and after: use one page cursor, not both.")
+		return Errorf(ErrInvalid, "before and after: use one page cursor, not both.")
 	}
-	if v, err = get("limit"); err != nil {
-		return f, err
+	v, err := get("limit")
+	if err != nil {
+		return err
 	}
 	if v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > AuditPageMax {
-			return f, Errorf(ErrInvalid, "limit: a whole number from 1 to %d, please.", AuditPageMax)
+			return Errorf(ErrInvalid, "limit: a whole number from 1 to %d, please.", AuditPageMax)
 		}
 		f.Limit = n
 	}
-	return f, nil
+	return nil
 }
 
-func parseCursor(q url.Values, name string, get func(string) (string, error)) (int64, error) {
+func parseCursor(q url.Values, name string, get auditParamGetter) (int64, error) {
 	v, err := get(name)
 	if err != nil || v == "" {
 		return 0, err

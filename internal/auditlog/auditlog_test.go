@@ -134,22 +134,53 @@ func TestExportAuditMatchesPagesAndIsAudited(t *testing.T) {
 	seed(t, db, 25)
 	ctx := context.Background()
 	f := models.AuditFilter{Department: "fleet", Limit: 4}
-	var want []int64
-	for pf := f; ; {
-		page, err := svc.SearchAudit(ctx, auditor, pf)
+	want := pagedIDsOldestFirst(t, svc, auditor, f)
+	checkCSVExport(t, svc, f, want)
+	checkNDJSONExport(t, svc, f, want)
+	// Both exports were recorded, with their filters and row counts; the
+	// newest record is the NDJSON export, made second.
+	page, err := svc.SearchAudit(ctx, auditor, models.AuditFilter{CodePrefix: models.EvAuditExported})
+	if err != nil || len(page.Events) != 2 {
+		t.Fatalf("%v %d", err, len(page.Events))
+	}
+	e := page.Events[0]
+	if e.Actor != auditor.Actor || e.SourceIP != meta.SourceIP || e.Detail["format"] != "ndjson" ||
+		fmt.Sprint(e.Detail["rows"]) != strconv.Itoa(len(want)) || fmt.Sprint(e.Detail["filters"]) != "map[department:fleet]" {
+		t.Fatalf("%+v", e)
+	}
+	if _, err := svc.ExportAudit(ctx, auditor, meta, f, "xlsx", io.Discard); !errors.Is(err, models.ErrInvalid) {
+		t.Fatalf("format: %v", err)
+	}
+}
+
+// pagedIDsOldestFirst follows the "older" links from the newest page of f
+// to the last one: what a person paging through the search sees, in the
+// export's (oldest first) order.
+func pagedIDsOldestFirst(t *testing.T, svc *auditlog.Service, p *models.Principal, f models.AuditFilter) []int64 {
+	t.Helper()
+	var ids []int64
+	for {
+		page, err := svc.SearchAudit(context.Background(), p, f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, pageIDs(page)...)
+		ids = append(ids, pageIDs(page)...)
 		if !page.HasOlder {
 			break
 		}
-		pf.Before = page.Events[len(page.Events)-1].ID
+		f.Before = page.Events[len(page.Events)-1].ID
 	}
-	slices.Reverse(want)
+	slices.Reverse(ids)
+	return ids
+}
 
+// checkCSVExport exports f as CSV and checks the header, that every cell a
+// spreadsheet would run as a formula is neutralised, and that the rows are
+// exactly want, in order.
+func checkCSVExport(t *testing.T, svc *auditlog.Service, f models.AuditFilter, want []int64) {
+	t.Helper()
 	var buf bytes.Buffer
-	n, err := svc.ExportAudit(ctx, auditor, meta, f, auditlog.ExportCSV, &buf)
+	n, err := svc.ExportAudit(context.Background(), auditor, meta, f, auditlog.ExportCSV, &buf)
 	if err != nil || n != int64(len(want)) {
 		t.Fatalf("csv: %v %d", err, n)
 	}
@@ -164,32 +195,46 @@ func TestExportAuditMatchesPagesAndIsAudited(t *testing.T) {
 	for _, r := range recs[1:] {
 		id, _ := strconv.ParseInt(r[0], 10, 64)
 		got = append(got, id)
-		for i, cell := range r {
-			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
-				t.Fatalf("column %s not neutralised: %q", auditlog.ExportColumns[i], cell)
-			}
-		}
-		if r[4] != "Plain" && !strings.HasPrefix(r[4], "'") {
-			t.Fatalf("actor_name %q", r[4])
-		}
-		if r[7] != "'\tTAB" || r[10] != "'@agent" || len(r[14]) != 64 || !strings.HasPrefix(r[1], "20") {
-			t.Fatalf("row %v", r)
-		}
-		var detail map[string]any
-		if err := json.Unmarshal([]byte(r[12]), &detail); err != nil || detail["html"] != "<b>&</b>" {
-			t.Fatalf("detail %q: %v", r[12], err)
-		}
+		checkCSVRowNeutralised(t, r)
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("csv %v\npages %v", got, want)
 	}
+}
 
-	buf.Reset()
-	n, err = svc.ExportAudit(ctx, auditor, meta, f, auditlog.ExportNDJSON, &buf)
+// checkCSVRowNeutralised checks one row of the seeded events: no cell
+// starts a formula, the hostile values are quoted, and the detail is
+// still the JSON that was written.
+func checkCSVRowNeutralised(t *testing.T, r []string) {
+	t.Helper()
+	for i, cell := range r {
+		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			t.Fatalf("column %s not neutralised: %q", auditlog.ExportColumns[i], cell)
+		}
+	}
+	if r[4] != "Plain" && !strings.HasPrefix(r[4], "'") {
+		t.Fatalf("actor_name %q", r[4])
+	}
+	if r[7] != "'\tTAB" || r[10] != "'@agent" || len(r[14]) != 64 || !strings.HasPrefix(r[1], "20") {
+		t.Fatalf("row %v", r)
+	}
+	var detail map[string]any
+	if err := json.Unmarshal([]byte(r[12]), &detail); err != nil || detail["html"] != "<b>&</b>" {
+		t.Fatalf("detail %q: %v", r[12], err)
+	}
+}
+
+// checkNDJSONExport exports f as NDJSON and checks that every line is a
+// whole event, values unescaped (NDJSON is not for spreadsheets), and that
+// the lines are exactly want, in order.
+func checkNDJSONExport(t *testing.T, svc *auditlog.Service, f models.AuditFilter, want []int64) {
+	t.Helper()
+	var buf bytes.Buffer
+	n, err := svc.ExportAudit(context.Background(), auditor, meta, f, auditlog.ExportNDJSON, &buf)
 	if err != nil || n != int64(len(want)) {
 		t.Fatalf("ndjson: %v %d", err, n)
 	}
-	got = nil
+	var got []int64
 	sc := bufio.NewScanner(&buf)
 	for sc.Scan() {
 		var line struct {
@@ -209,20 +254,6 @@ func TestExportAuditMatchesPagesAndIsAudited(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("ndjson %v\npages %v", got, want)
-	}
-
-	// Both exports were recorded, with their filters and row counts.
-	page, err := svc.SearchAudit(ctx, auditor, models.AuditFilter{CodePrefix: models.EvAuditExported})
-	if err != nil || len(page.Events) != 2 {
-		t.Fatalf("%v %d", err, len(page.Events))
-	}
-	e := page.Events[0]
-	if e.Actor != auditor.Actor || e.SourceIP != meta.SourceIP || e.Detail["format"] != "ndjson" ||
-		fmt.Sprint(e.Detail["rows"]) != strconv.Itoa(len(want)) || fmt.Sprint(e.Detail["filters"]) != "map[department:fleet]" {
-		t.Fatalf("%+v", e)
-	}
-	if _, err := svc.ExportAudit(ctx, auditor, meta, f, "xlsx", io.Discard); !errors.Is(err, models.ErrInvalid) {
-		t.Fatalf("format: %v", err)
 	}
 }
 

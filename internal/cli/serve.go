@@ -12,11 +12,16 @@ import (
 	"time"
 
 	portal "github.com/uwsportal/uwsportal/internal/app"
+	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/web"
 )
 
+// serve runs the portal until ctx ends: open and (optionally) migrate the
+// database, build the web server, listen, tidy rotations a dead instance
+// left behind, start the scheduler, serve, and shut down within the grace
+// period.
 func (a *app) serve(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("serve takes no arguments; configure it with environment variables")}
@@ -32,12 +37,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	defer pa.DB.Close()
 	if cfg.AutoMigrate {
-		n, err := pa.DB.Migrate(ctx)
-		if err != nil {
-			return err
-		}
-		log.Info("migrations applied", "count", n)
-		if err := auditMigrated(ctx, pa.DB, nil, n); err != nil {
+		if err := migrateOnStart(ctx, pa, log); err != nil {
 			return err
 		}
 	}
@@ -45,57 +45,104 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := listen(cfg.Addr, "UWSPORTAL_ADDR")
+	eps, err := listenAll(cfg, srv, log)
 	if err != nil {
 		return err
 	}
-	servers := []*http.Server{newHTTPServer(srv.Handler(), log)}
-	listeners := []net.Listener{ln}
-	if cfg.MetricsAddr != "" {
-		mln, err := listen(cfg.MetricsAddr, "UWSPORTAL_METRICS_ADDR")
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		servers = append(servers, newHTTPServer(srv.MetricsHandler(), log))
-		listeners = append(listeners, mln)
-	}
-	// A rotation a dead instance left half done is resolved now (the
-	// scheduler keeps doing so every pass).
-	if n, err := pa.Rotation.ResolveStuck(ctx); err != nil {
-		log.Error("resolve stuck rotations", "err", err)
-	} else if n > 0 {
-		log.Warn("resolved rotations left unfinished by a stopped instance", "count", n)
-	}
-	var bg sync.WaitGroup
-	if cfg.SchedulerEnabled {
-		sched := pa.Rotation.NewScheduler(rotation.SchedulerOptions{})
-		bg.Add(1)
-		go func() {
-			defer bg.Done()
-			if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("scheduler stopped", "err", err)
-			}
-		}()
-	}
+	resolveStuckRotations(ctx, pa, log)
+	bg := startScheduler(ctx, cfg, pa, log)
+	// Deferred after the database's Close, so it runs first: the scheduler
+	// may still be using the database while it winds down.
 	defer bg.Wait()
-	errc := make(chan error, len(servers))
-	for i, hs := range servers {
-		go func() { errc <- hs.Serve(listeners[i]) }()
+	errc := make(chan error, len(eps))
+	for _, ep := range eps {
+		go func() { errc <- ep.server.Serve(ep.ln) }()
 	}
-	log.Info("serving", "url", cfg.BaseURL.String(), "addr", ln.Addr().String(), "version", Version)
+	log.Info("serving", "url", cfg.BaseURL.String(), "addr", eps[0].ln.Addr().String(), "version", Version)
 
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	return shutdown(cfg.ShutdownTimeout, eps, pa, log)
+}
+
+// migrateOnStart applies pending migrations and records them in the audit
+// trail, for UWSPORTAL_AUTO_MIGRATE.
+func migrateOnStart(ctx context.Context, pa *portal.App, log *slog.Logger) error {
+	n, err := pa.DB.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", n)
+	return auditMigrated(ctx, pa.DB, nil, n)
+}
+
+// endpoint is one HTTP server and the listener it serves.
+type endpoint struct {
+	server *http.Server
+	ln     net.Listener
+}
+
+// listenAll opens the main listener and, when configured, a separate one
+// for /metrics. The main endpoint is always first. If the second listen
+// fails the first is closed, so a failed start leaves no port held.
+func listenAll(cfg *config.Config, srv *web.Server, log *slog.Logger) ([]endpoint, error) {
+	ln, err := listen(cfg.Addr, "UWSPORTAL_ADDR")
+	if err != nil {
+		return nil, err
+	}
+	eps := []endpoint{{newHTTPServer(srv.Handler(), log), ln}}
+	if cfg.MetricsAddr != "" {
+		mln, err := listen(cfg.MetricsAddr, "UWSPORTAL_METRICS_ADDR")
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		eps = append(eps, endpoint{newHTTPServer(srv.MetricsHandler(), log), mln})
+	}
+	return eps, nil
+}
+
+// resolveStuckRotations resolves, at start-up, a rotation a dead instance
+// left half done (the scheduler keeps doing so every pass). A failure is
+// logged, not fatal: the scheduler will try again.
+func resolveStuckRotations(ctx context.Context, pa *portal.App, log *slog.Logger) {
+	if n, err := pa.Rotation.ResolveStuck(ctx); err != nil {
+		log.Error("resolve stuck rotations", "err", err)
+	} else if n > 0 {
+		log.Warn("resolved rotations left unfinished by a stopped instance", "count", n)
+	}
+}
+
+// startScheduler runs the rotation scheduler until ctx ends, when enabled;
+// the caller waits on the returned group before closing the database.
+func startScheduler(ctx context.Context, cfg *config.Config, pa *portal.App, log *slog.Logger) *sync.WaitGroup {
+	var bg sync.WaitGroup
+	if !cfg.SchedulerEnabled {
+		return &bg
+	}
+	sched := pa.Rotation.NewScheduler(rotation.SchedulerOptions{})
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("scheduler stopped", "err", err)
+		}
+	}()
+	return &bg
+}
+
+// shutdown stops the servers and then waits for rotations in flight, all
+// within one grace period.
+func shutdown(grace time.Duration, eps []endpoint, pa *portal.App, log *slog.Logger) error {
+	log.Info("shutting down", "grace", grace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	var errs []error
-	for _, hs := range servers {
-		if err := hs.Shutdown(sctx); err != nil {
+	for _, ep := range eps {
+		if err := ep.server.Shutdown(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("shutdown: %w", err))
 		}
 	}

@@ -16,7 +16,43 @@ import (
 // secret of the ThingSpace side found in plain text in any table.
 func scanForSecrets(t *testing.T, s *stack, pages []loadedPage, export string) {
 	secrets := s.secrets.all()
-	// The scan is only as good as its list: make sure the capture worked.
+	checkSecretsCaptured(t, secrets)
+
+	stacks := []haystack{{"the portal's log", s.logs.String()}, {"the audit CSV export", export}}
+	for _, p := range pages {
+		stacks = append(stacks, haystack{fmt.Sprintf("%s's page %s", p.persona, p.url), p.html})
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	events := auditEventHaystacks(t, ctx, conn)
+	stacks = append(stacks, events...)
+	// An empty haystack would pass; make sure the journey left enough.
+	if len(events) == 0 || len(pages) < 20 || !strings.Contains(s.logs.String(), `"msg":"request"`) {
+		t.Fatalf("too little to scan: %d audit events, %d pages, %d bytes of log", len(events), len(pages), len(s.logs.String()))
+	}
+	for _, h := range stacks {
+		for v, label := range secrets {
+			if strings.Contains(h.text, v) {
+				t.Errorf("%s contains the %s", h.where, label)
+			}
+		}
+	}
+	tables := scanTablesAtRest(t, ctx, conn, secrets)
+	t.Logf("scanned %d bytes of log, %d audit events, %d pages, %d tables", len(s.logs.String()), len(events), len(pages), tables)
+}
+
+// haystack is one text the secrets must not appear in, and where it came
+// from for the failure message.
+type haystack struct{ where, text string }
+
+// checkSecretsCaptured makes sure the capture worked: the scan is only as
+// good as its list of secrets (value → label).
+func checkSecretsCaptured(t *testing.T, secrets map[string]string) {
+	t.Helper()
 	var labels []string
 	for _, l := range secrets {
 		labels = append(labels, l)
@@ -29,49 +65,37 @@ func scanForSecrets(t *testing.T, s *stack, pages []loadedPage, export string) {
 		}
 	}
 	t.Logf("looking for %d secrets: %s", len(secrets), strings.Join(labels, ", "))
+}
 
-	type haystack struct{ where, text string }
-	stacks := []haystack{{"the portal's log", s.logs.String()}, {"the audit CSV export", export}}
-	for _, p := range pages {
-		stacks = append(stacks, haystack{fmt.Sprintf("%s's page %s", p.persona, p.url), p.html})
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, s.dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+// auditEventHaystacks reads every audit event, whole row as text, oldest
+// first.
+func auditEventHaystacks(t *testing.T, ctx context.Context, conn *pgx.Conn) []haystack {
+	t.Helper()
 	rows, err := conn.Query(ctx, `SELECT id, a::text FROM audit_events a ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := 0
+	var out []haystack
 	for rows.Next() {
 		var id int64
 		var text string
 		if err := rows.Scan(&id, &text); err != nil {
 			t.Fatal(err)
 		}
-		stacks = append(stacks, haystack{fmt.Sprintf("audit event %d", id), text})
-		events++
+		out = append(out, haystack{fmt.Sprintf("audit event %d", id), text})
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if events == 0 || len(pages) < 20 || !strings.Contains(s.logs.String(), `"msg":"request"`) {
-		t.Fatalf("too little to scan: %d audit events, %d pages, %d bytes of log", events, len(pages), len(s.logs.String()))
-	}
-	for _, h := range stacks {
-		for v, label := range secrets {
-			if strings.Contains(h.text, v) {
-				t.Errorf("%s contains the %s", h.where, label)
-			}
-		}
-	}
+	return out
+}
 
-	// At rest: no table holds a password, a key or a ThingSpace token in
-	// plain text (bytea columns read as hex). Portal sessions and IdP tokens
-	// are left out: the session table is keyed by its token by design.
+// scanTablesAtRest checks that no table holds a password, a key or a
+// ThingSpace token in plain text (bytea columns read as hex), and returns
+// how many tables it read. Portal sessions and IdP tokens are left out:
+// the session table is keyed by its token by design.
+func scanTablesAtRest(t *testing.T, ctx context.Context, conn *pgx.Conn, secrets map[string]string) int {
+	t.Helper()
 	tables, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +123,7 @@ func scanForSecrets(t *testing.T, s *stack, pages []loadedPage, export string) {
 			}
 		}
 	}
-	t.Logf("scanned %d bytes of log, %d audit events, %d pages, %d tables", len(s.logs.String()), events, len(pages), len(names))
+	return len(names)
 }
 
 func containsPrefix(list []string, prefix string) bool {

@@ -11,25 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	portal "github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/cli"
-	"github.com/uwsportal/uwsportal/internal/config"
-	"github.com/uwsportal/uwsportal/internal/departments"
-	"github.com/uwsportal/uwsportal/internal/devdb"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/models"
@@ -183,62 +172,6 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
-// recreate drops and creates the load database, so every run starts from
-// the same state.
-func recreate(ctx context.Context, server, name string) (string, error) {
-	conn, err := pgx.Connect(ctx, server)
-	if err != nil {
-		return "", err
-	}
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	conn.Close(ctx)
-	if err != nil {
-		return "", err
-	}
-	return devdb.EnsureDatabase(ctx, server, name)
-}
-
-// seed migrates, appends the audit trail (which must start empty), creates
-// the departments with credentials through the service layer and the
-// break-glass admin through the command line, as an operator would.
-func seed(ctx context.Context, getenv func(string) string, events int, password string) error {
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
-	pa, err := portal.Open(ctx, portal.Env{Getenv: getenv, Log: slog.New(slog.DiscardHandler), MaxConns: 4}, cfg, "load")
-	if err != nil {
-		return err
-	}
-	defer pa.DB.Close()
-	if _, err := pa.DB.Migrate(ctx); err != nil {
-		return err
-	}
-	if err := testdb.SeedAudit(ctx, pa.DB, events); err != nil {
-		return err
-	}
-	admin := &models.Principal{Actor: "cli:bench", Name: "Load Setup", Grants: []models.Grant{{Role: models.RoleAdmin}}}
-	for i := range seedDepartments {
-		slug := fmt.Sprintf("dept%02d", i)
-		d := models.Department{Slug: slug, Name: fmt.Sprintf("Department %02d", i), Protocol: models.ProtocolREST, MaxAgeDays: 90, ScheduleEnabled: true}
-		if _, err := pa.Departments.CreateDepartment(ctx, admin, models.RequestMeta{}, d); err != nil {
-			return err
-		}
-		pw := secret.Secret("Seed-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q")
-		if err := pa.Departments.SetCredential(ctx, admin, models.RequestMeta{},
-			departments.CredentialInput{Department: slug, Username: fmt.Sprintf("dept%02d_mycompanyUWS", i), Password: pw}); err != nil {
-			return err
-		}
-	}
-	var out bytes.Buffer
-	err = cli.Run(ctx, []string{"uwsportal", "create-admin", "--username", adminUser}, getenv,
-		cli.Stdio{In: strings.NewReader(password + "\n"), Out: &out, Err: &out})
-	if err != nil {
-		return fmt.Errorf("create-admin: %w: %s", err, out.String())
-	}
-	return nil
-}
-
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -267,166 +200,6 @@ func waitReady(ctx context.Context, base string, served <-chan error) error {
 		}
 	}
 	return errors.New("the portal did not become ready within 60 s")
-}
-
-// signIn signs the break-glass admin in through the form, as a browser
-// does, and returns the session cookie.
-func signIn(ctx context.Context, base, password string) (*http.Cookie, error) {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get, err := c.Get(base + "/login/local")
-	if err != nil {
-		return nil, err
-	}
-	page, err := io.ReadAll(get.Body)
-	get.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	// The CSRF token lives in the server-side session; the page carries it.
-	m := csrfMeta.FindSubmatch(page)
-	if m == nil {
-		return nil, errors.New("GET /login/local carries no CSRF token")
-	}
-	token := string(m[1])
-	u, _ := url.Parse(base)
-	form := url.Values{"username": {adminUser}, "password": {password}, "csrf_token": {token}, "next": {"/"}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/login/local", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	post, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	_, _ = io.Copy(io.Discard, post.Body)
-	post.Body.Close()
-	if post.StatusCode != http.StatusSeeOther {
-		return nil, fmt.Errorf("POST /login/local: status %d, want 303", post.StatusCode)
-	}
-	session := cookieValue(jar.Cookies(u), "uwsportal_session")
-	if session == "" {
-		return nil, errors.New("POST /login/local set no session cookie")
-	}
-	return &http.Cookie{Name: "uwsportal_session", Value: session}, nil
-}
-
-// csrfMeta finds the CSRF token a page carries.
-var csrfMeta = regexp.MustCompile(`name="csrf-token" content="([^"]+)"`)
-
-func cookieValue(cs []*http.Cookie, name string) string {
-	for _, c := range cs {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return ""
-}
-
-// hammer runs conns workers, each on its own keep-alive connection, sending
-// GET path until the duration is up. A request in flight at the end is
-// allowed to finish and counts.
-func hammer(ctx context.Context, base, path string, cookie *http.Cookie, conns int, d time.Duration, dbURL string) (Endpoint, error) {
-	tr := &http.Transport{
-		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
-		IdleConnTimeout: time.Minute, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 60 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-	ep := Endpoint{Path: path, Statuses: map[int]int64{}}
-	var mu sync.Mutex
-	var lat []time.Duration
-	var firstErr atomic.Value
-
-	peak := watchDBConns(ctx, dbURL)
-	start := time.Now()
-	deadline := start.Add(d)
-	var wg sync.WaitGroup
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mine := make([]time.Duration, 0, 4096)
-			statuses := map[int]int64{}
-			var transport int64
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-				req.AddCookie(cookie)
-				// As a browser would; set by hand, the body stays compressed
-				// and the generator spends no CPU inflating it.
-				req.Header.Set("Accept-Encoding", "gzip")
-				t0 := time.Now()
-				res, err := client.Do(req)
-				if err == nil {
-					_, err = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-				}
-				mine = append(mine, time.Since(t0))
-				switch {
-				case err != nil:
-					transport++
-					firstErr.CompareAndSwap(nil, err.Error())
-				case res.StatusCode != http.StatusOK:
-					statuses[res.StatusCode]++
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d (request ID %s)", res.StatusCode, res.Header.Get("X-Request-Id")))
-				}
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			for k, v := range statuses {
-				ep.Statuses[k] += v
-				ep.Errors += v
-			}
-			ep.TransportErrors += transport
-			ep.Errors += transport
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	ep.Elapsed = time.Since(start)
-	ep.PeakDBConns = peak()
-	if v, ok := firstErr.Load().(string); ok {
-		ep.FirstError = v
-	}
-	ep.Requests = int64(len(lat))
-	if len(lat) == 0 {
-		return ep, errors.New("no request completed")
-	}
-	slices.Sort(lat)
-	ep.P50, ep.P99, ep.Max = lat[len(lat)*50/100], lat[len(lat)*99/100], lat[len(lat)-1]
-	return ep, nil
-}
-
-// watchDBConns samples how many connections the portal holds on its
-// database (pg_stat_activity, by application name) until the returned
-// function is called, which gives the peak.
-func watchDBConns(ctx context.Context, dbURL string) func() int {
-	done := make(chan int)
-	stop := make(chan struct{})
-	go func() {
-		peak := 0
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err == nil {
-			defer conn.Close(context.WithoutCancel(ctx))
-		}
-		for {
-			select {
-			case <-stop:
-				done <- peak
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			if conn == nil {
-				continue
-			}
-			var n int
-			if conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'uwsportal'`).Scan(&n) == nil {
-				peak = max(peak, n)
-			}
-		}
-	}()
-	return func() int { close(stop); return <-done }
 }
 
 // errorLog keeps the portal's error-level log lines (JSON, one per write).

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -23,8 +22,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/uwsportal/uwsportal/internal/bench"
 	"github.com/uwsportal/uwsportal/internal/bench/load"
@@ -82,16 +79,31 @@ type pkgTime struct {
 	Elapsed    time.Duration
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string) error {
+// options are the command-line flags.
+type options struct {
+	out, only       string
+	noBench, noLoad bool
+	load            load.Options // Conns, Duration and Events only
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
 	fl := flag.NewFlagSet("benchreport", flag.ContinueOnError)
-	out := fl.String("out", "BENCHMARKS.md", "report to rewrite, relative to the repository root")
-	only := fl.String("bench", "", "run only the benchmarks whose name matches this regexp (default all)")
-	noBench := fl.Bool("no-bench", false, "skip the benchmarks (load only)")
-	noLoad := fl.Bool("no-load", false, "skip the load run")
-	conns := fl.Int("conns", 200, "load: concurrent connections")
-	dur := fl.Duration("load-duration", 30*time.Second, "load: duration per endpoint")
-	events := fl.Int("load-events", 100_000, "load: seeded audit events")
-	if err := fl.Parse(args[1:]); err != nil {
+	fl.StringVar(&o.out, "out", "BENCHMARKS.md", "report to rewrite, relative to the repository root")
+	fl.StringVar(&o.only, "bench", "", "run only the benchmarks whose name matches this regexp (default all)")
+	fl.BoolVar(&o.noBench, "no-bench", false, "skip the benchmarks (load only)")
+	fl.BoolVar(&o.noLoad, "no-load", false, "skip the load run")
+	fl.IntVar(&o.load.Conns, "conns", 200, "load: concurrent connections")
+	fl.DurationVar(&o.load.Duration, "load-duration", 30*time.Second, "load: duration per endpoint")
+	fl.IntVar(&o.load.Events, "load-events", 100_000, "load: seeded audit events")
+	return o, fl.Parse(args[1:])
+}
+
+// run is the whole report: find the repository and a database server, run
+// the benchmarks and the load, keep the raw output, and rewrite the report.
+func run(ctx context.Context, args []string, getenv func(string) string) error {
+	opts, err := parseFlags(args)
+	if err != nil {
 		return err
 	}
 	root, module, err := repoRoot()
@@ -99,8 +111,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return err
 	}
 	var filter *regexp.Regexp
-	if *only != "" {
-		if filter, err = regexp.Compile(*only); err != nil {
+	if opts.only != "" {
+		if filter, err = regexp.Compile(opts.only); err != nil {
 			return fmt.Errorf("-bench: %w", err)
 		}
 	}
@@ -113,54 +125,81 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	info.Machine = describeMachine(ctx, server, string(src))
 
-	rawDir := filepath.Join(root, ".data", "bench")
-	if err := os.MkdirAll(rawDir, 0o755); err != nil {
-		return err
-	}
-	rawPath := filepath.Join(rawDir, "benchreport-"+info.Started.Format("20060102-150405")+".txt")
-	raw, err := os.Create(rawPath)
+	raw, rawPath, err := createRawLog(root, info.Started)
 	if err != nil {
 		return err
 	}
 	defer raw.Close()
 
-	if !*noBench {
-		pkgs, err := discover(root, module)
-		if err != nil {
+	if !opts.noBench {
+		if err := runBenchmarks(ctx, root, module, filter, raw, &info); err != nil {
 			return err
 		}
-		var all bytes.Buffer
-		for _, p := range pkgs {
-			if filter != nil {
-				p.Names = slices.DeleteFunc(p.Names, func(n string) bool { return !filter.MatchString(n) })
-			}
-			if len(p.Names) == 0 {
-				continue
-			}
-			start := time.Now()
-			errs := runPackage(ctx, root, p, io.MultiWriter(os.Stdout, raw, &all))
-			info.BenchErrors = append(info.BenchErrors, errs...)
-			info.PerPackage = append(info.PerPackage, pkgTime{p.ImportPath, time.Since(start)})
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-		}
-		info.Benchmarks = bench.Parse(&all)
 	}
-
-	if !*noLoad {
-		say("load: %d connections, %s per endpoint", *conns, *dur)
-		res, err := load.Run(ctx, load.Options{ServerURL: server, Conns: *conns, Duration: *dur, Events: *events, Log: say})
-		info.Load, info.LoadErr = &res, err
-		if err != nil {
-			say("load failed: %v", err)
-		}
-		fmt.Fprintf(raw, "\nload: %+v\nerr: %v\n", res, err)
+	if !opts.noLoad {
+		runLoad(ctx, server, opts.load, raw, &info)
 	}
 	info.Ended, info.LoadAvgEnd = time.Now(), loadAvg()
+	return writeReport(info, opts.out, root, rawPath)
+}
 
+// createRawLog opens the file that keeps the unedited output of this run
+// under .data/bench, so a figure in the report can be traced back.
+func createRawLog(root string, started time.Time) (*os.File, string, error) {
+	rawDir := filepath.Join(root, ".data", "bench")
+	if err := os.MkdirAll(rawDir, 0o755); err != nil {
+		return nil, "", err
+	}
+	rawPath := filepath.Join(rawDir, "benchreport-"+started.Format("20060102-150405")+".txt")
+	raw, err := os.Create(rawPath)
+	return raw, rawPath, err
+}
+
+// runBenchmarks runs the matching benchmarks one package at a time, echoing
+// their output to the terminal and the raw log, and parses the figures into
+// info. It stops early only when ctx ends; failures are collected.
+func runBenchmarks(ctx context.Context, root, module string, filter *regexp.Regexp, raw io.Writer, info *runInfo) error {
+	pkgs, err := discover(root, module)
+	if err != nil {
+		return err
+	}
+	var all bytes.Buffer
+	for _, p := range pkgs {
+		if filter != nil {
+			p.Names = slices.DeleteFunc(p.Names, func(n string) bool { return !filter.MatchString(n) })
+		}
+		if len(p.Names) == 0 {
+			continue
+		}
+		start := time.Now()
+		errs := runPackage(ctx, root, p, io.MultiWriter(os.Stdout, raw, &all))
+		info.BenchErrors = append(info.BenchErrors, errs...)
+		info.PerPackage = append(info.PerPackage, pkgTime{p.ImportPath, time.Since(start)})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	info.Benchmarks = bench.Parse(&all)
+	return nil
+}
+
+// runLoad runs the load test against server; its error goes into info (and
+// so into the report and the failure count), not out of the run.
+func runLoad(ctx context.Context, server string, lo load.Options, raw io.Writer, info *runInfo) {
+	say("load: %d connections, %s per endpoint", lo.Conns, lo.Duration)
+	res, err := load.Run(ctx, load.Options{ServerURL: server, Conns: lo.Conns, Duration: lo.Duration, Events: lo.Events, Log: say})
+	info.Load, info.LoadErr = &res, err
+	if err != nil {
+		say("load failed: %v", err)
+	}
+	fmt.Fprintf(raw, "\nload: %+v\nerr: %v\n", res, err)
+}
+
+// writeReport rewrites the report and fails the run when any benchmark or
+// the load failed, after the report is written so the failures are in it.
+func writeReport(info runInfo, out, root, rawPath string) error {
 	report := render(info)
-	path := *out
+	path := out
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(root, path)
 	}
@@ -299,82 +338,4 @@ func lastLines(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
-}
-
-// machine is what the figures were measured on.
-type machine struct {
-	CPU, OS, Kernel, Go, Postgres, PostgresSource string
-	Cores                                         int
-	RAMGiB                                        float64
-}
-
-func describeMachine(ctx context.Context, server, source string) machine {
-	m := machine{Go: goVersion(), PostgresSource: source, Cores: cpuCount()}
-	m.CPU = firstField("/proc/cpuinfo", "model name", ":")
-	if kb := firstField("/proc/meminfo", "MemTotal", ":"); kb != "" {
-		var n float64
-		fmt.Sscan(strings.TrimSuffix(kb, " kB"), &n)
-		m.RAMGiB = n / (1 << 20)
-	}
-	m.OS = strings.Trim(firstField("/etc/os-release", "PRETTY_NAME", "="), `"`)
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if conn, err := pgx.Connect(cctx, server); err == nil {
-		_ = conn.QueryRow(cctx, "SELECT version()").Scan(&m.Postgres)
-		conn.Close(cctx)
-	}
-	return m
-}
-
-// loadAvg is the 1, 5 and 15 minute load averages.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return "unknown"
-}
-
-func goVersion() string {
-	b, err := exec.Command("go", "env", "GOVERSION").Output()
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func cpuCount() int {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "processor") {
-			n++
-		}
-	}
-	return n
-}
-
-// firstField is the value of the first "key<sep>value" line of a file.
-func firstField(path, key, sep string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), sep)
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }

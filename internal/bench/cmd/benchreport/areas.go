@@ -1,0 +1,149 @@
+package main
+
+const (
+	pkgStore      = "/internal/store"
+	pkgWeb        = "/web"
+	pkgThingSpace = "/internal/thingspace"
+	pkgRotation   = "/internal/rotation"
+	pkgTestDB     = "/internal/testdb"
+	pkgSecret     = "/internal/secret"
+	pkgModels     = "/models"
+)
+
+// ref names one figure: a unit of a benchmark in a package (by suffix of
+// its import path).
+type ref struct {
+	pkg, bench, unit string
+}
+
+// row is one line of an area's table.
+type row struct {
+	label string
+	value ref
+	// floor is what the same work costs without the portal, if measured.
+	floor     *ref
+	floorNote string
+	target    string
+	// met decides the target from the value and the ratio to the floor
+	// (NaN without a floor); nil means the figure has no target.
+	met func(v, ratio float64) bool
+}
+
+type area struct {
+	title, intro string
+	rows         []row
+}
+
+// areas are the report's sections, in the order they are printed.
+func areas() []area {
+	return []area{auditArea(), webArea(), thingSpaceArea(), rotationArea(), otherArea()}
+}
+
+// lt and ge are the common targets: a figure below, or at least, a limit.
+func lt(limit float64) func(v, _ float64) bool { return func(v, _ float64) bool { return v < limit } }
+func ge(limit float64) func(v, _ float64) bool { return func(v, _ float64) bool { return v >= limit } }
+
+// auditArea is the audit trail: search pages, exports, verification and
+// audited writes. Every export is held against Postgres's own COPY TO.
+func auditArea() area {
+	copyFloor := &ref{pkgStore, "BenchmarkAuditExportCopy", "rows/s"}
+	copyRSS := &ref{pkgStore, "BenchmarkAuditExportCopy", "peak-rss-MB"}
+	return area{
+		title: "Audit trail (1,000,000 seeded events)",
+		intro: "The seeded trail spans a year: 200 actors, 20 departments. The filtered page is one actor in one department over the last 30 days. " +
+			"Exports stream the whole trail. The COPY floor is the same columns, in id order, written by `COPY (SELECT …) TO STDOUT (FORMAT csv)`. Only the client counts the bytes. " +
+			"Peak RSS is sampled every 50 ms. Over HTTP it covers the server and the client, which share one process.",
+		rows: []row{
+			{label: "Filtered first page over HTTP, p95", value: ref{pkgWeb, "BenchmarkAuditPageHTTP", "http-p95-ms"},
+				floor: &ref{pkgWeb, "BenchmarkAuditPageHTTP", "sql-p95-ms"}, floorNote: "same query through pgx",
+				target: "< 50 ms and ≤ 2× pgx", met: func(v, r float64) bool { return v < 50 && r <= 2 }},
+			{label: "Filtered first page in the store, p95", value: ref{pkgStore, "BenchmarkAuditSearchFilteredPage", "p95-ms"}},
+			{label: "Free-text search page, p95", value: ref{pkgStore, "BenchmarkAuditSearchTextPage", "p95-ms"}},
+			{label: "Export through the store (decode only)", value: ref{pkgStore, "BenchmarkAuditExportRows", "rows/s"},
+				floor: copyFloor, floorNote: "COPY TO", target: "≥ 100,000 rows/s", met: ge(100_000)},
+			{label: "Export CSV over HTTP", value: ref{pkgWeb, "BenchmarkAuditExportHTTP/csv", "rows/s"},
+				floor: copyFloor, floorNote: "COPY TO", target: "≥ 100,000 rows/s", met: ge(100_000)},
+			{label: "Export NDJSON over HTTP", value: ref{pkgWeb, "BenchmarkAuditExportHTTP/ndjson", "rows/s"},
+				floor: copyFloor, floorNote: "COPY TO", target: "≥ 100,000 rows/s", met: ge(100_000)},
+			{label: "Peak RSS, export through the store", value: ref{pkgStore, "BenchmarkAuditExportRows", "peak-rss-MB"},
+				floor: copyRSS, floorNote: "COPY TO", target: "< 100 MB", met: lt(100)},
+			{label: "Peak RSS, CSV over HTTP", value: ref{pkgWeb, "BenchmarkAuditExportHTTP/csv", "peak-rss-MB"},
+				floor: copyRSS, floorNote: "COPY TO", target: "< 100 MB", met: lt(100)},
+			{label: "Peak RSS, NDJSON over HTTP", value: ref{pkgWeb, "BenchmarkAuditExportHTTP/ndjson", "peak-rss-MB"},
+				floor: copyRSS, floorNote: "COPY TO", target: "< 100 MB", met: lt(100)},
+			{label: "Verify the whole chain", value: ref{pkgStore, "BenchmarkAuditVerify", "s/verify"}, target: "< 10 s", met: lt(10)},
+			{label: "Audited writes, 8 writers (store writer, group commit)", value: ref{pkgStore, "BenchmarkAuditConcurrentWrites", "writes/s"},
+				floor: &ref{pkgStore, "BenchmarkAuditConcurrentWritesPgx", "writes/s"}, floorNote: "one pgx transaction per event",
+				target: "≥ 2,000 writes/s", met: ge(2000)},
+		},
+	}
+}
+
+// webArea is the dashboard through the whole stack, against a bare Echo
+// handler.
+func webArea() area {
+	return area{
+		title: "Web: the dashboard through the whole stack",
+		intro: "The dashboard is `GET /` for a signed-in admin with 5 departments and credentials, served in process with no sockets. " +
+			"The request passes request ID, access log, recover, security headers, the session from Postgres, the principal, CSRF and authorisation. " +
+			"The floor is a bare Echo router whose one handler writes the same page from memory. " +
+			"So the ratio is the whole cost of the portal's middleware, database reads and template.",
+		rows: []row{
+			{label: "Dashboard, mean per request", value: ref{pkgWeb, "BenchmarkDashboardHandler", "ns/op"},
+				floor: &ref{pkgWeb, "BenchmarkBareEchoHandler", "ns/op"}, floorNote: "bare Echo"},
+			{label: "Dashboard, p95", value: ref{pkgWeb, "BenchmarkDashboardHandler", "p95-ms"},
+				floor: &ref{pkgWeb, "BenchmarkBareEchoHandler", "p95-ms"}, floorNote: "bare Echo"},
+			{label: "Dashboard, allocations per request", value: ref{pkgWeb, "BenchmarkDashboardHandler", "allocs/op"},
+				floor: &ref{pkgWeb, "BenchmarkBareEchoHandler", "allocs/op"}, floorNote: "bare Echo"},
+		},
+	}
+}
+
+// thingSpaceArea is the ThingSpace client, against plain net/http.
+func thingSpaceArea() area {
+	return area{
+		title: "ThingSpace client (against the simulator on loopback)",
+		intro: "The floor makes the same HTTP exchanges with plain net/http: JSON encoding, headers, reading and decoding.",
+		rows: []row{
+			{label: "Login and logout", value: ref{pkgThingSpace, "BenchmarkClientLogin", "ns/op"},
+				floor: &ref{pkgThingSpace, "BenchmarkBareHTTPLogin", "ns/op"}, floorNote: "bare net/http",
+				target: "≤ 1.2× bare", met: func(_, r float64) bool { return r <= 1.2 }},
+			{label: "Authenticated call (device list)", value: ref{pkgThingSpace, "BenchmarkClientCall", "ns/op"},
+				floor: &ref{pkgThingSpace, "BenchmarkBareHTTPCall", "ns/op"}, floorNote: "bare net/http",
+				target: "≤ 1.2× bare", met: func(_, r float64) bool { return r <= 1.2 }},
+		},
+	}
+}
+
+// rotationArea is a rotation and the time the portal adds to its upstream
+// round trips.
+func rotationArea() area {
+	return area{
+		title: "Rotation (against the simulator on loopback)",
+		intro: "One rotation is a reset, a login with the new password, then a logout. " +
+			"Each iteration also makes the same upstream round trips with the bare backend, so the portal's added time is measured in pairs under the same load.",
+		rows: []row{
+			{label: "Rotation, p95", value: ref{pkgRotation, "BenchmarkRotation", "total-p95-ms"},
+				floor: &ref{pkgRotation, "BenchmarkRotation", "bare-p95-ms"}, floorNote: "bare round trips"},
+			{label: "Portal's added time per rotation, p95", value: ref{pkgRotation, "BenchmarkRotation", "added-p95-ms"},
+				target: "< 10 ms", met: lt(10)},
+			{label: "Portal's added time per rotation, p50", value: ref{pkgRotation, "BenchmarkRotation", "added-p50-ms"}},
+			{label: "Scheduler pass over 100 due credentials", value: ref{pkgRotation, "BenchmarkSchedulerPass100", "ns/op"}},
+		},
+	}
+}
+
+// otherArea holds the figures that have no floor of their own.
+func otherArea() area {
+	return area{
+		title: "Other",
+		rows: []row{
+			{label: "Test database creation (clone of the template)", value: ref{pkgTestDB, "BenchmarkNewDatabase", "ns/op"},
+				target: "well under 200 ms", met: lt(200e6)},
+			{label: "Password policy check, typical password (zxcvbn)", value: ref{pkgModels, "BenchmarkCheckPassword/typical", "ns/op"}},
+			{label: "Password policy check, worst case (l33t)", value: ref{pkgModels, "BenchmarkCheckPassword/l33t_worst_case", "ns/op"}},
+			{label: "Seal a secret (AES-256-GCM)", value: ref{pkgSecret, "BenchmarkSeal", "ns/op"}},
+			{label: "Open a secret", value: ref{pkgSecret, "BenchmarkOpen", "ns/op"}},
+		},
+	}
+}
