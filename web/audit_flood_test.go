@@ -82,7 +82,9 @@ func TestAnonymousFailuresAreAggregated(t *testing.T) {
 		t.Errorf("30 unsolicited callback errors wrote %d events", n)
 	}
 	var idpErrs int
-	_ = ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE detail->>'reason' LIKE 'idp error%'").Scan(&idpErrs)
+	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE detail->>'reason' LIKE 'idp error%'").Scan(&idpErrs); err != nil {
+		t.Fatal(err)
+	}
 	if idpErrs != 0 {
 		t.Errorf("an IdP error was audited before the sign-in state was checked (%d events)", idpErrs)
 	}

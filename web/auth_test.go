@@ -285,7 +285,9 @@ func TestDisabledUserLosesSessionsAtOnceAndCannotSignIn(t *testing.T) {
 	mike, _ := signIn(t, ts, "mike", "/")
 	alice, _ := signIn(t, ts, "alice", "/")
 	var id int64
-	_ = ts.db.Pool.QueryRow(context.Background(), "SELECT id FROM users WHERE subject = 'mike'").Scan(&id)
+	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT id FROM users WHERE subject = 'mike'").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
 	if res, _ := ts.post(t, alice, "/admin/users/"+itoa(id)+"/disable", nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("disable: %d", res.StatusCode)
 	}

@@ -119,7 +119,9 @@ func TestBadDepartmentInputChangesNothing(t *testing.T) {
 		t.Fatalf("bad input wrote %d audit events", after-before)
 	}
 	var n int
-	_ = ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM credentials").Scan(&n)
+	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM credentials").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if c, _ := sim.User(fleetUser); n != 0 || c.LoginsOK+c.LoginFailures != 0 {
 		t.Fatalf("bad input changed something: %d credentials, simulator %+v", n, c)
 	}
@@ -143,7 +145,9 @@ func TestRevealIsAuditedWithItsReason(t *testing.T) {
 		t.Fatalf("reveal: %d %v", res.StatusCode, res.Header)
 	}
 	var reason string
-	_ = ts.db.Pool.QueryRow(context.Background(), "SELECT detail->>'reason' FROM audit_events WHERE code = $1", models.EvCredentialRevealed).Scan(&reason)
+	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT detail->>'reason' FROM audit_events WHERE code = $1", models.EvCredentialRevealed).Scan(&reason); err != nil {
+		t.Fatal(err)
+	}
 	if reason != "incident 42" {
 		t.Fatalf("reveal reason audited as %q", reason)
 	}

@@ -136,8 +136,13 @@ func (ts *testServer) events(t *testing.T) []string {
 	var out []string
 	for rows.Next() {
 		var c string
-		_ = rows.Scan(&c)
+		if err := rows.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
 		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

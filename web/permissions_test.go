@@ -145,7 +145,9 @@ func TestPermissionMatrix(t *testing.T) {
 		}
 	}
 	var denied int
-	_ = ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE code = $1 AND outcome = 'denied'", models.EvAccessDenied).Scan(&denied)
+	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE code = $1 AND outcome = 'denied'", models.EvAccessDenied).Scan(&denied); err != nil {
+		t.Fatal(err)
+	}
 	if denied == 0 {
 		t.Fatal("denials were not audited")
 	}
