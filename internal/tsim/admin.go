@@ -8,7 +8,8 @@ import (
 // Admin API: GET /_tsim/stats, GET|PUT /_tsim/users/{name} (PUT takes
 // {"password"} and applies the password policy, as ThingSpace Manage does),
 // POST /_tsim/users/{name}/unlock, PUT|DELETE /_tsim/users/{name}/faults
-// (faultsJSON), PUT|DELETE /_tsim/token/faults ({"latency_ms"}).
+// (faultsJSON), PUT|DELETE /_tsim/token/faults ({"latency_ms"}); the
+// device inventory's endpoints are in devices_admin.go.
 
 // faultsJSON is the admin API's form of Faults (latency in milliseconds).
 type faultsJSON struct {
@@ -25,6 +26,9 @@ type faultsJSON struct {
 	RetryAfterS         int64  `json:"retry_after_s"`
 	ResetMalformed200   bool   `json:"reset_malformed_200"`
 	SOAPFault200        bool   `json:"soap_fault_200"`
+
+	DeviceActionFailAfter bool `json:"device_action_5xx_after"`
+	DeviceActionDropAfter bool `json:"device_action_drop_after"`
 }
 
 func (s *Server) handleAdminStats(w http.ResponseWriter, r *http.Request) {
@@ -84,6 +88,9 @@ func (s *Server) handleAdminPutFaults(w http.ResponseWriter, r *http.Request) {
 		RetryAfter:          time.Duration(in.RetryAfterS) * time.Second,
 		ResetMalformed200:   in.ResetMalformed200,
 		SOAPFault200:        in.SOAPFault200,
+
+		DeviceActionFailAfter: in.DeviceActionFailAfter,
+		DeviceActionDropAfter: in.DeviceActionDropAfter,
 	}
 	if err := s.SetFaults(r.PathValue("name"), f); err != nil {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})

@@ -117,13 +117,3 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"newPassword": pw})
 	}
 }
-
-// handleDeviceList stands for every other M2M call: it needs a session.
-func (s *Server) handleDeviceList(w http.ResponseWriter, r *http.Request) {
-	name := s.session(w, r)
-	if name == "" {
-		return
-	}
-	s.countCall(name)
-	writeJSON(w, http.StatusOK, map[string]any{"hasMoreData": false, "devices": []any{}})
-}

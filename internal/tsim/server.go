@@ -1,8 +1,9 @@
 // Package tsim is a faithful ThingSpace simulator for tests and the demo: the
-// OAuth token endpoint, the M2M session API (login, logout, password reset,
-// one device call), the legacy SOAP SessionService sharing the same state,
-// session idle expiry, bearer expiry, the 5-failure account lock, and fault
-// injection per user. It is test-only: its admin API reveals passwords.
+// OAuth token endpoint, the M2M session API (login, logout, password reset),
+// the Connectivity Management device calls over a seeded device inventory,
+// the legacy SOAP SessionService sharing the same state, session idle
+// expiry, bearer expiry, the 5-failure account lock, and fault injection
+// per user. It is test-only: its admin API reveals passwords.
 package tsim
 
 import (
@@ -39,6 +40,8 @@ type Server struct {
 	stats    Stats
 
 	tokenLatency time.Duration // see SetTokenLatency
+
+	inv *inventory // devices; its own lock
 }
 
 type session struct {
@@ -75,6 +78,7 @@ func New(opts Options) *Server {
 		log:      opts.Logger,
 		users:    make(map[string]*user),
 		sessions: make(map[string]*session),
+		inv:      newInventory(),
 	}
 	for name, pw := range opts.Users {
 		s.SetUser(name, pw)
@@ -89,7 +93,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/m2m/v1/session/login", s.handleLogin)
 	m.HandleFunc("POST /api/m2m/v1/session/logout", s.handleLogout)
 	m.HandleFunc("PUT /api/m2m/v1/session/password/actions/reset", s.handleReset)
-	m.HandleFunc("POST /api/m2m/v1/devices/actions/list", s.handleDeviceList)
+	s.deviceRoutes(m)
 	m.HandleFunc("POST /api/v2/SessionService.svc", s.handleSOAP)
 	m.HandleFunc("GET /_tsim/stats", s.handleAdminStats)
 	m.HandleFunc("GET /_tsim/users/{name}", s.handleAdminGetUser)

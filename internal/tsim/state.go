@@ -26,6 +26,9 @@ type Faults struct {
 	RetryAfter          time.Duration // Retry-After of Throttle, whole seconds (default 1s)
 	ResetMalformed200   bool          // reset applies, then answers 200 with the new password followed by garbage
 	SOAPFault200        bool          // SOAP faults for the user come with HTTP 200 instead of 500
+
+	DeviceActionFailAfter bool // every device action is applied, then answered 502 (a lost answer)
+	DeviceActionDropAfter bool // every device action is applied, then the connection is dropped
 }
 
 // Counters are what the simulator observed for one user. Password is the
@@ -42,6 +45,9 @@ type Counters struct {
 	Logouts                int    `json:"logouts"`
 	Calls                  int    `json:"calls"`
 	ActiveSessions         int    `json:"active_sessions"`
+	DeviceLists            int    `json:"device_lists"`            // list calls (also counted in Calls)
+	DeviceActions          int    `json:"device_actions"`          // device actions applied (also in Calls)
+	DeviceActionsRejected  int    `json:"device_actions_rejected"` // device actions refused with a 400 (also in Calls)
 }
 
 // Stats are totals over all users.
@@ -234,13 +240,4 @@ func (s *Server) reset(name, old string) (string, bool) {
 	u.c.ResetsApplied++
 	s.stats.ResetsApplied++
 	return u.password, true
-}
-
-func (s *Server) countCall(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stats.Calls++
-	if u := s.users[name]; u != nil {
-		u.c.Calls++
-	}
 }
