@@ -60,6 +60,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		bearerTTL = fs.Duration("bearer-ttl", time.Hour, "bearer token lifetime")
 		lockout   = fs.Int("lockout", 5, "consecutive failed logins that lock an account")
 		tokenWait = fs.Duration("token-latency", 0, "delay of every OAuth token answer (a slow token endpoint)")
+		devices   = fs.Int("devices", 0, "seed this many devices into -device-account (0: no device inventory)")
+		devAcct   = fs.String("device-account", "0000123456-00001", "billing account name of the seeded devices")
+		devSeed   = fs.Int64("device-seed", 1, "seed of the generated devices")
 	)
 	fs.Var(users, "user", "a UWS user as name:password (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -76,12 +79,18 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		SessionIdle: *idle, BearerTTL: *bearerTTL, Lockout: *lockout, Logger: log,
 	})
 	sim.SetTokenLatency(*tokenWait)
+	if *devices < 0 {
+		return errors.New("-devices must not be negative")
+	}
+	if *devices > 0 {
+		sim.SeedDevices(*devAcct, *devices, *devSeed)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("tsim listening", "addr", ln.Addr().String(), "users", len(users),
+	log.Info("tsim listening", "addr", ln.Addr().String(), "users", len(users), "devices", *devices,
 		"rest", "http://"+ln.Addr().String(), "soap", "http://"+ln.Addr().String()+"/api/v2/SessionService.svc")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
