@@ -121,3 +121,27 @@ func TestListNext(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentSuspendsApplyOnce(t *testing.T) {
+	env, c := devClient(t, 20)
+	a := inState(t, env, c, thingspace.StateActive)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := c.DeviceAction(t.Context(), cred(testPassword), thingspace.ActionSuspend, suspendReq(a))
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range 8 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case thingspace.CodeOf(err) != "REQUEST_FAILED.Device.InvalidState":
+			t.Errorf("concurrent suspend: %v", err)
+		}
+	}
+	if u := env.user(t); ok != 1 || u.DeviceActions != 1 || u.DeviceActionsRejected != 7 || u.LoginsOK != 1 {
+		t.Fatalf("%d suspends succeeded, %d applied, %d refused, %d logins; want 1, 1, 7, 1", ok, u.DeviceActions, u.DeviceActionsRejected, u.LoginsOK)
+	}
+}
