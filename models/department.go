@@ -22,7 +22,10 @@ type Department struct {
 	MaxAgeDays      int
 	ScheduleEnabled bool
 	RevealAllowed   bool
-	CreatedAt       time.Time
+	// AccountName is the department's ThingSpace account (0000123456-00001),
+	// which device operations name.
+	AccountName string
+	CreatedAt   time.Time
 }
 
 // DefaultMaxAgeDays is Verizon's recommended rotation interval.
@@ -45,6 +48,9 @@ func (d *Department) Validate() error {
 	}
 	if d.MaxAgeDays == 0 {
 		d.MaxAgeDays = DefaultMaxAgeDays
+	}
+	if err := ValidAccountName(d.AccountName); err != nil {
+		return err
 	}
 	if d.MaxAgeDays < 1 || d.MaxAgeDays > 3650 {
 		return Errorf(ErrInvalid, "The maximum age must be from 1 to 3650 days.")

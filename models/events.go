@@ -42,6 +42,14 @@ const (
 	EvUpstreamLoginFailed = "upstream.login.failed"
 	EvUpstreamLoginGuard  = "upstream.login.refused"
 
+	EvDevicePolicyChanged = "department.device_policy.changed"
+	EvDeviceList          = "device.list"
+	EvDeviceSuspend       = "device.suspend"
+	EvDeviceRestore       = "device.restore"
+	EvDeviceActivate      = "device.activate"
+	EvDevicePlan          = "device.plan"
+	EvDeviceDeactivate    = "device.deactivate"
+
 	EvMigrated      = "system.migrated"
 	EvRekey         = "system.rekey"
 	EvAuditExported = "audit.exported"
@@ -71,8 +79,8 @@ var Catalogue = []EventSpec{
 	{EvLocalAdminSet, "A break-glass local admin was created or its password replaced (command line).", []string{"username"}},
 	{EvMappingCreated, "An IdP group was mapped to a role (and department).", []string{"group", "role", "department"}},
 	{EvMappingDeleted, "A group mapping was removed.", []string{"group", "role", "department"}},
-	{EvDepartmentCreated, "A department was created.", []string{"slug", "name", "protocol", "max_age_days"}},
-	{EvDepartmentUpdated, "A department's settings changed.", []string{"changes"}},
+	{EvDepartmentCreated, "A department was created.", []string{"slug", "name", "protocol", "max_age_days", "account_name"}},
+	{EvDepartmentUpdated, "A department's settings changed.", []string{"changes", "account_name"}},
 	{EvScheduleChanged, "Scheduled rotation was turned on or off, or its maximum age changed.", []string{"enabled", "max_age_days"}},
 	{EvCredentialCreated, "A department's UWS credential was entered for the first time.", []string{"username", "version", "verified"}},
 	{EvCredentialReplaced, "A credential was replaced by an admin (version numbers, never values).", []string{"username", "old_version", "new_version", "verified"}},
@@ -94,6 +102,13 @@ var Catalogue = []EventSpec{
 	{EvRekey, "Secrets were re-encrypted under the current master key.", []string{"rows", "key_id"}},
 	{EvAuditExported, "The audit trail was exported.", []string{"format", "filters", "rows"}},
 	{EvAuditVerified, "The audit chain was verified.", []string{"ok", "events", "first_bad"}},
+	{EvDevicePolicyChanged, "An admin changed which roles may do which device operation in a department.", []string{"before", "after"}},
+	{EvDeviceList, "A person listed or searched a department's devices through its credential.", []string{"operation", "account", "username", "q", "state", "count", "upstream_code"}},
+	{EvDeviceSuspend, "A person asked ThingSpace to suspend a device; result accepted, refused or unknown (answer lost, not retried).", []string{"operation", "account", "username", "device", "result", "request_id", "upstream_code"}},
+	{EvDeviceRestore, "A person asked ThingSpace to restore a suspended device.", []string{"operation", "account", "username", "device", "result", "request_id", "upstream_code"}},
+	{EvDeviceActivate, "A person asked ThingSpace to activate a device on a service plan.", []string{"operation", "account", "username", "device", "result", "request_id", "service_plan", "upstream_code"}},
+	{EvDevicePlan, "A person asked ThingSpace to change a device's service plan.", []string{"operation", "account", "username", "device", "result", "request_id", "service_plan", "upstream_code"}},
+	{EvDeviceDeactivate, "A person asked ThingSpace to deactivate a device (after typing its MDN or ICCID).", []string{"operation", "account", "username", "device", "result", "request_id", "reason_code", "etf_waiver", "upstream_code"}},
 }
 
 // KnownEvent reports whether code is in the catalogue.

@@ -23,6 +23,9 @@ const (
 	PermVerifyAudit       Permission = "audit.verify"
 	PermViewUsers         Permission = "users.view"
 	PermManageUsers       Permission = "users.manage"
+	// PermUseDevices opens a department's devices pages; which operation
+	// each role may do there is the department's device policy.
+	PermUseDevices Permission = "devices.use"
 )
 
 // Scope says over which departments a role holds a permission.
@@ -51,6 +54,7 @@ var PermissionTable = map[Permission]map[Role]Scope{
 	PermVerifyAudit:       {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll},
 	PermViewUsers:         {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll},
 	PermManageUsers:       {RoleAdmin: ScopeAll},
+	PermUseDevices:        {RoleAdmin: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},
 }
 
 // Principal is the person (or process) on whose behalf work is done.

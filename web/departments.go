@@ -6,7 +6,9 @@ import (
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -81,9 +83,9 @@ func (s *Server) departmentCreate(c echo.Context) error {
 	maxAge, _ := strconv.Atoi(c.FormValue("max_age_days"))
 	form := templates.DepartmentForm{Slug: clipText(c.FormValue("slug"), 63), Name: clipText(c.FormValue("name"), 200),
 		Protocol: c.FormValue("protocol"), MaxAgeDays: maxAge, ScheduleEnabled: c.FormValue("schedule_enabled") == "on",
-		RevealAllowed: c.FormValue("reveal_allowed") == "on"}
+		RevealAllowed: c.FormValue("reveal_allowed") == "on", AccountName: clipText(strings.TrimSpace(c.FormValue("account_name")), 20)}
 	d := models.Department{Slug: c.FormValue("slug"), Name: c.FormValue("name"), Protocol: models.Protocol(form.Protocol),
-		MaxAgeDays: maxAge, ScheduleEnabled: form.ScheduleEnabled, RevealAllowed: form.RevealAllowed}
+		MaxAgeDays: maxAge, ScheduleEnabled: form.ScheduleEnabled, RevealAllowed: form.RevealAllowed, AccountName: form.AccountName}
 	if c.FormValue("max_age_days") != "" && maxAge == 0 {
 		d.MaxAgeDays = -1 // not a number: let validation say so
 	}
@@ -139,7 +141,11 @@ func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.F
 		CanTest: p.Can(models.PermTestLogin, slug), CanRotate: p.Can(models.PermRotate, slug), CanSchedule: p.Can(models.PermSetSchedule, slug),
 		CanReveal: d.RevealAllowed && cs.HasCredential && p.Can(models.PermReveal, slug), CanClear: p.Can(models.PermClearQuarantine, slug),
 		CanManage: p.Can(models.PermManageDepartments, slug),
-		Settings:  templates.DepartmentForm{Slug: d.Slug, Name: d.Name, Protocol: string(d.Protocol), MaxAgeDays: d.MaxAgeDays, ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed},
+		Settings: templates.DepartmentForm{Slug: d.Slug, Name: d.Name, Protocol: string(d.Protocol), MaxAgeDays: d.MaxAgeDays,
+			ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed, AccountName: d.AccountName},
+	}
+	if err := s.devicePanel(c, &v); err != nil {
+		return err
 	}
 	for _, r := range dv.Runs {
 		started := r.StartedAt
@@ -151,6 +157,29 @@ func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.F
 		pg.Flashes = append(pg.Flashes, *flash)
 	}
 	return render(c, status, templates.Department(pg, v))
+}
+
+// devicePanel fills the devices link and, for admins, the policy form.
+func (s *Server) devicePanel(c echo.Context, v *templates.DepartmentPage) error {
+	ctx, p := c.Request().Context(), principal(c)
+	ops, err := s.devices.Operations(ctx, p, v.Slug)
+	if err != nil {
+		return err
+	}
+	v.CanDevices = p.Can(models.PermUseDevices, v.Slug) && slices.Contains(ops, models.OpList)
+	if !v.CanManage {
+		return nil
+	}
+	policy, err := s.devices.Policy(ctx, p, v.Slug)
+	if err != nil {
+		return err
+	}
+	for _, role := range models.PolicyRoles {
+		for _, op := range models.Operations {
+			v.Policy = append(v.Policy, templates.PolicyCell{Role: string(role), Operation: string(op), Allowed: policy.Allows(role, op)})
+		}
+	}
+	return nil
 }
 
 func orDash(s string) string {
@@ -180,7 +209,7 @@ func (s *Server) credentialSet(c echo.Context) error {
 // departmentSettings saves an admin's edit of the department.
 func (s *Server) departmentSettings(c echo.Context) error {
 	set := store.DepartmentSettings{Name: c.FormValue("name"), Protocol: models.Protocol(c.FormValue("protocol")),
-		RevealAllowed: c.FormValue("reveal_allowed") == "on"}
+		RevealAllowed: c.FormValue("reveal_allowed") == "on", AccountName: strings.TrimSpace(c.FormValue("account_name"))}
 	if err := s.creds.UpdateSettings(c.Request().Context(), principal(c), meta(c), c.Param("slug"), set); err != nil {
 		return s.departmentError(c, err)
 	}

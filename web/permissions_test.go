@@ -79,6 +79,29 @@ var matrix = map[string]string{
 	"GET /departments/:slug/reveal":            "admin lead-A",
 	"POST /departments/:slug/clear-quarantine": "admin",
 	"POST /departments/:slug/settings":         "admin",
+	"POST /departments/:slug/device-policy":    "admin",
+	// Devices, under the default device policy.
+	"GET /departments/:slug/devices":             "admin lead-A member-A",
+	"GET /departments/:slug/devices/suspend":     "admin lead-A",
+	"GET /departments/:slug/devices/restore":     "admin lead-A",
+	"GET /departments/:slug/devices/activate":    "admin lead-A",
+	"GET /departments/:slug/devices/plan":        "admin lead-A",
+	"GET /departments/:slug/devices/deactivate":  "admin lead-A",
+	"POST /departments/:slug/devices/suspend":    "admin lead-A",
+	"POST /departments/:slug/devices/restore":    "admin lead-A",
+	"POST /departments/:slug/devices/activate":   "admin lead-A",
+	"POST /departments/:slug/devices/plan":       "admin lead-A",
+	"POST /departments/:slug/devices/deactivate": "admin lead-A",
+}
+
+func defaultPolicyForm() []string {
+	var out []string
+	for role, ops := range models.DefaultDevicePolicy() {
+		for _, op := range ops {
+			out = append(out, string(role)+":"+string(op))
+		}
+	}
+	return out
 }
 
 func expectedAllowed(route, who string) (bool, bool) {
@@ -129,7 +152,9 @@ func TestPermissionMatrix(t *testing.T) {
 			if r.Method == http.MethodGet {
 				res, body = do(t, c, http.MethodGet, ts.URL+path, nil)
 			} else {
-				res, body = ts.post(t, c, path, url.Values{"reason": {"matrix test"}})
+				// The device policy form is posted with the default policy,
+				// so that the admin's turn does not change the other cells.
+				res, body = ts.post(t, c, path, url.Values{"reason": {"matrix test"}, "allow": defaultPolicyForm()})
 			}
 			refused := res.StatusCode == http.StatusForbidden || res.StatusCode == http.StatusUnauthorized ||
 				(res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/auth/login"))

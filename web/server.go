@@ -19,6 +19,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
+	"github.com/uwsportal/uwsportal/internal/devices"
 	people "github.com/uwsportal/uwsportal/internal/identity"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/rotation"
@@ -50,6 +51,7 @@ type Server struct {
 	trail     *auditlog.Service
 	creds     *departments.Service
 	rotations *rotation.Engine
+	devices   *devices.Service
 	sessions  *scs.SessionManager
 	oidc      *oidcClient
 	keys      *secret.Keyring
@@ -71,7 +73,7 @@ func New(d Deps) (*Server, error) {
 		cfg: d.App.Config, db: d.App.DB, log: d.App.Log, reg: d.App.Metrics, metrics: webMetrics{m: d.App.Metrics, routes: map[string]bool{}},
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
 		now: d.App.Now, keys: d.App.Keys, heavy: make(chan struct{}, maxHeavy),
-		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation,
+		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation, devices: d.App.Devices,
 	}
 	if s.stateKeys, err = s.keys.Derive("oidc-state"); err != nil {
 		return nil, err
@@ -177,6 +179,14 @@ func (s *Server) routes() {
 	s.route(http.MethodGet, "/departments/:slug/reveal", models.PermReveal, s.revealForm)
 	s.route(http.MethodPost, "/departments/:slug/reveal", models.PermReveal, s.reveal)
 	s.route(http.MethodPost, "/departments/:slug/clear-quarantine", models.PermClearQuarantine, s.clearQuarantine)
+	s.route(http.MethodPost, "/departments/:slug/device-policy", models.PermManageDepartments, s.devicePolicy)
+	// Devices: the page, and per action a confirmation (GET, nothing sent)
+	// and the action itself (POST); the device policy decides who may.
+	s.route(http.MethodGet, "/departments/:slug/devices", models.PermUseDevices, s.devicesList)
+	for _, op := range models.Actions {
+		s.route(http.MethodGet, "/departments/:slug/devices/"+string(op), models.PermUseDevices, s.deviceConfirm(op))
+		s.route(http.MethodPost, "/departments/:slug/devices/"+string(op), models.PermUseDevices, s.deviceAct(op))
+	}
 
 	s.route(http.MethodGet, "/admin/users", models.PermViewUsers, s.users)
 	s.route(http.MethodPost, "/admin/users/:id/disable", models.PermManageUsers, s.userDisable)

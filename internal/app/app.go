@@ -14,6 +14,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
+	"github.com/uwsportal/uwsportal/internal/devices"
 	"github.com/uwsportal/uwsportal/internal/identity"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/rotation"
@@ -42,6 +43,7 @@ type App struct {
 	Upstream    *upstream.Service
 	Departments *departments.Service
 	Rotation    *rotation.Engine
+	Devices     *devices.Service
 }
 
 // Parts are what New builds the portal from. Open fills them from the
@@ -86,7 +88,8 @@ func New(p Parts) (*App, error) {
 	}
 	depts := departments.New(departments.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
 	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
-	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot}, nil
+	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
+	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs}, nil
 }
 
 // Env is where Open reads its configuration.

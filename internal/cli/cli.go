@@ -50,7 +50,11 @@ commands:
   audit        verify the audit chain, export the trail (audit help)
   create-admin --username U            break-glass local admin; password from stdin
   map-group --group G --role R [--department S]
-  department create --slug S --name N [--protocol rest|soap] [--max-age 90d]
+  department create --slug S --name N [--protocol rest|soap] [--max-age 90d] [--account NAME]
+  department set --slug S --account NAME
+  devices list --department S [--q X] [--state S] [--json]
+  devices suspend|restore|activate|plan|deactivate --department S --device ID [--device ID …]
+          [--plan P] [--zip Z] [--reason R] [--etf-waiver] [--confirm MDN-or-ICCID]
   credential set --department S --username U [--verify]   password from stdin
   credential list [--json]
   credential test --department S
@@ -91,6 +95,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.department(ctx, rest)
 	case "credential":
 		return a.credential(ctx, rest)
+	case "devices":
+		return a.devices(ctx, rest)
 	case "rekey":
 		return a.rekey(ctx, rest)
 	case "audit":

@@ -15,7 +15,8 @@ import (
 )
 
 const credentialUsage = `usage:
-  uwsportal department create --slug S --name N [--protocol rest|soap] [--max-age 90d]
+  uwsportal department create --slug S --name N [--protocol rest|soap] [--max-age 90d] [--account NAME]
+  uwsportal department set --slug S --account NAME
   uwsportal credential set --department S --username U [--verify] [--count-reset]   (password from stdin)
   uwsportal credential list [--json]
   uwsportal credential test --department S
@@ -40,34 +41,6 @@ func (a *app) withCredentials(ctx context.Context, fn func(*portal.App, *models.
 	}
 	defer pa.DB.Close()
 	return fn(pa, cliPrincipal())
-}
-
-func (a *app) department(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return usageError("department: the only subcommand is create")
-	}
-	var slug, name, proto, maxAge string
-	if err := a.flags("department create", args[1:], func(fs *flag.FlagSet) {
-		fs.StringVar(&slug, "slug", "", "department slug (URL name)")
-		fs.StringVar(&name, "name", "", "display name")
-		fs.StringVar(&proto, "protocol", "rest", "rest or soap")
-		fs.StringVar(&maxAge, "max-age", "90d", "rotate when the password is this old (days: 90d or 90)")
-	}); err != nil {
-		return err
-	}
-	days, err := parseDays(maxAge)
-	if err != nil {
-		return usageError("--max-age: %v", err)
-	}
-	return a.withCredentials(ctx, func(pa *portal.App, p *models.Principal) error {
-		d, err := pa.Departments.CreateDepartment(ctx, p, cliMeta(), models.Department{Slug: slug, Name: name,
-			Protocol: models.Protocol(proto), MaxAgeDays: days, ScheduleEnabled: true})
-		if err != nil {
-			return userError(err)
-		}
-		fmt.Fprintf(a.stdout, "created department %s (%s, %s, rotate every %d days)\n", d.Slug, d.Name, d.Protocol, d.MaxAgeDays)
-		return nil
-	})
 }
 
 // parseDays reads "90d" or "90".

@@ -61,7 +61,7 @@ func (s *Service) CreateDepartment(ctx context.Context, p *models.Principal, met
 			return err
 		}
 		e := models.NewEvent(models.EvDepartmentCreated, p, meta).
-			With("slug", out.Slug, "name", out.Name, "protocol", string(out.Protocol), "max_age_days", out.MaxAgeDays)
+			With("slug", out.Slug, "name", out.Name, "protocol", string(out.Protocol), "max_age_days", out.MaxAgeDays, "account_name", out.AccountName)
 		e.Department, e.Target = out.Slug, "department:"+out.Slug
 		return s.db.Audit(ctx, tx, e)
 	})
@@ -79,7 +79,7 @@ func (s *Service) UpdateSettings(ctx context.Context, p *models.Principal, meta 
 	if err != nil {
 		return err
 	}
-	cur.Name, cur.Protocol, cur.RevealAllowed = set.Name, set.Protocol, set.RevealAllowed
+	cur.Name, cur.Protocol, cur.RevealAllowed, cur.AccountName = set.Name, set.Protocol, set.RevealAllowed, set.AccountName
 	if err := cur.Validate(); err != nil {
 		return err
 	}
@@ -94,12 +94,16 @@ func (s *Service) UpdateSettings(ctx context.Context, p *models.Principal, meta 
 			changed bool
 		}{
 			{"name", old.Name != set.Name}, {"protocol", old.Protocol != set.Protocol}, {"reveal_allowed", old.RevealAllowed != set.RevealAllowed},
+			{"account_name", old.AccountName != set.AccountName},
 		} {
 			if c.changed {
 				changes = append(changes, c.name)
 			}
 		}
 		e := models.NewEvent(models.EvDepartmentUpdated, p, meta).With("changes", changes)
+		if old.AccountName != set.AccountName {
+			e.With("account_name", set.AccountName)
+		}
 		e.Department, e.Target = slug, "department:"+slug
 		return s.db.Audit(ctx, tx, e)
 	})
@@ -220,4 +224,27 @@ func (s *Service) status(d models.Department, r *store.CredentialRow) models.Cre
 		st.Advice = models.QuarantineAdvice(r.Username)
 	}
 	return st
+}
+
+// SetAccount sets the department's ThingSpace account name (admins).
+func (s *Service) SetAccount(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug, account string) error {
+	if err := p.Require(models.PermManageDepartments, slug); err != nil {
+		return err
+	}
+	if err := models.ValidAccountName(account); err != nil {
+		return err
+	}
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		old, err := s.db.SetDepartmentAccount(ctx, tx, slug, account)
+		if err != nil {
+			return err
+		}
+		changes := []string{}
+		if old != account {
+			changes = append(changes, "account_name")
+		}
+		e := models.NewEvent(models.EvDepartmentUpdated, p, meta).With("changes", changes, "account_name", account)
+		e.Department, e.Target = slug, "department:"+slug
+		return s.db.Audit(ctx, tx, e)
+	})
 }

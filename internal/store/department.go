@@ -18,6 +18,7 @@ type departmentRecord struct {
 	MaxAgeDays      int
 	ScheduleEnabled bool
 	RevealAllowed   bool
+	AccountName     string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }
@@ -26,18 +27,21 @@ func (departmentRecord) TableName() string { return "departments" }
 
 func (r *departmentRecord) model() models.Department {
 	return models.Department{ID: r.ID, Slug: r.Slug, Name: r.Name, Protocol: models.Protocol(r.Protocol),
-		MaxAgeDays: r.MaxAgeDays, ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, CreatedAt: r.CreatedAt}
+		MaxAgeDays: r.MaxAgeDays, ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.CreatedAt}
 }
 
 // CreateDepartment stores d in tx and returns it with its id.
 func (db *DB) CreateDepartment(ctx context.Context, tx *Tx, d models.Department) (models.Department, error) {
 	now := db.Now()
 	rec := departmentRecord{Slug: d.Slug, Name: d.Name, Protocol: string(d.Protocol), MaxAgeDays: d.MaxAgeDays,
-		ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed, CreatedAt: now, UpdatedAt: now}
+		ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed, AccountName: d.AccountName, CreatedAt: now, UpdatedAt: now}
 	if err := db.q(ctx, tx).Create(&rec).Error; err != nil {
 		if isUniqueViolation(err) {
 			return models.Department{}, models.Errorf(models.ErrConflict, "A department with the slug %q already exists.", d.Slug)
 		}
+		return models.Department{}, err
+	}
+	if err := db.SetDevicePolicy(ctx, tx, rec.ID, models.DefaultDevicePolicy()); err != nil {
 		return models.Department{}, err
 	}
 	return rec.model(), nil
@@ -50,6 +54,7 @@ type DepartmentSettings struct {
 	Name          string
 	Protocol      models.Protocol
 	RevealAllowed bool
+	AccountName   string
 }
 
 // UpdateDepartmentSettings writes only the settings fields of department
@@ -60,7 +65,8 @@ func (db *DB) UpdateDepartmentSettings(ctx context.Context, tx *Tx, slug string,
 		return before, err
 	}
 	err = db.q(ctx, tx).Model(&departmentRecord{}).Where("slug = ?", slug).Updates(map[string]any{
-		"name": set.Name, "protocol": string(set.Protocol), "reveal_allowed": set.RevealAllowed, "updated_at": db.Now(),
+		"name": set.Name, "protocol": string(set.Protocol), "reveal_allowed": set.RevealAllowed, "account_name": set.AccountName,
+		"updated_at": db.Now(),
 	}).Error
 	return before, err
 }
@@ -131,3 +137,15 @@ func (db *DB) Departments(ctx context.Context, slugs []string) ([]models.Departm
 }
 
 func clipName(s string) string { return models.ClipMark(s, 64) }
+
+// SetDepartmentAccount writes only department slug's ThingSpace account
+// name and returns the one it replaced.
+func (db *DB) SetDepartmentAccount(ctx context.Context, tx *Tx, slug, account string) (string, error) {
+	d, err := db.lockDepartment(ctx, tx, slug)
+	if err != nil {
+		return "", err
+	}
+	err = db.q(ctx, tx).Model(&departmentRecord{}).Where("slug = ?", slug).
+		Updates(map[string]any{"account_name": account, "updated_at": db.Now()}).Error
+	return d.AccountName, err
+}

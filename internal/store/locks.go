@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -78,13 +79,27 @@ func (db *DB) advisoryLock(ctx context.Context, key [2]int32, wait bool) (*Lock,
 // LockAccountSession waits for username's account lock: the rotation of
 // its credential and the login that fills its session cache hold it, so
 // an instance finding no session waits for the one logging in and reuses
-// its session instead of logging in too.
+// its session instead of logging in too. A waiter polls with a free
+// connection rather than holding one while it waits: a crowd of waiters
+// must never take the pool the holder needs to finish.
 func (db *DB) LockAccountSession(ctx context.Context, username string) (*Lock, error) {
-	l, err := db.advisoryLock(ctx, [2]int32{accountLockSpace, accountLockKey(username)}, true)
-	if err != nil {
-		return nil, fmt.Errorf("account lock of %s: %w", clipName(username), err)
+	key := [2]int32{accountLockSpace, accountLockKey(username)}
+	wait := 2 * time.Millisecond
+	for {
+		l, err := db.advisoryLock(ctx, key, false)
+		if err != nil {
+			return nil, fmt.Errorf("account lock of %s: %w", clipName(username), err)
+		}
+		if l != nil {
+			return l, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("account lock of %s: %w", clipName(username), ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
 	}
-	return l, nil
 }
 
 // TryLockAccountSession takes username's account lock if it is free; nil

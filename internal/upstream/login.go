@@ -68,6 +68,9 @@ func (s *Service) EnsureSession(ctx context.Context, who Who, username string, p
 	if err != nil {
 		return err
 	}
+	if _, ok, err := s.sessions.Get(ctx, store.AccountKey(username)); err == nil && ok {
+		return nil // the common case: a session is cached, nothing to wait for
+	}
 	lock, err := s.db.LockAccountSession(ctx, username)
 	if err != nil {
 		return err

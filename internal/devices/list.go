@@ -1,0 +1,113 @@
+package devices
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/uwsportal/uwsportal/internal/thingspace"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// Query is a devices page request: a search (an MDN, ICCID or IMEI), a
+// state, and the cursor of the page (ThingSpace's largest device id seen).
+type Query struct {
+	Q     string
+	State string
+	After int64
+}
+
+// States are the device states ThingSpace names.
+var States = []string{thingspace.StateActive, thingspace.StateSuspend, thingspace.StateDeactive, thingspace.StatePreActive}
+
+// PageSize is how many devices one page asks ThingSpace for.
+const PageSize = 100
+
+// Page is one page of a department's devices.
+type Page struct {
+	Department models.Department
+	Devices    []models.Device
+	// Next is the cursor of the next page (0: the last page).
+	Next int64
+	// Operations are what the person may do here (the actions on each row).
+	Operations []models.Operation
+}
+
+// ParseQuery checks a devices query from a person.
+func ParseQuery(q, state string, after int64) (Query, error) {
+	q, state = strings.TrimSpace(q), strings.TrimSpace(state)
+	if q != "" {
+		if _, err := models.ParseDeviceID(q); err != nil {
+			return Query{}, err
+		}
+	}
+	if state != "" && !slices.ContainsFunc(States, func(st string) bool { return thingspace.SameState(st, state) }) {
+		return Query{}, models.Errorf(models.ErrInvalid, "Unknown device state %q: use %s.", models.ClipMark(state, 20), strings.Join(States, ", "))
+	}
+	if after < 0 {
+		return Query{}, models.Errorf(models.ErrInvalid, "The page cursor is not valid.")
+	}
+	return Query{Q: q, State: state, After: after}, nil
+}
+
+// List returns one page of the department's devices, read through its
+// credential, as p may see them. Listing is audited (device.list).
+func (s *Service) List(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, q Query) (Page, error) {
+	q, err := ParseQuery(q.Q, q.State, q.After)
+	if err != nil {
+		return Page{}, err
+	}
+	d, err := s.authorize(ctx, p, meta, slug, models.OpList)
+	if err != nil {
+		return Page{}, err
+	}
+	ss, err := s.open(ctx, p, meta, d)
+	if err != nil {
+		return Page{}, err
+	}
+	page := Page{Department: d}
+	devs, next, err := s.fetch(ctx, ss, q)
+	e := s.event(ss, models.OpList).With("q", q.Q, "state", q.State, "count", len(devs))
+	if err != nil {
+		e.Outcome = models.OutcomeFailure
+		e.With("upstream_code", upstreamCode(err))
+	}
+	if aerr := s.db.AuditAlone(ctx, e); aerr != nil {
+		return Page{}, aerr
+	}
+	if err != nil {
+		return Page{}, upstreamError("List the devices", err)
+	}
+	page.Devices, page.Next = devs, next
+	policy, err := s.db.DevicePolicy(ctx, nil, d.ID)
+	if err != nil {
+		return Page{}, err
+	}
+	page.Operations = policy.DeviceOperations(p, slug)
+	return page, nil
+}
+
+// fetch reads one page upstream (or the one device searched for) and
+// keeps those in the state asked for.
+func (s *Service) fetch(ctx context.Context, ss *session, q Query) ([]models.Device, int64, error) {
+	var devs []models.Device
+	var next int64
+	var err error
+	if q.Q != "" {
+		id, _ := models.ParseDeviceID(q.Q) // checked by ParseQuery
+		devs, err = s.lookup(ctx, ss, id)
+	} else {
+		devs, next, err = s.listPage(ctx, ss, q.After)
+	}
+	if err != nil || q.State == "" {
+		return devs, next, err
+	}
+	return slices.DeleteFunc(devs, func(d models.Device) bool { return !thingspace.SameState(d.State, q.State) }), next, nil
+}
+
+func (s *Service) event(ss *session, op models.Operation) *models.AuditEvent {
+	e := models.NewEvent("device."+string(op), ss.who.P, ss.who.Meta).
+		With("operation", string(op), "account", ss.dept.AccountName, "username", ss.row.Username)
+	e.Department, e.Target = ss.dept.Slug, "devices:"+ss.dept.Slug
+	return e
+}
