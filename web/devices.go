@@ -45,7 +45,7 @@ func (s *Server) devicesList(c echo.Context) error {
 	for _, d := range page.Devices {
 		key := d.Primary()
 		v.Rows = append(v.Rows, templates.DeviceRow{Key: key.Kind + ":" + key.ID, MDN: d.ID("mdn"), ICCID: d.ID("iccid"), IMEI: d.ID("imei"),
-			State: d.State, Plan: d.ServicePlan, LastActivation: d.LastActivation, LastConnection: d.LastConnection, Connected: d.Connected,
+			State: d.State, Plan: d.ServicePlan, LastActivation: dateOf(d.LastActivation), LastConnection: dateOf(d.LastConnection), Connected: d.Connected,
 			HistoryHref: "/audit?" + url.Values{"department": {slug}, "q": {key.ID}}.Encode()})
 	}
 	if page.Next > 0 {
@@ -138,4 +138,12 @@ func (s *Server) devicePolicy(c echo.Context) error {
 		return s.departmentError(c, err)
 	}
 	return s.back(c, "success", "Device policy saved.")
+}
+
+// dateOf keeps the day of an ISO 8601 time as ThingSpace sends it.
+func dateOf(iso string) string {
+	if len(iso) >= 10 && iso[4] == '-' && iso[7] == '-' {
+		return iso[:10]
+	}
+	return orDash(iso)
 }

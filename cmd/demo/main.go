@@ -154,6 +154,12 @@ func seed(ctx context.Context, getenv func(string) string, sim *tsim.Server) err
 		}
 	}
 	for _, d := range demoDepartments {
+		if err := quietRun("", "department", "set", "--slug", d.slug, "--account", d.account); err != nil {
+			return err
+		}
+		sim.SeedDevices(d.account, d.devices, int64(len(d.slug)))
+	}
+	for _, d := range demoDepartments {
 		pw := demoPassword()
 		sim.SetUser(d.username, pw)
 		if err := quietRun(pw+"\n", "credential", "set", "--department", d.slug, "--username", d.username); err != nil {
@@ -163,9 +169,12 @@ func seed(ctx context.Context, getenv func(string) string, sim *tsim.Server) err
 	return ageDemoCredential(ctx, getenv("DATABASE_URL"))
 }
 
-var demoDepartments = []struct{ slug, name, protocol, username string }{
-	{"fleet", "Fleet Operations", "rest", "fleet_ops_mycompanyUWS"},
-	{"field-ops", "Field Services", "soap", "field_services_mycompanyUWS"},
+var demoDepartments = []struct {
+	slug, name, protocol, username, account string
+	devices                                 int
+}{
+	{"fleet", "Fleet Operations", "rest", "fleet_ops_mycompanyUWS", "0000123456-00001", 420},
+	{"field-ops", "Field Services", "soap", "field_services_mycompanyUWS", "0000123456-00002", 260},
 }
 
 // demoPassword is a fresh password that meets the ThingSpace policy.

@@ -42,6 +42,7 @@ func TestBrowserJourney(t *testing.T) {
 		{"admin onboards fleet", func(t *testing.T) { adminOnboards(t, s, alice) }},
 		{"lead rotates", func(t *testing.T) { leadRotates(t, s, lena) }},
 		{"member cannot rotate", func(t *testing.T) { memberCannotRotate(t, s, mike) }},
+		{"lead operates devices, member is refused", func(t *testing.T) { devicesJourney(t, s, alice, lena, mike) }},
 		{"auditor checks the trail", func(t *testing.T) { exportCSV = auditorChecks(t, oscar) }},
 		{"no groups, no access", func(t *testing.T) {
 			nora.signIn(t)
@@ -70,6 +71,8 @@ func TestBrowserJourney(t *testing.T) {
 			alice.screenshot(t, filepath.Join(dir, "dashboard.png"))
 			lena.open(t, "/departments/fleet", "#credential-status")
 			lena.screenshot(t, filepath.Join(dir, "department.png"))
+			lena.open(t, "/departments/fleet/devices", "#devices")
+			lena.screenshot(t, filepath.Join(dir, "devices.png"))
 			oscar.do(t, "open the audit trail", chromedp.Navigate(s.base+"/audit"), chromedp.WaitVisible(chromedp.CSS("table.audit-table")))
 			oscar.snapshot(t)
 			oscar.screenshot(t, filepath.Join(dir, "audit.png"))

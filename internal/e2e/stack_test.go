@@ -26,6 +26,7 @@ const (
 	appKey       = "e2e-app-key"
 	idpClientID  = "uwsportal"
 	fleetUWSUser = "fleet_ops_mycompanyUWS"
+	fleetAccount = "0000123456-00001"
 )
 
 // stack is the portal with everything around it, in this process: the
@@ -58,6 +59,7 @@ func startStack(t *testing.T) *stack {
 
 	s.sim = tsim.New(tsim.Options{AppKey: appKey, AppSecret: appSecret})
 	s.sim.SetUser(fleetUWSUser, s.initialPassword)
+	s.sim.SeedDevices(fleetAccount, 40, 1)
 	simSrv := httptest.NewServer(capture(s.sim, s.secrets, "ThingSpace"))
 	t.Cleanup(simSrv.Close)
 
