@@ -77,8 +77,16 @@ func dashboardBench(b *testing.B) (*Server, *http.Cookie) {
 			b.Fatal(err)
 		}
 	}
+	return s, benchSession(b, s, db)
+}
+
+// benchSession signs a bench admin in and returns the session cookie.
+func benchSession(b *testing.B, s *Server, db *store.DB) *http.Cookie {
+	b.Helper()
+	ctx := context.Background()
 	var user models.User
-	err = db.WithTx(ctx, func(tx *store.Tx) error {
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
+		var err error
 		user, err = db.UpsertSignIn(ctx, tx, models.User{Issuer: "bench", Subject: "admin", Name: "Bench Admin",
 			Grants: []models.Grant{{Role: models.RoleAdmin}}}, time.Now())
 		return err
@@ -98,12 +106,17 @@ func dashboardBench(b *testing.B) (*Server, *http.Cookie) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return s, &http.Cookie{Name: "uwsportal_session", Value: token}
+	return &http.Cookie{Name: "uwsportal_session", Value: token}
 }
 
 // serveOnce sends GET / to h in process and returns the body.
 func serveOnce(b *testing.B, h http.Handler, cookie *http.Cookie) []byte {
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	return serveGet(b, h, "/", cookie)
+}
+
+// serveGet sends GET path to h in process and returns the body.
+func serveGet(b *testing.B, h http.Handler, path string, cookie *http.Cookie) []byte {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
 	req.RemoteAddr = "127.0.0.1:40000"
 	if cookie != nil {
 		req.AddCookie(cookie)
@@ -111,7 +124,7 @@ func serveOnce(b *testing.B, h http.Handler, cookie *http.Cookie) []byte {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
-		b.Fatalf("GET /: status %d", rec.Code)
+		b.Fatalf("GET %s: status %d", path, rec.Code)
 	}
 	return rec.Body.Bytes()
 }

@@ -92,7 +92,7 @@ func (s *Service) Act(ctx context.Context, p *models.Principal, meta models.Requ
 	if !slices.Contains(models.Actions, a.Op) {
 		return nil, models.Errorf(models.ErrInvalid, "Unknown action %q.", models.ClipMark(string(a.Op), 20))
 	}
-	d, err := s.authorize(ctx, p, meta, slug, a.Op)
+	d, _, err := s.authorize(ctx, p, meta, slug, a.Op)
 	if err != nil {
 		return nil, err
 	}

@@ -60,21 +60,17 @@ type session struct {
 // Authorize checks that p may do op on dept's devices under its policy,
 // and audits a refusal (pages call it before showing a confirmation).
 func (s *Service) Authorize(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, op models.Operation) error {
-	_, err := s.authorize(ctx, p, meta, slug, op)
+	_, _, err := s.authorize(ctx, p, meta, slug, op)
 	return err
 }
 
-func (s *Service) authorize(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, op models.Operation) (models.Department, error) {
+func (s *Service) authorize(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, op models.Operation) (models.Department, models.DevicePolicy, error) {
 	if p.Anonymous() {
-		return models.Department{}, models.ErrUnauthorized
+		return models.Department{}, nil, models.ErrUnauthorized
 	}
-	d, err := s.db.Department(ctx, slug)
+	d, policy, err := s.db.DepartmentPolicy(ctx, slug)
 	if err != nil {
-		return d, err
-	}
-	policy, err := s.db.DevicePolicy(ctx, nil, d.ID)
-	if err != nil {
-		return d, err
+		return d, nil, err
 	}
 	if !policy.Permits(p, slug, op) {
 		e := models.NewEvent(models.EvAccessDenied, p, meta).With("operation", string(op), "permission", "devices."+string(op))
@@ -82,9 +78,9 @@ func (s *Service) authorize(ctx context.Context, p *models.Principal, meta model
 		if aerr := s.db.AuditAlone(ctx, e); aerr != nil {
 			s.log.Error("audit", "code", e.Code, "err", aerr)
 		}
-		return d, models.Errorf(models.ErrForbidden, "The device policy of %s does not let you %s devices.", slug, op)
+		return d, nil, models.Errorf(models.ErrForbidden, "The device policy of %s does not let you %s devices.", slug, op)
 	}
-	return d, nil
+	return d, policy, nil
 }
 
 // open readies the credential's shared session for dept, logging in

@@ -57,7 +57,7 @@ func (s *Service) List(ctx context.Context, p *models.Principal, meta models.Req
 	if err != nil {
 		return Page{}, err
 	}
-	d, err := s.authorize(ctx, p, meta, slug, models.OpList)
+	d, policy, err := s.authorize(ctx, p, meta, slug, models.OpList)
 	if err != nil {
 		return Page{}, err
 	}
@@ -79,10 +79,6 @@ func (s *Service) List(ctx context.Context, p *models.Principal, meta models.Req
 		return Page{}, upstreamError("List the devices", err)
 	}
 	page.Devices, page.Next = devs, next
-	policy, err := s.db.DevicePolicy(ctx, nil, d.ID)
-	if err != nil {
-		return Page{}, err
-	}
 	page.Operations = policy.DeviceOperations(p, slug)
 	return page, nil
 }

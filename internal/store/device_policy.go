@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -36,4 +37,38 @@ func (db *DB) SetDevicePolicy(ctx context.Context, tx *Tx, deptID int64, p model
 		}
 	}
 	return nil
+}
+
+// DepartmentPolicy reads department slug and its device policy in one
+// round trip (every device page asks for both).
+func (db *DB) DepartmentPolicy(ctx context.Context, slug string) (models.Department, models.DevicePolicy, error) {
+	var rows []struct {
+		ID                   int64
+		Slug, Name, Protocol string
+		MaxAgeDays           int
+		ScheduleEnabled      bool
+		RevealAllowed        bool
+		AccountName          string
+		CreatedAt            time.Time
+		PolicyRole, PolicyOp *string
+	}
+	err := db.q(ctx, nil).Raw(`SELECT d.id, d.slug, d.name, d.protocol, d.max_age_days, d.schedule_enabled, d.reveal_allowed,
+	       d.account_name, d.created_at, p.role AS policy_role, p.operation AS policy_op
+	  FROM departments d LEFT JOIN device_policies p ON p.department_id = d.id WHERE d.slug = ?`, slug).Scan(&rows).Error
+	if err != nil {
+		return models.Department{}, nil, fmt.Errorf("read department %s: %w", clipName(slug), err)
+	}
+	if len(rows) == 0 {
+		return models.Department{}, nil, models.Errorf(models.ErrNotFound, "No department named %q.", clipName(slug))
+	}
+	policy := models.DevicePolicy{}
+	for _, r := range rows {
+		if r.PolicyRole != nil && r.PolicyOp != nil {
+			policy[models.Role(*r.PolicyRole)] = append(policy[models.Role(*r.PolicyRole)], models.Operation(*r.PolicyOp))
+		}
+	}
+	r := rows[0]
+	rec := departmentRecord{ID: r.ID, Slug: r.Slug, Name: r.Name, Protocol: r.Protocol, MaxAgeDays: r.MaxAgeDays,
+		ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.CreatedAt}
+	return rec.model(), policy, nil
 }

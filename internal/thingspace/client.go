@@ -24,6 +24,12 @@ type ClientConfig struct {
 	Cache   SessionCache // default: a new MemorySessionCache
 	Guard   LockoutGuard // required: there is no safe default
 	Logger  *slog.Logger // default: discard
+	// LoginLock, when set, is taken around every login that fills the
+	// cache: a shared cache's implementation makes it one holder for all
+	// processes, and the client looks in the cache again once it holds it,
+	// so that processes finding no session (or the same expired one) make
+	// one login between them.
+	LoginLock func(ctx context.Context, key string) (unlock func(), err error)
 }
 
 // Client uses a Backend the way ThingSpace wants: it logs in once per
@@ -32,9 +38,10 @@ type ClientConfig struct {
 // login attempt through the LockoutGuard. Logins for one key are serialised
 // within the process so concurrent operations share one login.
 type Client struct {
-	backend Backend
-	cache   SessionCache
-	guard   LockoutGuard
+	backend   Backend
+	cache     SessionCache
+	guard     LockoutGuard
+	loginLock func(ctx context.Context, key string) (func(), error)
 	log     *slog.Logger
 
 	mu    sync.Mutex
@@ -56,7 +63,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Client{backend: cfg.Backend, cache: cfg.Cache, guard: cfg.Guard, log: cfg.Logger,
-		locks: make(map[string]chan struct{})}, nil
+		loginLock: cfg.LoginLock, locks: make(map[string]chan struct{})}, nil
 }
 
 // WithSession runs fn with key's session, logging in first if none is
@@ -194,6 +201,20 @@ func (c *Client) session(ctx context.Context, cred Credential, stale string) (st
 	}
 	if ok && tok != "" && tok != stale {
 		return tok, nil
+	}
+	if c.loginLock != nil {
+		release, err := c.loginLock(ctx, cred.Key)
+		if err != nil {
+			return "", &Error{Class: ClassTransient, Op: opLogin, Err: fmt.Errorf("login lock of %s: %w", cred.Key, err), notSent: true}
+		}
+		defer release()
+		// Another process may have logged in while this one waited.
+		if tok, ok, err = c.cache.Get(ctx, cred.Key); err != nil {
+			return "", fmt.Errorf("thingspace session %s: read session cache: %w", cred.Key, err)
+		}
+		if ok && tok != "" && tok != stale {
+			return tok, nil
+		}
 	}
 	if ok && stale != "" {
 		if err := c.cache.Drop(ctx, cred.Key, stale); err != nil {

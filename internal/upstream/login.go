@@ -61,21 +61,14 @@ func (s *Service) Logout(ctx context.Context, b thingspace.Backend, username, to
 }
 
 // EnsureSession makes sure the account has a cached session, logging in
-// (through the guard) only if no instance holds one: under the account
-// lock, an instance finding no session waits for the one logging in.
+// (through the guard) only if no instance holds one: the client takes the
+// account lock around its login, so an instance finding no session waits
+// for the one logging in and then uses its session.
 func (s *Service) EnsureSession(ctx context.Context, who Who, username string, pw secret.Secret) error {
 	c, err := s.Client(who.Protocol)
 	if err != nil {
 		return err
 	}
-	if _, ok, err := s.sessions.Get(ctx, store.AccountKey(username)); err == nil && ok {
-		return nil // the common case: a session is cached, nothing to wait for
-	}
-	lock, err := s.db.LockAccountSession(ctx, username)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
 	return c.Login(WithWho(ctx, who), Credential(username, pw))
 }
 

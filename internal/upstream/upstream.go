@@ -112,7 +112,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s.guard = &Guard{s: s}
 	s.sessions = &Sessions{db: d.DB, keys: d.Keys, log: d.Log}
 	for proto, b := range cfg.Backends {
-		c, err := thingspace.NewClient(thingspace.ClientConfig{Backend: b, Cache: s.sessions, Guard: clientGuard{s.guard}, Logger: d.Log})
+		c, err := thingspace.NewClient(thingspace.ClientConfig{Backend: b, Cache: s.sessions, Guard: clientGuard{s.guard}, Logger: d.Log,
+			LoginLock: s.loginLock})
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", proto, err)
 		}
@@ -187,3 +188,13 @@ func Refused(err error) bool {
 
 // LoginLease is how long one login attempt may hold an account's lease.
 func (s *Service) LoginLease() time.Duration { return s.cfg.LoginLease }
+
+// loginLock is the account lock, held around a login that fills the
+// shared session cache (see thingspace.ClientConfig.LoginLock).
+func (s *Service) loginLock(ctx context.Context, key string) (func(), error) {
+	l, err := s.db.LockAccountSession(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return l.Unlock, nil
+}

@@ -5,6 +5,7 @@ const (
 	pkgWeb        = "/web"
 	pkgThingSpace = "/internal/thingspace"
 	pkgRotation   = "/internal/rotation"
+	pkgDevices    = "/internal/devices"
 	pkgTestDB     = "/internal/testdb"
 	pkgSecret     = "/internal/secret"
 	pkgModels     = "/models"
@@ -36,7 +37,7 @@ type area struct {
 
 // areas are the report's sections, in the order they are printed.
 func areas() []area {
-	return []area{auditArea(), webArea(), thingSpaceArea(), rotationArea(), otherArea()}
+	return []area{auditArea(), webArea(), thingSpaceArea(), rotationArea(), devicesArea(), otherArea()}
 }
 
 // lt and ge are the common targets: a figure below, or at least, a limit.
@@ -129,6 +130,21 @@ func rotationArea() area {
 				target: "< 10 ms", met: lt(10)},
 			{label: "Portal's added time per rotation, p50", value: ref{pkgRotation, "BenchmarkRotation", "added-p50-ms"}},
 			{label: "Scheduler pass over 100 due credentials", value: ref{pkgRotation, "BenchmarkSchedulerPass100", "ns/op"}},
+		},
+	}
+}
+
+// devicesArea is people's device work through the portal.
+func devicesArea() area {
+	return area{
+		title: "Devices (against the simulator on loopback)",
+		intro: "A page of 100 devices through the whole portal, paired with the same list call made directly with the client.",
+		rows: []row{
+			{label: "Devices page, p95", value: ref{pkgWeb, "BenchmarkDevicesPage", "portal-p95-ms"},
+				floor: &ref{pkgWeb, "BenchmarkDevicesPage", "direct-p95-ms"}, floorNote: "the list call alone",
+				target: "≤ 1.3× direct", met: func(_, r float64) bool { return r <= 1.3 }},
+			{label: "Upstream logins per 1,000 operations, two instances, one session expiry", value: ref{pkgDevices, "BenchmarkLoginsPer1000Operations", "logins/1000ops"},
+				target: "≤ 2 (one per session)", met: func(v, _ float64) bool { return v <= 2 }},
 		},
 	}
 }

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uwsportal/uwsportal/internal/app"
+	"github.com/uwsportal/uwsportal/internal/config"
+	"github.com/uwsportal/uwsportal/internal/departments"
+	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/internal/thingspace"
+	"github.com/uwsportal/uwsportal/internal/tsim"
+	"github.com/uwsportal/uwsportal/internal/upstream"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// BenchmarkDevicesPage: a page of 100 devices through the whole portal
+// (middleware, session, policy, shared session, audit, the list call,
+// rendering) against the same list call made directly with the client on
+// the same simulator. The pairs run in turn, so they see the same load.
+func BenchmarkDevicesPage(b *testing.B) {
+	const account, user = "0000123456-00001", "bench_devices_uws"
+	pw := secret.Secret("Bench-Dev1ces!" + secret.GenerateKey()[:8])
+	sim := tsim.New(tsim.Options{AppKey: "bench", AppSecret: "bench"})
+	sim.SetUser(user, pw.Reveal())
+	sim.SeedDevices(account, 1000, 3)
+	srv := httptest.NewServer(sim)
+	b.Cleanup(srv.Close)
+	env := map[string]string{"UWSPORTAL_MASTER_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"THINGSPACE_URL": srv.URL, "THINGSPACE_APP_KEY": "bench", "THINGSPACE_APP_SECRET": "bench"}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := secret.ParseKeys(env["UWSPORTAL_MASTER_KEY"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	up, err := upstream.ConfigFrom(cfg, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := testdb.New(b)
+	pa, err := app.New(app.Parts{Config: cfg, DB: db, Keys: keys, Upstream: up, Log: slog.New(slog.DiscardHandler), Metrics: metrics.New()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	admin := &models.Principal{Actor: "bench", Name: "Bench Setup", Grants: []models.Grant{{Role: models.RoleAdmin}}}
+	if _, err := pa.Departments.CreateDepartment(ctx, admin, models.RequestMeta{}, models.Department{Slug: "fleet", Name: "Fleet",
+		Protocol: models.ProtocolREST, MaxAgeDays: 90, AccountName: account}); err != nil {
+		b.Fatal(err)
+	}
+	if err := pa.Departments.SetCredential(ctx, admin, models.RequestMeta{}, departments.CredentialInput{Department: "fleet", Username: user, Password: pw}); err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(Deps{App: pa, Version: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cookie := benchSession(b, s, db)
+	h := s.Handler()
+	if body := serveGet(b, h, "/departments/fleet/devices", cookie); !strings.Contains(string(body), "act-suspend") {
+		b.Fatal("the devices page shows no device actions")
+	}
+	direct := directClient(b, srv.URL, user, pw)
+	req := thingspace.ListDevicesRequest{AccountName: account, MaxNumberOfDevices: 100}
+	var portal, bare []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		serveGet(b, h, "/departments/fleet/devices", cookie)
+		t1 := time.Now()
+		if _, err := direct.ListDevices(ctx, upstream.Credential(user, pw), req); err != nil {
+			b.Fatal(err)
+		}
+		portal, bare = append(portal, t1.Sub(t0)), append(bare, time.Since(t1))
+	}
+	b.StopTimer()
+	pp, bp := benchP95(portal), benchP95(bare)
+	b.ReportMetric(pp, "portal-p95-ms")
+	b.ReportMetric(bp, "direct-p95-ms")
+	b.ReportMetric(pp/bp, "ratio-p95")
+}
+
+// directClient is a bare thingspace client with a session of its own.
+func directClient(b *testing.B, base, user string, pw secret.Secret) *thingspace.Client {
+	rest, err := thingspace.NewREST(thingspace.RESTConfig{BaseURL: base, AppKey: "bench", AppSecret: "bench", HTTPClient: thingspace.NewHTTPClient(0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := thingspace.NewMemoryGuard(2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := thingspace.NewClient(thingspace.ClientConfig{Backend: rest, Guard: g})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Login(context.Background(), upstream.Credential(user, pw)); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
