@@ -42,7 +42,7 @@ type Client struct {
 	cache     SessionCache
 	guard     LockoutGuard
 	loginLock func(ctx context.Context, key string) (func(), error)
-	log     *slog.Logger
+	log       *slog.Logger
 
 	mu    sync.Mutex
 	locks map[string]chan struct{}
