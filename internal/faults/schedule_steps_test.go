@@ -206,6 +206,9 @@ func (w *world) cancelMidCall(p plan, e *apptest.Env, d *sdept) (out outcome) {
 	defer func() {
 		w.front.setHook(nil)
 		w.front.idle(w.t)
+		if firedAt == "login" {
+			d.uncertain++ // audited as a counted failure, which ThingSpace may not have seen
+		}
 		if knownCancelUnsettled && firedAt == "login" && p.sub != 3 {
 			// Known: the caller's cancellation reaches Settle, so the
 			// login ThingSpace saw has no event and its lease stays

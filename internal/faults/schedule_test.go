@@ -53,8 +53,11 @@ import (
 //     events without "counted": false (those were provably never sent and
 //     ThingSpace never saw them; refusals are upstream.login.refused and
 //     never sent). The one excuse: a login in flight when its process was
-//     killed can leave no event, so ThingSpace may see up to that many more.
-//     While knownCancelUnsettled is set, a login whose caller cancelled it
+//     killed can leave no event, so ThingSpace may see up to that many more;
+//     and a login whose caller cancelled it while it was on the wire is
+//     audited as a failure that may have counted (the safe side) though
+//     ThingSpace may never have finished it, so the trail may hold up to
+//     that many more. While knownCancelUnsettled is set, a login whose caller cancelled it
 //     is excused the same way (a known defect, see
 //     TestCancelledLoginIsSettledAndAudited); each excuse is logged.
 //  5. Every lease is settled: after any step but an abandoned one (and,

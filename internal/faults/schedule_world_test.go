@@ -41,6 +41,10 @@ type sdept struct {
 	// leave no event (invariant 4); and, while knownCancelUnsettled, logins
 	// whose caller cancelled them.
 	unaudited int
+	// uncertain: logins whose caller cancelled them while they were on
+	// the wire; the portal audits each as a failure that may have counted
+	// (the safe side), though ThingSpace may never have finished it.
+	uncertain int
 }
 
 // world is one seed's portal: two instances, one database, one simulator.
