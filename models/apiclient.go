@@ -2,6 +2,7 @@ package models
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -91,4 +92,25 @@ func OpNames(ops []Operation) []string {
 		out = append(out, string(op))
 	}
 	return out
+}
+
+// ParseSpan reads a span given as days ("90d") or as a Go duration
+// ("1h", "30m"); "" is 0.
+func ParseSpan(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 3660 {
+			return 0, Errorf(ErrInvalid, "%q is not a number of days.", ClipMark(s, 20))
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, Errorf(ErrInvalid, "%q is not a duration (such as 90d, 24h or 30m).", ClipMark(s, 20))
+	}
+	return d, nil
 }
