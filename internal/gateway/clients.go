@@ -40,7 +40,7 @@ func (s *Service) Create(ctx context.Context, p *models.Principal, meta models.R
 	if err != nil {
 		return Created{}, err
 	}
-	c, err := s.validate(ctx, in, policy.DeviceOperations(p, slug))
+	c, err := s.validate(ctx, &in, policy.DeviceOperations(p, slug))
 	if err != nil {
 		return Created{}, err
 	}
@@ -62,7 +62,7 @@ func (s *Service) Create(ctx context.Context, p *models.Principal, meta models.R
 	return Created{Client: c, Secret: secret}, nil
 }
 
-func (s *Service) validate(ctx context.Context, in CreateInput, mine []models.Operation) (models.APIClient, error) {
+func (s *Service) validate(ctx context.Context, in *CreateInput, mine []models.Operation) (models.APIClient, error) {
 	name := strings.TrimSpace(in.Name)
 	if name == "" || len(name) > 100 || strings.IndexFunc(name, unicode.IsControl) >= 0 {
 		return models.APIClient{}, models.Errorf(models.ErrInvalid, "Give the client a name (at most 100 characters).")

@@ -91,4 +91,3 @@ func (s *Service) release(q *request, idem idempotency) {
 		s.log.ErrorContext(q.r.Context(), "gateway: release idempotency key", "client", q.client.ID, "request_id", q.meta.RequestID, "err", err)
 	}
 }
-

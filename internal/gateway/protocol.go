@@ -308,4 +308,3 @@ func hasType(r *http.Request, want string) bool {
 func principal(c *store.APIClientRow) *models.Principal {
 	return &models.Principal{Actor: "api-client:" + c.ID, Name: c.Name + " (API client)"}
 }
-

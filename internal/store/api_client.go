@@ -21,10 +21,10 @@ type APIClientRow struct {
 
 type apiClientRecord struct {
 	ID, Slug, AccountName, Name, OwnerName, OwnerEmail, Operations, CreatedBy string
-	DepartmentID                                                             int64
-	SecretHash, PrevSecretHash                                               []byte
-	PrevUntil, RevokedAt                                                     *time.Time
-	CreatedAt, ExpiresAt                                                     time.Time
+	DepartmentID                                                              int64
+	SecretHash, PrevSecretHash                                                []byte
+	PrevUntil, RevokedAt                                                      *time.Time
+	CreatedAt, ExpiresAt                                                      time.Time
 }
 
 func (r apiClientRecord) row() APIClientRow {
