@@ -33,7 +33,7 @@ type portal struct {
 	URL string
 }
 
-func newPortal(t *testing.T, limits gateway.Limits) *portal {
+func newPortal(t testing.TB, limits gateway.Limits) *portal {
 	t.Helper()
 	e := apptest.New(t, apptest.Options{GatewayLimits: limits})
 	for _, d := range []struct{ slug, user, account string }{{"fleet", "fleet_uws", account}, {"beta", "beta_uws", other}} {
@@ -59,7 +59,7 @@ func newPortal(t *testing.T, limits gateway.Limits) *portal {
 }
 
 // client creates an API client of slug allowed ops, as the admin.
-func (p *portal) client(t *testing.T, slug string, ops ...models.Operation) gateway.Created {
+func (p *portal) client(t testing.TB, slug string, ops ...models.Operation) gateway.Created {
 	t.Helper()
 	c, err := p.App.Gateway.Create(ctx, p.Admin, apptest.Meta, slug, gateway.CreateInput{Name: "app " + slug,
 		Owner: "Olive Owner <olive@example.com>", Operations: ops})
@@ -74,14 +74,14 @@ func (p *portal) client(t *testing.T, slug string, ops ...models.Operation) gate
 // the UWS username and password, then calls with both tokens. It knows
 // nothing of the portal but its base URL.
 type vz struct {
-	t                  *testing.T
+	t                  testing.TB
 	base               string
 	appKey, appSecret  string
 	username, password string
 	token, session     string
 }
 
-func (p *portal) app(t *testing.T, c gateway.Created) *vz {
+func (p *portal) app(t testing.TB, c gateway.Created) *vz {
 	return &vz{t: t, base: p.URL, appKey: c.Client.ID, appSecret: c.Secret, username: c.Client.ID, password: c.Secret}
 }
 
@@ -92,7 +92,7 @@ type answer struct {
 	Body   []byte
 }
 
-func (a answer) json(t *testing.T) map[string]any {
+func (a answer) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(a.Body, &m); err != nil {
@@ -102,7 +102,7 @@ func (a answer) json(t *testing.T) map[string]any {
 }
 
 // code is the M2M errorCode, or the fault's code as text.
-func (a answer) code(t *testing.T) string {
+func (a answer) code(t testing.TB) string {
 	t.Helper()
 	m := a.json(t)
 	if c, ok := m["errorCode"].(string); ok {
@@ -116,7 +116,7 @@ func (a answer) code(t *testing.T) string {
 	return ""
 }
 
-func send(t *testing.T, req *http.Request) answer {
+func send(t testing.TB, req *http.Request) answer {
 	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -208,7 +208,7 @@ func (c *vz) act(op, acct, mdn string, header map[string]string) answer {
 }
 
 // activeMDN is an active device's MDN upstream, read through the gateway.
-func activeMDN(t *testing.T, c *vz) string {
+func activeMDN(t testing.TB, c *vz) string {
 	t.Helper()
 	a := c.list(account)
 	if a.Status != http.StatusOK && a.Status != http.StatusAccepted {
@@ -237,7 +237,7 @@ func activeMDN(t *testing.T, c *vz) string {
 	return ""
 }
 
-func (p *portal) state(t *testing.T, mdn string) string {
+func (p *portal) state(t testing.TB, mdn string) string {
 	t.Helper()
 	d, ok := p.Sim.Device(account, mdn)
 	if !ok {
