@@ -92,6 +92,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	inFlight map[string]int
+	swept    time.Time // when this instance last deleted expired rows
 }
 
 // New builds the service.
@@ -103,6 +104,24 @@ func New(d Deps) *Service {
 // Expire deletes expired tokens, handles and idempotency keys.
 func (s *Service) Expire(ctx context.Context) error {
 	return s.db.ExpireGateway(ctx, s.now(), IdempotentKeep)
+}
+
+// sweepEvery is how often an instance deletes expired gateway rows (when
+// it gives out a token).
+const sweepEvery = 10 * time.Minute
+
+func (s *Service) sweep(ctx context.Context) {
+	s.mu.Lock()
+	due := s.now().Sub(s.swept) >= sweepEvery
+	if due {
+		s.swept = s.now()
+	}
+	s.mu.Unlock()
+	if due {
+		if err := s.Expire(ctx); err != nil {
+			s.log.WarnContext(ctx, "gateway: delete expired tokens and keys", "err", err)
+		}
+	}
 }
 
 // randomBytes are n bytes from the system's random source.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,5 +143,33 @@ func TestBadInputSendsNothing(t *testing.T) {
 	}
 	if after := p.Sim.Stats(); after.Calls != before.Calls || after.LoginsOK != before.LoginsOK {
 		t.Fatalf("bad input reached ThingSpace: %+v → %+v", before, after)
+	}
+}
+
+// Calls in flight are bounded per client (in this instance): beyond the
+// bound, 429 at once, and nothing is sent.
+func TestConcurrentCallsAreBounded(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t, gateway.Limits{MaxConcurrent: 1})
+	app := p.app(t, p.client(t, "fleet", models.OpList)).start()
+	activeMDN(t, app) // the upstream session exists
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	p.Sim.SetHook(func(r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/devices/actions/list") {
+			once.Do(func() { close(entered); <-release })
+		}
+	})
+	done := make(chan answer, 1)
+	go func() { done <- app.list(account) }()
+	<-entered
+	second := app.list(account)
+	close(release)
+	first := <-done
+	if second.Status != http.StatusTooManyRequests || second.Header.Get("Retry-After") == "" {
+		t.Fatalf("a second call in flight: %d %s", second.Status, second.Body)
+	}
+	if first.Status != http.StatusOK && first.Status != http.StatusAccepted {
+		t.Fatalf("the first call: %d %s", first.Status, first.Body)
 	}
 }

@@ -124,6 +124,7 @@ func (s *Service) token(q *request) error {
 	if err := s.admit(q); err != nil {
 		return err
 	}
+	s.sweep(q.r.Context())
 	tok := newSecret()
 	if err := s.db.PutGatewayToken(q.r.Context(), hash(tok), q.client.ID, store.TokenBearer, s.now().Add(BearerLifetime), s.now()); err != nil {
 		return err
