@@ -114,18 +114,20 @@ func (s *Service) forward(ctx context.Context, q *request, op models.Operation, 
 			"upstream_code", errorCode(ans.Body))...)
 		return ans, nil
 	}
-	code := upstream.Code(err)
 	if !thingspace.OutcomeUnknown(err) {
-		s.audit(q, models.EvGatewayCall, models.OutcomeFailure, append(detail, "upstream_status", 0, "upstream_code", code)...)
+		s.audit(q, models.EvGatewayCall, models.OutcomeFailure, append(detail, "upstream_status", 0, "upstream_code", upstream.Code(err))...)
 		return thingspace.RawAnswer{}, unavailable("upstream_login", "The portal could not reach ThingSpace with the department's credential; nothing was sent.")
 	}
 	status := http.StatusBadGateway
 	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 		status = http.StatusGatewayTimeout
 	}
-	s.audit(q, models.EvGatewayCall, models.OutcomeFailure, append(detail, "upstream_status", status, "upstream_code", code, "result", "unknown")...)
-	msg := "ThingSpace's answer was lost: the request may or may not have been applied. It was not retried; read the device before trying again."
-	b, _ := json.Marshal(m2mError{ErrorCode: codePrefix + "REQUEST_FAILED.OutcomeUnknown", ErrorMessage: msg})
+	s.audit(q, models.EvGatewayCall, models.OutcomeFailure, append(detail, "upstream_status", status, "upstream_code", upstream.Code(err), "result", "unknown")...)
+	code, msg := "REQUEST_FAILED.OutcomeUnknown", "ThingSpace's answer was lost: the request may or may not have been applied. It was not retried; read the device before trying again."
+	if op == models.OpList {
+		code, msg = "REQUEST_FAILED.UpstreamUnavailable", "ThingSpace did not answer; try again."
+	}
+	b, _ := json.Marshal(m2mError{ErrorCode: codePrefix + code, ErrorMessage: msg})
 	return thingspace.RawAnswer{Status: status, ContentType: "application/json", Body: b}, nil
 }
 

@@ -59,6 +59,23 @@ func TestDropInFlow(t *testing.T) {
 		t.Fatalf("gateway events: %v", calls)
 	}
 	p.NoLeak(made.Secret, app.token, app.session)
+	// The audit page filters by client: its actor, and its ID in the text.
+	for _, f := range []models.AuditFilter{{Actor: "api-client:" + made.Client.ID}, {Text: made.Client.ID, CodePrefix: "gateway.call"}} {
+		page, err := p.App.Audit.SearchAudit(ctx, p.Admin, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Events) < 3 {
+			t.Fatalf("filter %+v found %d events", f, len(page.Events))
+		}
+		for _, e := range page.Events {
+			// The upstream login the first call made is attributed to it too.
+			mine := e.Actor == "api-client:"+made.Client.ID && (e.Detail["client_id"] == made.Client.ID || e.Code == models.EvUpstreamLoginOK)
+			if !mine || e.Department != "fleet" {
+				t.Fatalf("filter %+v found another client's event: %+v", f, e)
+			}
+		}
+	}
 }
 
 // Scopes: allowed, refused, and a password reset always refused.
