@@ -124,6 +124,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 	}{
 		{"malformed JSON", http.MethodPost, list, "application/json", `{"accountName":`, http.StatusBadRequest},
 		{"not an object", http.MethodPost, list, "application/json", `[1,2]`, http.StatusBadRequest},
+		{"very huge body", http.MethodPost, list, "application/json", `{"accountName":"` + account + `","x":"` + strings.Repeat("a", 2<<20) + `"}`, http.StatusRequestEntityTooLarge},
 		{"huge body", http.MethodPost, list, "application/json", `{"accountName":"` + account + `","x":"` + strings.Repeat("a", 8000) + `"}`, http.StatusRequestEntityTooLarge},
 		{"wrong content type", http.MethodPost, list, "text/plain", `{"accountName":"` + account + `"}`, http.StatusUnsupportedMediaType},
 		{"no account", http.MethodPost, list, "application/json", `{}`, http.StatusForbidden},
