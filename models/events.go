@@ -50,6 +50,14 @@ const (
 	EvDevicePlan          = "device.plan"
 	EvDeviceDeactivate    = "device.deactivate"
 
+	EvAPIClientCreated = "api_client.created"
+	EvAPIClientRotated = "api_client.secret.rotated"
+	EvAPIClientRevoked = "api_client.revoked"
+	EvGatewayToken     = "gateway.token"
+	EvGatewaySession   = "gateway.session"
+	EvGatewayCall      = "gateway.call"
+	EvGatewayRefused   = "gateway.refused"
+
 	EvMigrated      = "system.migrated"
 	EvRekey         = "system.rekey"
 	EvAuditExported = "audit.exported"
@@ -109,6 +117,13 @@ var Catalogue = []EventSpec{
 	{EvDeviceActivate, "A person asked ThingSpace to activate a device on a service plan.", []string{"operation", "account", "username", "device", "result", "request_id", "service_plan", "upstream_code"}},
 	{EvDevicePlan, "A person asked ThingSpace to change a device's service plan.", []string{"operation", "account", "username", "device", "result", "request_id", "service_plan", "upstream_code"}},
 	{EvDeviceDeactivate, "A person asked ThingSpace to deactivate a device (after typing its MDN or ICCID).", []string{"operation", "account", "username", "device", "result", "request_id", "reason_code", "etf_waiver", "upstream_code"}},
+	{EvAPIClientCreated, "An API client was created for a department (its secret is shown once, never stored).", []string{"client_id", "name", "owner", "operations", "expires_at"}},
+	{EvAPIClientRotated, "An API client's secret was replaced; the old one works until the overlap ends.", []string{"client_id", "overlap_seconds", "prev_until"}},
+	{EvAPIClientRevoked, "An API client was revoked: its tokens and handles stop working at the next call.", []string{"client_id"}},
+	{EvGatewayToken, "An application obtained (or was refused) a gateway bearer token.", []string{"client_id", "owner", "result"}},
+	{EvGatewaySession, "An application logged in to (or out of) the gateway with its API client.", []string{"client_id", "owner", "action", "result"}},
+	{EvGatewayCall, "An application's device call through the gateway: ThingSpace's status and request id, or why it was not answered.", []string{"client_id", "owner", "operation", "account", "devices", "upstream_status", "request_id", "idempotent_replay", "upstream_code"}},
+	{EvGatewayRefused, "The gateway refused an application's request before anything was sent upstream.", []string{"client_id", "owner", "operation", "reason", "status", "path"}},
 }
 
 // KnownEvent reports whether code is in the catalogue.

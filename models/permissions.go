@@ -26,6 +26,12 @@ const (
 	// PermUseDevices opens a department's devices pages; which operation
 	// each role may do there is the department's device policy.
 	PermUseDevices Permission = "devices.use"
+	// PermManageAPIClients creates, rotates and revokes a department's API
+	// clients (a lead only within their own device operations).
+	PermManageAPIClients Permission = "api_clients.manage"
+	// PermGateway marks the gateway's routes (/api/...): they are not for
+	// people; the gateway's own bearer tokens and session handles decide.
+	PermGateway Permission = "gateway"
 )
 
 // Scope says over which departments a role holds a permission.
@@ -55,6 +61,7 @@ var PermissionTable = map[Permission]map[Role]Scope{
 	PermViewUsers:         {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll},
 	PermManageUsers:       {RoleAdmin: ScopeAll},
 	PermUseDevices:        {RoleAdmin: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},
+	PermManageAPIClients:  {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
 }
 
 // Principal is the person (or process) on whose behalf work is done.

@@ -167,6 +167,7 @@ func (s *Server) devicePanel(c echo.Context, v *templates.DepartmentPage) error 
 		return err
 	}
 	v.CanDevices = p.Can(models.PermUseDevices, v.Slug) && slices.Contains(ops, models.OpList)
+	v.CanAPIClients = p.Can(models.PermManageAPIClients, v.Slug)
 	if !v.CanManage {
 		return nil
 	}

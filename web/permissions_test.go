@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -92,6 +93,29 @@ var matrix = map[string]string{
 	"POST /departments/:slug/devices/activate":   "admin lead-A",
 	"POST /departments/:slug/devices/plan":       "admin lead-A",
 	"POST /departments/:slug/devices/deactivate": "admin lead-A",
+	// API clients: admins, and leads of their own department.
+	"GET /departments/:slug/api-clients":             "admin lead-A",
+	"POST /departments/:slug/api-clients":            "admin lead-A",
+	"POST /departments/:slug/api-clients/:id/rotate": "admin lead-A",
+	"POST /departments/:slug/api-clients/:id/revoke": "admin lead-A",
+	// The gateway answers only its own tokens: every persona's cookie is
+	// refused there, in ThingSpace's shape.
+	"POST /api/ts/v1/oauth2/token":                "gateway",
+	"POST /api/m2m/v1/session/login":              "gateway",
+	"POST /api/m2m/v1/session/logout":             "gateway",
+	"POST /api/m2m/v1/devices/actions/list":       "gateway",
+	"POST /api/m2m/v1/devices/actions/suspend":    "gateway",
+	"POST /api/m2m/v1/devices/actions/restore":    "gateway",
+	"POST /api/m2m/v1/devices/actions/activate":   "gateway",
+	"PUT /api/m2m/v1/devices/actions/plan":        "gateway",
+	"POST /api/m2m/v1/devices/actions/deactivate": "gateway",
+	"GET /api/*":     "gateway",
+	"POST /api/*":    "gateway",
+	"PUT /api/*":     "gateway",
+	"DELETE /api/*":  "gateway",
+	"PATCH /api/*":   "gateway",
+	"HEAD /api/*":    "gateway",
+	"OPTIONS /api/*": "gateway",
 }
 
 func defaultPolicyForm() []string {
@@ -149,6 +173,10 @@ func TestPermissionMatrix(t *testing.T) {
 			}
 			var res *http.Response
 			var body string
+			if matrix[r.Method+" "+r.Path] == "gateway" {
+				checkGatewayRefuses(t, c, ts.URL, r.Method, path, who.name)
+				continue
+			}
 			if r.Method == http.MethodGet {
 				res, body = do(t, c, http.MethodGet, ts.URL+path, nil)
 			} else {
@@ -175,5 +203,34 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 	if denied == 0 {
 		t.Fatal("denials were not audited")
+	}
+}
+
+// checkGatewayRefuses sends a persona's browser request (cookie, CSRF
+// token) to a gateway path: it must be refused in ThingSpace's shape.
+func checkGatewayRefuses(t *testing.T, c *http.Client, base, method, path, who string) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(`{"accountName":"0000123456-00001"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var shape map[string]any
+	decodeErr := json.NewDecoder(res.Body).Decode(&shape)
+	if res.StatusCode < 400 || res.StatusCode >= 500 {
+		t.Errorf("%s: %s %s answered %d: the gateway must refuse a browser", who, method, path, res.StatusCode)
+	}
+	if method == http.MethodHead {
+		return // no body
+	}
+	_, isFault := shape["fault"]
+	_, isM2M := shape["errorCode"]
+	if decodeErr != nil || (!isFault && !isM2M) {
+		t.Errorf("%s: %s %s: the refusal is not in ThingSpace's shape (%v)", who, method, path, decodeErr)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/devices"
+	"github.com/uwsportal/uwsportal/internal/gateway"
 	people "github.com/uwsportal/uwsportal/internal/identity"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/rotation"
@@ -52,6 +53,7 @@ type Server struct {
 	creds     *departments.Service
 	rotations *rotation.Engine
 	devices   *devices.Service
+	gateway   *gateway.Service
 	sessions  *scs.SessionManager
 	oidc      *oidcClient
 	keys      *secret.Keyring
@@ -74,6 +76,7 @@ func New(d Deps) (*Server, error) {
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
 		now: d.App.Now, keys: d.App.Keys, heavy: make(chan struct{}, maxHeavy),
 		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation, devices: d.App.Devices,
+		gateway: d.App.Gateway,
 	}
 	if s.stateKeys, err = s.keys.Derive("oidc-state"); err != nil {
 		return nil, err
@@ -97,11 +100,14 @@ func New(d Deps) (*Server, error) {
 	e.Use(middleware.RecoverWithConfig(s.recoverConfig()))
 	e.Use(s.securityHeaders)
 	e.Use(noStore)
-	e.Use(middleware.BodyLimit("1M"))
+	// The gateway bounds bodies itself and answers in ThingSpace's shape.
+	e.Use(notForGateway(middleware.BodyLimit("1M")))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
-	e.Use(s.sessionLoad)
-	e.Use(s.loadPrincipal)
-	e.Use(s.csrfProtect)
+	// The gateway (/api/) is a door of its own: no browser session, no
+	// principal, no CSRF token; only its own tokens (gateway.go).
+	e.Use(notForGateway(s.sessionLoad))
+	e.Use(notForGateway(s.loadPrincipal))
+	e.Use(notForGateway(s.csrfProtect))
 	s.echo = e
 	s.routes()
 	return s, nil
@@ -187,6 +193,9 @@ func (s *Server) routes() {
 		s.route(http.MethodGet, "/departments/:slug/devices/"+string(op), models.PermUseDevices, s.deviceConfirm(op))
 		s.route(http.MethodPost, "/departments/:slug/devices/"+string(op), models.PermUseDevices, s.deviceAct(op))
 	}
+
+	s.apiClientRoutes()
+	s.gatewayRoutes()
 
 	s.route(http.MethodGet, "/admin/users", models.PermViewUsers, s.users)
 	s.route(http.MethodPost, "/admin/users/:id/disable", models.PermManageUsers, s.userDisable)

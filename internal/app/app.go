@@ -15,6 +15,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/devices"
+	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/internal/identity"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/rotation"
@@ -44,6 +45,7 @@ type App struct {
 	Departments *departments.Service
 	Rotation    *rotation.Engine
 	Devices     *devices.Service
+	Gateway     *gateway.Service
 }
 
 // Parts are what New builds the portal from. Open fills them from the
@@ -57,6 +59,8 @@ type Parts struct {
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics // may be nil
 	Now      func() time.Time // default time.Now
+	// GatewayLimits bound each API client (zero: the defaults).
+	GatewayLimits gateway.Limits
 }
 
 // NewCore builds the secret-free part over an open database.
@@ -89,7 +93,9 @@ func New(p Parts) (*App, error) {
 	depts := departments.New(departments.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
 	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
 	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
-	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs}, nil
+	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
+		Now: core.Now, Limits: p.GatewayLimits})
+	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw}, nil
 }
 
 // Env is where Open reads its configuration.

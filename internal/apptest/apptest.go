@@ -16,6 +16,7 @@ import (
 
 	"github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/departments"
+	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -116,6 +117,8 @@ type Options struct {
 	Keys      *secret.Keyring
 	// LoginLease overrides the guard's lease (tests of dead processes).
 	LoginLease time.Duration
+	// GatewayLimits bound each API client (zero: the defaults).
+	GatewayLimits gateway.Limits
 }
 
 // Keyring is a fresh keyring.
@@ -144,7 +147,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(app.Parts{DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), Now: o.Clock.Now,
+	a, err := app.New(app.Parts{DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), Now: o.Clock.Now, GatewayLimits: o.GatewayLimits,
 		Upstream: upstream.Config{Backends: o.Sim.Backends(t), QuarantineThreshold: o.Threshold, HTTPTimeout: 5 * time.Second, LoginLease: o.LoginLease}})
 	if err != nil {
 		t.Fatal(err)

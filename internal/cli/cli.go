@@ -55,6 +55,10 @@ commands:
   devices list --department S [--q X] [--state S] [--json]
   devices suspend|restore|activate|plan|deactivate --department S --device ID [--device ID …]
           [--plan P] [--zip Z] [--reason R] [--etf-waiver] [--confirm MDN-or-ICCID]
+  api-client create --department S --name N --owner EMAIL --operations list,suspend,… [--expires 90d] [--json]
+  api-client list --department S [--json]
+  api-client rotate-secret --department S --client ID [--overlap 1h] [--json]
+  api-client revoke --department S --client ID
   credential set --department S --username U [--verify]   password from stdin
   credential list [--json]
   credential test --department S
@@ -97,6 +101,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.credential(ctx, rest)
 	case "devices":
 		return a.devices(ctx, rest)
+	case "api-client":
+		return a.apiClient(ctx, rest)
 	case "rekey":
 		return a.rekey(ctx, rest)
 	case "audit":

@@ -21,6 +21,10 @@ type Metrics struct {
 	Quarantined      prometheus.Gauge
 	CredentialAgeMax prometheus.Gauge
 	CredentialAge    *prometheus.GaugeVec
+	// Gateway series are labelled by API client ID: bounded, because only
+	// admins and leads create clients.
+	GatewayRequests *prometheus.CounterVec
+	GatewayDuration *prometheus.HistogramVec
 }
 
 // New registers every series on a fresh registry.
@@ -62,6 +66,15 @@ func New() *Metrics {
 			Name: "uwsportal_credential_age_seconds", Help: "Age of each department's credential password.",
 		}, []string{"department"}),
 	}
+	m.GatewayRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "uwsportal_gateway_requests_total", Help: "Gateway requests by API client, operation and status.",
+	}, []string{"client", "operation", "status"})
+	m.GatewayDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "uwsportal_gateway_request_duration_seconds", Help: "Gateway latency by API client and operation, ThingSpace included.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"client", "operation"})
+	f(m.GatewayRequests)
+	f(m.GatewayDuration)
 	f(m.HTTPRequests)
 	f(m.HTTPDuration)
 	f(m.Rotations)

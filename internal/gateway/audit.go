@@ -1,0 +1,47 @@
+package gateway
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// audit records one event of the request's client.
+func (s *Service) audit(q *request, code string, outcome models.Outcome, kv ...any) {
+	e := models.NewEvent(code, principal(q.client), q.meta).With("client_id", q.client.ID, "owner", q.client.Owner())
+	e.With(kv...)
+	e.Outcome, e.Department, e.Target = outcome, q.client.Department, "api_client:"+q.client.ID
+	if err := s.db.AuditAlone(q.r.Context(), e); err != nil {
+		s.log.ErrorContext(q.r.Context(), "audit", "code", code, "request_id", q.meta.RequestID, "err", err)
+	}
+}
+
+// refused records a refusal: with its client when one was identified;
+// otherwise aggregated per source address (anyone can send those).
+func (s *Service) refused(q *request, ref *refusal) {
+	defer s.count(q, ref.status)
+	path := models.Clip(q.r.URL.Path, 200)
+	if q.client != nil && q.verified {
+		s.audit(q, models.EvGatewayRefused, models.OutcomeDenied, "operation", q.op, "reason", ref.reason, "status", ref.status, "path", path)
+		return
+	}
+	e := models.NewEvent(models.EvGatewayRefused, nil, q.meta).With("operation", q.op, "reason", ref.reason, "status", ref.status, "path", path)
+	e.Outcome = models.OutcomeDenied
+	if err := s.db.AuditAggregated(q.r.Context(), e, q.meta.SourceIP); err != nil {
+		s.log.ErrorContext(q.r.Context(), "audit", "code", e.Code, "request_id", q.meta.RequestID, "err", err)
+	}
+}
+
+// count records the request in the metrics, by client and operation.
+func (s *Service) count(q *request, status int) {
+	if s.m == nil {
+		return
+	}
+	client := "none"
+	if q.client != nil && q.verified {
+		client = q.client.ID
+	}
+	s.m.GatewayRequests.WithLabelValues(client, q.op, strconv.Itoa(status)).Inc()
+	s.m.GatewayDuration.WithLabelValues(client, q.op).Observe(time.Since(q.start).Seconds())
+}

@@ -1,0 +1,91 @@
+package gateway_test
+
+import (
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uwsportal/uwsportal/internal/gateway"
+	"github.com/uwsportal/uwsportal/internal/thingspace"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+var unlimited = gateway.Limits{Burst: 1e9, PerSecond: 1e9, MaxConcurrent: 1000}
+
+func p95(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)*95/100]
+}
+
+// BenchmarkGatewayAddedLatency: one list call of 10 devices through the
+// gateway (token, handle, client, scopes, account, rate limit, audit,
+// then ThingSpace through the shared session) against the same call made
+// directly with the portal's ThingSpace client to the simulator. It
+// reports both p95 and the difference (added-p95).
+func BenchmarkGatewayAddedLatency(b *testing.B) {
+	p := newPortal(b, unlimited)
+	app := p.app(b, p.client(b, "fleet", models.OpList)).start()
+	c, err := p.App.Upstream.Client(models.ProtocolREST)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cred := p.CredOf("fleet")
+	req := thingspace.ListDevicesRequest{AccountName: account, MaxNumberOfDevices: 10}
+	var via, direct []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if a := app.list(account); a.Status != http.StatusOK && a.Status != http.StatusAccepted {
+			b.Fatalf("gateway list: %d %s", a.Status, a.Body)
+		}
+		via = append(via, time.Since(start))
+		start = time.Now()
+		if _, err := c.ListDevices(ctx, cred, req); err != nil {
+			b.Fatal(err)
+		}
+		direct = append(direct, time.Since(start))
+	}
+	b.ReportMetric(float64(p95(via).Microseconds())/1000, "ms(gateway-p95)")
+	b.ReportMetric(float64(p95(direct).Microseconds())/1000, "ms(direct-p95)")
+	b.ReportMetric(float64((p95(via)-p95(direct)).Microseconds())/1000, "ms(added-p95)")
+}
+
+// BenchmarkGatewayLoginsPer1000Calls: ten API clients of one department
+// make 1,000 list calls between them, concurrently; the department's
+// session is shared, so the goal is one upstream login in all.
+func BenchmarkGatewayLoginsPer1000Calls(b *testing.B) {
+	p := newPortal(b, unlimited)
+	apps := make([]*vz, 10)
+	for i := range apps {
+		apps[i] = p.app(b, p.client(b, "fleet", models.OpList)).start()
+	}
+	var worst float64
+	for b.Loop() {
+		if err := p.App.Upstream.Sessions().Drop(ctx, "fleet_uws", ""); err != nil {
+			b.Fatal(err)
+		}
+		before := p.Sim.User(b, "fleet_uws").LoginsOK
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		bad := 0
+		for _, app := range apps {
+			wg.Go(func() {
+				for range 100 {
+					if a := app.list(account); a.Status != http.StatusOK && a.Status != http.StatusAccepted {
+						mu.Lock()
+						bad++
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if bad > 0 {
+			b.Fatalf("%d calls failed", bad)
+		}
+		worst = max(worst, float64(p.Sim.User(b, "fleet_uws").LoginsOK-before))
+	}
+	b.ReportMetric(worst, "logins/1000calls")
+}

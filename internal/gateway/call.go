@@ -1,0 +1,196 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/uwsportal/uwsportal/internal/departments"
+	"github.com/uwsportal/uwsportal/internal/thingspace"
+	"github.com/uwsportal/uwsportal/internal/upstream"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// maxAuditDevices bounds the device identifiers one event records.
+const maxAuditDevices = 100
+
+// device passes one device call through: the client's token and handle,
+// its scopes, the department's account, its limits, the Idempotency-Key;
+// then ThingSpace with the department's session, its answer unchanged.
+func (s *Service) device(q *request, op models.Operation) error {
+	if err := s.bearer(q); err != nil {
+		return err
+	}
+	if _, err := s.session(q); err != nil {
+		return err
+	}
+	if !q.client.Allows(op) {
+		return errScope
+	}
+	if err := s.admit(q); err != nil {
+		return err
+	}
+	release, ok := s.slot(q.client.ID)
+	if !ok {
+		return errBusy
+	}
+	defer release()
+	raw, err := s.jsonBody(q)
+	if err != nil {
+		return err
+	}
+	body, devs, err := checkBody(raw, q.client.AccountName)
+	if err != nil {
+		return err
+	}
+	var idem idempotency
+	if op != models.OpList {
+		var replayed bool
+		if idem, replayed, err = s.claim(q, body); err != nil || replayed {
+			if replayed {
+				s.audit(q, models.EvGatewayCall, models.OutcomeSuccess, "operation", string(op), "account", q.client.AccountName,
+					"devices", devs, "idempotent_replay", true)
+				s.count(q, http.StatusOK)
+			}
+			return err
+		}
+	}
+	// An action that has begun runs to its end and is recorded, even if
+	// the application goes away.
+	ctx := context.WithoutCancel(q.r.Context())
+	ans, err := s.forward(ctx, q, op, body)
+	if err != nil {
+		s.release(q, idem)
+		return err
+	}
+	s.keep(q, idem, ans.Status, ans.Body)
+	ct := ans.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	q.w.Header().Set("Content-Type", ct)
+	q.w.Header().Set("Cache-Control", "no-store")
+	q.w.WriteHeader(ans.Status)
+	_, _ = q.w.Write(ans.Body)
+	s.count(q, ans.Status)
+	return nil
+}
+
+// forward calls ThingSpace and returns its answer, or the gateway's own
+// answer when ThingSpace's was lost (never sent again). A refusal means
+// nothing was sent.
+func (s *Service) forward(ctx context.Context, q *request, op models.Operation, body []byte) (thingspace.RawAnswer, error) {
+	devs := auditDevices(body)
+	row, err := s.depts.Credential(ctx, q.client.Department)
+	if err != nil {
+		return thingspace.RawAnswer{}, unavailable("no_credential", "The department has no usable UWS credential; nothing was sent.")
+	}
+	switch st := row.CredState(); {
+	case models.Protocol(row.Protocol) != models.ProtocolREST:
+		return thingspace.RawAnswer{}, unavailable("soap_credential", "The department's credential uses legacy SOAP; nothing was sent.")
+	case st == models.StateQuarantined || st == models.StateAttention || st == models.StateUnknown:
+		return thingspace.RawAnswer{}, unavailable("credential_"+string(st), "The department's credential needs an administrator; nothing was sent.")
+	}
+	pw, err := departments.Open(s.keys, &row)
+	if err != nil {
+		return thingspace.RawAnswer{}, err
+	}
+	c, err := s.up.Client(models.ProtocolREST)
+	if err != nil {
+		return thingspace.RawAnswer{}, unavailable("not_configured", "ThingSpace is not configured on this portal; nothing was sent.")
+	}
+	who := upstream.Who{P: principal(q.client), Meta: q.meta, Purpose: upstream.PurposeUse, Department: q.client.Department, Protocol: models.ProtocolREST}
+	ans, err := c.Forward(upstream.WithWho(ctx, who), upstream.Credential(row.Username, pw), opMethod(op), PathDevices+string(op), body)
+	detail := []any{"operation", string(op), "account", q.client.AccountName, "devices", devs}
+	if err == nil {
+		outcome := models.OutcomeSuccess
+		if ans.Status < 200 || ans.Status > 299 {
+			outcome = models.OutcomeFailure
+		}
+		s.audit(q, models.EvGatewayCall, outcome, append(detail, "upstream_status", ans.Status, "request_id", requestID(ans.Body),
+			"upstream_code", errorCode(ans.Body))...)
+		return ans, nil
+	}
+	if !thingspace.OutcomeUnknown(err) {
+		s.audit(q, models.EvGatewayCall, models.OutcomeFailure, append(detail, "upstream_status", 0, "upstream_code", upstream.Code(err))...)
+		return thingspace.RawAnswer{}, unavailable("upstream_login", "The portal could not reach ThingSpace with the department's credential; nothing was sent.")
+	}
+	status := http.StatusBadGateway
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		status = http.StatusGatewayTimeout
+	}
+	s.audit(q, models.EvGatewayCall, models.OutcomeFailure, append(detail, "upstream_status", status, "upstream_code", upstream.Code(err), "result", "unknown")...)
+	code, msg := "REQUEST_FAILED.OutcomeUnknown", "ThingSpace's answer was lost: the request may or may not have been applied. It was not retried; read the device before trying again."
+	if op == models.OpList {
+		code, msg = "REQUEST_FAILED.UpstreamUnavailable", "ThingSpace did not answer; try again."
+	}
+	b, _ := json.Marshal(m2mError{ErrorCode: codePrefix + code, ErrorMessage: msg})
+	return thingspace.RawAnswer{Status: status, ContentType: "application/json", Body: b}, nil
+}
+
+// checkBody checks that a device call's body is a JSON object for the
+// client's account, and returns it re-encoded: what is forwarded is
+// exactly what was checked (no duplicate or case-variant keys).
+func checkBody(raw []byte, account string) ([]byte, []string, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return nil, nil, errJSON
+	}
+	for k := range obj {
+		if strings.EqualFold(k, "accountName") && k != "accountName" {
+			return nil, nil, errAccount
+		}
+	}
+	var name string
+	if err := json.Unmarshal(obj["accountName"], &name); err != nil || account == "" || name != account {
+		return nil, nil, errAccount
+	}
+	body, err := json.Marshal(obj)
+	if err != nil {
+		return nil, nil, errJSON
+	}
+	return body, auditDevices(body), nil
+}
+
+// auditDevices lists a body's device identifiers as kind:id.
+func auditDevices(body []byte) []string {
+	var in struct {
+		DeviceID *thingspace.DeviceID `json:"deviceId"`
+		Devices  []struct {
+			DeviceIDs []thingspace.DeviceID `json:"deviceIds"`
+		} `json:"devices"`
+	}
+	_ = json.Unmarshal(body, &in) // best effort: the body is ThingSpace's to judge
+	out := []string{}
+	add := func(id thingspace.DeviceID) {
+		if len(out) < maxAuditDevices {
+			out = append(out, models.Clip(id.Kind, 8)+":"+models.Clip(id.ID, 40))
+		}
+	}
+	if in.DeviceID != nil {
+		add(*in.DeviceID)
+	}
+	for _, d := range in.Devices {
+		for _, id := range d.DeviceIDs {
+			add(id)
+		}
+	}
+	return out
+}
+
+func requestID(body []byte) string {
+	var a struct {
+		RequestID string `json:"requestId"`
+	}
+	_ = json.Unmarshal(body, &a) // absent in a list's answer
+	return models.Clip(a.RequestID, 64)
+}
+
+func errorCode(body []byte) string {
+	var e m2mError
+	_ = json.Unmarshal(body, &e) // absent in a success
+	return models.Clip(e.ErrorCode, 120)
+}

@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"strings"
+)
+
+// admit takes a token from the client's bucket (shared by every
+// instance): 429 with Retry-After when it is empty.
+func (s *Service) admit(q *request) error {
+	ok, wait, err := s.db.TakeGatewayToken(q.r.Context(), q.client.ID, s.limits.Burst, s.limits.PerSecond, s.now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return throttled(wait)
+	}
+	return nil
+}
+
+// slot holds one of the client's concurrent calls in this instance.
+func (s *Service) slot(id string) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inFlight[id] >= s.limits.MaxConcurrent {
+		return nil, false
+	}
+	s.inFlight[id]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.inFlight[id]--; s.inFlight[id] <= 0 {
+			delete(s.inFlight, id)
+		}
+	}, true
+}
+
+// idempotency is an action's Idempotency-Key, once claimed.
+type idempotency struct {
+	key     string
+	claimed bool
+}
+
+// claim looks the action's Idempotency-Key up: ok false and the first
+// answer written when the key was used with the same body; a refusal when
+// it was used with another body or the first request is in flight.
+func (s *Service) claim(q *request, body []byte) (idem idempotency, replayed bool, err error) {
+	key := q.r.Header.Get("Idempotency-Key")
+	if key == "" {
+		return idempotency{}, false, nil
+	}
+	if len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return idempotency{}, false, errIdemKey
+	}
+	sum := sha256.Sum256(body)
+	prior, claimed, err := s.db.ClaimIdempotency(q.r.Context(), q.client.ID, key, sum[:], s.now(), IdempotentKeep)
+	switch {
+	case err != nil:
+		return idempotency{}, false, err
+	case claimed:
+		return idempotency{key: key, claimed: true}, false, nil
+	case !bytes.Equal(prior.BodyHash, sum[:]):
+		return idempotency{}, false, errIdemConflict
+	case prior.Status == 0:
+		return idempotency{}, false, errIdemBusy
+	}
+	q.w.Header().Set("Content-Type", "application/json")
+	q.w.Header().Set("Idempotent-Replayed", "true")
+	q.w.WriteHeader(prior.Status)
+	_, _ = q.w.Write(prior.Body)
+	return idempotency{}, true, nil
+}
+
+// keep stores the answer to a claimed key; release gives the key back
+// when nothing was sent upstream.
+func (s *Service) keep(q *request, idem idempotency, status int, body []byte) {
+	if !idem.claimed {
+		return
+	}
+	if err := s.db.FinishIdempotency(q.r.Context(), q.client.ID, idem.key, status, body); err != nil {
+		s.log.ErrorContext(q.r.Context(), "gateway: keep idempotent answer", "client", q.client.ID, "request_id", q.meta.RequestID, "err", err)
+	}
+}
+
+func (s *Service) release(q *request, idem idempotency) {
+	if !idem.claimed {
+		return
+	}
+	if err := s.db.ReleaseIdempotency(q.r.Context(), q.client.ID, idem.key); err != nil {
+		s.log.ErrorContext(q.r.Context(), "gateway: release idempotency key", "client", q.client.ID, "request_id", q.meta.RequestID, "err", err)
+	}
+}

@@ -1,0 +1,311 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// The gateway's paths: ThingSpace's own.
+const (
+	PathToken   = "/api/ts/v1/oauth2/token"
+	PathLogin   = "/api/m2m/v1/session/login"
+	PathLogout  = "/api/m2m/v1/session/logout"
+	PathDevices = "/api/m2m/v1/devices/actions/"
+)
+
+// Paths lists every method and path the gateway answers, for the route
+// table (anything else under /api/ is refused there too).
+func Paths() [][2]string {
+	out := [][2]string{{http.MethodPost, PathToken}, {http.MethodPost, PathLogin}, {http.MethodPost, PathLogout}}
+	for _, op := range models.Operations {
+		out = append(out, [2]string{opMethod(op), PathDevices + string(op)})
+	}
+	return out
+}
+
+func opMethod(op models.Operation) string {
+	if op == models.OpPlan {
+		return http.MethodPut
+	}
+	return http.MethodPost
+}
+
+// request is one gateway request as it is worked on.
+type request struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	meta   models.RequestMeta
+	start  time.Time
+	op     string // token, login, logout, an operation, or "other"
+	client *store.APIClientRow
+	// verified: the client proved who it is (its secret or its token).
+	verified bool
+}
+
+// Serve answers one request under /api/. meta says where it came from
+// (the web layer makes the request id).
+func (s *Service) Serve(w http.ResponseWriter, r *http.Request, meta models.RequestMeta) {
+	q := &request{w: w, r: r, meta: meta, start: time.Now(), op: "other"}
+	err := s.dispatch(q)
+	var ref *refusal
+	if err != nil && !errors.As(err, &ref) {
+		s.log.ErrorContext(r.Context(), "gateway", "request_id", meta.RequestID, "err", err)
+		ref = unavailable("internal", "The portal could not handle the request.")
+	}
+	if ref != nil {
+		s.refused(q, ref)
+		ref.write(w)
+	}
+}
+
+func (s *Service) dispatch(q *request) error {
+	path, method := q.r.URL.Path, q.r.Method
+	switch {
+	case strings.Contains(strings.ToLower(path), "/password"):
+		return errReset
+	case path == PathToken:
+		q.op = "token"
+		return s.onlyPost(q, s.token)
+	case path == PathLogin:
+		q.op = "login"
+		return s.onlyPost(q, s.login)
+	case path == PathLogout:
+		q.op = "logout"
+		return s.onlyPost(q, s.logout)
+	case strings.HasPrefix(path, PathDevices):
+		op, err := models.ParseOperation(strings.TrimPrefix(path, PathDevices))
+		if err != nil || strings.ContainsAny(strings.TrimPrefix(path, PathDevices), " \t") {
+			return errNoMatch
+		}
+		q.op = string(op)
+		if method != opMethod(op) {
+			return errMethod
+		}
+		return s.device(q, op)
+	}
+	return errNoMatch
+}
+
+func (s *Service) onlyPost(q *request, fn func(*request) error) error {
+	if q.r.Method != http.MethodPost {
+		return errMethod
+	}
+	return fn(q)
+}
+
+// token is the OAuth client-credentials grant with the client's ID and
+// secret.
+func (s *Service) token(q *request) error {
+	id, secret, ok := q.r.BasicAuth()
+	if !ok {
+		return errMissing
+	}
+	if !hasType(q.r, "application/x-www-form-urlencoded") {
+		return errFormType
+	}
+	if _, err := s.body(q); err != nil {
+		return err
+	}
+	if q.r.PostForm.Get("grant_type") != "client_credentials" {
+		return errGrant
+	}
+	if err := s.client(q, id, secret); err != nil {
+		return err
+	}
+	if err := s.admit(q); err != nil {
+		return err
+	}
+	s.sweep(q.r.Context())
+	tok := newSecret()
+	if err := s.db.PutGatewayToken(q.r.Context(), hash(tok), q.client.ID, store.TokenBearer, s.now().Add(BearerLifetime), s.now()); err != nil {
+		return err
+	}
+	s.audit(q, models.EvGatewayToken, models.OutcomeSuccess, "result", "issued")
+	writeJSON(q.w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer",
+		"expires_in": int(BearerLifetime.Seconds()), "scope": strings.Join(models.OpNames(q.client.Operations), " ")})
+	s.count(q, http.StatusOK)
+	return nil
+}
+
+// login opens a session handle for the bearer's client, whose ID and
+// secret are the username and password.
+func (s *Service) login(q *request) error {
+	if err := s.bearer(q); err != nil {
+		return err
+	}
+	if err := s.admit(q); err != nil {
+		return err
+	}
+	raw, err := s.jsonBody(q)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return errJSON
+	}
+	if in.Username != q.client.ID || !s.verify(q.client, in.Password) {
+		return errLogin
+	}
+	handle := newSecret()
+	if err := s.db.PutGatewayToken(q.r.Context(), hash(handle), q.client.ID, store.TokenSession, s.now().Add(SessionIdle), s.now()); err != nil {
+		return err
+	}
+	s.audit(q, models.EvGatewaySession, models.OutcomeSuccess, "action", "login", "result", "ok")
+	writeJSON(q.w, http.StatusOK, map[string]string{"sessionToken": handle})
+	s.count(q, http.StatusOK)
+	return nil
+}
+
+// logout ends the client's session handle.
+func (s *Service) logout(q *request) error {
+	if err := s.bearer(q); err != nil {
+		return err
+	}
+	handle, err := s.session(q)
+	if err != nil {
+		return err
+	}
+	if err := s.db.DeleteGatewayToken(q.r.Context(), hash(handle), q.client.ID); err != nil {
+		return err
+	}
+	s.audit(q, models.EvGatewaySession, models.OutcomeSuccess, "action", "logout", "result", "ok")
+	writeJSON(q.w, http.StatusOK, map[string]string{"sessionToken": handle})
+	s.count(q, http.StatusOK)
+	return nil
+}
+
+// bearer identifies the client by its bearer token, and reads the client
+// afresh: a revoke or an expiry takes effect at once.
+func (s *Service) bearer(q *request) error {
+	h := q.r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if h == "" {
+		return errMissing
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return errInvalid
+	}
+	id, err := s.db.GatewayToken(q.r.Context(), hash(strings.TrimSpace(tok)), store.TokenBearer, s.now(), 0)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return errInvalid
+	}
+	q.verified = true
+	return s.load(q, id)
+}
+
+// session checks the VZ-M2M-Token handle: live, and the bearer's client's.
+func (s *Service) session(q *request) (string, error) {
+	handle := strings.TrimSpace(q.r.Header.Get("VZ-M2M-Token"))
+	if handle == "" {
+		return "", errSession
+	}
+	id, err := s.db.GatewayToken(q.r.Context(), hash(handle), store.TokenSession, s.now(), SessionIdle)
+	if err != nil {
+		return "", err
+	}
+	if id == "" || id != q.client.ID {
+		return "", errSession
+	}
+	return handle, nil
+}
+
+// client identifies the client by its ID and secret.
+func (s *Service) client(q *request, id, secret string) error {
+	if err := s.load(q, id); err != nil {
+		return err
+	}
+	if !s.verify(q.client, secret) {
+		return errInvalid
+	}
+	q.verified = true
+	return nil
+}
+
+func (s *Service) load(q *request, id string) error {
+	if !strings.HasPrefix(id, "uwsc_") || len(id) > 40 {
+		return errInvalid
+	}
+	c, err := s.db.APIClient(q.r.Context(), nil, id, false)
+	if errors.Is(err, models.ErrNotFound) {
+		return errInvalid
+	}
+	if err != nil {
+		return err
+	}
+	q.client = &c
+	if !c.Active(s.now()) {
+		return gwFault(http.StatusUnauthorized, faultInvalid, "Invalid Credentials", "client_"+c.Status(s.now()))
+	}
+	return nil
+}
+
+// verify compares secret with the client's (or, during a rotation's
+// overlap, its previous one) in constant time.
+func (s *Service) verify(c *store.APIClientRow, secret string) bool {
+	h := hash(secret)
+	ok := sameHash(h, c.SecretHash)
+	if c.PrevUntil != nil && s.now().Before(*c.PrevUntil) {
+		ok = sameHash(h, c.PrevHash) || ok
+	}
+	return ok
+}
+
+// body reads the request body, at most MaxBody bytes (a form is parsed).
+func (s *Service) body(q *request) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(q.w, q.r.Body, s.limits.MaxBody))
+	if errMax := (*http.MaxBytesError)(nil); errors.As(err, &errMax) {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		return nil, errJSON
+	}
+	if hasType(q.r, "application/x-www-form-urlencoded") {
+		vals, err := url.ParseQuery(string(data))
+		if err != nil {
+			return nil, errGrant
+		}
+		q.r.PostForm = vals
+	}
+	return data, nil
+}
+
+// jsonBody reads a JSON body.
+func (s *Service) jsonBody(q *request) ([]byte, error) {
+	if !hasType(q.r, "application/json") {
+		return nil, errContentType
+	}
+	data, err := s.body(q)
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(data) {
+		return nil, errJSON
+	}
+	return data, nil
+}
+
+func hasType(r *http.Request, want string) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == want
+}
+
+// principal is the client as the audit trail and upstream know it.
+func principal(c *store.APIClientRow) *models.Principal {
+	return &models.Principal{Actor: "api-client:" + c.ID, Name: c.Name + " (API client)"}
+}

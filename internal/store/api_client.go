@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// APIClientRow is an API client with the hashes of its secrets (the
+// gateway compares them; nothing else should see them).
+type APIClientRow struct {
+	models.APIClient
+	DepartmentID int64
+	AccountName  string
+	SecretHash   []byte
+	PrevHash     []byte
+}
+
+type apiClientRecord struct {
+	ID, Slug, AccountName, Name, OwnerName, OwnerEmail, Operations, CreatedBy string
+	DepartmentID                                                              int64
+	SecretHash, PrevSecretHash                                                []byte
+	PrevUntil, RevokedAt                                                      *time.Time
+	CreatedAt, ExpiresAt                                                      time.Time
+}
+
+func (r apiClientRecord) row() APIClientRow {
+	c := models.APIClient{ID: r.ID, Department: r.Slug, Name: r.Name, OwnerName: r.OwnerName, OwnerEmail: r.OwnerEmail,
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, PrevUntil: r.PrevUntil}
+	for _, op := range strings.Split(r.Operations, ",") {
+		if op != "" {
+			c.Operations = append(c.Operations, models.Operation(op))
+		}
+	}
+	return APIClientRow{APIClient: c, DepartmentID: r.DepartmentID, AccountName: r.AccountName, SecretHash: r.SecretHash, PrevHash: r.PrevSecretHash}
+}
+
+const apiClientSelect = `SELECT c.id, d.slug, d.account_name, c.name, c.owner_name, c.owner_email,
+       array_to_string(c.operations, ',') AS operations, c.created_by, c.department_id, c.secret_hash,
+       c.prev_secret_hash, c.prev_until, c.revoked_at, c.created_at, c.expires_at
+  FROM api_clients c JOIN departments d ON d.id = c.department_id`
+
+// CreateAPIClient stores a new client of department deptID in tx.
+func (db *DB) CreateAPIClient(ctx context.Context, tx *Tx, deptID int64, c models.APIClient, secretHash []byte) error {
+	err := db.q(ctx, tx).Exec(`INSERT INTO api_clients (id, department_id, name, owner_name, owner_email, operations,
+	       secret_hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, string_to_array(?, ','), ?, ?, ?, ?)`,
+		c.ID, deptID, c.Name, c.OwnerName, c.OwnerEmail, strings.Join(models.OpNames(c.Operations), ","),
+		secretHash, c.CreatedBy, c.CreatedAt, c.ExpiresAt).Error
+	if err != nil {
+		return fmt.Errorf("create API client: %w", err)
+	}
+	return nil
+}
+
+// APIClients lists department deptID's clients, newest first.
+func (db *DB) APIClients(ctx context.Context, deptID int64) ([]models.APIClient, error) {
+	var recs []apiClientRecord
+	if err := db.q(ctx, nil).Raw(apiClientSelect+" WHERE c.department_id = ? ORDER BY c.created_at DESC, c.id", deptID).Scan(&recs).Error; err != nil {
+		return nil, fmt.Errorf("list API clients: %w", err)
+	}
+	out := make([]models.APIClient, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.row().APIClient)
+	}
+	return out, nil
+}
+
+// APIClient reads client id (forUpdate in tx locks it). A client not
+// found is ErrNotFound.
+func (db *DB) APIClient(ctx context.Context, tx *Tx, id string, forUpdate bool) (APIClientRow, error) {
+	q := apiClientSelect + " WHERE c.id = ?"
+	if forUpdate {
+		q += " FOR UPDATE OF c"
+	}
+	var recs []apiClientRecord
+	if err := db.q(ctx, tx).Raw(q, id).Scan(&recs).Error; err != nil {
+		return APIClientRow{}, fmt.Errorf("read API client: %w", err)
+	}
+	if len(recs) == 0 {
+		return APIClientRow{}, models.Errorf(models.ErrNotFound, "No API client %q.", models.ClipMark(id, 40))
+	}
+	return recs[0].row(), nil
+}
+
+// RotateAPIClientSecret replaces client id's secret hash; the previous
+// one keeps working until prevUntil (nil: not at all).
+func (db *DB) RotateAPIClientSecret(ctx context.Context, tx *Tx, id string, newHash []byte, prevUntil *time.Time) error {
+	err := db.q(ctx, tx).Exec(`UPDATE api_clients SET prev_secret_hash = CASE WHEN ?::timestamptz IS NULL THEN NULL ELSE secret_hash END,
+	       prev_until = ?, secret_hash = ? WHERE id = ?`, prevUntil, prevUntil, newHash, id).Error
+	if err != nil {
+		return fmt.Errorf("rotate API client secret: %w", err)
+	}
+	return nil
+}
+
+// RevokeAPIClient revokes client id and deletes its tokens and handles.
+func (db *DB) RevokeAPIClient(ctx context.Context, tx *Tx, id, by string, at time.Time) error {
+	if err := db.q(ctx, tx).Exec("UPDATE api_clients SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL", at, by, id).Error; err != nil {
+		return fmt.Errorf("revoke API client: %w", err)
+	}
+	if err := db.q(ctx, tx).Exec("DELETE FROM gateway_tokens WHERE client_id = ?", id).Error; err != nil {
+		return fmt.Errorf("revoke API client tokens: %w", err)
+	}
+	return nil
+}
+
+// UserNameByEmail finds a user's name by email ("" and false if none).
+func (db *DB) UserNameByEmail(ctx context.Context, email string) (string, bool, error) {
+	var names []string
+	if err := db.q(ctx, nil).Raw("SELECT name FROM users WHERE lower(email) = lower(?) AND email <> '' LIMIT 1", email).Scan(&names).Error; err != nil {
+		return "", false, fmt.Errorf("find user by email: %w", err)
+	}
+	if len(names) == 0 {
+		return "", false, nil
+	}
+	return names[0], true, nil
+}

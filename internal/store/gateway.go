@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Gateway token kinds.
+const (
+	TokenBearer  = "bearer"
+	TokenSession = "session"
+)
+
+// PutGatewayToken stores the hash of a bearer token or session handle.
+// Expired rows of the client go at the same time.
+func (db *DB) PutGatewayToken(ctx context.Context, hash []byte, clientID, kind string, expires, now time.Time) error {
+	// One statement: pgx sends bytea as bytes (GORM would expand a slice).
+	_, err := db.Pool.Exec(ctx, `WITH gone AS (DELETE FROM gateway_tokens WHERE client_id = $2 AND expires_at <= $5)
+	    INSERT INTO gateway_tokens (hash, client_id, kind, expires_at) VALUES ($1, $2, $3, $4)`, hash, clientID, kind, expires, now)
+	if err != nil {
+		return fmt.Errorf("store gateway token: %w", err)
+	}
+	return nil
+}
+
+// GatewayToken returns the client of a live token of kind ("" if none).
+// A session handle's idle expiry moves to now+idle (idle 0: unchanged).
+func (db *DB) GatewayToken(ctx context.Context, hash []byte, kind string, now time.Time, idle time.Duration) (string, error) {
+	var id string
+	var err error
+	if idle > 0 {
+		err = db.Pool.QueryRow(ctx, `UPDATE gateway_tokens SET expires_at = $1 WHERE hash = $2 AND kind = $3 AND expires_at > $4
+		       RETURNING client_id`, now.Add(idle), hash, kind, now).Scan(&id)
+	} else {
+		err = db.Pool.QueryRow(ctx, "SELECT client_id FROM gateway_tokens WHERE hash = $1 AND kind = $2 AND expires_at > $3",
+			hash, kind, now).Scan(&id)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read gateway token: %w", err)
+	}
+	return id, nil
+}
+
+// DeleteGatewayToken forgets a token of clientID (a logout).
+func (db *DB) DeleteGatewayToken(ctx context.Context, hash []byte, clientID string) error {
+	if _, err := db.Pool.Exec(ctx, "DELETE FROM gateway_tokens WHERE hash = $1 AND client_id = $2", hash, clientID); err != nil {
+		return fmt.Errorf("delete gateway token: %w", err)
+	}
+	return nil
+}
+
+// Idempotent is the first answer kept for an Idempotency-Key.
+type Idempotent struct {
+	BodyHash []byte
+	Status   int // 0: the first request is still in flight
+	Body     []byte
+}
+
+// ClaimIdempotency claims clientID's key for a request whose body hashes
+// to bodyHash. claimed is true when this request is the first (within
+// keep); otherwise prior is what the first left.
+func (db *DB) ClaimIdempotency(ctx context.Context, clientID, key string, bodyHash []byte, now time.Time, keep time.Duration) (prior Idempotent, claimed bool, err error) {
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM gateway_idempotency WHERE client_id = $1 AND key = $2 AND created_at <= $3",
+			clientID, key, now.Add(-keep)); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO gateway_idempotency (client_id, key, body_hash, created_at) VALUES ($1, $2, $3, $4)
+		       ON CONFLICT (client_id, key) DO NOTHING`, clientID, key, bodyHash, now)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			claimed = true
+			return nil
+		}
+		var status *int
+		if err := tx.QueryRow(ctx, "SELECT body_hash, status, body FROM gateway_idempotency WHERE client_id = $1 AND key = $2",
+			clientID, key).Scan(&prior.BodyHash, &status, &prior.Body); err != nil {
+			return err
+		}
+		if status != nil {
+			prior.Status = *status
+		}
+		return nil
+	})
+	if err != nil {
+		return Idempotent{}, false, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	return prior, claimed, nil
+}
+
+// FinishIdempotency keeps the answer to a claimed key.
+func (db *DB) FinishIdempotency(ctx context.Context, clientID, key string, status int, body []byte) error {
+	if _, err := db.Pool.Exec(ctx, "UPDATE gateway_idempotency SET status = $1, body = $2 WHERE client_id = $3 AND key = $4",
+		status, body, clientID, key); err != nil {
+		return fmt.Errorf("keep idempotent answer: %w", err)
+	}
+	return nil
+}
+
+// ReleaseIdempotency gives a claimed key back (nothing was sent upstream).
+func (db *DB) ReleaseIdempotency(ctx context.Context, clientID, key string) error {
+	if _, err := db.Pool.Exec(ctx, "DELETE FROM gateway_idempotency WHERE client_id = $1 AND key = $2 AND status IS NULL",
+		clientID, key); err != nil {
+		return fmt.Errorf("release idempotency key: %w", err)
+	}
+	return nil
+}
+
+// TakeGatewayToken takes one token from clientID's bucket (burst tokens,
+// refilled at rate per second), shared by every instance. When the bucket
+// is empty it returns false and how long until a token is there.
+func (db *DB) TakeGatewayToken(ctx context.Context, clientID string, burst, rate float64, now time.Time) (bool, time.Duration, error) {
+	var left float64
+	err := db.Pool.QueryRow(ctx, `INSERT INTO gateway_buckets AS b (client_id, tokens, updated_at) VALUES ($1, $2::float8 - 1, $3)
+	   ON CONFLICT (client_id) DO UPDATE SET
+	       tokens = LEAST($2::float8, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - b.updated_at))) * $4::float8) - 1,
+	       updated_at = GREATEST(b.updated_at, excluded.updated_at)
+	   WHERE LEAST($2::float8, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - b.updated_at))) * $4::float8) >= 1
+	   RETURNING tokens`, clientID, burst, now, rate).Scan(&left)
+	if err == nil {
+		return true, 0, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return false, 0, fmt.Errorf("rate limit: %w", err)
+	}
+	var tokens float64
+	var at time.Time
+	if err := db.Pool.QueryRow(ctx, "SELECT tokens, updated_at FROM gateway_buckets WHERE client_id = $1", clientID).Scan(&tokens, &at); err != nil {
+		return false, 0, fmt.Errorf("rate limit: %w", err)
+	}
+	wait := time.Second
+	if rate > 0 {
+		need := 1 - (tokens + math.Max(0, now.Sub(at).Seconds())*rate)
+		wait = max(time.Duration(math.Ceil(need/rate*1000))*time.Millisecond, time.Millisecond)
+	}
+	return false, wait, nil
+}
+
+// ExpireGateway deletes expired tokens and idempotency keys older than keep.
+func (db *DB) ExpireGateway(ctx context.Context, now time.Time, keep time.Duration) error {
+	if _, err := db.Pool.Exec(ctx, "DELETE FROM gateway_tokens WHERE expires_at <= $1", now); err != nil {
+		return fmt.Errorf("expire gateway tokens: %w", err)
+	}
+	if _, err := db.Pool.Exec(ctx, "DELETE FROM gateway_idempotency WHERE created_at <= $1", now.Add(-keep)); err != nil {
+		return fmt.Errorf("expire idempotency keys: %w", err)
+	}
+	return nil
+}
