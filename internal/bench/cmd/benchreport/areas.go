@@ -6,6 +6,7 @@ const (
 	pkgThingSpace = "/internal/thingspace"
 	pkgRotation   = "/internal/rotation"
 	pkgDevices    = "/internal/devices"
+	pkgGateway    = "/internal/gateway"
 	pkgTestDB     = "/internal/testdb"
 	pkgSecret     = "/internal/secret"
 	pkgModels     = "/models"
@@ -37,7 +38,7 @@ type area struct {
 
 // areas are the report's sections, in the order they are printed.
 func areas() []area {
-	return []area{auditArea(), webArea(), thingSpaceArea(), rotationArea(), devicesArea(), otherArea()}
+	return []area{auditArea(), webArea(), thingSpaceArea(), rotationArea(), devicesArea(), gatewayArea(), otherArea()}
 }
 
 // lt and ge are the common targets: a figure below, or at least, a limit.
@@ -145,6 +146,22 @@ func devicesArea() area {
 				target: "≤ 1.3× direct", met: func(_, r float64) bool { return r <= 1.3 }},
 			{label: "Upstream logins per 1,000 operations, two instances, one session expiry", value: ref{pkgDevices, "BenchmarkLoginsPer1000Operations", "logins/1000ops"},
 				target: "≤ 2 (one per session)", met: func(v, _ float64) bool { return v <= 2 }},
+		},
+	}
+}
+
+// gatewayArea is applications' calls through the gateway.
+func gatewayArea() area {
+	return area{
+		title: "Gateway (against the simulator on loopback)",
+		intro: "A device list through the gateway (token, handle, client, scopes, rate limit, the shared session, audit), paired with the same call made directly with the client.",
+		rows: []row{
+			{label: "Gateway call, p95", value: ref{pkgGateway, "BenchmarkGatewayAddedLatency", "ms(gateway-p95)"},
+				floor: &ref{pkgGateway, "BenchmarkGatewayAddedLatency", "ms(direct-p95)"}, floorNote: "the direct call"},
+			{label: "Gateway's added latency per call, p95", value: ref{pkgGateway, "BenchmarkGatewayAddedLatency", "ms(added-p95)"},
+				target: "< 2 ms", met: lt(2)},
+			{label: "Upstream logins per 1,000 calls from 10 clients", value: ref{pkgGateway, "BenchmarkGatewayLoginsPer1000Calls", "logins/1000calls"},
+				target: "1", met: func(v, _ float64) bool { return v <= 1 }},
 		},
 	}
 }
