@@ -15,7 +15,10 @@ import (
 func devicesJourney(t *testing.T, s *stack, alice, lena, mike *persona) {
 	alice.open(t, "/departments/fleet", "#dept-account")
 	alice.do(t, "set the account name", chromedp.SendKeys(chromedp.ID("dept-account"), fleetAccount))
-	alice.click(t, "settings-save", "devices-link")
+	alice.do(t, "save the settings", chromedp.Click(chromedp.ID("settings-save")))
+	// The department page had the link before the save: wait for the
+	// page that answers the save, with its flash.
+	alice.waitFor(t, "the saved settings", `document.querySelector("main .flash.success") !== null && document.getElementById("dept-account").value === "`+fleetAccount+`"`)
 
 	lena.open(t, "/departments/fleet/devices", "#devices")
 	mdn := get(t, lena, "pick an active device", chromedp.Evaluate[string](`(() => {
