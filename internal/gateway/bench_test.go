@@ -47,9 +47,9 @@ func BenchmarkGatewayAddedLatency(b *testing.B) {
 		}
 		direct = append(direct, time.Since(start))
 	}
-	b.ReportMetric(float64(p95(via).Microseconds())/1000, "ms(gateway-p95)")
-	b.ReportMetric(float64(p95(direct).Microseconds())/1000, "ms(direct-p95)")
-	b.ReportMetric(float64((p95(via)-p95(direct)).Microseconds())/1000, "ms(added-p95)")
+	b.ReportMetric(float64(p95(via).Microseconds())/1000, "gateway-p95-ms")
+	b.ReportMetric(float64(p95(direct).Microseconds())/1000, "direct-p95-ms")
+	b.ReportMetric(float64((p95(via)-p95(direct)).Microseconds())/1000, "added-p95-ms")
 }
 
 // BenchmarkGatewayLoginsPer1000Calls: ten API clients of one department

@@ -43,17 +43,26 @@ func (db *DB) appendEvent(ctx context.Context, q queryRow, e *models.AuditEvent,
 	if err == nil {
 		id := seq + 1
 		hash := models.ChainHash(prev, id, e.Canonical())
-		err = q(ctx, appendAudit, id, hash, e.Time, e.Code, e.Actor, e.ActorName, nonNil(e.ActorRoles), e.Department, e.Target,
-			string(e.Outcome), e.SourceIP, e.UserAgent, e.RequestID, string(models.CanonicalJSON(e.Detail))).Scan(&e.ID)
-		e.PrevHash, e.Hash = prev, hash
+		e.ID, e.PrevHash, e.Hash = id, prev, hash
+		err = q(ctx, appendAudit, appendArgs(e)...).Scan(&e.ID)
 	}
 	if err != nil {
-		err = fmt.Errorf("audit %s: %w", e.Code, err)
-		db.auditFailed(err)
-		return err
+		return db.appendFailed(e, err)
 	}
 	db.auditWritten()
 	return nil
+}
+
+// appendArgs are appendAudit's arguments for e, whose id and hash are set.
+func appendArgs(e *models.AuditEvent) []any {
+	return []any{e.ID, e.Hash, e.Time, e.Code, e.Actor, e.ActorName, nonNil(e.ActorRoles), e.Department, e.Target,
+		string(e.Outcome), e.SourceIP, e.UserAgent, e.RequestID, string(models.CanonicalJSON(e.Detail))}
+}
+
+func (db *DB) appendFailed(e *models.AuditEvent, err error) error {
+	err = fmt.Errorf("audit %s: %w", e.Code, err)
+	db.auditFailed(err)
+	return err
 }
 
 // AuditSink is told about every append and every failure (metrics).

@@ -77,14 +77,7 @@ func (db *DB) appendBatch(batch []auditRequest) {
 		return
 	}
 	ctx := context.WithoutCancel(live[0].ctx)
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		for _, r := range live {
-			if err := db.AuditPgx(ctx, tx, r.event, r.known...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return db.appendMany(ctx, tx, live) })
 	if err == nil || len(live) == 1 {
 		for _, r := range live {
 			r.done <- err
@@ -95,4 +88,40 @@ func (db *DB) appendBatch(batch []auditRequest) {
 	for _, r := range live {
 		r.done <- pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return db.AuditPgx(ctx, tx, r.event, r.known...) })
 	}
+}
+
+// appendMany links a batch of events to the chain in two round trips: one
+// to lock and read the head, one (a pgx batch) for every event's append,
+// whose hashes models.ChainHash computed in between.
+func (db *DB) appendMany(ctx context.Context, tx pgx.Tx, reqs []auditRequest) error {
+	var seq int64
+	var prev []byte
+	if err := tx.QueryRow(ctx, lockHead).Scan(&seq, &prev); err != nil {
+		return db.appendFailed(reqs[0].event, err)
+	}
+	b := &pgx.Batch{}
+	for i, r := range reqs {
+		e := r.event
+		prepareEvent(db, e, r.known)
+		id := seq + int64(i) + 1
+		hash := models.ChainHash(prev, id, e.Canonical())
+		e.ID, e.PrevHash, e.Hash = id, prev, hash
+		b.Queue(appendAudit, appendArgs(e)...)
+		prev = hash
+	}
+	res := tx.SendBatch(ctx, b)
+	for _, r := range reqs {
+		var id int64
+		if err := res.QueryRow().Scan(&id); err != nil {
+			_ = res.Close()
+			return db.appendFailed(r.event, err)
+		}
+	}
+	if err := res.Close(); err != nil {
+		return db.appendFailed(reqs[0].event, err)
+	}
+	for range reqs {
+		db.auditWritten()
+	}
+	return nil
 }

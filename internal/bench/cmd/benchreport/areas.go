@@ -156,9 +156,9 @@ func gatewayArea() area {
 		title: "Gateway (against the simulator on loopback)",
 		intro: "A device list through the gateway (token, handle, client, scopes, rate limit, the shared session, audit), paired with the same call made directly with the client.",
 		rows: []row{
-			{label: "Gateway call, p95", value: ref{pkgGateway, "BenchmarkGatewayAddedLatency", "ms(gateway-p95)"},
-				floor: &ref{pkgGateway, "BenchmarkGatewayAddedLatency", "ms(direct-p95)"}, floorNote: "the direct call"},
-			{label: "Gateway's added latency per call, p95", value: ref{pkgGateway, "BenchmarkGatewayAddedLatency", "ms(added-p95)"},
+			{label: "Gateway call, p95", value: ref{pkgGateway, "BenchmarkGatewayAddedLatency", "gateway-p95-ms"},
+				floor: &ref{pkgGateway, "BenchmarkGatewayAddedLatency", "direct-p95-ms"}, floorNote: "the direct call"},
+			{label: "Gateway's added latency per call, p95", value: ref{pkgGateway, "BenchmarkGatewayAddedLatency", "added-p95-ms"},
 				target: "< 2 ms", met: lt(2)},
 			{label: "Upstream logins per 1,000 calls from 10 clients", value: ref{pkgGateway, "BenchmarkGatewayLoginsPer1000Calls", "logins/1000calls"},
 				target: "1", met: func(v, _ float64) bool { return v <= 1 }},
