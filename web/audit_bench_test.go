@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,10 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uwsportal/uwsportal/internal/app"
-	"github.com/uwsportal/uwsportal/internal/config"
-	"github.com/uwsportal/uwsportal/internal/metrics"
-	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/models"
@@ -31,19 +26,7 @@ const benchRows = 1_000_000
 func benchServer(b *testing.B) (*Server, string, *http.Client) {
 	b.Helper()
 	db := testdb.BenchAudit(b, benchRows)
-	env := map[string]string{"UWSPORTAL_MASTER_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	keys, err := secret.ParseKeys(env["UWSPORTAL_MASTER_KEY"])
-	if err != nil {
-		b.Fatal(err)
-	}
-	pa, err := app.New(app.Parts{Config: cfg, DB: db, Keys: keys, Log: slog.New(slog.DiscardHandler), Metrics: metrics.New()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	pa := benchApp(b, db, map[string]string{})
 	s, err := New(Deps{App: pa, Version: "bench"})
 	if err != nil {
 		b.Fatal(err)

@@ -2,16 +2,12 @@ package web
 
 import (
 	"context"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/uwsportal/uwsportal/internal/app"
-	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
-	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
@@ -32,25 +28,8 @@ func BenchmarkDevicesPage(b *testing.B) {
 	sim.SeedDevices(account, 1000, 3)
 	srv := httptest.NewServer(sim)
 	b.Cleanup(srv.Close)
-	env := map[string]string{"UWSPORTAL_MASTER_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-		"THINGSPACE_URL": srv.URL, "THINGSPACE_APP_KEY": "bench", "THINGSPACE_APP_SECRET": "bench"}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	keys, err := secret.ParseKeys(env["UWSPORTAL_MASTER_KEY"])
-	if err != nil {
-		b.Fatal(err)
-	}
-	up, err := upstream.ConfigFrom(cfg, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
 	db := testdb.New(b)
-	pa, err := app.New(app.Parts{Config: cfg, DB: db, Keys: keys, Upstream: up, Log: slog.New(slog.DiscardHandler), Metrics: metrics.New()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	pa := benchApp(b, db, map[string]string{"THINGSPACE_URL": srv.URL, "THINGSPACE_APP_KEY": "bench", "THINGSPACE_APP_SECRET": "bench"})
 	ctx := context.Background()
 	admin := &models.Principal{Actor: "bench", Name: "Bench Setup", Grants: []models.Grant{{Role: models.RoleAdmin}}}
 	if _, err := pa.Departments.CreateDepartment(ctx, admin, models.RequestMeta{}, models.Department{Slug: "fleet", Name: "Fleet",

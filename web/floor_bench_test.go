@@ -32,17 +32,11 @@ import (
 // benchmark dashboard shows.
 const floorDepartments = 5
 
-// dashboardBench builds a server on a fresh database with a few departments
-// and credentials, and returns it with the cookie of a signed-in admin.
-func dashboardBench(b *testing.B) (*Server, *http.Cookie) {
+// benchApp builds the portal for a benchmark over db, with env on top of a
+// fixed master key.
+func benchApp(b *testing.B, db *store.DB, env map[string]string) *app.App {
 	b.Helper()
-	db := testdb.New(b)
-	env := map[string]string{
-		"UWSPORTAL_MASTER_KEY":  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-		"THINGSPACE_URL":        "http://127.0.0.1:9", // never called: nothing here logs in upstream
-		"THINGSPACE_APP_KEY":    "bench",
-		"THINGSPACE_APP_SECRET": "bench",
-	}
+	env["UWSPORTAL_MASTER_KEY"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		b.Fatal(err)
@@ -59,6 +53,16 @@ func dashboardBench(b *testing.B) (*Server, *http.Cookie) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return pa
+}
+
+// dashboardBench builds a server on a fresh database with a few departments
+// and credentials, and returns it with the cookie of a signed-in admin.
+func dashboardBench(b *testing.B) (*Server, *http.Cookie) {
+	b.Helper()
+	db := testdb.New(b)
+	// ThingSpace is never called: nothing here logs in upstream.
+	pa := benchApp(b, db, map[string]string{"THINGSPACE_URL": "http://127.0.0.1:9", "THINGSPACE_APP_KEY": "bench", "THINGSPACE_APP_SECRET": "bench"})
 	svc := pa.Departments
 	s, err := New(Deps{App: pa, Version: "bench"})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/uwsportal/uwsportal/internal/thingspace"
+	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -142,10 +143,10 @@ func (s *Service) actOne(ctx context.Context, ss *session, a Action, id models.D
 		r.Outcome, r.RequestID = Accepted, reqID
 		r.Message = fmt.Sprintf("ThingSpace accepted the %s (request %s).", a.Op, reqID)
 	case !thingspace.OutcomeUnknown(err):
-		r.Outcome, r.Code = Refused, upstreamCode(err)
+		r.Outcome, r.Code = Refused, upstream.Code(err)
 		r.Message = fmt.Sprintf("ThingSpace refused the %s (%s): nothing changed.", a.Op, r.Code)
 	default:
-		r.Outcome, r.Code = Unknown, upstreamCode(err)
+		r.Outcome, r.Code = Unknown, upstream.Code(err)
 		r.Message = fmt.Sprintf("ThingSpace's answer to the %s was lost (%s): it may or may not have been applied. It is not retried; check the device's state below before trying again.", a.Op, r.Code)
 		if now, lerr := s.lookup(ctx, ss, id); lerr == nil && len(now) == 1 {
 			r.Now = &now[0]
@@ -176,21 +177,11 @@ func (s *Service) confirmDeactivate(ctx context.Context, ss *session, a Action) 
 	return nil
 }
 
-func upstreamCode(err error) string {
-	if err == nil {
-		return ""
-	}
-	if c := thingspace.CodeOf(err); c != "" {
-		return c
-	}
-	return thingspace.ClassOf(err).String()
-}
-
 // upstreamError is a failed read, for a person.
 func upstreamError(what string, err error) error {
 	kind := models.ErrUnavailable
 	if thingspace.ClassOf(err) == thingspace.ClassBadRequest {
 		kind = models.ErrInvalid
 	}
-	return &models.Error{Kind: kind, Message: fmt.Sprintf("%s: ThingSpace answered %s.", what, upstreamCode(err)), Err: err}
+	return &models.Error{Kind: kind, Message: fmt.Sprintf("%s: ThingSpace answered %s.", what, upstream.Code(err)), Err: err}
 }

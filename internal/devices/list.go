@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/uwsportal/uwsportal/internal/thingspace"
+	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -70,7 +71,7 @@ func (s *Service) List(ctx context.Context, p *models.Principal, meta models.Req
 	e := s.event(ss, models.OpList).With("q", q.Q, "state", q.State, "count", len(devs))
 	if err != nil {
 		e.Outcome = models.OutcomeFailure
-		e.With("upstream_code", upstreamCode(err))
+		e.With("upstream_code", upstream.Code(err))
 	}
 	if aerr := s.db.AuditAlone(ctx, e); aerr != nil {
 		return Page{}, aerr
