@@ -9,7 +9,7 @@ import (
 	"github.com/ccojocar/zxcvbn-go/matching"
 )
 
-// Password policy limits (ThingSpace Manage; see THINGSPACE.md).
+// Password policy limits (ThingSpace Manage; see docs/thingspace.md).
 const (
 	PasswordMinLength = 8
 	PasswordMaxLength = 128

@@ -105,7 +105,7 @@ func (f *soapFault) classify(op string) Class {
 	return classifyFaultMessage(op, f.reason.String())
 }
 
-// faultMessages are the documented (THINGSPACE.md) and observed whole fault
+// faultMessages are the documented (docs/thingspace.md) and observed whole fault
 // messages of the SessionService, lower case without the final period. They
 // are read only on client faults.
 var faultMessages = map[string]struct {

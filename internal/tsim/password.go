@@ -43,7 +43,7 @@ func randIndex(n int) int {
 }
 
 // CheckPassword applies ThingSpace's documented policy for a password a
-// person sets in ThingSpace Manage (THINGSPACE.md): at least 8 characters,
+// person sets in ThingSpace Manage (docs/thingspace.md): at least 8 characters,
 // a lower-case letter, an upper-case letter and a symbol, and no common
 // sequence such as 12345 (a run of 5 ascending or descending characters).
 // The "Strong" complexity estimate is not simulated.
