@@ -14,20 +14,13 @@ func (s *Service) Policy(ctx context.Context, p *models.Principal, slug string) 
 	if err := p.Require(models.PermManageDepartments, slug); err != nil {
 		return nil, err
 	}
-	d, err := s.db.Department(ctx, slug)
-	if err != nil {
-		return nil, err
-	}
-	return s.db.DevicePolicy(ctx, nil, d.ID)
+	_, policy, err := s.db.DepartmentPolicy(ctx, slug)
+	return policy, err
 }
 
 // Operations are what p may do with dept's devices (nil if nothing).
 func (s *Service) Operations(ctx context.Context, p *models.Principal, slug string) ([]models.Operation, error) {
-	d, err := s.db.Department(ctx, slug)
-	if err != nil {
-		return nil, err
-	}
-	policy, err := s.db.DevicePolicy(ctx, nil, d.ID)
+	_, policy, err := s.db.DepartmentPolicy(ctx, slug)
 	if err != nil {
 		return nil, err
 	}

@@ -51,19 +51,16 @@ func (l *Lock) Alive(ctx context.Context) bool {
 	return l != nil && l.conn != nil && l.conn.Ping(ctx) == nil
 }
 
-func (db *DB) advisoryLock(ctx context.Context, key [2]int32, wait bool) (*Lock, error) {
+// tryAdvisoryLock takes key if it is free (nil, no error, if not). A
+// waiter polls rather than blocking on a connection of the pool.
+func (db *DB) tryAdvisoryLock(ctx context.Context, key [2]int32) (*Lock, error) {
 	conn, err := db.Pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	got := true
-	if wait {
-		_, err = conn.Exec(ctx, "SELECT pg_advisory_lock($1, $2)", key[0], key[1])
-	} else {
-		err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", key[0], key[1]).Scan(&got)
-	}
-	if err != nil {
-		// A wait cut short may leave the lock request in flight: drop the
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", key[0], key[1]).Scan(&got); err != nil {
+		// An answer cut short leaves the lock's state unknown: drop the
 		// connection rather than return it to the pool holding anything.
 		_ = conn.Conn().Close(context.Background())
 		conn.Release()
@@ -86,7 +83,7 @@ func (db *DB) LockAccountSession(ctx context.Context, username string) (*Lock, e
 	key := [2]int32{accountLockSpace, accountLockKey(username)}
 	wait := 2 * time.Millisecond
 	for {
-		l, err := db.advisoryLock(ctx, key, false)
+		l, err := db.tryAdvisoryLock(ctx, key)
 		if err != nil {
 			return nil, fmt.Errorf("account lock of %s: %w", clipName(username), err)
 		}
@@ -105,7 +102,7 @@ func (db *DB) LockAccountSession(ctx context.Context, username string) (*Lock, e
 // TryLockAccountSession takes username's account lock if it is free; nil
 // (and no error) when a live process holds it.
 func (db *DB) TryLockAccountSession(ctx context.Context, username string) (*Lock, error) {
-	l, err := db.advisoryLock(ctx, [2]int32{accountLockSpace, accountLockKey(username)}, false)
+	l, err := db.tryAdvisoryLock(ctx, [2]int32{accountLockSpace, accountLockKey(username)})
 	if err != nil {
 		return nil, fmt.Errorf("account lock of %s: %w", clipName(username), err)
 	}
@@ -114,5 +111,5 @@ func (db *DB) TryLockAccountSession(ctx context.Context, username string) (*Lock
 
 // TryLead takes the scheduler leader's lock if it is free (nil if not).
 func (db *DB) TryLead(ctx context.Context) (*Lock, error) {
-	return db.advisoryLock(ctx, [2]int32{leaderLockSpace, 1}, false)
+	return db.tryAdvisoryLock(ctx, [2]int32{leaderLockSpace, 1})
 }

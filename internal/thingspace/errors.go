@@ -158,10 +158,3 @@ func CodeOf(err error) string {
 	}
 	return ""
 }
-
-// NotSent reports whether err says the request certainly never reached
-// ThingSpace (so an action was certainly not applied).
-func NotSent(err error) bool {
-	e, ok := errors.AsType[*Error](err)
-	return ok && e.notSent
-}

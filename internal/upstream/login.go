@@ -7,7 +7,6 @@ import (
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
-	"github.com/uwsportal/uwsportal/models"
 )
 
 // Credential is the thingspace.Credential of an account: the cache and the
@@ -70,16 +69,4 @@ func (s *Service) EnsureSession(ctx context.Context, who Who, username string, p
 		return err
 	}
 	return c.Login(WithWho(ctx, who), Credential(username, pw))
-}
-
-// ExplainLoginError turns a failed login into the message for a person.
-func ExplainLoginError(err error, what string) error {
-	var me *models.Error
-	switch {
-	case errors.As(err, &me):
-		return err
-	case Refused(err):
-		return models.Errorf(models.ErrConflict, "The lockout guard refused the login: %s", what)
-	}
-	return err
 }
