@@ -58,6 +58,11 @@ const (
 	EvGatewayCall      = "gateway.call"
 	EvGatewayRefused   = "gateway.refused"
 
+	EvRotateBackedOff      = "credential.rotate.backed_off"
+	EvNotifyChannelAdded   = "notify.channel.added"
+	EvNotifyChannelRemoved = "notify.channel.removed"
+	EvNotifyChannelTested  = "notify.channel.tested"
+
 	EvMigrated      = "system.migrated"
 	EvRekey         = "system.rekey"
 	EvAuditExported = "audit.exported"
@@ -124,6 +129,10 @@ var Catalogue = []EventSpec{
 	{EvGatewaySession, "An application logged in to (or out of) the gateway with its API client.", []string{"client_id", "owner", "action", "result"}},
 	{EvGatewayCall, "An application's device call through the gateway: ThingSpace's status and request id, or why it was not answered.", []string{"client_id", "owner", "operation", "account", "devices", "upstream_status", "request_id", "idempotent_replay", "upstream_code"}},
 	{EvGatewayRefused, "The gateway refused an application's request before anything was sent upstream.", []string{"client_id", "owner", "operation", "reason", "status", "path"}},
+	{EvRotateBackedOff, "A scheduled rotation ended without a new password; the scheduler waits before the next attempt.", []string{"result", "failures", "next_attempt"}},
+	{EvNotifyChannelAdded, "An admin added a notification channel (its URL and signing secret are sealed, never recorded).", []string{"channel_id", "kind", "target", "department", "events"}},
+	{EvNotifyChannelRemoved, "An admin removed a notification channel; its pending deliveries were dropped.", []string{"channel_id", "kind", "target", "department"}},
+	{EvNotifyChannelTested, "An admin sent a test notification to a channel.", []string{"channel_id", "kind", "target", "result", "error"}},
 }
 
 // KnownEvent reports whether code is in the catalogue.

@@ -32,6 +32,8 @@ const (
 	// PermGateway marks the gateway's routes (/api/...): they are not for
 	// people; the gateway's own bearer tokens and session handles decide.
 	PermGateway Permission = "gateway"
+	// PermManageNotifications adds, removes and tests notification channels.
+	PermManageNotifications Permission = "notify.manage"
 )
 
 // Scope says over which departments a role holds a permission.
@@ -46,22 +48,23 @@ const (
 // PermissionTable is the table of docs/design.md, the single source of truth. Anything
 // not listed is denied.
 var PermissionTable = map[Permission]map[Role]Scope{
-	PermViewDashboard:     {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},
-	PermViewDepartment:    {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},
-	PermManageDepartments: {RoleAdmin: ScopeAll},
-	PermMapGroups:         {RoleAdmin: ScopeAll},
-	PermTestLogin:         {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
-	PermRotate:            {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
-	PermSetSchedule:       {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
-	PermClearQuarantine:   {RoleAdmin: ScopeAll},
-	PermReveal:            {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
-	PermViewAudit:         {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll, RoleLead: ScopeOwn},
-	PermExportAudit:       {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll},
-	PermVerifyAudit:       {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll},
-	PermViewUsers:         {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll},
-	PermManageUsers:       {RoleAdmin: ScopeAll},
-	PermUseDevices:        {RoleAdmin: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},
-	PermManageAPIClients:  {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
+	PermViewDashboard:       {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},
+	PermViewDepartment:      {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},
+	PermManageDepartments:   {RoleAdmin: ScopeAll},
+	PermMapGroups:           {RoleAdmin: ScopeAll},
+	PermTestLogin:           {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
+	PermRotate:              {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
+	PermSetSchedule:         {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
+	PermClearQuarantine:     {RoleAdmin: ScopeAll},
+	PermReveal:              {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
+	PermViewAudit:           {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll, RoleLead: ScopeOwn},
+	PermExportAudit:         {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll},
+	PermVerifyAudit:         {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll},
+	PermViewUsers:           {RoleAdmin: ScopeAll, RoleAuditor: ScopeAll},
+	PermManageUsers:         {RoleAdmin: ScopeAll},
+	PermUseDevices:          {RoleAdmin: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},
+	PermManageAPIClients:    {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
+	PermManageNotifications: {RoleAdmin: ScopeAll},
 }
 
 // Principal is the person (or process) on whose behalf work is done.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -28,7 +29,24 @@ func (s *Server) dashboard(c echo.Context) error {
 			pg.Warnings = append(pg.Warnings, cs.DepartmentName+": "+statusText[cs.Status]+". "+cs.Advice)
 		}
 	}
+	if p.Can(models.PermManageNotifications, "") {
+		s.notificationWarnings(c, &pg)
+	}
 	return render(c, http.StatusOK, templates.Dashboard(pg, v))
+}
+
+// notificationWarnings flags, for admins, channels that keep failing. A
+// failure to read them is logged: the dashboard still shows.
+func (s *Server) notificationWarnings(c echo.Context, pg *templates.Page) {
+	h, err := s.notify.Health(c.Request().Context())
+	if err != nil {
+		s.log.Error("notification health", "err", err)
+		return
+	}
+	for _, ch := range h.Failing {
+		pg.Warnings = append(pg.Warnings, fmt.Sprintf("Notification channel %d (%s %s) failed %d times in a row: %s. See Notifications.",
+			ch.ID, ch.Kind, ch.Target, ch.ConsecutiveFailures, ch.LastError))
+	}
 }
 
 // noAccess tells a signed-in person without a role whom to ask.

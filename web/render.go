@@ -52,6 +52,7 @@ func navFor(p *models.Principal) []templates.NavItem {
 		{models.PermViewAudit, "Audit", "/audit"},
 		{models.PermViewUsers, "Users", "/admin/users"},
 		{models.PermMapGroups, "Mappings", "/admin/mappings"},
+		{models.PermManageNotifications, "Notifications", "/admin/notifications"},
 	} {
 		if p.Can(item.perm, "") {
 			nav = append(nav, templates.NavItem{Label: item.label, Href: item.href})

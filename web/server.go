@@ -23,6 +23,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/gateway"
 	people "github.com/uwsportal/uwsportal/internal/identity"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/notify"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -54,6 +55,7 @@ type Server struct {
 	rotations *rotation.Engine
 	devices   *devices.Service
 	gateway   *gateway.Service
+	notify    *notify.Service
 	sessions  *scs.SessionManager
 	oidc      *oidcClient
 	keys      *secret.Keyring
@@ -76,7 +78,7 @@ func New(d Deps) (*Server, error) {
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
 		now: d.App.Now, keys: d.App.Keys, heavy: make(chan struct{}, maxHeavy),
 		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation, devices: d.App.Devices,
-		gateway: d.App.Gateway,
+		gateway: d.App.Gateway, notify: d.App.Notify,
 	}
 	if s.stateKeys, err = s.keys.Derive("oidc-state"); err != nil {
 		return nil, err
@@ -196,6 +198,7 @@ func (s *Server) routes() {
 
 	s.apiClientRoutes()
 	s.gatewayRoutes()
+	s.notifyRoutes()
 
 	s.route(http.MethodGet, "/admin/users", models.PermViewUsers, s.users)
 	s.route(http.MethodPost, "/admin/users/:id/disable", models.PermManageUsers, s.userDisable)

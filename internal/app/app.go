@@ -18,6 +18,8 @@ import (
 	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/internal/identity"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/notify"
+	"github.com/uwsportal/uwsportal/internal/notify/channel"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -46,6 +48,7 @@ type App struct {
 	Rotation    *rotation.Engine
 	Devices     *devices.Service
 	Gateway     *gateway.Service
+	Notify      *notify.Service
 }
 
 // Parts are what New builds the portal from. Open fills them from the
@@ -61,6 +64,9 @@ type Parts struct {
 	Now      func() time.Time // default time.Now
 	// GatewayLimits bound each API client (zero: the defaults).
 	GatewayLimits gateway.Limits
+	// Sender delivers notifications (nil: built from the configuration;
+	// tests give one that trusts their mail server).
+	Sender *channel.Sender
 }
 
 // NewCore builds the secret-free part over an open database.
@@ -90,12 +96,31 @@ func New(p Parts) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	depts := departments.New(departments.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
+	ntf := newNotify(core, p)
+	depts := departments.New(departments.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Log: core.Log, Metrics: core.Metrics, Now: core.Now,
+		Resealers: []departments.Resealer{ntf}})
 	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
 	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
 	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
 		Now: core.Now, Limits: p.GatewayLimits})
-	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw}, nil
+	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw, Notify: ntf}, nil
+}
+
+// newNotify builds the notification service from the configuration.
+func newNotify(core *Core, p Parts) *notify.Service {
+	cfg := core.Config
+	sender := p.Sender
+	if sender == nil {
+		m := cfg.SMTP
+		sender = &channel.Sender{Now: core.Now,
+			SMTP: channel.SMTP{Addr: m.Addr, Username: m.Username, Password: m.Password, From: m.From, TLS: m.TLS}}
+	}
+	base := ""
+	if cfg.BaseURL != nil {
+		base = cfg.BaseURL.String()
+	}
+	return notify.New(notify.Deps{DB: core.DB, Keys: p.Keys, Sender: sender, Log: core.Log, Metrics: core.Metrics, Now: core.Now,
+		BaseURL: base, MailEnabled: sender.SMTP.Addr != "", DueDays: cfg.NotifyDueDays})
 }
 
 // Env is where Open reads its configuration.

@@ -18,6 +18,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/notify/channel"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
@@ -119,6 +120,9 @@ type Options struct {
 	LoginLease time.Duration
 	// GatewayLimits bound each API client (zero: the defaults).
 	GatewayLimits gateway.Limits
+	// Sender delivers notifications (nil: one built from an empty
+	// configuration, which cannot send email).
+	Sender *channel.Sender
 }
 
 // Keyring is a fresh keyring.
@@ -147,7 +151,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(app.Parts{DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), Now: o.Clock.Now, GatewayLimits: o.GatewayLimits,
+	a, err := app.New(app.Parts{DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), Now: o.Clock.Now, GatewayLimits: o.GatewayLimits, Sender: o.Sender,
 		Upstream: upstream.Config{Backends: o.Sim.Backends(t), QuarantineThreshold: o.Threshold, HTTPTimeout: 5 * time.Second, LoginLease: o.LoginLease}})
 	if err != nil {
 		t.Fatal(err)

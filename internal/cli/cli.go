@@ -59,6 +59,9 @@ commands:
   api-client list --department S [--json]
   api-client rotate-secret --department S --client ID [--overlap 1h] [--json]
   api-client revoke --department S --client ID
+  notify add --kind webhook|slack|teams|email --target URL-or-address [--department S] [--events E,…] [--json]
+  notify list [--json]
+  notify remove|test --id N
   credential set --department S --username U [--verify]   password from stdin
   credential list [--json]
   credential test --department S
@@ -103,6 +106,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.devices(ctx, rest)
 	case "api-client":
 		return a.apiClient(ctx, rest)
+	case "notify":
+		return a.notifyCmd(ctx, rest)
 	case "rekey":
 		return a.rekey(ctx, rest)
 	case "audit":

@@ -14,6 +14,7 @@ import (
 	portal "github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/notify"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/web"
 )
@@ -50,7 +51,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	resolveStuckRotations(ctx, pa, log)
-	bg := startScheduler(ctx, cfg, pa, log)
+	bg := startBackground(ctx, cfg, pa, log)
 	// Deferred after the database's Close, so it runs first: the scheduler
 	// may still be using the database while it winds down.
 	defer bg.Wait()
@@ -116,21 +117,24 @@ func resolveStuckRotations(ctx context.Context, pa *portal.App, log *slog.Logger
 	}
 }
 
-// startScheduler runs the rotation scheduler until ctx ends, when enabled;
-// the caller waits on the returned group before closing the database.
-func startScheduler(ctx context.Context, cfg *config.Config, pa *portal.App, log *slog.Logger) *sync.WaitGroup {
+// startBackground runs the notification worker and, when enabled, the
+// rotation scheduler until ctx ends; the caller waits on the returned group
+// before closing the database.
+func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, log *slog.Logger) *sync.WaitGroup {
 	var bg sync.WaitGroup
-	if !cfg.SchedulerEnabled {
-		return &bg
+	run := func(name string, f func(context.Context) error) {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				log.Error(name+" stopped", "err", err)
+			}
+		}()
 	}
-	sched := pa.Rotation.NewScheduler(rotation.SchedulerOptions{})
-	bg.Add(1)
-	go func() {
-		defer bg.Done()
-		if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("scheduler stopped", "err", err)
-		}
-	}()
+	run("notification worker", pa.Notify.NewWorker(notify.WorkerOptions{}).Run)
+	if cfg.SchedulerEnabled {
+		run("scheduler", pa.Rotation.NewScheduler(rotation.SchedulerOptions{}).Run)
+	}
 	return &bg
 }
 

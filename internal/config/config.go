@@ -56,6 +56,11 @@ type Config struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed for
 	// the client address that the audit trail records.
 	TrustedProxies []*net.IPNet
+
+	// SMTP sends email notifications; NotifyDueDays is how long before its
+	// maximum age a credential is reported due.
+	SMTP          SMTP
+	NotifyDueDays int
 }
 
 // Secure reports whether cookies must be Secure and HSTS sent.
@@ -101,6 +106,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		BreakGlass:          p.onOff("UWSPORTAL_BREAK_GLASS", true),
 		TrustedProxies:      p.cidrs("UWSPORTAL_TRUSTED_PROXIES"),
 	}
+	p.notify(c)
 	if c.OIDCIssuer != "" {
 		p.httpURL("OIDC_ISSUER", "")
 		if !secureOrLoopback(c.OIDCIssuer) {

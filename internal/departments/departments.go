@@ -29,21 +29,31 @@ type Deps struct {
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics // may be nil
 	Now      func() time.Time
+	// Resealers re-encrypt other capabilities' secrets in rekey's
+	// transaction (notification channels).
+	Resealers []Resealer
+}
+
+// Resealer re-encrypts, in tx, what it holds under an older key and says
+// how many rows it changed.
+type Resealer interface {
+	Reseal(ctx context.Context, tx *store.Tx) (int, error)
 }
 
 // Service is the departments and credentials use cases.
 type Service struct {
-	db      *store.DB
-	keys    *secret.Keyring
-	up      *upstream.Service
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	now     func() time.Time
+	db        *store.DB
+	keys      *secret.Keyring
+	up        *upstream.Service
+	log       *slog.Logger
+	metrics   *metrics.Metrics
+	now       func() time.Time
+	resealers []Resealer
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, log: d.Log, metrics: d.Metrics, now: d.Now}
+	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, log: d.Log, metrics: d.Metrics, now: d.Now, resealers: d.Resealers}
 }
 
 // CreateDepartment stores a new department.

@@ -192,6 +192,13 @@ func (s *Service) Rekey(ctx context.Context, p *models.Principal, meta models.Re
 			}
 		}
 		n = len(creds) + len(sessions)
+		for _, r := range s.resealers {
+			m, err := r.Reseal(ctx, tx)
+			if err != nil {
+				return err
+			}
+			n += m
+		}
 		e := models.NewEvent(models.EvRekey, p, meta).With("rows", n, "key_id", s.keys.CurrentID())
 		return s.db.Audit(ctx, tx, e)
 	})

@@ -25,6 +25,9 @@ type Metrics struct {
 	// admins and leads create clients.
 	GatewayRequests *prometheus.CounterVec
 	GatewayDuration *prometheus.HistogramVec
+	// Notifications counts delivery attempts by channel kind and result
+	// (sent, retry, failed).
+	Notifications *prometheus.CounterVec
 }
 
 // New registers every series on a fresh registry.
@@ -73,6 +76,10 @@ func New() *Metrics {
 		Name: "uwsportal_gateway_request_duration_seconds", Help: "Gateway latency by API client and operation, ThingSpace included.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	}, []string{"client", "operation"})
+	m.Notifications = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "uwsportal_notifications_total", Help: "Notification delivery attempts by channel kind and result (sent, retry, failed).",
+	}, []string{"kind", "result"})
+	f(m.Notifications)
 	f(m.GatewayRequests)
 	f(m.GatewayDuration)
 	f(m.HTTPRequests)

@@ -156,7 +156,10 @@ func (sc *Scheduler) rotate(ctx context.Context, row store.CredentialRow, res *P
 	next := e.now().Add(sc.backoff(failures))
 	e.log.Warn("scheduled rotation failed; backing off", "department", row.Slug, "result", out.Result,
 		"failures", failures, "next_attempt", next)
-	return e.db.BackOffSchedule(context.WithoutCancel(ctx), row.ID, failures, next)
+	ev := models.NewEvent(models.EvRotateBackedOff, models.SystemPrincipal("scheduler"), models.RequestMeta{RequestID: "scheduler"}).
+		With("result", out.Result, "failures", failures, "next_attempt", next.UTC().Format(time.RFC3339))
+	ev.Department, ev.Target, ev.Outcome = row.Slug, "credential:"+row.Slug, models.OutcomeFailure
+	return e.db.BackOffSchedule(context.WithoutCancel(ctx), row.ID, failures, next, ev)
 }
 
 // backoff is BackoffBase × 2^(failures−1), capped, with ±20 % jitter.

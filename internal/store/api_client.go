@@ -118,3 +118,19 @@ func (db *DB) UserNameByEmail(ctx context.Context, email string) (string, bool, 
 	}
 	return names[0], true, nil
 }
+
+// APIClientsExpiring lists the clients, not revoked, whose expiry falls
+// between from and to (for the expiry notification).
+func (db *DB) APIClientsExpiring(ctx context.Context, from, to time.Time) ([]models.APIClient, error) {
+	var recs []apiClientRecord
+	err := db.q(ctx, nil).Raw(apiClientSelect+" WHERE c.revoked_at IS NULL AND c.expires_at > ? AND c.expires_at <= ? ORDER BY c.expires_at, c.id",
+		from, to).Scan(&recs).Error
+	if err != nil {
+		return nil, fmt.Errorf("list expiring API clients: %w", err)
+	}
+	out := make([]models.APIClient, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.row().APIClient)
+	}
+	return out, nil
+}

@@ -35,7 +35,9 @@ type scanner interface{ Scan(dest ...any) error }
 type queryRow func(ctx context.Context, sql string, args ...any) scanner
 
 // appendEvent links e to the head of the chain and inserts it.
-func (db *DB) appendEvent(ctx context.Context, q queryRow, e *models.AuditEvent, known []string) error {
+// If e deserves a notification, it goes to the outbox in the same
+// transaction.
+func (db *DB) appendEvent(ctx context.Context, q queryRow, exec execer, e *models.AuditEvent, known []string) error {
 	prepareEvent(db, e, known)
 	var seq int64
 	var prev []byte
@@ -45,6 +47,9 @@ func (db *DB) appendEvent(ctx context.Context, q queryRow, e *models.AuditEvent,
 		hash := models.ChainHash(prev, id, e.Canonical())
 		e.ID, e.PrevHash, e.Hash = id, prev, hash
 		err = q(ctx, appendAudit, appendArgs(e)...).Scan(&e.ID)
+	}
+	if err == nil {
+		err = db.outboxFor(ctx, exec, e)
 	}
 	if err != nil {
 		return db.appendFailed(e, err)
@@ -81,6 +86,9 @@ func (db *DB) Audit(ctx context.Context, tx *Tx, e *models.AuditEvent, known ...
 	conn := tx.g.Statement.ConnPool
 	return db.appendEvent(ctx, func(ctx context.Context, q string, args ...any) scanner {
 		return conn.QueryRowContext(ctx, q, args...)
+	}, func(ctx context.Context, q string, args ...any) error {
+		_, err := conn.ExecContext(ctx, q, args...)
+		return err
 	}, e, known)
 }
 
@@ -89,6 +97,9 @@ func (db *DB) Audit(ctx context.Context, tx *Tx, e *models.AuditEvent, known ...
 func (db *DB) AuditPgx(ctx context.Context, tx pgx.Tx, e *models.AuditEvent, known ...string) error {
 	return db.appendEvent(ctx, func(ctx context.Context, q string, args ...any) scanner {
 		return tx.QueryRow(ctx, q, args...)
+	}, func(ctx context.Context, q string, args ...any) error {
+		_, err := tx.Exec(ctx, q, args...)
+		return err
 	}, e, known)
 }
 

@@ -100,6 +100,7 @@ func (db *DB) appendMany(ctx context.Context, tx pgx.Tx, reqs []auditRequest) er
 		return db.appendFailed(reqs[0].event, err)
 	}
 	b := &pgx.Batch{}
+	notified := make([]bool, len(reqs))
 	for i, r := range reqs {
 		e := r.event
 		prepareEvent(db, e, r.known)
@@ -107,12 +108,17 @@ func (db *DB) appendMany(ctx context.Context, tx pgx.Tx, reqs []auditRequest) er
 		hash := models.ChainHash(prev, id, e.Canonical())
 		e.ID, e.PrevHash, e.Hash = id, prev, hash
 		b.Queue(appendAudit, appendArgs(e)...)
+		notified[i] = queueOutbox(b, e)
 		prev = hash
 	}
 	res := tx.SendBatch(ctx, b)
-	for _, r := range reqs {
+	for i, r := range reqs {
 		var id int64
-		if err := res.QueryRow().Scan(&id); err != nil {
+		err := res.QueryRow().Scan(&id)
+		if err == nil && notified[i] {
+			_, err = res.Exec()
+		}
+		if err != nil {
 			_ = res.Close()
 			return db.appendFailed(r.event, err)
 		}

@@ -134,9 +134,14 @@ func (db *DB) QuarantineCredentialOf(ctx context.Context, tx *Tx, username strin
 	return slugs[0], nil
 }
 
-// BackOffSchedule records a failed scheduled rotation of credential id.
-func (db *DB) BackOffSchedule(ctx context.Context, id int64, failures int, next time.Time) error {
-	_, err := db.exec(ctx, nil, "back off schedule", `UPDATE credentials SET schedule_failures = ?, next_attempt_at = ?,
-	  updated_at = ? WHERE id = ?`, failures, next, db.Now(), id)
-	return err
+// BackOffSchedule records a failed scheduled rotation of credential id,
+// with its audit event e, in one transaction.
+func (db *DB) BackOffSchedule(ctx context.Context, id int64, failures int, next time.Time, e *models.AuditEvent) error {
+	return db.WithTx(ctx, func(tx *Tx) error {
+		if _, err := db.exec(ctx, tx, "back off schedule", `UPDATE credentials SET schedule_failures = ?, next_attempt_at = ?,
+	  updated_at = ? WHERE id = ?`, failures, next, db.Now(), id); err != nil {
+			return err
+		}
+		return db.Audit(ctx, tx, e)
+	})
 }
