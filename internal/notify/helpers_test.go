@@ -24,6 +24,7 @@ type world struct {
 	wa   *notify.Worker
 	wb   *notify.Worker
 	mail *channeltest.SMTPServer
+	url  string // the test database
 }
 
 func newWorld(t *testing.T) *world {
@@ -34,7 +35,7 @@ func newWorld(t *testing.T) *world {
 	a := apptest.New(t, apptest.Options{DB: apptest.OpenDB(t, url), Sender: sender})
 	b := a.Second(apptest.OpenDB(t, url))
 	o := notify.WorkerOptions{Batch: 3} // small batches: the instances interleave
-	return &world{t: t, a: a, b: b, mail: mail, wa: a.App.Notify.NewWorker(o), wb: b.App.Notify.NewWorker(o)}
+	return &world{t: t, a: a, b: b, mail: mail, url: url, wa: a.App.Notify.NewWorker(o), wb: b.App.Notify.NewWorker(o)}
 }
 
 // add creates a channel as the admin.
