@@ -124,14 +124,14 @@ func Notifications(p Page, v NotificationsView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.SigningSecret != "" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<section class=\"panel\" id=\"signing-secret\"><h2>Signing secret</h2><p>Give this to the receiver: it checks the <code>X-Uwsportal-Signature</code> header with it. It is shown only this once.</p><p><code class=\"mono secret\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<section class=\"panel\" id=\"signing-secret\"><h2>Signing secret</h2><p>Give this to the receiver: it checks the <code>X-Uwsportal-Signature</code> header with it. It is shown only this once.</p><p><code class=\"mono secret\" id=\"signing-secret-value\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var5 string
 				templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(v.SigningSecret)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/notifications.templ`, Line: 56, Col: 50}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/notifications.templ`, Line: 56, Col: 76}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 				if templ_7745c5c3_Err != nil {
