@@ -32,6 +32,7 @@ const (
 	portalAddr = "127.0.0.1:8080"
 	tsimAddr   = "127.0.0.1:9090"
 	idpAddr    = "127.0.0.1:9091"
+	mailAddr   = "127.0.0.1:9025"
 	appKey     = "demo-app-key"
 	appSecret  = "demo-app-secret"
 	idpSecret  = "demo-idp-secret"
@@ -54,7 +55,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	listeners := map[string]net.Listener{}
-	for _, addr := range []string{portalAddr, tsimAddr, idpAddr} {
+	for _, addr := range []string{portalAddr, tsimAddr, idpAddr, mailAddr} {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("%s is already in use: stop whatever listens there (is a demo already running?) and run make demo again", addr)
@@ -95,6 +96,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 		defer hs.Close()
 	}
 
+	defer serveMailbox(listeners[mailAddr]).Close()
+
 	env := map[string]string{
 		"DATABASE_URL":           dbURL,
 		"UWSPORTAL_MASTER_KEY":   key,
@@ -108,6 +111,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 		"THINGSPACE_SOAP_URL":    "http://" + tsimAddr + "/api/v2/SessionService.svc",
 		"THINGSPACE_APP_KEY":     appKey,
 		"THINGSPACE_APP_SECRET":  appSecret,
+		// Notifications by email to the demo's mailbox (loopback, so no TLS).
+		"UWSPORTAL_SMTP_ADDR": mailAddr,
+		"UWSPORTAL_SMTP_FROM": "uwsportal@example.com",
+		"UWSPORTAL_SMTP_TLS":  "none",
 	}
 	demoEnv := func(k string) string {
 		if v, ok := env[k]; ok {
@@ -118,7 +125,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err := seed(ctx, demoEnv, sim); err != nil {
 		return fmt.Errorf("seed demo data: %w", err)
 	}
-	say("ThingSpace simulator on http://%s, development IdP on http://%s", tsimAddr, idpAddr)
+	say("ThingSpace simulator on http://%s, development IdP on http://%s, notification mailbox smtp://%s (printed here)", tsimAddr, idpAddr, mailAddr)
 	say("open http://%s and sign in as alice (admin), oscar (auditor), lena (fleet lead), mike (fleet member), fiona (field-ops lead) or nora (no groups)", portalAddr)
 	return cli.Run(ctx, []string{"uwsportal", "serve"}, demoEnv, cli.OSStdio())
 }
