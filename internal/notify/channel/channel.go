@@ -1,0 +1,104 @@
+// Package channel delivers one models.Notification to one destination: a
+// signed JSON webhook, a Slack or Microsoft Teams incoming webhook, or an
+// email over SMTP. It knows nothing of outboxes or retries; it says, through
+// IsPermanent, whether a failure is worth retrying.
+//
+// No error from this package contains a destination URL (Slack and Teams
+// URLs are credentials), a signing secret or the SMTP password.
+package channel
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// Destination is where one notification goes.
+type Destination struct {
+	Kind    models.ChannelKind // webhook, slack, teams, email
+	URL     string             // webhook, slack, teams
+	Address string             // email: one address
+	Secret  []byte             // webhook: the HMAC signing secret
+}
+
+// String shows the destination as Redact does, so a Destination in a log
+// line or an error never shows a URL's secret path or the signing secret.
+func (d Destination) String() string {
+	if d.Kind == models.ChannelEmail {
+		return "email " + d.Address
+	}
+	return string(d.Kind) + " " + Redact(d.Kind, d.URL)
+}
+
+// SMTP is the mail server email channels send through (UWSPORTAL_SMTP_*).
+type SMTP struct {
+	Addr     string // host:port
+	Username string // "" sends without SMTP AUTH
+	Password string
+	From     string // a bare address
+	// TLS is "starttls" (the default when empty: STARTTLS is mandatory),
+	// "tls" (implicit TLS, usually port 465) or "none" (plain text, refused
+	// unless Addr is a loopback address).
+	TLS string
+	// RootCAs verifies the server's certificate; nil means the system pool.
+	RootCAs *x509.CertPool
+}
+
+// String never shows the password.
+func (m SMTP) String() string {
+	return fmt.Sprintf("smtp %s (tls=%s, from=%s, user=%q)", m.Addr, m.tlsMode(), m.From, m.Username)
+}
+
+// Sender delivers notifications. The zero value works for HTTP kinds; email
+// needs SMTP.
+type Sender struct {
+	// HTTP sends webhooks; nil means a client with a 10 s timeout. Redirects
+	// are never followed, whatever the client says: a 3xx is a failure.
+	HTTP *http.Client
+	SMTP SMTP
+	// Now stamps webhook timestamps and email dates; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultHTTPTimeout bounds one webhook request when Sender.HTTP is nil.
+const DefaultHTTPTimeout = 10 * time.Second
+
+// Send delivers n to d once. It returns nil when the destination accepted
+// the notification (any HTTP 2xx; the SMTP server's 250 after DATA). An
+// error says what failed, without secrets; IsPermanent(err) is true when
+// retrying cannot help.
+func (s *Sender) Send(ctx context.Context, d Destination, n models.Notification) error {
+	switch d.Kind {
+	case models.ChannelWebhook:
+		return s.sendWebhook(ctx, d, n)
+	case models.ChannelSlack:
+		return s.sendSlack(ctx, d, n)
+	case models.ChannelTeams:
+		return s.sendTeams(ctx, d, n)
+	case models.ChannelEmail:
+		return s.sendEmail(ctx, d, n)
+	default:
+		return Permanent(models.Errorf(models.ErrInvalid, "unknown channel kind %q: use webhook, slack, teams or email", d.Kind))
+	}
+}
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// httpClient is the configured client with redirects switched off.
+func (s *Sender) httpClient() *http.Client {
+	c := http.Client{Timeout: DefaultHTTPTimeout}
+	if s.HTTP != nil {
+		c = *s.HTTP
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
