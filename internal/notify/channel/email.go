@@ -74,7 +74,8 @@ func EmailMessage(from, to string, n models.Notification, now time.Time) (*gomai
 	if err := msg.To(to); err != nil {
 		return nil, Permanent(models.Errorf(models.ErrInvalid, "%q is not an email address this portal can send to.", models.ClipMark(to, 80)))
 	}
-	msg.Subject("[uwsportal] " + n.Subject)
+	// One line whatever the caller gave, so no text can add a header.
+	msg.Subject("[uwsportal] " + strings.Join(strings.Fields(n.Subject), " "))
 	msg.SetMessageIDWithValue(fmt.Sprintf("delivery-%d@uwsportal", n.DeliveryID))
 	msg.SetDateWithValue(now)
 	msg.SetUserAgent(userAgent)
@@ -191,8 +192,8 @@ func (m SMTP) client(ctx context.Context) (*gomail.Client, func(), error) {
 // settings or the server's state, not this notification, so it stays
 // retryable.
 func classifySMTP(ctx context.Context, addr, to string, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("email to %s via %s: %w (%v)", to, addr, ctx.Err(), err)
+	if cerr := ctxDone(ctx); cerr != nil {
+		return fmt.Errorf("email to %s via %s: %w (%v)", to, addr, cerr, err)
 	}
 	var se *gomail.SendError
 	if errors.As(err, &se) {
@@ -203,4 +204,17 @@ func classifySMTP(ctx context.Context, addr, to string, err error) error {
 		return out
 	}
 	return fmt.Errorf("email to %s via %s: %w: check UWSPORTAL_SMTP_* (address, TLS mode, credentials)", to, addr, err)
+}
+
+// ctxDone is ctx.Err(), or DeadlineExceeded once the deadline has passed:
+// the connection's own timeout, set to the same deadline, can fire a
+// moment before the context notices.
+func ctxDone(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
