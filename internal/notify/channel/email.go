@@ -24,7 +24,8 @@ const (
 	SMTPNoTLS    = "none"
 )
 
-// smtpTimeout bounds one delivery when the context has no earlier deadline.
+// smtpTimeout bounds each SMTP step (go-mail's timeout); the context's
+// deadline, when sooner, closes the connection first.
 const smtpTimeout = 30 * time.Second
 
 func (m SMTP) tlsMode() string {
@@ -129,16 +130,12 @@ func (s *Sender) sendEmail(ctx context.Context, d Destination, n models.Notifica
 }
 
 // client builds a go-mail client for one delivery. Its dialer closes the
-// connection when ctx ends, and its timeout is ctx's deadline, so a
+// connection when ctx ends (go-mail itself only uses ctx to dial), so a
 // cancelled or expired context stops the exchange at once; stop releases
-// the watcher.
+// the watcher. smtpTimeout bounds each step when ctx has no deadline.
 func (m SMTP) client(ctx context.Context) (*gomail.Client, func(), error) {
 	host, portText, _ := net.SplitHostPort(m.Addr)
 	port, _ := strconv.Atoi(portText)
-	timeout := smtpTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, max(time.Until(dl), time.Millisecond))
-	}
 	tlsConfig := &tls.Config{ServerName: host, RootCAs: m.RootCAs, MinVersion: tls.VersionTLS12}
 	var mu sync.Mutex
 	var stops []func() bool
@@ -158,7 +155,7 @@ func (m SMTP) client(ctx context.Context) (*gomail.Client, func(), error) {
 		return conn, err
 	}
 	opts := []gomail.Option{
-		gomail.WithPort(port), gomail.WithTimeout(timeout), gomail.WithTLSConfig(tlsConfig),
+		gomail.WithPort(port), gomail.WithTimeout(smtpTimeout), gomail.WithTLSConfig(tlsConfig),
 		gomail.WithDialContextFunc(dial), gomail.WithHELO("uwsportal"),
 	}
 	switch m.tlsMode() {
@@ -192,8 +189,8 @@ func (m SMTP) client(ctx context.Context) (*gomail.Client, func(), error) {
 // settings or the server's state, not this notification, so it stays
 // retryable.
 func classifySMTP(ctx context.Context, addr, to string, err error) error {
-	if cerr := ctxDone(ctx); cerr != nil {
-		return fmt.Errorf("email to %s via %s: %w (%v)", to, addr, cerr, err)
+	if ctx.Err() != nil {
+		return fmt.Errorf("email to %s via %s: %w (%v)", to, addr, ctx.Err(), err)
 	}
 	var se *gomail.SendError
 	if errors.As(err, &se) {
@@ -204,17 +201,4 @@ func classifySMTP(ctx context.Context, addr, to string, err error) error {
 		return out
 	}
 	return fmt.Errorf("email to %s via %s: %w: check UWSPORTAL_SMTP_* (address, TLS mode, credentials)", to, addr, err)
-}
-
-// ctxDone is ctx.Err(), or DeadlineExceeded once the deadline has passed:
-// the connection's own timeout, set to the same deadline, can fire a
-// moment before the context notices.
-func ctxDone(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-		return context.DeadlineExceeded
-	}
-	return nil
 }

@@ -203,9 +203,8 @@ func TestEmailClassification(t *testing.T) {
 	}
 }
 
-// TestEmailHonoursDeadline uses a server that accepts the connection and
-// never greets: Send must give up when the context's deadline passes.
-func TestEmailHonoursDeadline(t *testing.T) {
+// silentServer accepts connections and never says a word.
+func silentServer(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -220,18 +219,31 @@ func TestEmailHonoursDeadline(t *testing.T) {
 			t.Cleanup(func() { c.Close() })
 		}
 	}()
-	s := &channel.Sender{SMTP: channel.SMTP{Addr: l.Addr().String(), From: "uwsportal@example.com"}}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	err = s.Send(ctx, toOps(), sampleNotification())
-	if err == nil || channel.IsPermanent(err) {
-		t.Fatalf("Send to a silent server = %v, want a retryable error", err)
-	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("Send took %s with a 200ms deadline", took)
-	}
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("error does not say the deadline passed: %v", err)
+	return l.Addr().String()
+}
+
+// TestEmailHonoursContext: against a server that never greets, Send gives
+// up when the context's deadline passes or it is cancelled.
+func TestEmailHonoursContext(t *testing.T) {
+	s := &channel.Sender{SMTP: channel.SMTP{Addr: silentServer(t), From: "uwsportal@example.com"}}
+	deadline, cancel1 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel1()
+	cancelled, cancel2 := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel2)
+	for _, tc := range []struct {
+		ctx  context.Context
+		want error
+	}{{deadline, context.DeadlineExceeded}, {cancelled, context.Canceled}} {
+		start := time.Now()
+		err := s.Send(tc.ctx, toOps(), sampleNotification())
+		if err == nil || channel.IsPermanent(err) {
+			t.Fatalf("Send to a silent server = %v, want a retryable error", err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("Send took %s after the context ended at 200ms", took)
+		}
+		if !errors.Is(err, tc.want) {
+			t.Errorf("error does not wrap %v: %v", tc.want, err)
+		}
 	}
 }
