@@ -34,6 +34,9 @@ func (d Destination) String() string {
 	return string(d.Kind) + " " + Redact(d.Kind, d.URL)
 }
 
+// GoString keeps %#v from printing the URL or the secret.
+func (d Destination) GoString() string { return "channel.Destination(" + d.String() + ")" }
+
 // SMTP is the mail server email channels send through (UWSPORTAL_SMTP_*).
 type SMTP struct {
 	Addr     string // host:port
@@ -52,6 +55,9 @@ type SMTP struct {
 func (m SMTP) String() string {
 	return fmt.Sprintf("smtp %s (tls=%s, from=%s, user=%q)", m.Addr, m.tlsMode(), m.From, m.Username)
 }
+
+// GoString keeps %#v from printing the password.
+func (m SMTP) GoString() string { return "channel.SMTP(" + m.String() + ")" }
 
 // Sender delivers notifications. The zero value works for HTTP kinds; email
 // needs SMTP.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,10 +119,11 @@ func TestHTTPNetworkErrorsAreRetryableAndSecretFree(t *testing.T) {
 		s    *channel.Sender
 		ctx  context.Context
 		url  string
+		is   error // the error wraps it, so the outbox can tell a timeout
 	}{
-		{"client timeout", short, context.Background(), slow.URL},
-		{"context deadline", &channel.Sender{}, ctx, slow.URL},
-		{"connection refused", &channel.Sender{}, context.Background(), closedURL},
+		{"client timeout", short, context.Background(), slow.URL, context.DeadlineExceeded},
+		{"context deadline", &channel.Sender{}, ctx, slow.URL, context.DeadlineExceeded},
+		{"connection refused", &channel.Sender{}, context.Background(), closedURL, syscall.ECONNREFUSED},
 	} {
 		url := tc.url + secretPath
 		start := time.Now()
@@ -137,6 +139,9 @@ func TestHTTPNetworkErrorsAreRetryableAndSecretFree(t *testing.T) {
 			t.Errorf("%s: error should name the host: %v", tc.name, err)
 		}
 		assertNoSecret(t, err, secretPath, url)
+		if !errors.Is(err, tc.is) {
+			t.Errorf("%s: error does not wrap %v: %v", tc.name, tc.is, err)
+		}
 	}
 }
 

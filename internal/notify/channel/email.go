@@ -24,7 +24,8 @@ const (
 	SMTPNoTLS    = "none"
 )
 
-// smtpTimeout bounds one delivery when the context has no earlier deadline.
+// smtpTimeout bounds each SMTP step (go-mail's timeout); the context's
+// deadline, when sooner, closes the connection first.
 const smtpTimeout = 30 * time.Second
 
 func (m SMTP) tlsMode() string {
@@ -74,7 +75,8 @@ func EmailMessage(from, to string, n models.Notification, now time.Time) (*gomai
 	if err := msg.To(to); err != nil {
 		return nil, Permanent(models.Errorf(models.ErrInvalid, "%q is not an email address this portal can send to.", models.ClipMark(to, 80)))
 	}
-	msg.Subject("[uwsportal] " + n.Subject)
+	// One line whatever the caller gave, so no text can add a header.
+	msg.Subject("[uwsportal] " + strings.Join(strings.Fields(n.Subject), " "))
 	msg.SetMessageIDWithValue(fmt.Sprintf("delivery-%d@uwsportal", n.DeliveryID))
 	msg.SetDateWithValue(now)
 	msg.SetUserAgent(userAgent)
@@ -128,16 +130,12 @@ func (s *Sender) sendEmail(ctx context.Context, d Destination, n models.Notifica
 }
 
 // client builds a go-mail client for one delivery. Its dialer closes the
-// connection when ctx ends, and its timeout is ctx's deadline, so a
+// connection when ctx ends (go-mail itself only uses ctx to dial), so a
 // cancelled or expired context stops the exchange at once; stop releases
-// the watcher.
+// the watcher. smtpTimeout bounds each step when ctx has no deadline.
 func (m SMTP) client(ctx context.Context) (*gomail.Client, func(), error) {
 	host, portText, _ := net.SplitHostPort(m.Addr)
 	port, _ := strconv.Atoi(portText)
-	timeout := smtpTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, max(time.Until(dl), time.Millisecond))
-	}
 	tlsConfig := &tls.Config{ServerName: host, RootCAs: m.RootCAs, MinVersion: tls.VersionTLS12}
 	var mu sync.Mutex
 	var stops []func() bool
@@ -157,7 +155,7 @@ func (m SMTP) client(ctx context.Context) (*gomail.Client, func(), error) {
 		return conn, err
 	}
 	opts := []gomail.Option{
-		gomail.WithPort(port), gomail.WithTimeout(timeout), gomail.WithTLSConfig(tlsConfig),
+		gomail.WithPort(port), gomail.WithTimeout(smtpTimeout), gomail.WithTLSConfig(tlsConfig),
 		gomail.WithDialContextFunc(dial), gomail.WithHELO("uwsportal"),
 	}
 	switch m.tlsMode() {

@@ -3,6 +3,7 @@ package channel_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -148,5 +149,33 @@ func TestTeamsDelivered(t *testing.T) {
 	b, _ := json.Marshal(channel.TeamsMessage(n))
 	if s := string(b); strings.Contains(s, "actions") || strings.Contains(s, "FactSet") {
 		t.Errorf("a card without link or fields still has actions or facts: %s", s)
+	}
+}
+
+// TestReceiverChecksSignatures: the test receiver refuses a request signed
+// with another secret (401, permanent for the sender) and records why, and
+// FailNext makes it answer 500 (retryable) before accepting.
+func TestReceiverChecksSignatures(t *testing.T) {
+	rcv := channeltest.NewReceiver(t, []byte("the receiver's secret"))
+	s := &channel.Sender{}
+	d := channel.Destination{Kind: models.ChannelWebhook, URL: rcv.URL, Secret: []byte("another secret")}
+	err := s.Send(context.Background(), d, sampleNotification())
+	if err == nil || !channel.IsPermanent(err) || !strings.Contains(err.Error(), "401") {
+		t.Errorf("Send with the wrong secret = %v, want a permanent 401", err)
+	}
+	if errs := rcv.Errors(); len(errs) != 1 || !errors.Is(errs[0], channel.ErrSignature) {
+		t.Errorf("receiver errors = %v, want one signature error", errs)
+	}
+
+	d.Secret = []byte("the receiver's secret")
+	rcv.FailNext(1)
+	if err := s.Send(context.Background(), d, sampleNotification()); err == nil || channel.IsPermanent(err) {
+		t.Errorf("Send to a receiver answering 500 = %v, want a retryable error", err)
+	}
+	if err := s.Send(context.Background(), d, sampleNotification()); err != nil {
+		t.Errorf("Send after the 500: %v", err)
+	}
+	if got := rcv.WaitFor(t, 1, time.Second); len(got) != 1 || rcv.Attempts() != 3 {
+		t.Errorf("accepted %d of %d attempts, want 1 of 3", len(got), rcv.Attempts())
 	}
 }

@@ -2,6 +2,7 @@ package channel_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -94,6 +95,21 @@ func TestRedact(t *testing.T) {
 	} {
 		if got := channel.Redact(tc.kind, tc.target); got != tc.want {
 			t.Errorf("Redact(%s, %q) = %q, want %q", tc.kind, tc.target, got, tc.want)
+		}
+	}
+}
+
+func TestDestinationAndSMTPPrintNoSecret(t *testing.T) {
+	d := channel.Destination{Kind: models.ChannelSlack, URL: "https://hooks.slack.com/services/T/B/tok3nSECRETpath", Secret: []byte("whsec-abcdef")}
+	m := channel.SMTP{Addr: "smtp.example.com:587", Username: "portal", Password: "s3cret-smtp-Passw0rd"}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{d, &d, m, &m, struct{ D channel.Destination }{d}} {
+			out := fmt.Sprintf(format, v)
+			for _, secret := range []string{"tok3nSECRETpath", "whsec-abcdef", "s3cret-smtp-Passw0rd", "119 104 115 101 99"} {
+				if strings.Contains(out, secret) {
+					t.Errorf("Sprintf(%q, %T) = %s shows a secret", format, v, out)
+				}
+			}
 		}
 	}
 }
