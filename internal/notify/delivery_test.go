@@ -21,7 +21,6 @@ import (
 func TestEachEventReachesItsChannelsOnceAcrossInstances(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	ctx := context.Background()
 	hook := channeltest.NewReceiver(t, nil) // secret known after add; checked below
 	slack, teams := channeltest.NewReceiver(t, nil), channeltest.NewReceiver(t, nil)
 	a := w.a
@@ -40,22 +39,7 @@ func TestEachEventReachesItsChannelsOnceAcrossInstances(t *testing.T) {
 	w.person("mo", "mo@example.com", models.Grant{Role: models.RoleMember, Department: "fleet"})
 	w.person("nomail", "", models.Grant{Role: models.RoleLead, Department: "fleet"})
 
-	// The causes, each through its own path.
-	if _, err := a.App.Rotation.Rotate(ctx, a.Admin, apptest.Meta, "fleet", models.TriggerManual); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		_, _ = a.App.Departments.TestLogin(ctx, a.Admin, apptest.Meta, "yard")
-	}
-	if got := apptest.Only(a.Events("yard"), models.EvQuarantined); len(got) != 1 {
-		t.Fatalf("yard was not quarantined: %v", a.Events("yard"))
-	}
-	w.audit(models.EvBreakGlassSucceeded, "", "username", "root")
-	w.audit(models.EvApprovalRequested, "fleet", "approval_id", 7, "action", "reveal", "requester", lea.ID,
-		"requester_name", "Lea", "reason", "audit of the SIM inventory")
-	w.audit(models.EvApprovalApproved, "fleet", "approval_id", 7, "action", "reveal", "requester", lea.ID, "requester_name", "Lea")
-	a.Age("dock", 85*24*time.Hour)
-
+	w.causeOneOfEach(lea.ID)
 	w.drain()
 
 	hookWant := map[string]int{"rotated fleet": 1, "quarantined yard": 1, "break-glass ": 1, "due dock": 1,
@@ -91,23 +75,8 @@ func TestEachEventReachesItsChannelsOnceAcrossInstances(t *testing.T) {
 		}
 	}
 
-	// Nothing secret anywhere: passwords (old, rotated, wrong), the signing
-	// secret, the Slack URL's token.
-	var all []string
-	for _, rr := range [][]channeltest.Request{hook.Received(), slack.Received(), teams.Received()} {
-		for _, r := range rr {
-			all = append(all, string(r.Body))
-		}
-	}
-	for _, m := range w.mail.Messages() {
-		all = append(all, string(m.Data))
-	}
-	text := strings.Join(all, "\n")
-	for _, s := range []string{string(apptest.GoodPW), a.Stored("fleet"), "Upstream-Kn0ws!Better", madeHook.SigningSecret, "sl4ckT0kenSecret", "te4msSig"} {
-		if strings.Contains(text, s) {
-			t.Errorf("a notification carries a secret (%d chars)", len(s))
-		}
-	}
+	noSecretIn(t, [][]channeltest.Request{hook.Received(), slack.Received(), teams.Received()}, w.mail.Messages(),
+		string(apptest.GoodPW), a.Stored("fleet"), "Upstream-Kn0ws!Better", madeHook.SigningSecret, "sl4ckT0kenSecret", "te4msSig")
 	a.NoLeak(madeHook.SigningSecret, "sl4ckT0kenSecret", "te4msSig")
 	if n := w.state(`SELECT count(*) FROM notify_deliveries WHERE state <> 'sent'`); n != 0 {
 		t.Errorf("%d deliveries not sent", n)
@@ -133,5 +102,48 @@ func checkOnce(t *testing.T, name string, reqs []channeltest.Request, want map[s
 	if !maps.Equal(got, want) {
 		b, _ := json.Marshal(got)
 		t.Errorf("%s got %s, want %v", name, b, want)
+	}
+}
+
+// causeOneOfEach makes fleet rotate, yard quarantine, a break-glass
+// sign-in, an approval requested by lea and approved, and dock due.
+func (w *world) causeOneOfEach(lea int64) {
+	t := w.t
+	t.Helper()
+	// The causes, each through its own path.
+	if _, err := w.a.App.Rotation.Rotate(context.Background(), w.a.Admin, apptest.Meta, "fleet", models.TriggerManual); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		_, _ = w.a.App.Departments.TestLogin(context.Background(), w.a.Admin, apptest.Meta, "yard")
+	}
+	if got := apptest.Only(w.a.Events("yard"), models.EvQuarantined); len(got) != 1 {
+		t.Fatalf("yard was not quarantined: %v", w.a.Events("yard"))
+	}
+	w.audit(models.EvBreakGlassSucceeded, "", "username", "root")
+	w.audit(models.EvApprovalRequested, "fleet", "approval_id", 7, "action", "reveal", "requester", lea,
+		"requester_name", "Lea", "reason", "audit of the SIM inventory")
+	w.audit(models.EvApprovalApproved, "fleet", "approval_id", 7, "action", "reveal", "requester", lea, "requester_name", "Lea")
+	w.a.Age("dock", 85*24*time.Hour)
+
+}
+
+// noSecretIn fails if any secret is in any request body or mail.
+func noSecretIn(t *testing.T, reqs [][]channeltest.Request, mails []channeltest.Mail, secrets ...string) {
+	t.Helper()
+	var all []string
+	for _, rr := range reqs {
+		for _, r := range rr {
+			all = append(all, string(r.Body))
+		}
+	}
+	for _, m := range mails {
+		all = append(all, string(m.Data))
+	}
+	text := strings.Join(all, "\n")
+	for _, s := range secrets {
+		if strings.Contains(text, s) {
+			t.Errorf("a notification carries a secret (%d chars)", len(s))
+		}
 	}
 }
