@@ -37,6 +37,7 @@ func TestEachEventReachesItsChannelsOnceAcrossInstances(t *testing.T) {
 	w.person("bob", "bob@example.com", models.Grant{Role: models.RoleLead, Department: "fleet"})
 	w.person("yan", "yan@example.com", models.Grant{Role: models.RoleLead, Department: "yard"})
 	w.person("mo", "mo@example.com", models.Grant{Role: models.RoleMember, Department: "fleet"})
+	w.person("ada", "ada@example.com", models.Grant{Role: models.RoleAdmin})
 	w.person("nomail", "", models.Grant{Role: models.RoleLead, Department: "fleet"})
 
 	w.causeOneOfEach(lea.ID)
@@ -53,7 +54,7 @@ func TestEachEventReachesItsChannelsOnceAcrossInstances(t *testing.T) {
 		t.Errorf("teams (break-glass only) got %v", got)
 	}
 	mails := mailsTo(w.mail.Messages())
-	want := map[string]int{"ops@example.com": 1, "lea@example.com": 2, "bob@example.com": 3, "yan@example.com": 1}
+	want := map[string]int{"ops@example.com": 1, "lea@example.com": 2, "bob@example.com": 3, "yan@example.com": 1, "ada@example.com": 1}
 	for to, n := range want {
 		if len(mails[to]) != n {
 			t.Errorf("%s got %d mails, want %d: %q", to, len(mails[to]), n, mails[to])

@@ -13,10 +13,11 @@ import (
 
 // fanOut turns outbox rows into deliveries: one per matching channel (the
 // portal-wide ones and the department's own, filtered by event) and, when
-// people can be mailed, one per lead of the department and per named
-// recipient, less the excluded. Rows are locked with SKIP LOCKED, so two
+// people can be mailed, one per lead of the department, per admin for an
+// approval request and per named recipient, less the excluded. Rows are locked with SKIP LOCKED, so two
 // instances never fan out the same row, and the unique index makes a
-// repeat harmless.
+// repeat harmless. Admins are approvers everywhere: they are mailed every
+// approval request.
 const fanOut = `
 WITH o AS (
     SELECT id, event, department, recipients, exclude FROM notify_outbox
@@ -31,8 +32,10 @@ WITH o AS (
     INSERT INTO notify_deliveries (outbox_id, user_id, next_attempt_at)
     SELECT o.id, u.id, $2 FROM o JOIN users u
         ON $3 AND NOT u.disabled AND u.email <> '' AND NOT (u.id = ANY (o.exclude))
-       AND (u.id = ANY (o.recipients) OR (o.department <> '' AND EXISTS (
-            SELECT 1 FROM user_grants g WHERE g.user_id = u.id AND g.role = 'lead' AND g.department = o.department)))
+       AND (u.id = ANY (o.recipients) OR EXISTS (
+            SELECT 1 FROM user_grants g WHERE g.user_id = u.id
+               AND ((g.role = 'lead' AND g.department = o.department AND o.department <> '')
+                 OR (g.role = 'admin' AND o.event = 'approval-requested'))))
     ON CONFLICT DO NOTHING
 )
 UPDATE notify_outbox SET fanned_out_at = $2 WHERE id IN (SELECT id FROM o)`
