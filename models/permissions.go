@@ -32,6 +32,9 @@ const (
 	// PermGateway marks the gateway's routes (/api/...): they are not for
 	// people; the gateway's own bearer tokens and session handles decide.
 	PermGateway Permission = "gateway"
+	// PermDecideApprovals approves or refuses another person's request
+	// (dual control); asking uses the action's own permission.
+	PermDecideApprovals Permission = "approval.decide"
 )
 
 // Scope says over which departments a role holds a permission.
@@ -62,6 +65,7 @@ var PermissionTable = map[Permission]map[Role]Scope{
 	PermManageUsers:       {RoleAdmin: ScopeAll},
 	PermUseDevices:        {RoleAdmin: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},
 	PermManageAPIClients:  {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
+	PermDecideApprovals:   {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
 }
 
 // Principal is the person (or process) on whose behalf work is done.
