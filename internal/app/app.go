@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
@@ -46,6 +47,8 @@ type App struct {
 	Rotation    *rotation.Engine
 	Devices     *devices.Service
 	Gateway     *gateway.Service
+	// Approvals is dual control; ExpireDue is for a background loop.
+	Approvals *approvals.Service
 }
 
 // Parts are what New builds the portal from. Open fills them from the
@@ -90,12 +93,15 @@ func New(p Parts) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	depts := departments.New(departments.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
-	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
-	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
+	appr := approvals.New(approvals.Deps{DB: core.DB, Log: core.Log, Now: core.Now, Window: core.Config.ApprovalWindow})
+	depts := departments.New(departments.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Approvals: appr, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
+	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Log: core.Log,
+		Metrics: core.Metrics, Now: core.Now})
+	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Log: core.Log,
+		Metrics: core.Metrics, Now: core.Now})
 	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
 		Now: core.Now, Limits: p.GatewayLimits})
-	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw}, nil
+	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw, Approvals: appr}, nil
 }
 
 // Env is where Open reads its configuration.
