@@ -69,6 +69,9 @@ func TestApprovalIsSpentOnceByItsRequesterForItsAction(t *testing.T) {
 	}
 	_, err = e.App.Departments.Reveal(ctx, leadA, apptest.Meta, "fleet", "ticket OPS-42 reveal", 0)
 	apptest.WantKind(t, err, models.ErrForbidden) // none offered
+	rot := approved(t, e, leadA, models.ApproveRotate)
+	_, err = e.App.Departments.Reveal(ctx, leadA, apptest.Meta, "fleet", "ticket OPS-42 reveal", rot.ID)
+	apptest.WantKind(t, err, models.ErrForbidden) // a rotate approval does not reveal
 	if got := state(t, e, a.ID); got != models.ApprovalApproved {
 		t.Fatalf("refused uses changed the approval to %s", got)
 	}
