@@ -19,6 +19,13 @@ const (
 	ApproveRotate ApprovalAction = "rotate"
 )
 
+// DualControlApplies reports whether dual control governs p: people at
+// the portal, not the operator at the command line, who holds the master
+// key and could decrypt the credential anyway (audited as cli:<user>).
+func DualControlApplies(p *Principal) bool {
+	return !strings.HasPrefix(p.Actor, ActorCLIPrefix)
+}
+
 // ApprovalActions lists them in the order pages show them.
 var ApprovalActions = []ApprovalAction{ApproveReveal, ApproveDeactivate, ApproveRotate}
 

@@ -123,7 +123,7 @@ func TestExpiredAndRefusedApprovalsAreRefused(t *testing.T) {
 func TestDeactivateApprovalIsForItsDevicesOnly(t *testing.T) {
 	t.Parallel()
 	e := fleet(t, all)
-	devs := activeDevices(t, e, 2)
+	devs := activeDevices(t, e, 3)
 	a := approved(t, e, leadA, models.ApproveDeactivate, devs[0])
 	before := e.Sim.Stats()
 	_, err := e.App.Devices.Act(ctx, leadA, apptest.Meta, "fleet", deactivate(devs[1], a.ID))
@@ -140,6 +140,11 @@ func TestDeactivateApprovalIsForItsDevicesOnly(t *testing.T) {
 	}
 	if got := state(t, e, a.ID); got != models.ApprovalUsed {
 		t.Fatalf("approval is %s after use", got)
+	}
+	// The operator at the command line is not under dual control.
+	cli := &models.Principal{Actor: "cli:ops", Name: "ops", Grants: []models.Grant{{Role: models.RoleAdmin}}}
+	if res, err := e.App.Devices.Act(ctx, cli, apptest.Meta, "fleet", deactivate(devs[2], 0)); err != nil || res[0].Outcome != "accepted" {
+		t.Fatalf("the command line's deactivate: %v %+v", err, res)
 	}
 }
 

@@ -105,7 +105,7 @@ func (s *Service) Act(ctx context.Context, p *models.Principal, meta models.Requ
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	need := approvals.Need{DepartmentID: d.ID, Department: slug, Required: a.Op == models.OpDeactivate && d.Approvals.Deactivate,
+	need := approvals.Need{DepartmentID: d.ID, Department: slug, Required: a.Op == models.OpDeactivate && d.Approvals.Deactivate && models.DualControlApplies(p),
 		Action: models.ApproveDeactivate, Devices: a.Devices, ID: a.Approval}
 	// No call upstream, not even a login, on an approval that cannot be used.
 	if err := s.appr.Check(ctx, p, need); err != nil {
