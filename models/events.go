@@ -133,7 +133,7 @@ var Catalogue = []EventSpec{
 	{EvApprovalApproved, "An admin or a lead of the department (never the requester) approved a request: the requester may do that action once before expires_at.", []string{"approval_id", "action", "requester", "requester_name", "note", "expires_at", "devices"}},
 	{EvApprovalRefused, "An admin or a lead of the department (never the requester) refused a request.", []string{"approval_id", "action", "requester", "requester_name", "note", "devices"}},
 	{EvApprovalExpired, "A request nobody decided within 24 hours, or an approval not used within its window, expired.", []string{"approval_id", "action", "requester", "requester_name", "previous_state", "expires_at", "devices"}},
-	{EvApprovalUsed, "The requester did the approved action; the approval is spent (recorded in the transaction that does the action, before anything is sent upstream).", []string{"approval_id", "action", "requester", "requester_name", "approver", "approver_name", "devices"}},
+	{EvApprovalUsed, "The requester went ahead with the approved action and the approval is spent: written before anything is sent upstream, in the transaction of credential.revealed or credential.rotate.started (deactivate: just before the call, whose result device.deactivate records).", []string{"approval_id", "action", "requester", "requester_name", "approver", "approver_name", "devices"}},
 	{EvGatewayRefused, "The gateway refused an application's request before anything was sent upstream.", []string{"client_id", "owner", "operation", "reason", "status", "path"}},
 }
 
