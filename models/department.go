@@ -25,7 +25,9 @@ type Department struct {
 	// AccountName is the department's ThingSpace account (0000123456-00001),
 	// which device operations name.
 	AccountName string
-	CreatedAt   time.Time
+	// Approvals say which actions need a second person's approval.
+	Approvals ApprovalRules
+	CreatedAt time.Time
 }
 
 // DefaultMaxAgeDays is Verizon's recommended rotation interval.

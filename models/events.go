@@ -63,6 +63,12 @@ const (
 	EvNotifyChannelRemoved = "notify.channel.removed"
 	EvNotifyChannelTested  = "notify.channel.tested"
 
+	EvApprovalRequested = "approval.requested"
+	EvApprovalApproved  = "approval.approved"
+	EvApprovalRefused   = "approval.refused"
+	EvApprovalExpired   = "approval.expired"
+	EvApprovalUsed      = "approval.used"
+
 	EvMigrated      = "system.migrated"
 	EvRekey         = "system.rekey"
 	EvAuditExported = "audit.exported"
@@ -128,6 +134,11 @@ var Catalogue = []EventSpec{
 	{EvGatewayToken, "An application obtained (or was refused) a gateway bearer token.", []string{"client_id", "owner", "result"}},
 	{EvGatewaySession, "An application logged in to (or out of) the gateway with its API client.", []string{"client_id", "owner", "action", "result"}},
 	{EvGatewayCall, "An application's device call through the gateway: ThingSpace's status and request id, or why it was not answered.", []string{"client_id", "owner", "operation", "account", "devices", "upstream_status", "request_id", "idempotent_replay", "upstream_code"}},
+	{EvApprovalRequested, "A person asked for a second person's approval to reveal, deactivate (the exact devices) or rotate now, with a reason.", []string{"approval_id", "action", "requester", "requester_name", "reason", "expires_at", "devices"}},
+	{EvApprovalApproved, "An admin or a lead of the department (never the requester) approved a request: the requester may do that action once before expires_at.", []string{"approval_id", "action", "requester", "requester_name", "note", "expires_at", "devices"}},
+	{EvApprovalRefused, "An admin or a lead of the department (never the requester) refused a request.", []string{"approval_id", "action", "requester", "requester_name", "note", "devices"}},
+	{EvApprovalExpired, "A request nobody decided within 24 hours, or an approval not used within its window, expired.", []string{"approval_id", "action", "requester", "requester_name", "previous_state", "expires_at", "devices"}},
+	{EvApprovalUsed, "The requester went ahead with the approved action and the approval is spent: written before anything is sent upstream, in the transaction of credential.revealed or credential.rotate.started (deactivate: just before the call, whose result device.deactivate records).", []string{"approval_id", "action", "requester", "requester_name", "approver", "approver_name", "devices"}},
 	{EvGatewayRefused, "The gateway refused an application's request before anything was sent upstream.", []string{"client_id", "owner", "operation", "reason", "status", "path"}},
 	{EvRotateBackedOff, "A scheduled rotation ended without a new password; the scheduler waits before the next attempt.", []string{"result", "failures", "next_attempt"}},
 	{EvNotifyChannelAdded, "An admin added a notification channel (its URL and signing secret are sealed, never recorded).", []string{"channel_id", "kind", "target", "department", "events"}},

@@ -25,15 +25,6 @@ type Outbound struct {
 	Time       time.Time
 }
 
-// Approval event codes, routed to notifications here. The approvals
-// capability writes them.
-const (
-	EvApprovalRequested = "approval.requested"
-	EvApprovalApproved  = "approval.approved"
-	EvApprovalRefused   = "approval.refused"
-	EvApprovalExpired   = "approval.expired"
-)
-
 // OutboundFor says whether audit event e (already numbered) deserves a
 // notification, and builds it. The audit trail and the outbox are written
 // in the same transaction, so a notification exists if and only if its

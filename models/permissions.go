@@ -34,6 +34,9 @@ const (
 	PermGateway Permission = "gateway"
 	// PermManageNotifications adds, removes and tests notification channels.
 	PermManageNotifications Permission = "notify.manage"
+	// PermDecideApprovals approves or refuses another person's request
+	// (dual control); asking uses the action's own permission.
+	PermDecideApprovals Permission = "approval.decide"
 )
 
 // Scope says over which departments a role holds a permission.
@@ -65,6 +68,7 @@ var PermissionTable = map[Permission]map[Role]Scope{
 	PermUseDevices:          {RoleAdmin: ScopeAll, RoleLead: ScopeOwn, RoleMember: ScopeOwn},
 	PermManageAPIClients:    {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
 	PermManageNotifications: {RoleAdmin: ScopeAll},
+	PermDecideApprovals:     {RoleAdmin: ScopeAll, RoleLead: ScopeOwn},
 }
 
 // Principal is the person (or process) on whose behalf work is done.

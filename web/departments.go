@@ -142,7 +142,8 @@ func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.F
 		CanReveal: d.RevealAllowed && cs.HasCredential && p.Can(models.PermReveal, slug), CanClear: p.Can(models.PermClearQuarantine, slug),
 		CanManage: p.Can(models.PermManageDepartments, slug),
 		Settings: templates.DepartmentForm{Slug: d.Slug, Name: d.Name, Protocol: string(d.Protocol), MaxAgeDays: d.MaxAgeDays,
-			ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed, AccountName: d.AccountName},
+			ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed, AccountName: d.AccountName,
+			ApproveReveal: d.Approvals.Reveal, ApproveDeactivate: d.Approvals.Deactivate, ApproveRotate: d.Approvals.Rotate},
 	}
 	if err := s.devicePanel(c, &v); err != nil {
 		return err
@@ -210,7 +211,9 @@ func (s *Server) credentialSet(c echo.Context) error {
 // departmentSettings saves an admin's edit of the department.
 func (s *Server) departmentSettings(c echo.Context) error {
 	set := store.DepartmentSettings{Name: c.FormValue("name"), Protocol: models.Protocol(c.FormValue("protocol")),
-		RevealAllowed: c.FormValue("reveal_allowed") == "on", AccountName: strings.TrimSpace(c.FormValue("account_name"))}
+		RevealAllowed: c.FormValue("reveal_allowed") == "on", AccountName: strings.TrimSpace(c.FormValue("account_name")),
+		Approvals: models.ApprovalRules{Reveal: c.FormValue("approve_reveal") == "on", Deactivate: c.FormValue("approve_deactivate") == "on",
+			Rotate: c.FormValue("approve_rotate") == "on"}}
 	if err := s.creds.UpdateSettings(c.Request().Context(), principal(c), meta(c), c.Param("slug"), set); err != nil {
 		return s.departmentError(c, err)
 	}
@@ -268,8 +271,12 @@ func (s *Server) rotateConfirm(c echo.Context) error {
 	if !dv.Credential.HasCredential {
 		return models.Errorf(models.ErrInvalid, "This department has no credential to rotate yet.")
 	}
+	g, err := s.gate(c, dv.Department, models.ApproveRotate, nil)
+	if err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, templates.RotateConfirm(s.page(c, "Rotate "+dv.Department.Name), templates.RotateConfirmView{
-		Slug: slug, Name: dv.Department.Name, Username: dv.Credential.Username, Protocol: string(dv.Department.Protocol),
+		Slug: slug, Name: dv.Department.Name, Username: dv.Credential.Username, Protocol: string(dv.Department.Protocol), Gate: g,
 	}))
 }
 
@@ -287,7 +294,15 @@ func (s *Server) revealForm(c echo.Context) error {
 	if !dv.Department.RevealAllowed {
 		return models.Errorf(models.ErrForbidden, "This department does not allow revealing its password.")
 	}
-	return render(c, http.StatusOK, templates.Reveal(s.page(c, "Reveal"), templates.RevealView{Slug: slug, Name: dv.Department.Name, Username: dv.Credential.Username}))
+	g, err := s.gate(c, dv.Department, models.ApproveReveal, nil)
+	if err != nil {
+		return err
+	}
+	v := templates.RevealView{Slug: slug, Name: dv.Department.Name, Username: dv.Credential.Username, Gate: g}
+	if g.State == string(models.ApprovalApproved) {
+		v.Reason = s.approvalReason(c, g.ID)
+	}
+	return render(c, http.StatusOK, templates.Reveal(s.page(c, "Reveal"), v))
 }
 
 // reveal shows the password once, audited with the reason.
@@ -298,7 +313,7 @@ func (s *Server) reveal(c echo.Context) error {
 	reason, err := s.revealGuard(c, p)
 	var pw secret.Secret
 	if err == nil {
-		pw, err = s.creds.Reveal(ctx, p, meta(c), slug, reason)
+		pw, err = s.creds.Reveal(ctx, p, meta(c), slug, reason, approvalIDForm(c))
 	}
 	if err != nil {
 		if f, ok := formError(err); ok {
@@ -306,9 +321,13 @@ func (s *Server) reveal(c echo.Context) error {
 			if derr != nil {
 				return derr
 			}
+			g, gerr := s.gate(c, dv.Department, models.ApproveReveal, nil)
+			if gerr != nil {
+				return gerr
+			}
 			pg := s.page(c, "Reveal")
 			pg.Flashes = append(pg.Flashes, *f)
-			return render(c, statusOf(err), templates.Reveal(pg, templates.RevealView{Slug: slug, Name: dv.Department.Name}))
+			return render(c, statusOf(err), templates.Reveal(pg, templates.RevealView{Slug: slug, Name: dv.Department.Name, Gate: g}))
 		}
 		return err
 	}
@@ -323,7 +342,7 @@ func (s *Server) reveal(c echo.Context) error {
 
 // rotate runs the rotation engine now (after the confirmation page).
 func (s *Server) rotate(c echo.Context) error {
-	res, err := s.rotations.Rotate(c.Request().Context(), principal(c), meta(c), c.Param("slug"), models.TriggerManual)
+	res, err := s.rotations.RotateNow(c.Request().Context(), principal(c), meta(c), c.Param("slug"), approvalIDForm(c))
 	if err != nil {
 		return s.departmentError(c, err)
 	}

@@ -89,6 +89,11 @@ func (s *Server) deviceConfirm(op models.Operation) echo.HandlerFunc {
 		}
 		v := templates.DeviceConfirmView{Slug: slug, Name: d.Department.Name, Account: d.Department.AccountName, Op: string(op),
 			NeedsPlan: op == models.OpActivate || op == models.OpPlan, NeedsZIP: op == models.OpActivate, Deactivate: op == models.OpDeactivate}
+		if op == models.OpDeactivate {
+			if v.Gate, err = s.gate(c, d.Department, models.ApproveDeactivate, ids); err != nil {
+				return err
+			}
+		}
 		for _, id := range ids {
 			v.Devices = append(v.Devices, id.Kind+":"+id.ID)
 		}
@@ -108,7 +113,8 @@ func (s *Server) deviceAct(op models.Operation) echo.HandlerFunc {
 			return err
 		}
 		a := devices.Action{Op: op, Devices: ids, ServicePlan: c.FormValue("service_plan"), ZIP: c.FormValue("zip"),
-			ReasonCode: c.FormValue("reason_code"), ETFWaiver: c.FormValue("etf_waiver") == "on", Confirm: c.FormValue("confirm")}
+			ReasonCode: c.FormValue("reason_code"), ETFWaiver: c.FormValue("etf_waiver") == "on", Confirm: c.FormValue("confirm"),
+			Approval: approvalIDForm(c)}
 		results, err := s.devices.Act(c.Request().Context(), principal(c), meta(c), slug, a)
 		if err != nil {
 			return err

@@ -97,6 +97,17 @@ var matrix = map[string]string{
 	"POST /departments/:slug/devices/activate":   "admin lead-A",
 	"POST /departments/:slug/devices/plan":       "admin lead-A",
 	"POST /departments/:slug/devices/deactivate": "admin lead-A",
+	// Dual control: asking needs the action's own permission (deactivate:
+	// the default device policy); deciding, admins and leads (the request's
+	// department is checked by the use case); the pages, anyone signed in
+	// (each sees only their own requests and those they may decide).
+	"POST /departments/:slug/reveal/request":             "admin lead-A",
+	"POST /departments/:slug/rotate/request":             "admin lead-A",
+	"POST /departments/:slug/devices/deactivate/request": "admin lead-A",
+	"GET /approvals":              "signed-in",
+	"GET /approvals/:id":          "signed-in",
+	"POST /approvals/:id/approve": "admin lead-A lead-B",
+	"POST /approvals/:id/refuse":  "admin lead-A lead-B",
 	// API clients: admins, and leads of their own department.
 	"GET /departments/:slug/api-clients":             "admin lead-A",
 	"POST /departments/:slug/api-clients":            "admin lead-A",

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/uwsportal/uwsportal/internal/app"
+	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/devices"
@@ -56,6 +57,7 @@ type Server struct {
 	devices   *devices.Service
 	gateway   *gateway.Service
 	notify    *notify.Service
+	approvals *approvals.Service
 	sessions  *scs.SessionManager
 	oidc      *oidcClient
 	keys      *secret.Keyring
@@ -78,7 +80,7 @@ func New(d Deps) (*Server, error) {
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
 		now: d.App.Now, keys: d.App.Keys, heavy: make(chan struct{}, maxHeavy),
 		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation, devices: d.App.Devices,
-		gateway: d.App.Gateway, notify: d.App.Notify,
+		gateway: d.App.Gateway, approvals: d.App.Approvals, notify: d.App.Notify,
 	}
 	if s.stateKeys, err = s.keys.Derive("oidc-state"); err != nil {
 		return nil, err
@@ -196,6 +198,7 @@ func (s *Server) routes() {
 		s.route(http.MethodPost, "/departments/:slug/devices/"+string(op), models.PermUseDevices, s.deviceAct(op))
 	}
 
+	s.approvalRoutes()
 	s.apiClientRoutes()
 	s.gatewayRoutes()
 	s.notifyRoutes()
@@ -206,6 +209,19 @@ func (s *Server) routes() {
 	s.route(http.MethodGet, "/admin/mappings", models.PermMapGroups, s.mappings)
 	s.route(http.MethodPost, "/admin/mappings", models.PermMapGroups, s.mappingCreate)
 	s.route(http.MethodPost, "/admin/mappings/:id/delete", models.PermMapGroups, s.mappingDelete)
+}
+
+// approvalRoutes are dual control: asking needs the action's own
+// permission (the device policy decides deactivate), deciding
+// approval.decide; the pages filter what each person sees.
+func (s *Server) approvalRoutes() {
+	s.route(http.MethodPost, "/departments/:slug/reveal/request", models.PermReveal, s.approvalRequest(models.ApproveReveal))
+	s.route(http.MethodPost, "/departments/:slug/rotate/request", models.PermRotate, s.approvalRequest(models.ApproveRotate))
+	s.route(http.MethodPost, "/departments/:slug/devices/deactivate/request", models.PermUseDevices, s.approvalRequest(models.ApproveDeactivate))
+	s.route(http.MethodGet, "/approvals", models.PermSignedIn, s.approvalsList)
+	s.route(http.MethodGet, "/approvals/:id", models.PermSignedIn, s.approvalShow)
+	s.route(http.MethodPost, "/approvals/:id/approve", models.PermDecideApprovals, s.approvalDecide(true))
+	s.route(http.MethodPost, "/approvals/:id/refuse", models.PermDecideApprovals, s.approvalDecide(false))
 }
 
 func ipExtractor(cfg *config.Config) echo.IPExtractor {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
@@ -49,6 +50,8 @@ type App struct {
 	Devices     *devices.Service
 	Gateway     *gateway.Service
 	Notify      *notify.Service
+	// Approvals is dual control; ExpireDue is for a background loop.
+	Approvals *approvals.Service
 }
 
 // Parts are what New builds the portal from. Open fills them from the
@@ -97,13 +100,17 @@ func New(p Parts) (*App, error) {
 		return nil, err
 	}
 	ntf := newNotify(core, p)
-	depts := departments.New(departments.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Log: core.Log, Metrics: core.Metrics, Now: core.Now,
+	appr := approvals.New(approvals.Deps{DB: core.DB, Log: core.Log, Now: core.Now, Window: core.Config.ApprovalWindow})
+	depts := departments.New(departments.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Approvals: appr, Log: core.Log, Metrics: core.Metrics, Now: core.Now,
 		Resealers: []departments.Resealer{ntf}})
-	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
-	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics, Now: core.Now})
+	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Log: core.Log,
+		Metrics: core.Metrics, Now: core.Now})
+	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Log: core.Log,
+		Metrics: core.Metrics, Now: core.Now})
 	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
 		Now: core.Now, Limits: p.GatewayLimits})
-	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw, Notify: ntf}, nil
+	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw,
+		Approvals: appr, Notify: ntf}, nil
 }
 
 // newNotify builds the notification service from the configuration.

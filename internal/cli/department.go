@@ -48,24 +48,85 @@ func (a *app) departmentCreate(ctx context.Context, args []string) error {
 	})
 }
 
-// departmentSet changes a department's ThingSpace account name (and
-// nothing else).
+// departmentSet changes a department's ThingSpace account name and which
+// actions need a second person's approval (and nothing else).
 func (a *app) departmentSet(ctx context.Context, args []string) error {
 	var slug, account string
+	approve := map[models.ApprovalAction]*string{}
 	if err := a.flags("department set", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&slug, "slug", "", "department slug")
 		fs.StringVar(&account, "account", "", "ThingSpace account name (0000123456-00001)")
+		for _, act := range models.ApprovalActions {
+			approve[act] = fs.String("approve-"+string(act), "", "on or off: people need a second person's approval to "+string(act))
+		}
 	}); err != nil {
 		return err
 	}
-	if slug == "" || account == "" {
-		return usageError("department set: --slug and --account are required")
+	rules, changed, err := approvalFlags(approve)
+	if err != nil {
+		return err
+	}
+	if slug == "" || (account == "" && !changed) {
+		return usageError("department set: --slug and --account or an --approve-* flag are required")
 	}
 	return a.withCredentials(ctx, func(pa *portal.App, p *models.Principal) error {
-		if err := pa.Departments.SetAccount(ctx, p, cliMeta(), slug, account); err != nil {
+		if account != "" {
+			if err := pa.Departments.SetAccount(ctx, p, cliMeta(), slug, account); err != nil {
+				return userError(err)
+			}
+			fmt.Fprintf(a.stdout, "department %s: ThingSpace account %s\n", slug, account)
+		}
+		if !changed {
+			return nil
+		}
+		dv, err := pa.Departments.DepartmentView(ctx, p, slug)
+		if err != nil {
 			return userError(err)
 		}
-		fmt.Fprintf(a.stdout, "department %s: ThingSpace account %s\n", slug, account)
+		next := rules(dv.Department.Approvals)
+		if err := pa.Departments.SetApprovals(ctx, p, cliMeta(), slug, next); err != nil {
+			return userError(err)
+		}
+		fmt.Fprintf(a.stdout, "department %s: approval required to reveal %s, deactivate %s, rotate now %s\n", slug,
+			onOff(next.Reveal), onOff(next.Deactivate), onOff(next.Rotate))
 		return nil
 	})
+}
+
+// approvalFlags reads the --approve-* flags: a function applying the ones
+// given to the current rules, and whether any was given.
+func approvalFlags(flags map[models.ApprovalAction]*string) (func(models.ApprovalRules) models.ApprovalRules, bool, error) {
+	set := map[models.ApprovalAction]bool{}
+	for act, v := range flags {
+		switch *v {
+		case "":
+		case "on":
+			set[act] = true
+		case "off":
+			set[act] = false
+		default:
+			return nil, false, usageError("--approve-%s: give on or off, not %q", act, *v)
+		}
+	}
+	apply := func(r models.ApprovalRules) models.ApprovalRules {
+		for act, on := range set {
+			switch act {
+			case models.ApproveReveal:
+				r.Reveal = on
+			case models.ApproveDeactivate:
+				r.Deactivate = on
+			case models.ApproveRotate:
+				r.Rotate = on
+			}
+		}
+		return r
+	}
+	return apply, len(set) > 0, nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

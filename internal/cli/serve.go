@@ -131,7 +131,9 @@ func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, lo
 			}
 		}()
 	}
-	run("notification worker", pa.Notify.NewWorker(notify.WorkerOptions{}).Run)
+	// The worker also expires approvals nobody used in time, on every
+	// instance (each expiry is audited once).
+	run("notification worker", pa.Notify.NewWorker(notify.WorkerOptions{Sweeps: []func(context.Context) (int, error){pa.Approvals.ExpireDue}}).Run)
 	if cfg.SchedulerEnabled {
 		run("scheduler", pa.Rotation.NewScheduler(rotation.SchedulerOptions{}).Run)
 	}

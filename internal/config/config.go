@@ -39,6 +39,9 @@ type Config struct {
 	// from the IdP, so a person removed from a group loses access within it.
 	GroupsRefresh   time.Duration
 	ShutdownTimeout time.Duration
+	// ApprovalWindow is how long a second person's approval stays valid
+	// once granted (dual control).
+	ApprovalWindow time.Duration
 
 	ThingSpaceURL       string
 	ThingSpaceSOAPURL   string
@@ -97,6 +100,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		SessionLifetime:     p.duration("UWSPORTAL_SESSION_LIFETIME", 12*time.Hour),
 		GroupsRefresh:       p.duration("UWSPORTAL_GROUPS_REFRESH", 15*time.Minute),
 		ShutdownTimeout:     p.duration("UWSPORTAL_SHUTDOWN_TIMEOUT", 20*time.Second),
+		ApprovalWindow:      p.duration("UWSPORTAL_APPROVAL_WINDOW", time.Hour),
 		ThingSpaceURL:       p.httpURL("THINGSPACE_URL", "https://thingspace.verizon.com"),
 		ThingSpaceSOAPURL:   p.httpURL("THINGSPACE_SOAP_URL", "https://uws.apps.nphase.com/api/v2/SessionService.svc"),
 		ThingSpaceAppKey:    p.str("THINGSPACE_APP_KEY", ""),
@@ -125,6 +129,9 @@ func Load(getenv func(string) string) (*Config, error) {
 				p.fail(v[0], "is required when any OIDC_* variable is set")
 			}
 		}
+	}
+	if c.ApprovalWindow > 7*24*time.Hour {
+		p.fail("UWSPORTAL_APPROVAL_WINDOW", "must be at most 168h: an approval is for one action soon, not a standing permission")
 	}
 	if c.SessionIdle > c.SessionLifetime && c.SessionLifetime > 0 {
 		p.fail("UWSPORTAL_SESSION_IDLE", "must not exceed UWSPORTAL_SESSION_LIFETIME")

@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	if c.Addr != "127.0.0.1:8080" || c.BaseURL.String() != "http://127.0.0.1:8080" || c.OIDCGroupsClaim != "groups" ||
 		c.SessionIdle != 30*time.Minute || c.SessionLifetime != 12*time.Hour || c.QuarantineThreshold != 2 ||
 		!c.AutoMigrate || c.Secure() || c.SSOEnabled() || strings.Join(c.OIDCScopes, " ") != "openid profile email groups" ||
-		c.ThingSpaceURL != "https://thingspace.verizon.com" {
+		c.ThingSpaceURL != "https://thingspace.verizon.com" || c.ApprovalWindow != time.Hour {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }
@@ -35,6 +35,7 @@ func TestEachVariableIsValidated(t *testing.T) {
 		"UWSPORTAL_SESSION_IDLE":         "forever",
 		"UWSPORTAL_SESSION_LIFETIME":     "-1h",
 		"UWSPORTAL_SHUTDOWN_TIMEOUT":     "0",
+		"UWSPORTAL_APPROVAL_WINDOW":      "soon",
 		"THINGSPACE_URL":                 "not a url",
 		"THINGSPACE_SOAP_URL":            "/relative",
 		"UWSPORTAL_QUARANTINE_THRESHOLD": "5",
@@ -56,6 +57,18 @@ func TestEachVariableIsValidated(t *testing.T) {
 				t.Fatalf("want an error naming %s, got %v", name, err)
 			}
 		})
+	}
+}
+
+func TestApprovalWindowIsBounded(t *testing.T) {
+	m := minimal()
+	m["UWSPORTAL_APPROVAL_WINDOW"] = "15m"
+	if c, err := Load(env(m)); err != nil || c.ApprovalWindow != 15*time.Minute {
+		t.Fatalf("15m: %v %v", c, err)
+	}
+	m["UWSPORTAL_APPROVAL_WINDOW"] = "200h"
+	if _, err := Load(env(m)); err == nil || !strings.Contains(err.Error(), "UWSPORTAL_APPROVAL_WINDOW") {
+		t.Fatalf("200h: want an error naming the variable, got %v", err)
 	}
 }
 

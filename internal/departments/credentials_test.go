@@ -33,7 +33,7 @@ func TestLeadCannotTouchAnotherDepartment(t *testing.T) {
 	if _, err := e.App.Departments.DepartmentView(ctx, p, "beta"); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("view: %v", err)
 	}
-	if _, err := e.App.Departments.Reveal(ctx, p, apptest.Meta, "beta", "because"); !errors.Is(err, models.ErrForbidden) {
+	if _, err := e.App.Departments.Reveal(ctx, p, apptest.Meta, "beta", "because", 0); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("reveal: %v", err)
 	}
 	if err := e.App.Departments.SetCredential(ctx, p, apptest.Meta, departments.CredentialInput{Department: "alpha", Username: "x_uws", Password: apptest.GoodPW, Verify: false}); !errors.Is(err, models.ErrForbidden) {
@@ -115,7 +115,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			return err
 		},
 		"reveal no cred": func() error {
-			_, err := e.App.Departments.Reveal(ctx, e.Admin, apptest.Meta, "fleet", "why")
+			_, err := e.App.Departments.Reveal(ctx, e.Admin, apptest.Meta, "fleet", "why", 0)
 			return err
 		},
 		"clear no cred":   func() error { return e.App.Departments.ClearQuarantine(ctx, e.Admin, apptest.Meta, "fleet") },
@@ -172,16 +172,16 @@ func TestRevealNeedsPermissionReasonAndDepartmentConsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Seed("closed", "closed_uws", models.ProtocolREST)
-	if _, err := e.App.Departments.Reveal(ctx, e.Admin, apptest.Meta, "closed", "audit"); !errors.Is(err, models.ErrForbidden) {
+	if _, err := e.App.Departments.Reveal(ctx, e.Admin, apptest.Meta, "closed", "audit", 0); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("closed: %v", err)
 	}
-	if _, err := e.App.Departments.Reveal(ctx, e.Admin, apptest.Meta, "open", "  "); !errors.Is(err, models.ErrInvalid) {
+	if _, err := e.App.Departments.Reveal(ctx, e.Admin, apptest.Meta, "open", "  ", 0); !errors.Is(err, models.ErrInvalid) {
 		t.Fatalf("no reason: %v", err)
 	}
-	if _, err := e.App.Departments.Reveal(ctx, e.Admin, apptest.Meta, "open", strings.Repeat("x", 501)); !errors.Is(err, models.ErrInvalid) {
+	if _, err := e.App.Departments.Reveal(ctx, e.Admin, apptest.Meta, "open", strings.Repeat("x", 501), 0); !errors.Is(err, models.ErrInvalid) {
 		t.Fatalf("long reason: %v", err)
 	}
-	pw, err := e.App.Departments.Reveal(ctx, lead("open"), apptest.Meta, "open", "configuring the fleet gateway")
+	pw, err := e.App.Departments.Reveal(ctx, lead("open"), apptest.Meta, "open", "configuring the fleet gateway", 0)
 	if err != nil || pw.Reveal() != apptest.GoodPW {
 		t.Fatalf("reveal: %v", err)
 	}

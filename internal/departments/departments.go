@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -26,9 +27,12 @@ type Deps struct {
 	DB       *store.DB
 	Keys     *secret.Keyring
 	Upstream *upstream.Service
-	Log      *slog.Logger
-	Metrics  *metrics.Metrics // may be nil
-	Now      func() time.Time
+	// Approvals spends a second person's approval where the department
+	// requires one (reveal).
+	Approvals *approvals.Service
+	Log       *slog.Logger
+	Metrics   *metrics.Metrics // may be nil
+	Now       func() time.Time
 	// Resealers re-encrypt other capabilities' secrets in rekey's
 	// transaction (notification channels).
 	Resealers []Resealer
@@ -45,6 +49,7 @@ type Service struct {
 	db        *store.DB
 	keys      *secret.Keyring
 	up        *upstream.Service
+	appr      *approvals.Service
 	log       *slog.Logger
 	metrics   *metrics.Metrics
 	now       func() time.Time
@@ -53,7 +58,8 @@ type Service struct {
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, log: d.Log, metrics: d.Metrics, now: d.Now, resealers: d.Resealers}
+	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, appr: d.Approvals, log: d.Log, metrics: d.Metrics, now: d.Now,
+		resealers: d.Resealers}
 }
 
 // CreateDepartment stores a new department.
@@ -79,8 +85,8 @@ func (s *Service) CreateDepartment(ctx context.Context, p *models.Principal, met
 }
 
 // UpdateSettings saves the fields of the settings form (name, protocol,
-// reveal). It writes only those, so a schedule saved at the same moment
-// is not undone.
+// reveal, account, which actions need approval). It writes only those, so
+// a schedule saved at the same moment is not undone.
 func (s *Service) UpdateSettings(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, set store.DepartmentSettings) error {
 	if err := p.Require(models.PermManageDepartments, slug); err != nil {
 		return err
@@ -110,6 +116,7 @@ func (s *Service) UpdateSettings(ctx context.Context, p *models.Principal, meta 
 				changes = append(changes, c.name)
 			}
 		}
+		changes = append(changes, approvalChanges(old.Approvals, set.Approvals)...)
 		e := models.NewEvent(models.EvDepartmentUpdated, p, meta).With("changes", changes)
 		if old.AccountName != set.AccountName {
 			e.With("account_name", set.AccountName)
@@ -234,6 +241,35 @@ func (s *Service) status(d models.Department, r *store.CredentialRow) models.Cre
 		st.Advice = models.QuarantineAdvice(r.Username)
 	}
 	return st
+}
+
+// SetApprovals sets which actions of department slug need a second
+// person's approval (admins), audited as a change of its settings.
+func (s *Service) SetApprovals(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, rules models.ApprovalRules) error {
+	if err := p.Require(models.PermManageDepartments, slug); err != nil {
+		return err
+	}
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		old, err := s.db.SetDepartmentApprovals(ctx, tx, slug, rules)
+		if err != nil {
+			return err
+		}
+		e := models.NewEvent(models.EvDepartmentUpdated, p, meta).With("changes", approvalChanges(old, rules))
+		e.Department, e.Target = slug, "department:"+slug
+		return s.db.Audit(ctx, tx, e)
+	})
+}
+
+// approvalChanges names the dual-control settings that differ, as the
+// department.updated event lists them (approve_reveal, …).
+func approvalChanges(old, now models.ApprovalRules) []string {
+	changes := []string{}
+	for _, a := range models.ApprovalActions {
+		if old.Requires(a) != now.Requires(a) {
+			changes = append(changes, "approve_"+string(a))
+		}
+	}
+	return changes
 }
 
 // SetAccount sets the department's ThingSpace account name (admins).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/upstream"
@@ -88,8 +89,10 @@ func (s *Service) Credential(ctx context.Context, slug string) (store.Credential
 }
 
 // Reveal returns the current password, if the department allows it, and
-// audits who saw it and why.
-func (s *Service) Reveal(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug, reason string) (secret.Secret, error) {
+// audits who saw it and why. Where the department requires approval to
+// reveal, approval is the person's approved request, spent in the
+// transaction that records the reveal (0 where none is required).
+func (s *Service) Reveal(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug, reason string, approval int64) (secret.Secret, error) {
 	if err := p.Require(models.PermReveal, slug); err != nil {
 		return "", err
 	}
@@ -111,7 +114,24 @@ func (s *Service) Reveal(ctx context.Context, p *models.Principal, meta models.R
 	e := models.NewEvent(models.EvCredentialRevealed, p, meta).With("reason", reason, "version", row.Version)
 	e.Department, e.Target = slug, "credential:"+slug
 	// No audit row, no reveal.
-	if err := s.db.AuditAlone(ctx, e, pw.Reveal()); err != nil {
+	if !row.ApproveReveal {
+		if err := s.db.AuditAlone(ctx, e, pw.Reveal()); err != nil {
+			return "", err
+		}
+		return pw, nil
+	}
+	need := approvals.Need{DepartmentID: row.DepartmentID, Department: slug, Required: true, Action: models.ApproveReveal, ID: approval}
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		used, err := s.appr.Consume(ctx, tx, p, meta, need)
+		if err != nil {
+			return err
+		}
+		if err := s.db.Audit(ctx, tx, used); err != nil {
+			return err
+		}
+		return s.db.Audit(ctx, tx, e, pw.Reveal())
+	})
+	if err != nil {
 		return "", err
 	}
 	return pw, nil

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/uwsportal/uwsportal/internal/approvals"
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
@@ -22,6 +24,9 @@ type Action struct {
 	ETFWaiver   bool   // deactivate: ask for the early termination fee to be waived
 	// Confirm is the MDN or ICCID typed by the person to deactivate.
 	Confirm string
+	// Approval is the person's approved request to deactivate these
+	// devices, where the department requires one (0: none).
+	Approval int64
 }
 
 // Outcome of one device's action.
@@ -100,12 +105,21 @@ func (s *Service) Act(ctx context.Context, p *models.Principal, meta models.Requ
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
+	need := approvals.Need{DepartmentID: d.ID, Department: slug, Required: a.Op == models.OpDeactivate && d.Approvals.Deactivate && models.DualControlApplies(p),
+		Action: models.ApproveDeactivate, Devices: a.Devices, ID: a.Approval}
+	// No call upstream, not even a login, on an approval that cannot be used.
+	if err := s.appr.Check(ctx, p, need); err != nil {
+		return nil, err
+	}
 	ss, err := s.open(ctx, p, meta, d)
 	if err != nil {
 		return nil, err
 	}
 	if a.Op == models.OpDeactivate {
 		if err := s.confirmDeactivate(ctx, ss, a); err != nil {
+			return nil, err
+		}
+		if err := s.spend(ctx, p, meta, need); err != nil {
 			return nil, err
 		}
 	}
@@ -132,6 +146,23 @@ func (s *Service) Act(ctx context.Context, p *models.Principal, meta models.Requ
 		results = append(results, r)
 	}
 	return results, nil
+}
+
+// spend consumes the approval a deactivate needs, if its department
+// requires one, in a transaction of its own committed before the action
+// is sent: the device.deactivate event records ThingSpace's answer, so it
+// comes after the call, and an approval must never outlive a send.
+func (s *Service) spend(ctx context.Context, p *models.Principal, meta models.RequestMeta, need approvals.Need) error {
+	if !need.Required {
+		return nil
+	}
+	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		used, err := s.appr.Consume(ctx, tx, p, meta, need)
+		if err != nil {
+			return err
+		}
+		return s.db.Audit(ctx, tx, used)
+	})
 }
 
 // actOne sends one device's action.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
@@ -27,9 +28,12 @@ type Deps struct {
 	Keys        *secret.Keyring
 	Upstream    *upstream.Service
 	Departments *departments.Service
-	Log         *slog.Logger
-	Metrics     *metrics.Metrics // may be nil
-	Now         func() time.Time
+	// Approvals spends a second person's approval where the department
+	// requires one to deactivate.
+	Approvals *approvals.Service
+	Log       *slog.Logger
+	Metrics   *metrics.Metrics // may be nil
+	Now       func() time.Time
 }
 
 // Service is the devices use cases.
@@ -38,13 +42,14 @@ type Service struct {
 	keys  *secret.Keyring
 	up    *upstream.Service
 	depts *departments.Service
+	appr  *approvals.Service
 	log   *slog.Logger
 	now   func() time.Time
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, log: d.Log, now: d.Now}
+	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, now: d.Now}
 }
 
 // session is what one operation needs upstream: the department, its

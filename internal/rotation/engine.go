@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
@@ -38,9 +39,12 @@ type Deps struct {
 	Keys        *secret.Keyring
 	Upstream    *upstream.Service
 	Departments *departments.Service
-	Log         *slog.Logger
-	Metrics     *metrics.Metrics // may be nil
-	Now         func() time.Time
+	// Approvals spends a second person's approval where the department
+	// requires one to rotate now (manual rotations only).
+	Approvals *approvals.Service
+	Log       *slog.Logger
+	Metrics   *metrics.Metrics // may be nil
+	Now       func() time.Time
 }
 
 // Engine runs rotations. Every run is detached from its caller's
@@ -51,6 +55,7 @@ type Engine struct {
 	keys    *secret.Keyring
 	up      *upstream.Service
 	depts   *departments.Service
+	appr    *approvals.Service
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	now     func() time.Time
@@ -60,7 +65,7 @@ type Engine struct {
 
 // New builds the engine.
 func New(d Deps) *Engine {
-	return &Engine{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, log: d.Log, metrics: d.Metrics, now: d.Now}
+	return &Engine{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, metrics: d.Metrics, now: d.Now}
 }
 
 // Wait blocks until every rotation in flight has ended or ctx ends.
@@ -118,10 +123,22 @@ func (e *Engine) Rotate(ctx context.Context, p *models.Principal, meta models.Re
 	default:
 		return Result{}, models.Errorf(models.ErrInvalid, "Unknown rotation trigger %q.", models.Clip(string(trigger), 20))
 	}
-	return e.rotate(context.WithoutCancel(ctx), p, meta, slug, trigger)
+	return e.rotate(context.WithoutCancel(ctx), p, meta, slug, trigger, 0)
 }
 
-func (e *Engine) rotate(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, trigger models.RotationTrigger) (Result, error) {
+// RotateNow is a person's manual rotation ("rotate now"). Where the
+// department requires approval to rotate, approval is the person's
+// approved request, spent in the transaction that starts the rotation,
+// before anything is sent upstream; else it is ignored. Scheduled and
+// command-line rotations (Rotate) never need one.
+func (e *Engine) RotateNow(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, approval int64) (Result, error) {
+	if err := p.Require(models.PermRotate, slug); err != nil {
+		return Result{}, err
+	}
+	return e.rotate(context.WithoutCancel(ctx), p, meta, slug, models.TriggerManual, approval)
+}
+
+func (e *Engine) rotate(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, trigger models.RotationTrigger, approval int64) (Result, error) {
 	e.inflight.Add(1)
 	defer e.inflight.Done()
 	pre, err := e.depts.Credential(ctx, slug)
@@ -142,7 +159,7 @@ func (e *Engine) rotate(ctx context.Context, p *models.Principal, meta models.Re
 		return Result{}, err
 	}
 	defer lock.Unlock()
-	r, err := e.start(ctx, p, meta, pre, trigger, b)
+	r, err := e.start(ctx, p, meta, pre, starting{trigger: trigger, approval: approval}, b)
 	if err != nil {
 		return Result{}, err
 	}
@@ -162,7 +179,8 @@ func (e *Engine) count(res Result) {
 // point). The row lock and the version read before the account lock make
 // one rotation per credential across every instance. When no session is
 // cached, the login's lease is reserved in the same transaction.
-func (e *Engine) start(ctx context.Context, p *models.Principal, meta models.RequestMeta, pre store.CredentialRow, trigger models.RotationTrigger, b thingspace.Backend) (*run, error) {
+func (e *Engine) start(ctx context.Context, p *models.Principal, meta models.RequestMeta, pre store.CredentialRow, how starting, b thingspace.Backend) (*run, error) {
+	trigger := how.trigger
 	r := &run{p: p, meta: meta, backend: b}
 	tok, cached, err := e.up.Sessions().Get(ctx, store.AccountKey(pre.Username))
 	if err != nil {
@@ -177,6 +195,11 @@ func (e *Engine) start(ctx context.Context, p *models.Principal, meta models.Req
 			return models.Errorf(models.ErrConflict, "A rotation of %s (or a replacement of its credential) was already in progress when this one was asked for; it has ended, and nothing more was done.", pre.Slug)
 		}
 		if err := e.rotatable(&row); err != nil {
+			return err
+		}
+		used, err := e.appr.Consume(ctx, tx, p, meta, approvals.Need{DepartmentID: row.DepartmentID, Department: row.Slug,
+			Required: row.ApproveRotate && trigger == models.TriggerManual, Action: models.ApproveRotate, ID: how.approval})
+		if err != nil {
 			return err
 		}
 		if r.old, err = departments.Open(e.keys, &row); err != nil {
@@ -194,6 +217,11 @@ func (e *Engine) start(ctx context.Context, p *models.Principal, meta models.Req
 				return err
 			}
 		}
+		if used != nil {
+			if err := e.db.Audit(ctx, tx, used); err != nil {
+				return err
+			}
+		}
 		return e.db.Audit(ctx, tx, e.event(r, models.EvRotateStarted).With("trigger", string(trigger), "version", row.Version))
 	})
 	if err != nil {
@@ -203,6 +231,13 @@ func (e *Engine) start(ctx context.Context, p *models.Principal, meta models.Req
 		r.session = tok
 	}
 	return r, nil
+}
+
+// starting is how a run is asked for: its trigger and the approval a
+// person offers for a manual one (0: none).
+type starting struct {
+	trigger  models.RotationTrigger
+	approval int64
 }
 
 // rotatable says why a credential cannot start a rotation, if it cannot.

@@ -11,7 +11,7 @@ import (
 // RotateAttached is a rotation that dies with ctx, as one whose process is
 // killed: nothing after ctx ends reaches the database.
 func (e *Engine) RotateAttached(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string) (Result, error) {
-	return e.rotate(ctx, p, meta, slug, models.TriggerManual)
+	return e.rotate(ctx, p, meta, slug, models.TriggerManual, 0)
 }
 
 // RotateUntilStored runs a rotation up to the new password's commit and
@@ -30,7 +30,7 @@ func (e *Engine) RotateUntilStored(ctx context.Context, p *models.Principal, met
 		return err
 	}
 	defer lock.Unlock() // the process dies: its connection, and the lock, go
-	r, err := e.start(ctx, p, meta, pre, models.TriggerManual, b)
+	r, err := e.start(ctx, p, meta, pre, starting{trigger: models.TriggerManual}, b)
 	if err != nil {
 		return err
 	}

@@ -139,7 +139,7 @@ func (sc *Scheduler) Pass(ctx context.Context) (PassResult, error) {
 // cancellation, and backs its schedule off if no new password came of it.
 func (sc *Scheduler) rotate(ctx context.Context, row store.CredentialRow, res *PassResult) error {
 	e := sc.e
-	out, err := e.rotate(context.WithoutCancel(ctx), models.SystemPrincipal("scheduler"), models.RequestMeta{RequestID: "scheduler"}, row.Slug, models.TriggerScheduled)
+	out, err := e.rotate(context.WithoutCancel(ctx), models.SystemPrincipal("scheduler"), models.RequestMeta{RequestID: "scheduler"}, row.Slug, models.TriggerScheduled, 0)
 	switch {
 	case err != nil:
 		res.Skipped++

@@ -20,6 +20,8 @@ type CredentialRow struct {
 	MaxAgeDays          int
 	ScheduleEnabled     bool
 	RevealAllowed       bool
+	ApproveReveal       bool
+	ApproveRotate       bool
 	Username            string
 	Ciphertext          []byte
 	KeyID               string
@@ -44,7 +46,7 @@ type CredentialRow struct {
 func (r *CredentialRow) CredState() models.CredentialState { return models.CredentialState(r.State) }
 
 const credentialSelect = `SELECT c.*, d.slug, d.name AS department_name, d.protocol, d.max_age_days,
-       d.schedule_enabled, d.reveal_allowed,
+       d.schedule_enabled, d.reveal_allowed, d.approve_reveal, d.approve_rotate,
        COALESCE(a.consecutive_failures, 0) AS consecutive_failures,
        COALESCE(a.failures_since_success, 0) AS failures_since_success
   FROM credentials c JOIN departments d ON d.id = c.department_id

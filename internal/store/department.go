@@ -19,22 +19,28 @@ type departmentRecord struct {
 	ScheduleEnabled bool
 	RevealAllowed   bool
 	AccountName     string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Dual control (00011_approvals.sql).
+	ApproveReveal     bool
+	ApproveDeactivate bool
+	ApproveRotate     bool
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 func (departmentRecord) TableName() string { return "departments" }
 
 func (r *departmentRecord) model() models.Department {
 	return models.Department{ID: r.ID, Slug: r.Slug, Name: r.Name, Protocol: models.Protocol(r.Protocol),
-		MaxAgeDays: r.MaxAgeDays, ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.CreatedAt}
+		MaxAgeDays: r.MaxAgeDays, ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.CreatedAt,
+		Approvals: models.ApprovalRules{Reveal: r.ApproveReveal, Deactivate: r.ApproveDeactivate, Rotate: r.ApproveRotate}}
 }
 
 // CreateDepartment stores d in tx and returns it with its id.
 func (db *DB) CreateDepartment(ctx context.Context, tx *Tx, d models.Department) (models.Department, error) {
 	now := db.Now()
 	rec := departmentRecord{Slug: d.Slug, Name: d.Name, Protocol: string(d.Protocol), MaxAgeDays: d.MaxAgeDays,
-		ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed, AccountName: d.AccountName, CreatedAt: now, UpdatedAt: now}
+		ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed, AccountName: d.AccountName, CreatedAt: now, UpdatedAt: now,
+		ApproveReveal: d.Approvals.Reveal, ApproveDeactivate: d.Approvals.Deactivate, ApproveRotate: d.Approvals.Rotate}
 	if err := db.q(ctx, tx).Create(&rec).Error; err != nil {
 		if isUniqueViolation(err) {
 			return models.Department{}, models.Errorf(models.ErrConflict, "A department with the slug %q already exists.", d.Slug)
@@ -55,6 +61,8 @@ type DepartmentSettings struct {
 	Protocol      models.Protocol
 	RevealAllowed bool
 	AccountName   string
+	// Approvals: which actions need a second person's approval.
+	Approvals models.ApprovalRules
 }
 
 // UpdateDepartmentSettings writes only the settings fields of department
@@ -66,6 +74,7 @@ func (db *DB) UpdateDepartmentSettings(ctx context.Context, tx *Tx, slug string,
 	}
 	err = db.q(ctx, tx).Model(&departmentRecord{}).Where("slug = ?", slug).Updates(map[string]any{
 		"name": set.Name, "protocol": string(set.Protocol), "reveal_allowed": set.RevealAllowed, "account_name": set.AccountName,
+		"approve_reveal": set.Approvals.Reveal, "approve_deactivate": set.Approvals.Deactivate, "approve_rotate": set.Approvals.Rotate,
 		"updated_at": db.Now(),
 	}).Error
 	return before, err
@@ -148,4 +157,17 @@ func (db *DB) SetDepartmentAccount(ctx context.Context, tx *Tx, slug, account st
 	err = db.q(ctx, tx).Model(&departmentRecord{}).Where("slug = ?", slug).
 		Updates(map[string]any{"account_name": account, "updated_at": db.Now()}).Error
 	return d.AccountName, err
+}
+
+// SetDepartmentApprovals writes only department slug's dual-control
+// settings and returns the ones they replaced.
+func (db *DB) SetDepartmentApprovals(ctx context.Context, tx *Tx, slug string, rules models.ApprovalRules) (models.ApprovalRules, error) {
+	d, err := db.lockDepartment(ctx, tx, slug)
+	if err != nil {
+		return d.Approvals, err
+	}
+	err = db.q(ctx, tx).Model(&departmentRecord{}).Where("slug = ?", slug).Updates(map[string]any{
+		"approve_reveal": rules.Reveal, "approve_deactivate": rules.Deactivate, "approve_rotate": rules.Rotate, "updated_at": db.Now(),
+	}).Error
+	return d.Approvals, err
 }

@@ -49,11 +49,14 @@ func (db *DB) DepartmentPolicy(ctx context.Context, slug string) (models.Departm
 		ScheduleEnabled      bool
 		RevealAllowed        bool
 		AccountName          string
+		ApproveReveal        bool
+		ApproveDeactivate    bool
+		ApproveRotate        bool
 		CreatedAt            time.Time
 		PolicyRole, PolicyOp *string
 	}
 	err := db.q(ctx, nil).Raw(`SELECT d.id, d.slug, d.name, d.protocol, d.max_age_days, d.schedule_enabled, d.reveal_allowed,
-	       d.account_name, d.created_at, p.role AS policy_role, p.operation AS policy_op
+	       d.account_name, d.approve_reveal, d.approve_deactivate, d.approve_rotate, d.created_at, p.role AS policy_role, p.operation AS policy_op
 	  FROM departments d LEFT JOIN device_policies p ON p.department_id = d.id WHERE d.slug = ?`, slug).Scan(&rows).Error
 	if err != nil {
 		return models.Department{}, nil, fmt.Errorf("read department %s: %w", clipName(slug), err)
@@ -69,6 +72,7 @@ func (db *DB) DepartmentPolicy(ctx context.Context, slug string) (models.Departm
 	}
 	r := rows[0]
 	rec := departmentRecord{ID: r.ID, Slug: r.Slug, Name: r.Name, Protocol: r.Protocol, MaxAgeDays: r.MaxAgeDays,
-		ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.CreatedAt}
+		ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.CreatedAt,
+		ApproveReveal: r.ApproveReveal, ApproveDeactivate: r.ApproveDeactivate, ApproveRotate: r.ApproveRotate}
 	return rec.model(), policy, nil
 }
