@@ -30,6 +30,9 @@ func (s *Service) device(q *request, op models.Operation) error {
 	if !q.client.Allows(op) {
 		return errScope
 	}
+	if op == models.OpDeactivate && q.client.ApproveDeactivate {
+		return errDualControl
+	}
 	if err := s.admit(q); err != nil {
 		return err
 	}

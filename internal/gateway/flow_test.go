@@ -202,3 +202,26 @@ func TestClientsAreKeptApart(t *testing.T) {
 		t.Fatalf("beta's own account: %d %s", r.Status, r.Body)
 	}
 }
+
+// Where a department wants a second person's approval for deactivate, an
+// application cannot obtain one: the gateway refuses deactivate, sending
+// nothing upstream, and still lets the client do its other operations.
+func TestDualControlRefusesDeactivate(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t, gateway.Limits{})
+	c := p.app(t, p.client(t, "fleet", models.Operations...)).start()
+	mdn := activeMDN(t, c)
+	if err := p.App.Departments.SetApprovals(ctx, p.Admin, apptest.Meta, "fleet", models.ApprovalRules{Deactivate: true}); err != nil {
+		t.Fatal(err)
+	}
+	before := p.Sim.User(t, "fleet_uws")
+	if a := c.act("deactivate", account, mdn, nil); a.Status != http.StatusForbidden || a.code(t) != "UnifiedWebService.REQUEST_FAILED.ApprovalRequired" {
+		t.Fatalf("deactivate under dual control: %d %s", a.Status, a.Body)
+	}
+	if after := p.Sim.User(t, "fleet_uws"); after.DeviceActions != before.DeviceActions || p.state(t, mdn) != "active" {
+		t.Fatal("a refused deactivate reached ThingSpace")
+	}
+	if a := c.act("suspend", account, mdn, nil); a.Status != http.StatusOK {
+		t.Fatalf("suspend under dual control for deactivate: %d %s", a.Status, a.Body)
+	}
+}

@@ -15,13 +15,17 @@ type APIClientRow struct {
 	models.APIClient
 	DepartmentID int64
 	AccountName  string
-	SecretHash   []byte
-	PrevHash     []byte
+	// ApproveDeactivate: the department wants a second person's approval
+	// for every deactivate, which an application cannot obtain.
+	ApproveDeactivate bool
+	SecretHash        []byte
+	PrevHash          []byte
 }
 
 type apiClientRecord struct {
 	ID, Slug, AccountName, Name, OwnerName, OwnerEmail, Operations, CreatedBy string
 	DepartmentID                                                              int64
+	ApproveDeactivate                                                         bool
 	SecretHash, PrevSecretHash                                                []byte
 	PrevUntil, RevokedAt                                                      *time.Time
 	CreatedAt, ExpiresAt                                                      time.Time
@@ -35,12 +39,12 @@ func (r apiClientRecord) row() APIClientRow {
 			c.Operations = append(c.Operations, models.Operation(op))
 		}
 	}
-	return APIClientRow{APIClient: c, DepartmentID: r.DepartmentID, AccountName: r.AccountName, SecretHash: r.SecretHash, PrevHash: r.PrevSecretHash}
+	return APIClientRow{APIClient: c, DepartmentID: r.DepartmentID, AccountName: r.AccountName, ApproveDeactivate: r.ApproveDeactivate, SecretHash: r.SecretHash, PrevHash: r.PrevSecretHash}
 }
 
 const apiClientSelect = `SELECT c.id, d.slug, d.account_name, c.name, c.owner_name, c.owner_email,
        array_to_string(c.operations, ',') AS operations, c.created_by, c.department_id, c.secret_hash,
-       c.prev_secret_hash, c.prev_until, c.revoked_at, c.created_at, c.expires_at
+       c.prev_secret_hash, c.prev_until, c.revoked_at, c.created_at, c.expires_at, d.approve_deactivate
   FROM api_clients c JOIN departments d ON d.id = c.department_id`
 
 // CreateAPIClient stores a new client of department deptID in tx.
