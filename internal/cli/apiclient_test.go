@@ -1,26 +1,14 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/uwsportal/uwsportal/internal/secret"
-	"github.com/uwsportal/uwsportal/internal/testdb"
 )
 
 func TestAPIClientCommands(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"DATABASE_URL": testdb.URL(t), "UWSPORTAL_MASTER_KEY": secret.GenerateKey()}
-	var logs bytes.Buffer
-	run := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := Run(context.Background(), append([]string{"uwsportal"}, args...), func(k string) string { return env[k] },
-			Stdio{In: strings.NewReader(""), Out: &out, Err: &logs})
-		return out.String(), err
-	}
+	run, logs := newRunner(t)
 	if _, err := run("department", "create", "--slug", "fleet", "--name", "Fleet"); err != nil {
 		t.Fatal(err)
 	}

@@ -17,14 +17,7 @@ import (
 
 func TestNotifyCommands(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"DATABASE_URL": testdb.URL(t), "UWSPORTAL_MASTER_KEY": secret.GenerateKey()}
-	var logs bytes.Buffer
-	run := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := Run(context.Background(), append([]string{"uwsportal"}, args...), func(k string) string { return env[k] },
-			Stdio{In: strings.NewReader(""), Out: &out, Err: &logs})
-		return out.String(), err
-	}
+	run, logs := newRunner(t)
 	hook := channeltest.NewReceiver(t, nil)
 	out, err := run("notify", "add", "--kind", "webhook", "--target", hook.URL+"/in/t0ken", "--events", "rotated,break-glass", "--json")
 	if err != nil {
@@ -68,4 +61,17 @@ func TestNotifyCommands(t *testing.T) {
 	if strings.Contains(logs.String(), made.SigningSecret) || strings.Contains(logs.String(), "t0ken") {
 		t.Fatal("a secret reached the logs")
 	}
+}
+
+// newRunner runs commands against a fresh database and key, as a shell
+// would; logs collects what they wrote to stderr.
+func newRunner(t *testing.T) (run func(args ...string) (string, error), logs *bytes.Buffer) {
+	env := map[string]string{"DATABASE_URL": testdb.URL(t), "UWSPORTAL_MASTER_KEY": secret.GenerateKey()}
+	logs = &bytes.Buffer{}
+	return func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := Run(context.Background(), append([]string{"uwsportal"}, args...), func(k string) string { return env[k] },
+			Stdio{In: strings.NewReader(""), Out: &out, Err: logs})
+		return out.String(), err
+	}, logs
 }
