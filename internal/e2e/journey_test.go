@@ -43,6 +43,7 @@ func TestBrowserJourney(t *testing.T) {
 		{"lead rotates", func(t *testing.T) { leadRotates(t, s, lena) }},
 		{"member cannot rotate", func(t *testing.T) { memberCannotRotate(t, s, mike) }},
 		{"lead operates devices, member is refused", func(t *testing.T) { devicesJourney(t, s, alice, lena, mike) }},
+		{"reveal under dual control, with notifications", func(t *testing.T) { dualControlJourney(t, s, alice, lena) }},
 		{"auditor checks the trail", func(t *testing.T) { exportCSV = auditorChecks(t, oscar) }},
 		{"no groups, no access", func(t *testing.T) {
 			nora.signIn(t)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/uwsportal/uwsportal/internal/cli"
 	"github.com/uwsportal/uwsportal/internal/devidp"
+	"github.com/uwsportal/uwsportal/internal/notify/channel/channeltest"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/internal/tsim"
@@ -40,13 +41,15 @@ type stack struct {
 	// initialPassword is the fleet UWS password the admin enters; the
 	// simulator knows it from the start.
 	initialPassword string
+	// mail is the mail server notifications go to (plain SMTP on loopback).
+	mail *channeltest.SMTPServer
 }
 
 // startStack wires the stack as cmd/demo does, on free loopback ports, and
 // returns once the portal answers /readyz.
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	s := &stack{dbURL: testdb.URL(t), logs: &testutil.Buffer{}, secrets: &secretSet{}}
+	s := &stack{dbURL: testdb.URL(t), logs: &testutil.Buffer{}, secrets: &secretSet{}, mail: channeltest.NewPlainSMTPServer(t)}
 
 	appSecret := "e2e-app-secret-" + secret.GenerateKey()[:16]
 	idpSecret := "e2e-idp-secret-" + secret.GenerateKey()[:16]
@@ -99,6 +102,9 @@ func startStack(t *testing.T) *stack {
 		"UWSPORTAL_SCHEDULER":        "false",
 		"UWSPORTAL_LOG_LEVEL":        "debug", // the secret scan reads every line there is
 		"UWSPORTAL_SHUTDOWN_TIMEOUT": "5s",
+		"UWSPORTAL_SMTP_ADDR":        s.mail.Addr,
+		"UWSPORTAL_SMTP_FROM":        "uwsportal@example.com",
+		"UWSPORTAL_SMTP_TLS":         "none", // loopback
 	}
 	getenv := func(k string) string { return env[k] }
 
@@ -200,6 +206,25 @@ func capture(h http.Handler, set *secretSet, who string) http.Handler {
 type secretSet struct {
 	mu   sync.Mutex
 	vals map[string]string // value → label
+	once map[string]string // label → the one page meant to show it ("persona /path")
+}
+
+// shownOnce says the secret labelled label is meant to be on one page
+// that persona loads at path (a revealed password, a signing secret), and
+// on no other.
+func (s *secretSet) shownOnce(label, persona, path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.once == nil {
+		s.once = map[string]string{}
+	}
+	s.once[label] = persona + " " + path
+}
+
+func (s *secretSet) onePage(label string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.once[label]
 }
 
 func (s *secretSet) add(label, value string) {
