@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 
