@@ -51,14 +51,7 @@ func startStack(t *testing.T) *stack {
 	t.Helper()
 	s := &stack{dbURL: testdb.URL(t), logs: &testutil.Buffer{}, secrets: &secretSet{}, mail: channeltest.NewPlainSMTPServer(t)}
 
-	appSecret := "e2e-app-secret-" + secret.GenerateKey()[:16]
-	idpSecret := "e2e-idp-secret-" + secret.GenerateKey()[:16]
-	masterKey := secret.GenerateKey()
-	s.initialPassword = "Init-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q"
-	s.secrets.add("master key", masterKey)
-	s.secrets.add("ThingSpace app secret", appSecret)
-	s.secrets.add("OIDC client secret", idpSecret)
-	s.secrets.add("initial UWS password", s.initialPassword)
+	appSecret, idpSecret, masterKey := s.newSecrets()
 
 	s.sim = tsim.New(tsim.Options{AppKey: appKey, AppSecret: appSecret})
 	s.sim.SetUser(fleetUWSUser, s.initialPassword)
@@ -128,6 +121,19 @@ func startStack(t *testing.T) *stack {
 		t.Fatalf("portal did not become ready: %v\nportal log:\n%s", err, s.logs.String())
 	}
 	return s
+}
+
+// newSecrets makes the stack's secrets, each one known to the scan.
+func (s *stack) newSecrets() (appSecret, idpSecret, masterKey string) {
+	appSecret = "e2e-app-secret-" + secret.GenerateKey()[:16]
+	idpSecret = "e2e-idp-secret-" + secret.GenerateKey()[:16]
+	masterKey = secret.GenerateKey()
+	s.initialPassword = "Init-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q"
+	s.secrets.add("master key", masterKey)
+	s.secrets.add("ThingSpace app secret", appSecret)
+	s.secrets.add("OIDC client secret", idpSecret)
+	s.secrets.add("initial UWS password", s.initialPassword)
+	return appSecret, idpSecret, masterKey
 }
 
 // freeAddr returns a loopback address with a port that was free a moment
