@@ -21,10 +21,7 @@ const maxAuditDevices = 100
 // its scopes, the department's account, its limits, the Idempotency-Key;
 // then ThingSpace with the department's session, its answer unchanged.
 func (s *Service) device(q *request, op models.Operation) error {
-	if err := s.bearer(q); err != nil {
-		return err
-	}
-	if _, err := s.session(q); err != nil {
+	if err := s.caller(q); err != nil {
 		return err
 	}
 	if !q.client.Allows(op) {

@@ -9,6 +9,9 @@ import (
 // admit takes a token from the client's bucket (shared by every
 // instance): 429 with Retry-After when it is empty.
 func (s *Service) admit(q *request) error {
+	if q.admitted {
+		return nil // caller took the token already
+	}
 	ok, wait, err := s.db.TakeGatewayToken(q.r.Context(), q.client.ID, s.limits.Burst, s.limits.PerSecond, s.now())
 	if err != nil {
 		return err

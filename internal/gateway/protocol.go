@@ -49,6 +49,8 @@ type request struct {
 	client *store.APIClientRow
 	// verified: the client proved who it is (its secret or its token).
 	verified bool
+	// admitted: caller already took this call's rate-limit token.
+	admitted bool
 }
 
 // Serve answers one request under /api/. meta says where it came from
@@ -190,15 +192,11 @@ func (s *Service) logout(q *request) error {
 // bearer identifies the client by its bearer token, and reads the client
 // afresh: a revoke or an expiry takes effect at once.
 func (s *Service) bearer(q *request) error {
-	h := q.r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
-	if h == "" {
-		return errMissing
+	tok, err := bearerToken(q)
+	if err != nil {
+		return err
 	}
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return errInvalid
-	}
-	id, err := s.db.GatewayToken(q.r.Context(), hash(strings.TrimSpace(tok)), store.TokenBearer, s.now(), 0)
+	id, err := s.db.GatewayToken(q.r.Context(), hash(tok), store.TokenBearer, s.now(), 0)
 	if err != nil {
 		return err
 	}
@@ -207,6 +205,46 @@ func (s *Service) bearer(q *request) error {
 	}
 	q.verified = true
 	return s.load(q, id)
+}
+
+// caller identifies a device call's client by its bearer token, checks its
+// session handle and takes a token from its rate-limit bucket, all in one
+// round trip. The answers are those of bearer then session; every call by
+// a known client counts against its rate, even one refused afterwards.
+func (s *Service) caller(q *request) error {
+	tok, err := bearerToken(q)
+	if err != nil {
+		return err
+	}
+	handle := strings.TrimSpace(q.r.Header.Get("VZ-M2M-Token"))
+	c, found, err := s.db.GatewayCaller(q.r.Context(), hash(tok), hash(handle), s.now(), SessionIdle, s.limits.Burst, s.limits.PerSecond)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return errInvalid
+	}
+	q.verified, q.client, q.admitted = true, &c.APIClientRow, c.Admitted
+	if !c.Active(s.now()) {
+		return gwFault(http.StatusUnauthorized, faultInvalid, "Invalid Credentials", "client_"+c.Status(s.now()))
+	}
+	if handle == "" || !c.Session {
+		return errSession
+	}
+	return nil
+}
+
+// bearerToken is the request's bearer token.
+func bearerToken(q *request) (string, error) {
+	h := q.r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if h == "" {
+		return "", errMissing
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return "", errInvalid
+	}
+	return strings.TrimSpace(tok), nil
 }
 
 // session checks the VZ-M2M-Token handle: live, and the bearer's client's.

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -42,10 +45,14 @@ func (r apiClientRecord) row() APIClientRow {
 	return APIClientRow{APIClient: c, DepartmentID: r.DepartmentID, AccountName: r.AccountName, ApproveDeactivate: r.ApproveDeactivate, SecretHash: r.SecretHash, PrevHash: r.PrevSecretHash}
 }
 
-const apiClientSelect = `SELECT c.id, d.slug, d.account_name, c.name, c.owner_name, c.owner_email,
+const (
+	apiClientColumns = `SELECT c.id, d.slug, d.account_name, c.name, c.owner_name, c.owner_email,
        array_to_string(c.operations, ',') AS operations, c.created_by, c.department_id, c.secret_hash,
-       c.prev_secret_hash, c.prev_until, c.revoked_at, c.created_at, c.expires_at, d.approve_deactivate
+       c.prev_secret_hash, c.prev_until, c.revoked_at, c.created_at, c.expires_at, d.approve_deactivate`
+	apiClientFrom = `
   FROM api_clients c JOIN departments d ON d.id = c.department_id`
+	apiClientSelect = apiClientColumns + apiClientFrom
+)
 
 // CreateAPIClient stores a new client of department deptID in tx.
 func (db *DB) CreateAPIClient(ctx context.Context, tx *Tx, deptID int64, c models.APIClient, secretHash []byte) error {
@@ -75,6 +82,9 @@ func (db *DB) APIClients(ctx context.Context, deptID int64) ([]models.APIClient,
 // APIClient reads client id (forUpdate in tx locks it). A client not
 // found is ErrNotFound.
 func (db *DB) APIClient(ctx context.Context, tx *Tx, id string, forUpdate bool) (APIClientRow, error) {
+	if tx == nil && !forUpdate {
+		return db.apiClientNow(ctx, id) // every gateway call: straight through pgx
+	}
 	q := apiClientSelect + " WHERE c.id = ?"
 	if forUpdate {
 		q += " FOR UPDATE OF c"
@@ -137,4 +147,56 @@ func (db *DB) APIClientsExpiring(ctx context.Context, from, to time.Time) ([]mod
 		out = append(out, r.row().APIClient)
 	}
 	return out, nil
+}
+
+func (db *DB) apiClientNow(ctx context.Context, id string) (APIClientRow, error) {
+	var r apiClientRecord
+	err := db.Pool.QueryRow(ctx, apiClientSelect+" WHERE c.id = $1", id).Scan(&r.ID, &r.Slug, &r.AccountName, &r.Name,
+		&r.OwnerName, &r.OwnerEmail, &r.Operations, &r.CreatedBy, &r.DepartmentID, &r.SecretHash, &r.PrevSecretHash,
+		&r.PrevUntil, &r.RevokedAt, &r.CreatedAt, &r.ExpiresAt, &r.ApproveDeactivate)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return APIClientRow{}, models.Errorf(models.ErrNotFound, "No API client %q.", models.ClipMark(id, 40))
+	}
+	if err != nil {
+		return APIClientRow{}, fmt.Errorf("read API client: %w", err)
+	}
+	return r.row(), nil
+}
+
+// Caller is a gateway device call's client as GatewayCaller reads it.
+type Caller struct {
+	APIClientRow
+	// Session: the handle was live and the client's (its idle expiry slid).
+	Session bool
+	// Admitted: the call took a token from the client's bucket.
+	Admitted bool
+}
+
+// GatewayCaller reads, in one round trip, the client whose live bearer
+// token hashes to bearer; slides the idle expiry of its session handle
+// (hashing to handle) if that is live and the same client's; and takes a
+// token from the client's bucket (as TakeGatewayToken). found is false for
+// an unknown or expired bearer.
+func (db *DB) GatewayCaller(ctx context.Context, bearer, handle []byte, now time.Time, idle time.Duration, burst, rate float64) (c Caller, found bool, err error) {
+	var r apiClientRecord
+	err = db.lazyRow(ctx, `WITH b AS (
+	    SELECT client_id FROM gateway_tokens WHERE hash = $1 AND kind = 'bearer' AND expires_at > $3
+	), s AS (
+	    UPDATE gateway_tokens t SET expires_at = $4 FROM b
+	     WHERE t.hash = $2 AND t.kind = 'session' AND t.expires_at > $3 AND t.client_id = b.client_id
+	    RETURNING t.client_id
+	), k AS (`+takeToken+` SELECT client_id, $5::float8 - 1, $3 FROM b`+takeTokenConflict("$5", "$6")+`)
+	`+apiClientColumns+`, EXISTS (SELECT 1 FROM s), EXISTS (SELECT 1 FROM k)`+apiClientFrom+`
+	 WHERE c.id = (SELECT client_id FROM b)`, bearer, handle, now, now.Add(idle), burst, rate).Scan(
+		&r.ID, &r.Slug, &r.AccountName, &r.Name, &r.OwnerName, &r.OwnerEmail, &r.Operations, &r.CreatedBy, &r.DepartmentID,
+		&r.SecretHash, &r.PrevSecretHash, &r.PrevUntil, &r.RevokedAt, &r.CreatedAt, &r.ExpiresAt, &r.ApproveDeactivate,
+		&c.Session, &c.Admitted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Caller{}, false, nil
+	}
+	if err != nil {
+		return Caller{}, false, fmt.Errorf("read gateway caller: %w", err)
+	}
+	c.APIClientRow = r.row()
+	return c, true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -77,7 +78,7 @@ func (db *DB) appendBatch(batch []auditRequest) {
 		return
 	}
 	ctx := context.WithoutCancel(live[0].ctx)
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return db.appendMany(ctx, tx, live) })
+	err := db.appendMany(ctx, live)
 	if err == nil || len(live) == 1 {
 		for _, r := range live {
 			r.done <- err
@@ -90,14 +91,19 @@ func (db *DB) appendBatch(batch []auditRequest) {
 	}
 }
 
-// appendMany links a batch of events to the chain in two round trips: one
-// to lock and read the head, one (a pgx batch) for every event's append,
-// whose hashes models.ChainHash computed in between.
-func (db *DB) appendMany(ctx context.Context, tx pgx.Tx, reqs []auditRequest) error {
-	var seq int64
-	var prev []byte
-	if err := tx.QueryRow(ctx, lockHead).Scan(&seq, &prev); err != nil {
+// appendMany links a batch of events to the chain in one transaction of
+// two round trips on one connection: BEGIN with the head's lock and read,
+// then (models.ChainHash having computed every hash in between) every
+// event's append, its notification if any, and COMMIT, pipelined.
+func (db *DB) appendMany(ctx context.Context, reqs []auditRequest) error {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
 		return db.appendFailed(reqs[0].event, err)
+	}
+	defer conn.Release()
+	seq, prev, err := beginAtHead(ctx, conn)
+	if err != nil {
+		return db.abort(ctx, conn, reqs[0].event, err)
 	}
 	b := &pgx.Batch{}
 	notified := make([]bool, len(reqs))
@@ -111,7 +117,8 @@ func (db *DB) appendMany(ctx context.Context, tx pgx.Tx, reqs []auditRequest) er
 		notified[i] = queueOutbox(b, e)
 		prev = hash
 	}
-	res := tx.SendBatch(ctx, b)
+	b.Queue("COMMIT")
+	res := conn.SendBatch(ctx, b)
 	for i, r := range reqs {
 		var id int64
 		err := res.QueryRow().Scan(&id)
@@ -120,14 +127,44 @@ func (db *DB) appendMany(ctx context.Context, tx pgx.Tx, reqs []auditRequest) er
 		}
 		if err != nil {
 			_ = res.Close()
-			return db.appendFailed(r.event, err)
+			return db.abort(ctx, conn, r.event, err)
 		}
 	}
+	if _, err := res.Exec(); err != nil { // COMMIT
+		_ = res.Close()
+		return db.abort(ctx, conn, reqs[0].event, err)
+	}
 	if err := res.Close(); err != nil {
-		return db.appendFailed(reqs[0].event, err)
+		return db.abort(ctx, conn, reqs[0].event, err)
 	}
 	for range reqs {
 		db.auditWritten()
 	}
 	return nil
+}
+
+// beginAtHead opens a transaction on conn and locks and reads the chain's
+// head, in one round trip.
+func beginAtHead(ctx context.Context, conn *pgxpool.Conn) (seq int64, prev []byte, err error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(lockHead)
+	res := conn.SendBatch(ctx, b)
+	if _, err = res.Exec(); err == nil {
+		err = res.QueryRow().Scan(&seq, &prev)
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	return seq, prev, err
+}
+
+// abort rolls back whatever conn's transaction holds (nothing committed)
+// and reports the append as failed. A connection that cannot roll back is
+// closed rather than returned to the pool mid-transaction.
+func (db *DB) abort(ctx context.Context, conn *pgxpool.Conn, e *models.AuditEvent, err error) error {
+	if _, rerr := conn.Exec(ctx, "ROLLBACK"); rerr != nil {
+		_ = conn.Conn().Close(ctx)
+	}
+	return db.appendFailed(e, err)
 }

@@ -34,7 +34,7 @@ func (db *DB) GatewayToken(ctx context.Context, hash []byte, kind string, now ti
 	var id string
 	var err error
 	if idle > 0 {
-		err = db.Pool.QueryRow(ctx, `UPDATE gateway_tokens SET expires_at = $1 WHERE hash = $2 AND kind = $3 AND expires_at > $4
+		err = db.lazyRow(ctx, `UPDATE gateway_tokens SET expires_at = $1 WHERE hash = $2 AND kind = $3 AND expires_at > $4
 		       RETURNING client_id`, now.Add(idle), hash, kind, now).Scan(&id)
 	} else {
 		err = db.Pool.QueryRow(ctx, "SELECT client_id FROM gateway_tokens WHERE hash = $1 AND kind = $2 AND expires_at > $3",
@@ -121,29 +121,43 @@ func (db *DB) ReleaseIdempotency(ctx context.Context, clientID, key string) erro
 // is empty it returns false and how long until a token is there.
 func (db *DB) TakeGatewayToken(ctx context.Context, clientID string, burst, rate float64, now time.Time) (bool, time.Duration, error) {
 	var left float64
-	err := db.Pool.QueryRow(ctx, `INSERT INTO gateway_buckets AS b (client_id, tokens, updated_at) VALUES ($1, $2::float8 - 1, $3)
-	   ON CONFLICT (client_id) DO UPDATE SET
-	       tokens = LEAST($2::float8, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - b.updated_at))) * $4::float8) - 1,
-	       updated_at = GREATEST(b.updated_at, excluded.updated_at)
-	   WHERE LEAST($2::float8, b.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - b.updated_at))) * $4::float8) >= 1
-	   RETURNING tokens`, clientID, burst, now, rate).Scan(&left)
+	err := db.lazyRow(ctx, takeToken+` VALUES ($1, $2::float8 - 1, $3)`+takeTokenConflict("$2", "$4"), clientID, burst, now, rate).Scan(&left)
 	if err == nil {
 		return true, 0, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return false, 0, fmt.Errorf("rate limit: %w", err)
 	}
+	wait, err := db.BucketWait(ctx, clientID, rate, now)
+	return false, wait, err
+}
+
+// takeToken, then the rows to insert, then takeTokenConflict take one
+// token from a client's bucket of the given burst, refilled at rate (both
+// parameter placeholders), returning a row only when there was one.
+const takeToken = `INSERT INTO gateway_buckets AS bk (client_id, tokens, updated_at)`
+
+func takeTokenConflict(burst, rate string) string {
+	refilled := `LEAST(` + burst + `::float8, bk.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - bk.updated_at))) * ` + rate + `::float8)`
+	return `
+	   ON CONFLICT (client_id) DO UPDATE SET tokens = ` + refilled + ` - 1, updated_at = GREATEST(bk.updated_at, excluded.updated_at)
+	   WHERE ` + refilled + ` >= 1
+	   RETURNING tokens`
+}
+
+// BucketWait says how long until clientID's bucket holds a token.
+func (db *DB) BucketWait(ctx context.Context, clientID string, rate float64, now time.Time) (time.Duration, error) {
 	var tokens float64
 	var at time.Time
 	if err := db.Pool.QueryRow(ctx, "SELECT tokens, updated_at FROM gateway_buckets WHERE client_id = $1", clientID).Scan(&tokens, &at); err != nil {
-		return false, 0, fmt.Errorf("rate limit: %w", err)
+		return 0, fmt.Errorf("rate limit: %w", err)
 	}
 	wait := time.Second
 	if rate > 0 {
 		need := 1 - (tokens + math.Max(0, now.Sub(at).Seconds())*rate)
 		wait = max(time.Duration(math.Ceil(need/rate*1000))*time.Millisecond, time.Millisecond)
 	}
-	return false, wait, nil
+	return wait, nil
 }
 
 // ExpireGateway deletes expired tokens and idempotency keys older than keep.
@@ -156,3 +170,37 @@ func (db *DB) ExpireGateway(ctx context.Context, now time.Time, keep time.Durati
 	}
 	return nil
 }
+
+// lazyRow runs one write whose loss in a crash harms nothing (a session
+// handle's sliding expiry, a rate-limit token) without waiting for its WAL
+// flush: one round trip, the statement and synchronous_commit=off for its
+// own implicit transaction pipelined together.
+func (db *DB) lazyRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	b.Queue(sql, args...)
+	res := db.Pool.SendBatch(ctx, b)
+	if _, err := res.Exec(); err != nil {
+		_ = res.Close()
+		return errRow{err}
+	}
+	return closingRow{res.QueryRow(), res}
+}
+
+// closingRow closes its batch once scanned.
+type closingRow struct {
+	pgx.Row
+	res pgx.BatchResults
+}
+
+func (r closingRow) Scan(dest ...any) error {
+	err := r.Row.Scan(dest...)
+	if cerr := r.res.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }

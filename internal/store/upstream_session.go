@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // SealedSession is a cached ThingSpace session token, encrypted.
@@ -21,14 +25,26 @@ func (db *DB) Session(ctx context.Context, tx *Tx, username string, forUpdate bo
 	if forUpdate {
 		q += " FOR UPDATE"
 	}
-	var rows []SealedSession
-	if err := db.q(ctx, tx).Raw(q, AccountKey(username)).Scan(&rows).Error; err != nil {
-		return SealedSession{}, false, fmt.Errorf("read session of %s: %w", clipName(username), err)
+	if tx != nil {
+		var rows []SealedSession
+		if err := db.q(ctx, tx).Raw(q, AccountKey(username)).Scan(&rows).Error; err != nil {
+			return SealedSession{}, false, fmt.Errorf("read session of %s: %w", clipName(username), err)
+		}
+		if len(rows) == 0 {
+			return SealedSession{}, false, nil
+		}
+		return rows[0], true, nil
 	}
-	if len(rows) == 0 {
+	// Outside a transaction (every device call): straight through pgx.
+	err = db.Pool.QueryRow(ctx, strings.Replace(q, "?", "$1", 1), AccountKey(username)).
+		Scan(&s.Username, &s.Ciphertext, &s.KeyID, &s.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return SealedSession{}, false, nil
 	}
-	return rows[0], true, nil
+	if err != nil {
+		return SealedSession{}, false, fmt.Errorf("read session of %s: %w", clipName(username), err)
+	}
+	return s, true, nil
 }
 
 // PutSession stores (or replaces) an account's session, in tx (nil: alone).
