@@ -117,8 +117,8 @@ func resolveStuckRotations(ctx context.Context, pa *portal.App, log *slog.Logger
 	}
 }
 
-// startBackground runs the notification worker and, when enabled, the
-// rotation scheduler until ctx ends; the caller waits on the returned group
+// startBackground runs the notification worker, the daily audit chain
+// verification and, when enabled, the rotation scheduler until ctx ends; the caller waits on the returned group
 // before closing the database.
 func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, log *slog.Logger) *sync.WaitGroup {
 	var bg sync.WaitGroup
@@ -134,6 +134,7 @@ func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, lo
 	// The worker also expires approvals nobody used in time, on every
 	// instance (each expiry is audited once).
 	run("notification worker", pa.Notify.NewWorker(notify.WorkerOptions{Sweeps: []func(context.Context) (int, error){pa.Approvals.ExpireDue}}).Run)
+	run("audit watch", pa.Audit.Watch)
 	if cfg.SchedulerEnabled {
 		run("scheduler", pa.Rotation.NewScheduler(rotation.SchedulerOptions{}).Run)
 	}

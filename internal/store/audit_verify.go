@@ -94,3 +94,14 @@ func (db *DB) VerifyAudit(ctx context.Context) (VerifyResult, error) {
 	}
 	return res, nil
 }
+
+// ClaimAuditWatch says whether this instance should verify the chain now:
+// true for the one caller that finds the last automatic verification at
+// or before cutoff, which it moves to now.
+func (db *DB) ClaimAuditWatch(ctx context.Context, now, cutoff time.Time) (bool, error) {
+	tag, err := db.Pool.Exec(ctx, `UPDATE audit_watch SET last_verified_at = $1 WHERE last_verified_at <= $2`, now, cutoff)
+	if err != nil {
+		return false, fmt.Errorf("claim the audit watch: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -1,0 +1,47 @@
+package auditlog
+
+import (
+	"context"
+	"time"
+
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// WatchEvery is how often the chain is verified automatically, once across
+// all instances; a broken chain is recorded (audit.verified, failure) and
+// so notified (audit-chain) without anyone asking.
+const WatchEvery = 24 * time.Hour
+
+// VerifyIfDue verifies the whole chain if no instance has done so
+// automatically for WatchEvery. It reports whether it ran.
+func (s *Service) VerifyIfDue(ctx context.Context) (bool, error) {
+	now := s.now()
+	won, err := s.db.ClaimAuditWatch(ctx, now, now.Add(-WatchEvery))
+	if err != nil || !won {
+		return false, err
+	}
+	res, err := s.VerifyAudit(ctx, models.SystemPrincipal("audit watch"), models.RequestMeta{RequestID: "audit-watch"})
+	if err != nil {
+		return true, err
+	}
+	if !res.OK {
+		s.log.Error("the audit chain is broken", "first_bad", res.FirstBad, "reason", res.Reason)
+	}
+	return true, nil
+}
+
+// Watch calls VerifyIfDue every ten minutes until ctx ends.
+func (s *Service) Watch(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if _, err := s.VerifyIfDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("automatic audit verification", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
