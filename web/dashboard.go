@@ -38,12 +38,12 @@ func (s *Server) dashboard(c echo.Context) error {
 // notificationWarnings flags, for admins, channels that keep failing. A
 // failure to read them is logged: the dashboard still shows.
 func (s *Server) notificationWarnings(c echo.Context, pg *templates.Page) {
-	h, err := s.notify.Health(c.Request().Context())
+	failing, err := s.notify.Failing(c.Request().Context())
 	if err != nil {
-		s.log.Error("notification health", "err", err)
+		s.log.Error("failing notification channels", "err", err)
 		return
 	}
-	for _, ch := range h.Failing {
+	for _, ch := range failing {
 		pg.Warnings = append(pg.Warnings, fmt.Sprintf("Notification channel %d (%s %s) failed %d times in a row: %s. See Notifications.",
 			ch.ID, ch.Kind, ch.Target, ch.ConsecutiveFailures, ch.LastError))
 	}

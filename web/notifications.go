@@ -34,12 +34,12 @@ func (s *Server) renderNotifications(c echo.Context, status int, form templates.
 	if err != nil {
 		return err
 	}
-	health, err := s.notify.Health(ctx)
+	backlog, err := s.notify.Backlog(ctx)
 	if err != nil {
 		return err
 	}
 	v := templates.NotificationsView{Form: form, SigningSecret: signing, MailEnabled: s.notify.MailEnabled,
-		Pending: health.Pending, Failed: health.Failed}
+		Pending: backlog.Pending, Failed: backlog.Failed}
 	for _, k := range models.ChannelKinds {
 		v.Kinds = append(v.Kinds, string(k))
 	}

@@ -38,8 +38,8 @@ func TestRetriesSurviveAReceiverThatFailsTwice(t *testing.T) {
 		}
 		w.a.Clock.Advance(2 * time.Hour)
 	}
-	if h, _ := w.a.App.Notify.Health(context.Background()); len(h.Failing) != 0 {
-		t.Fatalf("two failures flagged the channel: %+v", h.Failing)
+	if failing, _ := w.a.App.Notify.Failing(context.Background()); len(failing) != 0 {
+		t.Fatalf("two failures flagged the channel: %+v", failing)
 	}
 	w.drain()
 	if got := hook.Received(); len(got) != 1 || got[0].Header.Get("X-Uwsportal-Delivery") == "" {
@@ -56,13 +56,13 @@ func TestRetriesSurviveAReceiverThatFailsTwice(t *testing.T) {
 		w.drain()
 		w.a.Clock.Advance(2 * time.Hour)
 	}
-	h, err := w.a.App.Notify.Health(context.Background())
-	if err != nil || len(h.Failing) != 1 || !strings.Contains(h.Failing[0].LastError, "500") {
-		t.Fatalf("three failures in a row: %+v %v", h.Failing, err)
+	failing, err := w.a.App.Notify.Failing(context.Background())
+	if err != nil || len(failing) != 1 || !strings.Contains(failing[0].LastError, "500") {
+		t.Fatalf("three failures in a row: %+v %v", failing, err)
 	}
 	w.drain()
-	if h, _ := w.a.App.Notify.Health(context.Background()); len(h.Failing) != 0 || len(hook.Received()) != 2 {
-		t.Fatalf("after recovery: failing %+v, received %d", h.Failing, len(hook.Received()))
+	if failing, _ := w.a.App.Notify.Failing(context.Background()); len(failing) != 0 || len(hook.Received()) != 2 {
+		t.Fatalf("after recovery: failing %+v, received %d", failing, len(hook.Received()))
 	}
 }
 

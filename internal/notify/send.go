@@ -118,24 +118,21 @@ func (s *Service) reseal(keyID string, ct []byte, id int64) (string, []byte, err
 	return s.Keys.Seal(pt, channelAAD(id))
 }
 
-// Health is what the admin dashboard shows about notifications.
-type Health struct {
-	Failing []Channel
-	store.NotifyBacklog
+// Failing lists the channels flagged on the admin dashboard: their last
+// FailingAfter deliveries or more failed in a row.
+func (s *Service) Failing(ctx context.Context) ([]Channel, error) {
+	rows, err := s.DB.FailingChannels(ctx, FailingAfter)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Channel, len(rows))
+	for i, r := range rows {
+		out[i] = channelOf(r)
+	}
+	return out, nil
 }
 
-// Health reads the failing channels and the backlog.
-func (s *Service) Health(ctx context.Context) (Health, error) {
-	var h Health
-	rows, err := s.DB.Channels(ctx)
-	if err != nil {
-		return h, err
-	}
-	for _, r := range rows {
-		if c := channelOf(r); c.Failing() {
-			h.Failing = append(h.Failing, c)
-		}
-	}
-	h.NotifyBacklog, err = s.DB.NotifyBacklog(ctx)
-	return h, err
+// Backlog counts the messages waiting and those given up on.
+func (s *Service) Backlog(ctx context.Context) (store.NotifyBacklog, error) {
+	return s.DB.NotifyBacklog(ctx)
 }

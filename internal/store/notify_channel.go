@@ -77,6 +77,16 @@ func (db *DB) Channels(ctx context.Context) ([]ChannelRow, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelRow, error) { return scanChannel(r) })
 }
 
+// FailingChannels lists the channels whose last failures (at least
+// failures of them) came in a row.
+func (db *DB) FailingChannels(ctx context.Context, failures int) ([]ChannelRow, error) {
+	rows, err := db.Pool.Query(ctx, channelSelect+` WHERE c.consecutive_failures >= $1 ORDER BY c.id`, failures)
+	if err != nil {
+		return nil, fmt.Errorf("list failing notification channels: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelRow, error) { return scanChannel(r) })
+}
+
 // Channel reads one channel.
 func (db *DB) Channel(ctx context.Context, id int64) (ChannelRow, error) {
 	c, err := scanChannel(db.Pool.QueryRow(ctx, channelSelect+` WHERE c.id = $1`, id))
