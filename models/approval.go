@@ -57,6 +57,18 @@ func (r ApprovalRules) Requires(a ApprovalAction) bool {
 	return false
 }
 
+// Set makes action need an approval (on) or not.
+func (r *ApprovalRules) Set(a ApprovalAction, on bool) {
+	switch a {
+	case ApproveReveal:
+		r.Reveal = on
+	case ApproveDeactivate:
+		r.Deactivate = on
+	case ApproveRotate:
+		r.Rotate = on
+	}
+}
+
 // ApprovalState is where a request for approval stands.
 type ApprovalState string
 

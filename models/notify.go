@@ -42,7 +42,7 @@ func ParseNotifyEvents(s string) ([]NotifyEvent, error) {
 		}
 		ev := NotifyEvent(f)
 		if !slices.Contains(NotifyEvents, ev) {
-			return nil, Errorf(ErrInvalid, "unknown notification event %q (known: %s)", f, joinEvents(NotifyEvents))
+			return nil, Errorf(ErrInvalid, "unknown notification event %q (known: %s)", f, NotifyEventNames())
 		}
 		if !slices.Contains(out, ev) {
 			out = append(out, ev)
@@ -51,9 +51,10 @@ func ParseNotifyEvents(s string) ([]NotifyEvent, error) {
 	return out, nil
 }
 
-func joinEvents(evs []NotifyEvent) string {
-	s := make([]string, len(evs))
-	for i, e := range evs {
+// NotifyEventNames is every event name, comma-separated.
+func NotifyEventNames() string {
+	s := make([]string, len(NotifyEvents))
+	for i, e := range NotifyEvents {
 		s[i] = string(e)
 	}
 	return strings.Join(s, ",")

@@ -2,6 +2,7 @@ package approvals
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -90,7 +91,7 @@ func problem(a models.Approval, found bool, p *models.Principal, n Need, now tim
 	case a.DepartmentID != n.DepartmentID || a.Action != n.Action:
 		return models.Errorf(models.ErrForbidden, "Approval #%d is for %s in %s, not for %s in %s. Nothing was done.", n.ID, a.Action, a.Department, n.Action, n.Department)
 	case models.CanonicalDevices(a.Devices) != models.CanonicalDevices(n.Devices):
-		return models.Errorf(models.ErrForbidden, "Approval #%d is for %s, not for %s. Nothing was done.", n.ID, a.DeviceList(), models.ClipMark(joinKeys(n.Devices), 200))
+		return models.Errorf(models.ErrForbidden, "Approval #%d is for %s, not for %s. Nothing was done.", n.ID, a.DeviceList(), models.ClipMark(strings.Join(models.DeviceKeys(n.Devices), ", "), 200))
 	}
 	switch a.StateAt(now) {
 	case models.ApprovalPending:
@@ -103,9 +104,4 @@ func problem(a models.Approval, found bool, p *models.Principal, n Need, now tim
 		return models.Errorf(models.ErrConflict, "Approval #%d has already been used: an approval is good for one action. Nothing was done.", n.ID)
 	}
 	return nil
-}
-
-func joinKeys(ids []models.DeviceID) string {
-	a := models.Approval{Devices: ids}
-	return a.DeviceList()
 }

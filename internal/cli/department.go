@@ -110,14 +110,7 @@ func approvalFlags(flags map[models.ApprovalAction]*string) (func(models.Approva
 	}
 	apply := func(r models.ApprovalRules) models.ApprovalRules {
 		for act, on := range set {
-			switch act {
-			case models.ApproveReveal:
-				r.Reveal = on
-			case models.ApproveDeactivate:
-				r.Deactivate = on
-			case models.ApproveRotate:
-				r.Rotate = on
-			}
+			r.Set(act, on)
 		}
 		return r
 	}

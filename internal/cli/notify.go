@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -63,7 +62,7 @@ func (a *app) notifyAdd(ctx context.Context, args []string) error {
 		fs.StringVar(&in.Kind, "kind", "", "webhook, slack, teams or email")
 		fs.StringVar(&in.Target, "target", "", "the incoming-webhook URL, or an email address")
 		fs.StringVar(&in.Department, "department", "", "only this department's events (default: portal-wide)")
-		fs.StringVar(&in.Events, "events", "", "comma-separated events (default: all): "+eventNames())
+		fs.StringVar(&in.Events, "events", "", "comma-separated events (default: all): "+models.NotifyEventNames())
 		fs.BoolVar(&asJSON, "json", false, "JSON output")
 	}); err != nil {
 		return err
@@ -86,14 +85,6 @@ func (a *app) notifyAdd(ctx context.Context, args []string) error {
 		}
 		return nil
 	})
-}
-
-func eventNames() string {
-	s := make([]string, len(models.NotifyEvents))
-	for i, e := range models.NotifyEvents {
-		s[i] = string(e)
-	}
-	return strings.Join(s, ",")
 }
 
 func (a *app) notifyList(ctx context.Context, args []string) error {

@@ -34,6 +34,13 @@ type apiClientRecord struct {
 	CreatedAt, ExpiresAt                                                      time.Time
 }
 
+// dest are the record's fields in apiClientColumns order, for pgx's Scan.
+func (r *apiClientRecord) dest() []any {
+	return []any{&r.ID, &r.Slug, &r.AccountName, &r.Name, &r.OwnerName, &r.OwnerEmail, &r.Operations, &r.CreatedBy,
+		&r.DepartmentID, &r.SecretHash, &r.PrevSecretHash, &r.PrevUntil, &r.RevokedAt, &r.CreatedAt, &r.ExpiresAt,
+		&r.ApproveDeactivate}
+}
+
 func (r apiClientRecord) row() APIClientRow {
 	c := models.APIClient{ID: r.ID, Department: r.Slug, Name: r.Name, OwnerName: r.OwnerName, OwnerEmail: r.OwnerEmail,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, PrevUntil: r.PrevUntil}
@@ -151,9 +158,7 @@ func (db *DB) APIClientsExpiring(ctx context.Context, from, to time.Time) ([]mod
 
 func (db *DB) apiClientNow(ctx context.Context, id string) (APIClientRow, error) {
 	var r apiClientRecord
-	err := db.Pool.QueryRow(ctx, apiClientSelect+" WHERE c.id = $1", id).Scan(&r.ID, &r.Slug, &r.AccountName, &r.Name,
-		&r.OwnerName, &r.OwnerEmail, &r.Operations, &r.CreatedBy, &r.DepartmentID, &r.SecretHash, &r.PrevSecretHash,
-		&r.PrevUntil, &r.RevokedAt, &r.CreatedAt, &r.ExpiresAt, &r.ApproveDeactivate)
+	err := db.Pool.QueryRow(ctx, apiClientSelect+" WHERE c.id = $1", id).Scan(r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return APIClientRow{}, models.Errorf(models.ErrNotFound, "No API client %q.", models.ClipMark(id, 40))
 	}
@@ -188,9 +193,7 @@ func (db *DB) GatewayCaller(ctx context.Context, bearer, handle []byte, now time
 	), k AS (`+takeToken+` SELECT client_id, $5::float8 - 1, $3 FROM b`+takeTokenConflict("$5", "$6")+`)
 	`+apiClientColumns+`, EXISTS (SELECT 1 FROM s), EXISTS (SELECT 1 FROM k)`+apiClientFrom+`
 	 WHERE c.id = (SELECT client_id FROM b)`, bearer, handle, now, now.Add(idle), burst, rate).Scan(
-		&r.ID, &r.Slug, &r.AccountName, &r.Name, &r.OwnerName, &r.OwnerEmail, &r.Operations, &r.CreatedBy, &r.DepartmentID,
-		&r.SecretHash, &r.PrevSecretHash, &r.PrevUntil, &r.RevokedAt, &r.CreatedAt, &r.ExpiresAt, &r.ApproveDeactivate,
-		&c.Session, &c.Admitted)
+		append(r.dest(), &c.Session, &c.Admitted)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Caller{}, false, nil
 	}
