@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -89,21 +90,19 @@ func (db *DB) APIClients(ctx context.Context, deptID int64) ([]models.APIClient,
 // APIClient reads client id (forUpdate in tx locks it). A client not
 // found is ErrNotFound.
 func (db *DB) APIClient(ctx context.Context, tx *Tx, id string, forUpdate bool) (APIClientRow, error) {
-	if tx == nil && !forUpdate {
-		return db.apiClientNow(ctx, id) // every gateway call: straight through pgx
-	}
-	q := apiClientSelect + " WHERE c.id = ?"
+	q := apiClientSelect + " WHERE c.id = $1"
 	if forUpdate {
 		q += " FOR UPDATE OF c"
 	}
-	var recs []apiClientRecord
-	if err := db.q(ctx, tx).Raw(q, id).Scan(&recs).Error; err != nil {
-		return APIClientRow{}, fmt.Errorf("read API client: %w", err)
-	}
-	if len(recs) == 0 {
+	var r apiClientRecord
+	err := db.row(tx)(ctx, q, id).Scan(r.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
 		return APIClientRow{}, models.Errorf(models.ErrNotFound, "No API client %q.", models.ClipMark(id, 40))
 	}
-	return recs[0].row(), nil
+	if err != nil {
+		return APIClientRow{}, fmt.Errorf("read API client: %w", err)
+	}
+	return r.row(), nil
 }
 
 // RotateAPIClientSecret replaces client id's secret hash; the previous
@@ -154,18 +153,6 @@ func (db *DB) APIClientsExpiring(ctx context.Context, from, to time.Time) ([]mod
 		out = append(out, r.row().APIClient)
 	}
 	return out, nil
-}
-
-func (db *DB) apiClientNow(ctx context.Context, id string) (APIClientRow, error) {
-	var r apiClientRecord
-	err := db.Pool.QueryRow(ctx, apiClientSelect+" WHERE c.id = $1", id).Scan(r.dest()...)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return APIClientRow{}, models.Errorf(models.ErrNotFound, "No API client %q.", models.ClipMark(id, 40))
-	}
-	if err != nil {
-		return APIClientRow{}, fmt.Errorf("read API client: %w", err)
-	}
-	return r.row(), nil
 }
 
 // Caller is a gateway device call's client as GatewayCaller reads it.

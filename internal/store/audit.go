@@ -84,9 +84,7 @@ type AuditSink interface {
 func (db *DB) Audit(ctx context.Context, tx *Tx, e *models.AuditEvent, known ...string) error {
 	// Straight to the connection: GORM would expand the roles slice.
 	conn := tx.g.Statement.ConnPool
-	return db.appendEvent(ctx, func(ctx context.Context, q string, args ...any) scanner {
-		return conn.QueryRowContext(ctx, q, args...)
-	}, func(ctx context.Context, q string, args ...any) error {
+	return db.appendEvent(ctx, db.row(tx), func(ctx context.Context, q string, args ...any) error {
 		_, err := conn.ExecContext(ctx, q, args...)
 		return err
 	}, e, known)

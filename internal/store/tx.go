@@ -34,3 +34,14 @@ func (db *DB) q(ctx context.Context, tx *Tx) *gorm.DB {
 // Transactions counts the transactions WithTx has begun (tests measure a
 // use case's cost with it).
 func (db *DB) Transactions() int64 { return db.txs.Load() }
+
+// row is QueryRow on tx's connection, or through pgx on the pool outside a
+// transaction: one read path without GORM for both (placeholders $1…; no
+// row is sql.ErrNoRows, which pgx.ErrNoRows matches too).
+func (db *DB) row(tx *Tx) queryRow {
+	if tx == nil {
+		return func(ctx context.Context, q string, args ...any) scanner { return db.Pool.QueryRow(ctx, q, args...) }
+	}
+	conn := tx.g.Statement.ConnPool
+	return func(ctx context.Context, q string, args ...any) scanner { return conn.QueryRowContext(ctx, q, args...) }
+}

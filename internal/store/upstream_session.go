@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // SealedSession is a cached ThingSpace session token, encrypted.
@@ -21,24 +19,12 @@ type SealedSession struct {
 // Session returns the cached session of username's account; ok is false if
 // none. forUpdate (in tx) locks it, for compare-and-delete.
 func (db *DB) Session(ctx context.Context, tx *Tx, username string, forUpdate bool) (s SealedSession, ok bool, err error) {
-	q := "SELECT username, ciphertext, key_id, updated_at FROM upstream_sessions WHERE username = ?"
+	q := "SELECT username, ciphertext, key_id, updated_at FROM upstream_sessions WHERE username = $1"
 	if forUpdate {
 		q += " FOR UPDATE"
 	}
-	if tx != nil {
-		var rows []SealedSession
-		if err := db.q(ctx, tx).Raw(q, AccountKey(username)).Scan(&rows).Error; err != nil {
-			return SealedSession{}, false, fmt.Errorf("read session of %s: %w", clipName(username), err)
-		}
-		if len(rows) == 0 {
-			return SealedSession{}, false, nil
-		}
-		return rows[0], true, nil
-	}
-	// Outside a transaction (every device call): straight through pgx.
-	err = db.Pool.QueryRow(ctx, strings.Replace(q, "?", "$1", 1), AccountKey(username)).
-		Scan(&s.Username, &s.Ciphertext, &s.KeyID, &s.UpdatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
+	err = db.row(tx)(ctx, q, AccountKey(username)).Scan(&s.Username, &s.Ciphertext, &s.KeyID, &s.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
 		return SealedSession{}, false, nil
 	}
 	if err != nil {
