@@ -30,8 +30,18 @@ type Outbound struct {
 // in the same transaction, so a notification exists if and only if its
 // event does.
 func OutboundFor(e *AuditEvent) (Outbound, bool) {
-	o := Outbound{DedupeKey: "audit:" + strconv.FormatInt(e.ID, 10), Department: e.Department, Time: e.Time,
-		Fields: map[string]string{}}
+	o, ok := route(e)
+	if !ok {
+		return Outbound{}, false
+	}
+	o.DedupeKey, o.Department, o.Time = "audit:"+strconv.FormatInt(e.ID, 10), e.Department, e.Time
+	return o, true
+}
+
+// route builds e's notification, if it deserves one; every audit append
+// asks, so an event that does not costs nothing.
+func route(e *AuditEvent) (Outbound, bool) {
+	var o Outbound
 	d := e.Department
 	switch e.Code {
 	case EvQuarantined:
@@ -64,7 +74,7 @@ func OutboundFor(e *AuditEvent) (Outbound, bool) {
 		o.Subject = "Break-glass sign-in by " + detail(e, "username")
 		o.Text = "A local admin account signed in without the identity provider, from " + e.SourceIP + "."
 		o.field(e, "username")
-		o.Fields["source_ip"] = e.SourceIP
+		o.set("source_ip", e.SourceIP)
 	case EvAuditVerified:
 		if detail(e, "ok") != "false" {
 			return o, false
@@ -104,7 +114,7 @@ func approvalOutbound(e *AuditEvent, o Outbound) (Outbound, bool) {
 			o.Text += " Decided by " + e.ActorName + "."
 			o.field(e, "note")
 		}
-		o.Fields["decision"] = verb
+		o.set("decision", verb)
 		if who != 0 {
 			o.Recipients = []int64{who}
 		}
@@ -117,9 +127,16 @@ func approvalOutbound(e *AuditEvent, o Outbound) (Outbound, bool) {
 func (o *Outbound) field(e *AuditEvent, keys ...string) {
 	for _, k := range keys {
 		if v := detail(e, k); v != "" {
-			o.Fields[k] = Clip(v, 500)
+			o.set(k, Clip(v, 500))
 		}
 	}
+}
+
+func (o *Outbound) set(k, v string) {
+	if o.Fields == nil {
+		o.Fields = map[string]string{}
+	}
+	o.Fields[k] = v
 }
 
 func detail(e *AuditEvent, k string) string {

@@ -19,7 +19,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (dedupe_key) DO NOTHING`
 
 func outboxArgs(o models.Outbound) []any {
-	fields, _ := json.Marshal(o.Fields) // map[string]string always encodes
+	fields := []byte("{}")
+	if len(o.Fields) > 0 {
+		fields, _ = json.Marshal(o.Fields) // map[string]string always encodes
+	}
 	return []any{string(o.Event), o.DedupeKey, o.Department, models.Clip(o.Subject, 300), models.Clip(o.Text, 4000),
 		o.Link, string(fields), nonNilIDs(o.Recipients), nonNilIDs(o.Exclude), o.Time}
 }
