@@ -93,6 +93,20 @@ func (db *DB) CredentialByID(ctx context.Context, tx *Tx, id int64, forUpdate bo
 	return rows[0], nil
 }
 
+// CredentialOfAccount is Credential by UWS username (compared
+// case-insensitively): the login door reads the account's current password
+// through it at the moment it logs in.
+func (db *DB) CredentialOfAccount(ctx context.Context, tx *Tx, username string) (CredentialRow, error) {
+	rows, err := db.oneCredential(ctx, tx, "lower(c.username) = lower(?)", false, username)
+	if err != nil {
+		return CredentialRow{}, fmt.Errorf("read credential of %s: %w", clipName(username), err)
+	}
+	if len(rows) == 0 {
+		return CredentialRow{}, models.Errorf(models.ErrNotFound, "No credential uses the username %s.", clipName(username))
+	}
+	return rows[0], nil
+}
+
 // CredentialHolding returns the slug of the department whose credential
 // uses username (compared case-insensitively), or "" if none does.
 func (db *DB) CredentialHolding(ctx context.Context, username string) (string, error) {
