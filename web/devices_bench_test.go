@@ -76,7 +76,9 @@ func directClient(b *testing.B, base, user string, pw secret.Secret) *thingspace
 	}
 	// The floor: a bare session in memory, no guard, no shared cache.
 	c, err := thingspace.NewClient(thingspace.ClientConfig{Backend: rest, Cache: thingspace.NewMemorySessionCache(),
-		Login: func(ctx context.Context, _ thingspace.Credential, _ string) (string, error) { return rest.Login(ctx, user, pw.Reveal()) }})
+		Login: func(ctx context.Context, _ thingspace.Credential, _ string) (string, error) {
+			return rest.Login(ctx, user, pw.Reveal())
+		}})
 	if err != nil {
 		b.Fatal(err)
 	}
