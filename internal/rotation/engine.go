@@ -67,7 +67,10 @@ func New(d Deps) *Engine {
 	return &Engine{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, metrics: d.Metrics, now: d.Now}
 }
 
-// Wait blocks until every rotation in flight has ended or ctx ends.
+// Wait blocks until every rotation in flight has ended or ctx ends. Each
+// rotation ends by its own deadline (upstream's RotationDeadline), so
+// shutdown gives Wait that long, whatever its own grace period: closing
+// the database under a rotation that holds a new password would lose it.
 func (e *Engine) Wait(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { e.inflight.Wait(); close(done) }()
@@ -78,6 +81,9 @@ func (e *Engine) Wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// Deadline is how long a rotation may run; shutdown waits that long.
+func (e *Engine) Deadline() time.Duration { return e.up.RotationDeadline() }
 
 // run is one run of the state machine.
 type run struct {
@@ -140,6 +146,8 @@ func (e *Engine) RotateNow(ctx context.Context, p *models.Principal, meta models
 func (e *Engine) rotate(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, trigger models.RotationTrigger, approval int64) (Result, error) {
 	e.inflight.Add(1)
 	defer e.inflight.Done()
+	ctx, cancel := context.WithTimeout(ctx, e.up.RotationDeadline())
+	defer cancel()
 	pre, err := e.depts.Credential(ctx, slug)
 	if err != nil {
 		return Result{}, err

@@ -39,6 +39,12 @@ type Config struct {
 	// fetches and two sends). A lease left by a dead process expires and
 	// its attempt is counted as failed.
 	LoginLease time.Duration
+	// RotationDeadline bounds one rotation from its start to its recorded
+	// end (default 3×HTTPTimeout + 90 s: a login, the reset, the
+	// verification, and time to store what arrived). Shutdown waits this
+	// long for a rotation in flight rather than close the database under
+	// a password ThingSpace will not say again.
+	RotationDeadline time.Duration
 }
 
 // ConfigFrom builds the REST backend (when THINGSPACE_APP_KEY and
@@ -103,6 +109,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	if cfg.LoginLease <= 0 {
 		cfg.LoginLease = 5 * cfg.HTTPTimeout
+	}
+	if cfg.RotationDeadline <= 0 {
+		cfg.RotationDeadline = 3*cfg.HTTPTimeout + 90*time.Second
 	}
 	if d.DB == nil || d.Keys == nil || d.Log == nil || d.Now == nil {
 		return nil, fmt.Errorf("upstream: database, keyring, logger and clock are required")
@@ -191,6 +200,9 @@ func Code(err error) string {
 func Refused(err error) bool {
 	return errors.Is(err, thingspace.ErrGuardRefused) || thingspace.ClassOf(err) == thingspace.ClassGuardRefused
 }
+
+// RotationDeadline bounds one rotation (see Config.RotationDeadline).
+func (s *Service) RotationDeadline() time.Duration { return s.cfg.RotationDeadline }
 
 // LoginLease is how long one login attempt may hold an account's lease.
 func (s *Service) LoginLease() time.Duration { return s.cfg.LoginLease }
