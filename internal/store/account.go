@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // Account is an upstream account's lockout state (docs/design.md, the
@@ -42,7 +44,7 @@ func (db *DB) ensureAccount(ctx context.Context, tx *Tx, username string) error 
 // made under this lock.
 func (db *DB) LockAccount(ctx context.Context, tx *Tx, username string) (Account, error) {
 	if err := db.ensureAccount(ctx, tx, username); err != nil {
-		return Account{}, fmt.Errorf("account %s: %w", clipName(username), err)
+		return Account{}, fmt.Errorf("account %s: %w", models.ClipMark(username, 64), err)
 	}
 	var rows []Account
 	err := db.q(ctx, tx).Raw(`SELECT a.username, a.consecutive_failures, a.failures_since_success, a.lease_id,
@@ -55,10 +57,10 @@ func (db *DB) LockAccount(ctx context.Context, tx *Tx, username string) (Account
 	  LEFT JOIN departments d ON d.id = c.department_id
 	 WHERE a.username = ? FOR UPDATE OF a`, AccountKey(username)).Scan(&rows).Error
 	if err != nil {
-		return Account{}, fmt.Errorf("lock account %s: %w", clipName(username), err)
+		return Account{}, fmt.Errorf("lock account %s: %w", models.ClipMark(username, 64), err)
 	}
 	if len(rows) == 0 {
-		return Account{}, fmt.Errorf("lock account %s: vanished", clipName(username))
+		return Account{}, fmt.Errorf("lock account %s: vanished", models.ClipMark(username, 64))
 	}
 	return rows[0], nil
 }
@@ -75,7 +77,7 @@ func (db *DB) ReserveLogin(ctx context.Context, tx *Tx, username, leaseID string
 	    claim_failures = CASE WHEN ? THEN coalesce(claim_failures, 0) ELSE claim_failures END
 	  WHERE username = ? RETURNING attempt_seq`, leaseID, lease.Seconds(), claim, AccountKey(username)).Scan(&seq).Error
 	if err != nil {
-		return 0, fmt.Errorf("reserve login of %s: %w", clipName(username), err)
+		return 0, fmt.Errorf("reserve login of %s: %w", models.ClipMark(username, 64), err)
 	}
 	return seq, nil
 }
@@ -91,12 +93,12 @@ func (db *DB) RecordUpstreamFailure(ctx context.Context, tx *Tx, username string
 	    lease_id = CASE WHEN lease_id = ? THEN NULL ELSE lease_id END,
 	    lease_until = CASE WHEN lease_id = ? THEN NULL ELSE lease_until END, updated_at = now()
 	  WHERE username = ? RETURNING username, consecutive_failures, failures_since_success`,
-		seq, clip(code, 200), leaseID, leaseID, AccountKey(username)).Scan(&rows).Error
+		seq, models.Clip(code, 200), leaseID, leaseID, AccountKey(username)).Scan(&rows).Error
 	if err == nil && len(rows) == 0 {
 		err = fmt.Errorf("no account")
 	}
 	if err != nil {
-		return Account{}, fmt.Errorf("record failed login of %s: %w", clipName(username), err)
+		return Account{}, fmt.Errorf("record failed login of %s: %w", models.ClipMark(username, 64), err)
 	}
 	return rows[0], nil
 }
@@ -136,10 +138,10 @@ func (db *DB) CountOrphanedLogin(ctx context.Context, tx *Tx, username, leaseID 
 	  WHERE username = ? AND lease_id = ? RETURNING username, consecutive_failures, failures_since_success`,
 		AccountKey(username), leaseID).Scan(&rows).Error
 	if err != nil {
-		return Account{}, fmt.Errorf("count orphaned login of %s: %w", clipName(username), err)
+		return Account{}, fmt.Errorf("count orphaned login of %s: %w", models.ClipMark(username, 64), err)
 	}
 	if len(rows) == 0 {
-		return Account{}, fmt.Errorf("count orphaned login of %s: no such lease", clipName(username))
+		return Account{}, fmt.Errorf("count orphaned login of %s: no such lease", models.ClipMark(username, 64))
 	}
 	return rows[0], nil
 }
