@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/auditlog"
+	"github.com/uwsportal/uwsportal/internal/clock"
 
 	"github.com/labstack/echo/v4"
 
@@ -79,7 +80,7 @@ type exportWriter struct {
 	ctype    string
 	filename string
 	started  bool
-	extended time.Time
+	extended *clock.Stopwatch // since the write deadline was last moved
 }
 
 func (w *exportWriter) start() {
@@ -96,11 +97,12 @@ func (w *exportWriter) start() {
 
 func (w *exportWriter) Write(p []byte) (int, error) {
 	w.start()
-	if now := time.Now(); now.Sub(w.extended) > time.Second {
-		if err := w.rc.SetWriteDeadline(now.Add(writeWindow)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	if w.extended == nil || w.extended.Elapsed() > time.Second {
+		if err := w.rc.SetWriteDeadline(clock.Deadline(writeWindow)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return 0, err
 		}
-		w.extended = now
+		watch := clock.Start()
+		w.extended = &watch
 	}
 	return w.c.Response().Write(p)
 }

@@ -13,13 +13,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uwsportal/uwsportal/internal/app"
+	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
-	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -45,7 +45,7 @@ func benchApp(b *testing.B, db *store.DB, env map[string]string) *app.App {
 	if err != nil {
 		b.Fatal(err)
 	}
-	up, err := upstream.ConfigFrom(cfg, "bench")
+	up, err := app.UpstreamConfig(cfg, "bench", clock.System)
 	if err != nil {
 		b.Fatal(err)
 	}

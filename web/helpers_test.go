@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/internal/testutil"
 
 	"github.com/uwsportal/uwsportal/internal/app"
@@ -23,7 +24,6 @@ import (
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
-	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -179,12 +179,21 @@ func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr str
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	up, err := upstream.ConfigFrom(cfg, "test")
+	up, err := app.UpstreamConfig(cfg, "test", clock.System)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := testutil.NewClock(time.Now())
-	pa, err := app.New(app.Parts{Config: cfg, DB: db, Keys: keys, Upstream: up, Log: log, Metrics: metrics.New(), Now: clock.Now})
+	// The portal's own handle on the test database: its clock, and audit
+	// writes counted in its metrics, are given when a handle is opened.
+	m := metrics.New()
+	opts := app.DBOptions(log, m, 10)
+	opts.Now = testutil.ClockFor(t).Now
+	pdb, err := store.Open(context.Background(), db.Pool.Config().ConnString(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pdb.Close)
+	pa, err := app.New(app.Parts{Config: cfg, DB: pdb, Keys: keys, Upstream: up, Log: log, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +206,7 @@ func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr str
 	hs.Listener = ln
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &testServer{Server: s, URL: hs.URL, Logs: logs, Clock: clock}
+	return &testServer{Server: s, URL: hs.URL, Logs: logs, Clock: testutil.ClockFor(t)}
 }
 
 func get(t *testing.T, url string, header ...string) (*http.Response, string) {

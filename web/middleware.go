@@ -5,18 +5,18 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/models"
 )
 
 // accessLog writes one JSON line per request through slog.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		start := time.Now()
+		watch := clock.Start()
 		err := next(c)
 		if err != nil {
 			// Let the error handler write the response now, so the log line
@@ -36,10 +36,10 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.String("path", models.Clip(req.URL.Path, 512)),
 			slog.Int("status", res.Status),
 			slog.Int64("bytes", res.Size),
-			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("ms", float64(watch.Elapsed().Microseconds())/1000),
 			slog.String("ip", c.RealIP()),
 		)
-		s.metrics.observeRequest(c.Path(), req.Method, res.Status, time.Since(start))
+		s.metrics.observeRequest(c.Path(), req.Method, res.Status, watch.Elapsed())
 		return nil
 	}
 }

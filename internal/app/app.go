@@ -8,11 +8,13 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/auditlog"
+	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/devices"
@@ -24,7 +26,9 @@ import (
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // Core is the part of the portal that needs no secret: the database, the
@@ -64,7 +68,6 @@ type Parts struct {
 	Upstream upstream.Config
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics // may be nil
-	Now      func() time.Time // default time.Now
 	// GatewayLimits bound each API client (zero: the defaults).
 	GatewayLimits gateway.Limits
 	// Sender delivers notifications (nil: built from the configuration;
@@ -72,24 +75,32 @@ type Parts struct {
 	Sender *channel.Sender
 }
 
-// NewCore builds the secret-free part over an open database.
+// NewCore builds the secret-free part over an open database, whose clock
+// (given when it was opened) is the portal's one clock.
 func NewCore(p Parts) *Core {
-	if p.Now == nil {
-		p.Now = time.Now
-	}
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)
 	}
 	if p.Config == nil {
 		p.Config = &config.Config{}
 	}
-	p.DB.Now = p.Now
-	if p.Metrics != nil {
-		p.DB.AuditSink = auditSink{m: p.Metrics, log: p.Log}
+	now := p.DB.Now
+	return &Core{Config: p.Config, DB: p.DB, Log: p.Log, Metrics: p.Metrics, Now: now,
+		Identity: identity.New(identity.Deps{DB: p.DB, Log: p.Log, Now: now, AdminGroups: p.Config.AdminGroups}),
+		Audit:    auditlog.New(p.DB, p.Log, now)}
+}
+
+// DBOptions are the store's options for a portal: the system clock, and
+// audit writes counted in m (when not nil).
+func DBOptions(log *slog.Logger, m *metrics.Metrics, maxConns int32) store.Options {
+	o := store.Options{Log: log, MaxConns: maxConns, Now: clock.System}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	return &Core{Config: p.Config, DB: p.DB, Log: p.Log, Metrics: p.Metrics, Now: p.Now,
-		Identity: identity.New(identity.Deps{DB: p.DB, Log: p.Log, Now: p.Now, AdminGroups: p.Config.AdminGroups}),
-		Audit:    auditlog.New(p.DB, p.Log, p.Now)}
+	if m != nil {
+		o.AuditSink = auditSink{m: m, log: log}
+	}
+	return o
 }
 
 // New builds the whole portal over an open database.
@@ -130,6 +141,28 @@ func newNotify(core *Core, p Parts) *notify.Service {
 		BaseURL: base, MailEnabled: sender.SMTP.Addr != "", DueDays: cfg.NotifyDueDays})
 }
 
+// UpstreamConfig builds the REST backend (when THINGSPACE_APP_KEY and
+// THINGSPACE_APP_SECRET are set) and the SOAP backend from the
+// configuration, on the portal's clock.
+func UpstreamConfig(cfg *config.Config, version string, now func() time.Time) (upstream.Config, error) {
+	hc := thingspace.NewHTTPClient(0)
+	backends := map[models.Protocol]thingspace.Backend{}
+	if cfg.ThingSpaceAppKey != "" {
+		rest, err := thingspace.NewREST(thingspace.RESTConfig{BaseURL: cfg.ThingSpaceURL, AppKey: cfg.ThingSpaceAppKey,
+			AppSecret: secret.Secret(cfg.ThingSpaceAppSecret), HTTPClient: hc, Version: version, Now: now})
+		if err != nil {
+			return upstream.Config{}, fmt.Errorf("THINGSPACE_URL: %w", err)
+		}
+		backends[models.ProtocolREST] = rest
+	}
+	soap, err := thingspace.NewSOAP(thingspace.SOAPConfig{Endpoint: cfg.ThingSpaceSOAPURL, HTTPClient: hc, Version: version})
+	if err != nil {
+		return upstream.Config{}, fmt.Errorf("THINGSPACE_SOAP_URL: %w", err)
+	}
+	backends[models.ProtocolSOAP] = soap
+	return upstream.Config{Backends: backends, QuarantineThreshold: cfg.QuarantineThreshold}, nil
+}
+
 // Env is where Open reads its configuration.
 type Env struct {
 	Getenv   func(string) string
@@ -150,11 +183,11 @@ func Open(ctx context.Context, env Env, cfg *config.Config, version string) (*Ap
 	if err != nil {
 		return nil, err
 	}
-	up, err := upstream.ConfigFrom(cfg, version)
+	up, err := UpstreamConfig(cfg, version, clock.System)
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Log: env.Log, MaxConns: env.MaxConns})
+	db, err := store.Open(ctx, cfg.DatabaseURL, DBOptions(env.Log, env.Metrics, env.MaxConns))
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +201,7 @@ func Open(ctx context.Context, env Env, cfg *config.Config, version string) (*Ap
 
 // OpenCore builds the secret-free part from a database URL.
 func OpenCore(ctx context.Context, env Env, cfg *config.Config) (*Core, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Log: env.Log, MaxConns: env.MaxConns})
+	db, err := store.Open(ctx, cfg.DatabaseURL, DBOptions(env.Log, env.Metrics, env.MaxConns))
 	if err != nil {
 		return nil, err
 	}

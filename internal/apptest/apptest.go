@@ -144,14 +144,18 @@ func New(t testing.TB, o Options) *Env {
 		o.Sim = NewSim(t)
 	}
 	if o.Clock == nil {
-		o.Clock = testutil.NewClock(time.Now())
+		c, ok := testutil.ClockOf(o.DB)
+		if !ok {
+			c = testutil.ClockFor(t)
+		}
+		o.Clock = c
 	}
 	if o.Keys == nil {
 		o.Keys = Keyring(t)
 	}
 	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(app.Parts{DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), Now: o.Clock.Now, GatewayLimits: o.GatewayLimits, Sender: o.Sender,
+	a, err := app.New(app.Parts{DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), GatewayLimits: o.GatewayLimits, Sender: o.Sender,
 		Upstream: upstream.Config{Backends: o.Sim.Backends(t), QuarantineThreshold: o.Threshold, HTTPTimeout: 5 * time.Second, LoginLease: o.LoginLease}})
 	if err != nil {
 		t.Fatal(err)
@@ -170,11 +174,13 @@ func (e *Env) Second(db *store.DB) *Env {
 
 // OpenDB opens another pool on the test database behind url.
 func OpenDB(t testing.TB, url string) *store.DB {
-	db, err := store.Open(context.Background(), url, store.Options{MaxConns: 10})
+	c := testutil.ClockFor(t)
+	db, err := store.Open(context.Background(), url, store.Options{MaxConns: 10, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
+	testutil.BindClock(t, db, c)
 	return db
 }
 

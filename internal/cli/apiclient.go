@@ -10,6 +10,7 @@ import (
 	"time"
 
 	portal "github.com/uwsportal/uwsportal/internal/app"
+	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -57,7 +58,7 @@ func toJSON(c models.APIClient, secret string, now time.Time) clientJSON {
 
 func (a *app) printSecret(c models.APIClient, secret string, asJSON bool) error {
 	if asJSON {
-		return json.NewEncoder(a.stdout).Encode(toJSON(c, secret, time.Now()))
+		return json.NewEncoder(a.stdout).Encode(toJSON(c, secret, clock.System()))
 	}
 	fmt.Fprintf(a.stdout, "client_id:     %s\nclient_secret: %s\n", c.ID, secret)
 	fmt.Fprintln(a.stdout, "The secret is shown only this once; the portal keeps only its hash.")

@@ -16,6 +16,7 @@ import (
 
 	portal "github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/auditlog"
+	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -85,7 +86,7 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 	if *format != auditlog.ExportCSV && *format != auditlog.ExportNDJSON {
 		return &exitError{code: 2, err: fmt.Errorf("audit export: --format csv or --format ndjson is required")}
 	}
-	f, err := models.ParseAuditFilter(q, time.UTC, time.Now())
+	f, err := models.ParseAuditFilter(q, time.UTC, clock.System())
 	if err != nil {
 		msg, _ := models.SafeMessage(err)
 		return &exitError{code: 2, err: fmt.Errorf("audit export: --%s", msg)}

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -43,5 +42,5 @@ func (s *Service) count(q *request, status int) {
 		client = q.client.ID
 	}
 	s.m.GatewayRequests.WithLabelValues(client, q.op, strconv.Itoa(status)).Inc()
-	s.m.GatewayDuration.WithLabelValues(client, q.op).Observe(time.Since(q.start).Seconds())
+	s.m.GatewayDuration.WithLabelValues(client, q.op).Observe(q.start.Elapsed().Seconds())
 }

@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
+	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -44,7 +44,7 @@ type request struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	meta   models.RequestMeta
-	start  time.Time
+	start  clock.Stopwatch
 	op     string // token, login, logout, an operation, or "other"
 	client *store.APIClientRow
 	// verified: the client proved who it is (its secret or its token).
@@ -56,7 +56,7 @@ type request struct {
 // Serve answers one request under /api/. meta says where it came from
 // (the web layer makes the request id).
 func (s *Service) Serve(w http.ResponseWriter, r *http.Request, meta models.RequestMeta) {
-	q := &request{w: w, r: r, meta: meta, start: time.Now(), op: "other"}
+	q := &request{w: w, r: r, meta: meta, start: clock.Start(), op: "other"}
 	err := s.dispatch(q)
 	var ref *refusal
 	if err != nil && !errors.As(err, &ref) {

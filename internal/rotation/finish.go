@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/upstream"
@@ -136,14 +137,14 @@ func (e *Engine) resolve(ctx context.Context, r *run) Result {
 // commitRetry runs fn until it succeeds, ctx ends or patience runs out,
 // backing off between attempts. Domain errors are not retried.
 func (e *Engine) commitRetry(ctx context.Context, what string, patience time.Duration, fn func() error) error {
-	deadline := time.Now().Add(patience)
+	watch := clock.Start()
 	wait := 50 * time.Millisecond
 	for {
 		err := fn()
 		if _, domain := models.SafeMessage(err); err == nil || domain {
 			return err
 		}
-		if time.Now().Add(wait).After(deadline) {
+		if watch.Elapsed()+wait > patience {
 			return err
 		}
 		e.log.Warn("retrying: "+what, "err", err)

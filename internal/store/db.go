@@ -21,6 +21,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/uwsportal/uwsportal/internal/clock"
 )
 
 // DB is the database handle every repository hangs off.
@@ -28,9 +30,12 @@ type DB struct {
 	Pool *pgxpool.Pool
 	gorm *gorm.DB
 	SQL  *sql.DB
-	// Now is the clock; tests inject one.
+	// Now is the clock every timestamp the store writes comes from, given
+	// at Open (Options.Now); lease expiry alone uses the database's clock
+	// (docs/design.md, "One clock").
 	Now func() time.Time
-	// AuditSink, when set, counts audit appends and failures.
+	// AuditSink, when set (Options.AuditSink), counts audit appends and
+	// failures.
 	AuditSink AuditSink
 
 	batch auditBatcher
@@ -46,6 +51,11 @@ type DB struct {
 type Options struct {
 	MaxConns int32 // default 20
 	Log      *slog.Logger
+	// Now is the clock (default clock.System): the composition root's, or
+	// a test's manual clock.
+	Now func() time.Time
+	// AuditSink counts audit appends and failures (nil: none).
+	AuditSink AuditSink
 }
 
 // Open connects to dsn and checks that the server answers. Its error names
@@ -81,18 +91,22 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 		pool.Close()
 		return nil, connectError(dsn, err)
 	}
+	now := o.Now
+	if now == nil {
+		now = clock.System
+	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		PrepareStmt:            false,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		NowFunc:                func() time.Time { return now().UTC() },
 	})
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("gorm: %w", err)
 	}
-	return &DB{Pool: pool, gorm: gdb, SQL: sqlDB, Now: time.Now}, nil
+	return &DB{Pool: pool, gorm: gdb, SQL: sqlDB, Now: now, AuditSink: o.AuditSink}, nil
 }
 
 // Close releases every connection.

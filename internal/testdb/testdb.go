@@ -21,6 +21,7 @@ import (
 
 	"github.com/uwsportal/uwsportal/internal/devdb"
 	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/internal/testutil"
 	"github.com/uwsportal/uwsportal/migrations"
 )
 
@@ -35,11 +36,13 @@ var (
 func New(t testing.TB) *store.DB {
 	t.Helper()
 	dsn := URL(t)
-	db, err := store.Open(context.Background(), dsn, store.Options{MaxConns: 10})
+	c := testutil.ClockFor(t)
+	db, err := store.Open(context.Background(), dsn, store.Options{MaxConns: 10, Now: c.Now})
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
 	t.Cleanup(db.Close)
+	testutil.BindClock(t, db, c)
 	return db
 }
 

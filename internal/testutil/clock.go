@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -28,4 +29,35 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+var clocks sync.Map // testing.TB or a database handle → *Clock
+
+// ClockFor is t's manual clock, the same for every database and portal
+// instance the test opens (set to the current time on first use).
+func ClockFor(t testing.TB) *Clock {
+	if c, ok := clocks.Load(t); ok {
+		return c.(*Clock)
+	}
+	c, loaded := clocks.LoadOrStore(t, NewClock(time.Now()))
+	if !loaded {
+		t.Cleanup(func() { clocks.Delete(t) })
+	}
+	return c.(*Clock)
+}
+
+// BindClock records that key (a database handle) was opened with c, so
+// that a portal built over it later takes the same clock (ClockOf).
+func BindClock(t testing.TB, key any, c *Clock) {
+	clocks.Store(key, c)
+	t.Cleanup(func() { clocks.Delete(key) })
+}
+
+// ClockOf is the clock key was opened with, if any.
+func ClockOf(key any) (*Clock, bool) {
+	c, ok := clocks.Load(key)
+	if !ok {
+		return nil, false
+	}
+	return c.(*Clock), true
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/internal/secret"
 )
 
@@ -62,7 +63,7 @@ func NewREST(cfg RESTConfig) (*REST, error) {
 		cfg.HTTPClient = NewHTTPClient(0)
 	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = clock.System
 	}
 	r := &REST{
 		base:      strings.TrimRight(cfg.BaseURL, "/"),

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -45,28 +44,6 @@ type Config struct {
 	// long for a rotation in flight rather than close the database under
 	// a password ThingSpace will not say again.
 	RotationDeadline time.Duration
-}
-
-// ConfigFrom builds the REST backend (when THINGSPACE_APP_KEY and
-// THINGSPACE_APP_SECRET are set) and the SOAP backend from the
-// configuration.
-func ConfigFrom(cfg *config.Config, version string) (Config, error) {
-	hc := thingspace.NewHTTPClient(0)
-	backends := map[models.Protocol]thingspace.Backend{}
-	if cfg.ThingSpaceAppKey != "" {
-		rest, err := thingspace.NewREST(thingspace.RESTConfig{BaseURL: cfg.ThingSpaceURL, AppKey: cfg.ThingSpaceAppKey,
-			AppSecret: secret.Secret(cfg.ThingSpaceAppSecret), HTTPClient: hc, Version: version})
-		if err != nil {
-			return Config{}, fmt.Errorf("THINGSPACE_URL: %w", err)
-		}
-		backends[models.ProtocolREST] = rest
-	}
-	soap, err := thingspace.NewSOAP(thingspace.SOAPConfig{Endpoint: cfg.ThingSpaceSOAPURL, HTTPClient: hc, Version: version})
-	if err != nil {
-		return Config{}, fmt.Errorf("THINGSPACE_SOAP_URL: %w", err)
-	}
-	backends[models.ProtocolSOAP] = soap
-	return Config{Backends: backends, QuarantineThreshold: cfg.QuarantineThreshold}, nil
 }
 
 // Deps are what Service is built from.

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -66,7 +67,7 @@ type Sender struct {
 	// are never followed, whatever the client says: a 3xx is a failure.
 	HTTP *http.Client
 	SMTP SMTP
-	// Now stamps webhook timestamps and email dates; nil means time.Now.
+	// Now stamps webhook timestamps and email dates; nil means clock.System.
 	Now func() time.Time
 }
 
@@ -96,7 +97,7 @@ func (s *Sender) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
 	}
-	return time.Now()
+	return clock.System()
 }
 
 // httpClient is the configured client with redirects switched off.

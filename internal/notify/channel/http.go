@@ -85,7 +85,7 @@ func (s *Sender) postJSON(ctx context.Context, kind models.ChannelKind, target s
 	}
 	herr := &HTTPError{
 		Kind: kind, Host: Redact(kind, target), StatusCode: resp.StatusCode,
-		Body: clipBody(scrubText(string(snippet), secrets...)), RetryAfter: retryAfter(resp.Header.Get("Retry-After")),
+		Body: printableBody(scrubText(string(snippet), secrets...)), RetryAfter: retryAfter(resp.Header.Get("Retry-After")),
 	}
 	return scrub(classifyStatus(herr), secrets...)
 }
@@ -135,7 +135,7 @@ func urlSecrets(target string, u *url.URL) []string {
 }
 
 // clipBody keeps the start of a response body, one line, printable only.
-func clipBody(b string) string {
+func printableBody(b string) string {
 	s := strings.Map(func(r rune) rune {
 		if r == utf8.RuneError || !unicode.IsPrint(r) {
 			return ' '
