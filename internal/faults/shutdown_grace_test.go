@@ -104,4 +104,3 @@ func TestSIGTERMWithAShortGraceKeepsAPageRotationsPassword(t *testing.T) {
 		t.Fatalf("credential list: %s", stored)
 	}
 }
-
