@@ -6,6 +6,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error kinds. Each maps to one HTTP status in the web layer's error handler.
@@ -26,6 +27,8 @@ type Error struct {
 	Kind    error
 	Message string
 	Err     error
+	// RetryAfter, for ErrRateLimited, is how long to wait (0: unknown).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

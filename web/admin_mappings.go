@@ -22,7 +22,7 @@ func (s *Server) renderMappings(c echo.Context, status int, form templates.Mappi
 	if err != nil {
 		return err
 	}
-	depts, err := s.db.Departments(ctx, nil)
+	depts, err := s.creds.Departments(ctx, principal(c))
 	if err != nil {
 		return err
 	}

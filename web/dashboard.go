@@ -54,7 +54,7 @@ func (s *Server) noAccess(c echo.Context) error {
 	ctx := c.Request().Context()
 	p := principal(c)
 	v := templates.NoAccessView{Name: p.Name}
-	if u, err := s.db.User(ctx, p.UserID); err == nil {
+	if u, err := s.people.Me(ctx, p); err == nil {
 		v.Groups = u.Groups
 	}
 	admins, err := s.people.Admins(ctx)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/departments"
-	"github.com/uwsportal/uwsportal/internal/store"
 
 	"github.com/labstack/echo/v4"
 
@@ -211,7 +210,7 @@ func (s *Server) credentialSet(c echo.Context) error {
 
 // departmentSettings saves an admin's edit of the department.
 func (s *Server) departmentSettings(c echo.Context) error {
-	set := store.DepartmentSettings{Name: c.FormValue("name"), Protocol: models.Protocol(c.FormValue("protocol")),
+	set := models.DepartmentSettings{Name: c.FormValue("name"), Protocol: models.Protocol(c.FormValue("protocol")),
 		RevealAllowed: c.FormValue("reveal_allowed") == "on", AccountName: strings.TrimSpace(c.FormValue("account_name")),
 		Approvals: models.ApprovalRules{Reveal: c.FormValue("approve_reveal") == "on", Deactivate: c.FormValue("approve_deactivate") == "on",
 			Rotate: c.FormValue("approve_rotate") == "on"}}

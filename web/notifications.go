@@ -30,7 +30,7 @@ func (s *Server) renderNotifications(c echo.Context, status int, form templates.
 	if err != nil {
 		return err
 	}
-	depts, err := s.db.Departments(ctx, nil)
+	depts, err := s.creds.Departments(ctx, principal(c))
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func fleet(t *testing.T, rules models.ApprovalRules) *apptest.Env {
 	e := apptest.New(t, apptest.Options{})
 	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
 	e.SeedDept("beta", models.ProtocolREST, true)
-	if err := e.App.Departments.UpdateSettings(ctx, e.Admin, apptest.Meta, "fleet", store.DepartmentSettings{Name: "Dept fleet",
+	if err := e.App.Departments.UpdateSettings(ctx, e.Admin, apptest.Meta, "fleet", models.DepartmentSettings{Name: "Dept fleet",
 		Protocol: models.ProtocolREST, RevealAllowed: true, AccountName: account, Approvals: rules}); err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func (s *Service) CreateDepartment(ctx context.Context, p *models.Principal, met
 // UpdateSettings saves the fields of the settings form (name, protocol,
 // reveal, account, which actions need approval). It writes only those, so
 // a schedule saved at the same moment is not undone.
-func (s *Service) UpdateSettings(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, set store.DepartmentSettings) error {
+func (s *Service) UpdateSettings(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, set models.DepartmentSettings) error {
 	if err := p.Require(models.PermManageDepartments, slug); err != nil {
 		return err
 	}

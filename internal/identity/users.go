@@ -45,6 +45,15 @@ func (s *Service) SetUserDisabled(ctx context.Context, p *models.Principal, meta
 	})
 }
 
+// Me is the signed-in person's own user record (the groups the IdP sent
+// at their last sign-in, for the "no access yet" page).
+func (s *Service) Me(ctx context.Context, p *models.Principal) (models.User, error) {
+	if p == nil || p.UserID == 0 {
+		return models.User{}, models.Errorf(models.ErrUnauthorized, "Sign in first.")
+	}
+	return s.db.User(ctx, p.UserID)
+}
+
 // Admins lists who to ask for access.
 func (s *Service) Admins(ctx context.Context) ([]models.User, error) { return s.db.Admins(ctx) }
 

@@ -22,7 +22,7 @@ func TestApprovalRequestsReachApproversAndDecisionsTheRequester(t *testing.T) {
 	ctx := context.Background()
 	a := w.a
 	a.Seed("fleet", "fleetuser", models.ProtocolREST)
-	if err := a.App.Departments.UpdateSettings(ctx, a.Admin, apptest.Meta, "fleet", store.DepartmentSettings{Name: "Fleet",
+	if err := a.App.Departments.UpdateSettings(ctx, a.Admin, apptest.Meta, "fleet", models.DepartmentSettings{Name: "Fleet",
 		Protocol: models.ProtocolREST, RevealAllowed: true, Approvals: models.ApprovalRules{Reveal: true}}); err != nil {
 		t.Fatal(err)
 	}

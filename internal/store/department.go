@@ -53,22 +53,11 @@ func (db *DB) CreateDepartment(ctx context.Context, tx *Tx, d models.Department)
 	return rec.model(), nil
 }
 
-// DepartmentSettings are the fields of a department an admin edits on its
-// settings form; the schedule has its own form and method, so that two
-// people saving the two forms at once do not undo each other.
-type DepartmentSettings struct {
-	Name          string
-	Protocol      models.Protocol
-	RevealAllowed bool
-	AccountName   string
-	// Approvals: which actions need a second person's approval.
-	Approvals models.ApprovalRules
-}
 
 // UpdateDepartmentSettings writes only the settings fields of department
 // slug, and returns the department as it was before (read under a row
 // lock, so the caller's audit of what changed is exact).
-func (db *DB) UpdateDepartmentSettings(ctx context.Context, tx *Tx, slug string, set DepartmentSettings) (before models.Department, err error) {
+func (db *DB) UpdateDepartmentSettings(ctx context.Context, tx *Tx, slug string, set models.DepartmentSettings) (before models.Department, err error) {
 	if before, err = db.lockDepartment(ctx, tx, slug); err != nil {
 		return before, err
 	}
