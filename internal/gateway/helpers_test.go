@@ -79,6 +79,7 @@ type vz struct {
 	appKey, appSecret  string
 	username, password string
 	token, session     string
+	lastExpiresIn      int // the last token answer's expires_in
 }
 
 func (p *portal) app(t testing.TB, c gateway.Created) *vz {
@@ -91,6 +92,9 @@ type answer struct {
 	Header http.Header
 	Body   []byte
 }
+
+// listed: a list's answer (ThingSpace says 202 when there are more).
+func (a answer) listed() bool { return a.Status == http.StatusOK || a.Status == http.StatusAccepted }
 
 func (a answer) json(t testing.TB) map[string]any {
 	t.Helper()
@@ -141,7 +145,10 @@ func (c *vz) oauth() answer {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	a := send(c.t, req)
 	if a.Status == http.StatusOK {
-		c.token, _ = a.json(c.t)["access_token"].(string)
+		m := a.json(c.t)
+		c.token, _ = m["access_token"].(string)
+		exp, _ := m["expires_in"].(float64)
+		c.lastExpiresIn = int(exp)
 	}
 	return a
 }

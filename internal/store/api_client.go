@@ -106,12 +106,23 @@ func (db *DB) APIClient(ctx context.Context, tx *Tx, id string, forUpdate bool) 
 }
 
 // RotateAPIClientSecret replaces client id's secret hash; the previous
-// one keeps working until prevUntil (nil: not at all).
+// one keeps working until prevUntil (nil: not at all). Every token and
+// session handle given out so far came from a secret that is no longer
+// the current one, so they end with it: at prevUntil, or now.
 func (db *DB) RotateAPIClientSecret(ctx context.Context, tx *Tx, id string, newHash []byte, prevUntil *time.Time) error {
 	err := db.q(ctx, tx).Exec(`UPDATE api_clients SET prev_secret_hash = CASE WHEN ?::timestamptz IS NULL THEN NULL ELSE secret_hash END,
 	       prev_until = ?, secret_hash = ? WHERE id = ?`, prevUntil, prevUntil, newHash, id).Error
 	if err != nil {
 		return fmt.Errorf("rotate API client secret: %w", err)
+	}
+	if prevUntil == nil {
+		err = db.q(ctx, tx).Exec("DELETE FROM gateway_tokens WHERE client_id = ?", id).Error
+	} else {
+		err = db.q(ctx, tx).Exec(`UPDATE gateway_tokens SET not_after = LEAST(COALESCE(not_after, ?::timestamptz), ?::timestamptz),
+		       expires_at = LEAST(expires_at, ?::timestamptz) WHERE client_id = ?`, *prevUntil, *prevUntil, *prevUntil, id).Error
+	}
+	if err != nil {
+		return fmt.Errorf("end the old secret's tokens: %w", err)
 	}
 	return nil
 }
@@ -174,7 +185,7 @@ func (db *DB) GatewayCaller(ctx context.Context, bearer, handle []byte, now time
 	err = db.lazyRow(ctx, `WITH b AS (
 	    SELECT client_id FROM gateway_tokens WHERE hash = $1 AND kind = 'bearer' AND expires_at > $3
 	), s AS (
-	    UPDATE gateway_tokens t SET expires_at = $4 FROM b
+	    UPDATE gateway_tokens t SET expires_at = LEAST($4::timestamptz, COALESCE(t.not_after, 'infinity')) FROM b
 	     WHERE t.hash = $2 AND t.kind = 'session' AND t.expires_at > $3 AND t.client_id = b.client_id
 	    RETURNING t.client_id
 	), k AS (`+takeToken+` SELECT client_id, $5::float8 - 1, $3 FROM b`+takeTokenConflict("$5", "$6")+`)
