@@ -134,6 +134,11 @@ func (s *Service) RotateSecret(ctx context.Context, p *models.Principal, meta mo
 	secret := newSecret()
 	var out models.APIClient
 	err := s.change(ctx, p, slug, id, true, func(tx *store.Tx, c store.APIClientRow) error {
+		if !c.Active(s.now()) {
+			// A new secret for a client that can no longer be used would
+			// promise something untrue (and audit a rotation).
+			return models.Errorf(models.ErrConflict, "This client is %s: it cannot be used again, so its secret is not replaced. Create a new client.", c.Status(s.now()))
+		}
 		var until *time.Time
 		if overlap > 0 {
 			t := s.now().Add(overlap)
