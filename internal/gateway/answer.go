@@ -68,7 +68,7 @@ var (
 	errAccount      = m2m(http.StatusForbidden, "REQUEST_FAILED.AccountNotAllowed", "This client may not use that account.", "account")
 	errScope        = m2m(http.StatusForbidden, "REQUEST_FAILED.OperationNotAllowed", "This client may not do that operation.", "scope")
 	errDualControl  = m2m(http.StatusForbidden, "REQUEST_FAILED.ApprovalRequired", "This department requires a second person's approval to deactivate a line: deactivate it in the portal.", "dual_control")
-	errIdemConflict = m2m(http.StatusConflict, "INPUT_INVALID.IdempotencyKey.Reused", "This Idempotency-Key was used with another request body.", "idempotency_reused")
+	errIdemConflict = m2m(http.StatusConflict, "INPUT_INVALID.IdempotencyKey.Reused", "This Idempotency-Key was used with another operation or request body.", "idempotency_reused")
 	errIdemBusy     = m2m(http.StatusConflict, "REQUEST_FAILED.IdempotencyKey.InProgress", "A request with this Idempotency-Key is still in progress.", "idempotency_in_progress")
 	errIdemKey      = m2m(http.StatusBadRequest, "INPUT_INVALID.IdempotencyKey", "The Idempotency-Key must be 1 to 255 visible characters.", "idempotency_key")
 	errBusy         = &refusal{status: http.StatusTooManyRequests, code: "REQUEST_FAILED.TooManyConcurrentRequests", message: "Too many calls in flight for this client.", reason: "concurrency", retryAfter: time.Second}

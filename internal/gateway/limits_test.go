@@ -174,3 +174,36 @@ func TestConcurrentCallsAreBounded(t *testing.T) {
 		t.Fatalf("the first call: %d %s", first.Status, first.Body)
 	}
 }
+
+// An Idempotency-Key is bound to the operation too: a restore with the
+// key and body of an earlier suspend is refused (409), not answered with
+// the suspend's requestId, and no restore is recorded as done.
+func TestIdempotencyKeyIsBoundToTheOperation(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t, gateway.Limits{})
+	app := p.app(t, p.client(t, "fleet", models.OpList, models.OpSuspend, models.OpRestore)).start()
+	mdn := activeMDN(t, app)
+	key := map[string]string{"Idempotency-Key": "op-1"}
+	if a := app.act("suspend", account, mdn, key); a.Status != http.StatusOK {
+		t.Fatalf("suspend: %d %.200s", a.Status, a.Body)
+	}
+	before := p.Sim.User(t, "fleet_uws").DeviceActions
+	a := app.act("restore", account, mdn, key)
+	if a.Status != http.StatusConflict || a.code(t) != "UnifiedWebService.INPUT_INVALID.IdempotencyKey.Reused" || a.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("restore with the suspend's key: %d %v %.200s", a.Status, a.Header, a.Body)
+	}
+	if got := p.Sim.User(t, "fleet_uws").DeviceActions; got != before {
+		t.Fatal("the refused restore reached ThingSpace")
+	}
+	if st := p.state(t, mdn); !strings.HasPrefix(strings.ToLower(st), "suspend") {
+		t.Fatalf("the device is %q", st)
+	}
+	var n int
+	if err := p.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE code = $1 AND outcome = 'success'
+	       AND detail->>'operation' = 'restore'`, models.EvGatewayCall).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d successful restores audited, none happened", n)
+	}
+}
