@@ -34,11 +34,25 @@ func (s *Server) apiClients(c echo.Context) error {
 	now := s.now()
 	for _, cl := range list {
 		v.Rows = append(v.Rows, templates.APIClientRow{ID: cl.ID, Name: cl.Name, Owner: cl.Owner(),
-			Operations: strings.Join(models.OpNames(cl.Operations), ", "), Status: cl.Status(now), Active: cl.Active(now),
+			Operations: clientOps(cl), Status: cl.Status(now), Active: cl.Active(now),
 			Expires: cl.ExpiresAt.UTC().Format("2006-01-02"), Created: cl.CreatedAt.UTC().Format("2006-01-02"),
 			HistoryHref: "/audit?" + url.Values{"department": {slug}, "q": {cl.ID}}.Encode()})
 	}
 	return render(c, http.StatusOK, templates.APIClients(s.page(c, "API clients of "+slug), v))
+}
+
+// clientOps lists a client's operations, marking those the department's
+// policy no longer grants its maker's role (refused at the gateway).
+func clientOps(cl models.APIClient) string {
+	out := make([]string, 0, len(cl.Operations))
+	for _, op := range cl.Operations {
+		if cl.Allows(op) {
+			out = append(out, string(op))
+		} else {
+			out = append(out, string(op)+" (refused: not in the policy for "+string(cl.Role)+"s now)")
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // apiClientCreate creates a client and shows its secret once.

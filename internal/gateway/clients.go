@@ -46,6 +46,7 @@ func (s *Service) Create(ctx context.Context, p *models.Principal, meta models.R
 	}
 	now := s.now()
 	c.ID, c.Department, c.CreatedBy, c.CreatedAt, c.ExpiresAt = newClientID(), slug, p.Actor, now, now.Add(in.Lifetime)
+	c.Role = models.MakerRole(p)
 	secret := newSecret()
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		if err := s.db.CreateAPIClient(ctx, tx, d.ID, c, hash(secret)); err != nil {
@@ -178,7 +179,8 @@ func (s *Service) Revoke(ctx context.Context, p *models.Principal, meta models.R
 
 // change runs fn on client id of dept under its row lock, for someone who
 // may manage it: with checkOps (a rotation), a lead only a client whose
-// operations they may do; anyone who manages the department may revoke.
+// operations, as far as the policy lets it do them now, they may do
+// themselves; anyone who manages the department may revoke.
 func (s *Service) change(ctx context.Context, p *models.Principal, slug, id string, checkOps bool, fn func(*store.Tx, store.APIClientRow) error) error {
 	if err := p.Require(models.PermManageAPIClients, slug); err != nil {
 		return err
@@ -196,7 +198,7 @@ func (s *Service) change(ctx context.Context, p *models.Principal, slug, id stri
 			return models.Errorf(models.ErrNotFound, "No API client %q in %s.", models.ClipMark(id, 40), slug)
 		}
 		mine := policy.DeviceOperations(p, slug)
-		for _, op := range c.Operations {
+		for _, op := range c.Effective() {
 			if checkOps && !slices.Contains(mine, op) {
 				return models.Errorf(models.ErrForbidden, "This client may %s, which you may not: ask an admin.", op)
 			}

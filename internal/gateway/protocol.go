@@ -138,7 +138,7 @@ func (s *Service) token(q *request) error {
 	}
 	s.audit(q, models.EvGatewayToken, models.OutcomeSuccess, "result", "issued")
 	writeJSON(q.w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer",
-		"expires_in": int(expires.Sub(s.now()).Seconds()), "scope": strings.Join(models.OpNames(q.client.Operations), " ")})
+		"expires_in": int(expires.Sub(s.now()).Seconds()), "scope": strings.Join(models.OpNames(q.client.Effective()), " ")})
 	s.count(q, http.StatusOK)
 	return nil
 }

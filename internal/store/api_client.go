@@ -28,6 +28,7 @@ type APIClientRow struct {
 
 type apiClientRecord struct {
 	ID, Slug, AccountName, Name, OwnerName, OwnerEmail, Operations, CreatedBy string
+	OwnerRole, PolicyOps                                                      string
 	DepartmentID                                                              int64
 	ApproveDeactivate                                                         bool
 	SecretHash, PrevSecretHash                                                []byte
@@ -39,24 +40,35 @@ type apiClientRecord struct {
 func (r *apiClientRecord) dest() []any {
 	return []any{&r.ID, &r.Slug, &r.AccountName, &r.Name, &r.OwnerName, &r.OwnerEmail, &r.Operations, &r.CreatedBy,
 		&r.DepartmentID, &r.SecretHash, &r.PrevSecretHash, &r.PrevUntil, &r.RevokedAt, &r.CreatedAt, &r.ExpiresAt,
-		&r.ApproveDeactivate}
+		&r.ApproveDeactivate, &r.OwnerRole, &r.PolicyOps}
 }
 
 func (r apiClientRecord) row() APIClientRow {
 	c := models.APIClient{ID: r.ID, Department: r.Slug, Name: r.Name, OwnerName: r.OwnerName, OwnerEmail: r.OwnerEmail,
-		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, PrevUntil: r.PrevUntil}
-	for _, op := range strings.Split(r.Operations, ",") {
-		if op != "" {
-			c.Operations = append(c.Operations, models.Operation(op))
-		}
-	}
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, PrevUntil: r.PrevUntil,
+		Role: models.Role(r.OwnerRole), Operations: splitOps(r.Operations), Granted: splitOps(r.PolicyOps)}
 	return APIClientRow{APIClient: c, DepartmentID: r.DepartmentID, AccountName: r.AccountName, ApproveDeactivate: r.ApproveDeactivate, SecretHash: r.SecretHash, PrevHash: r.PrevSecretHash}
 }
 
+func splitOps(s string) []models.Operation {
+	var out []models.Operation
+	for _, op := range strings.Split(s, ",") {
+		if op != "" {
+			out = append(out, models.Operation(op))
+		}
+	}
+	return out
+}
+
+// apiClientColumns read a client with what the department's policy grants
+// its maker's role now (policy_ops), in the same statement: a policy change
+// is seen by the very next call on every instance.
 const (
 	apiClientColumns = `SELECT c.id, d.slug, d.account_name, c.name, c.owner_name, c.owner_email,
        array_to_string(c.operations, ',') AS operations, c.created_by, c.department_id, c.secret_hash,
-       c.prev_secret_hash, c.prev_until, c.revoked_at, c.created_at, c.expires_at, d.approve_deactivate`
+       c.prev_secret_hash, c.prev_until, c.revoked_at, c.created_at, c.expires_at, d.approve_deactivate, c.owner_role,
+       array_to_string(ARRAY(SELECT p.operation FROM device_policies p WHERE p.department_id = c.department_id
+                              AND p.role = c.owner_role ORDER BY p.operation), ',') AS policy_ops`
 	apiClientFrom = `
   FROM api_clients c JOIN departments d ON d.id = c.department_id`
 	apiClientSelect = apiClientColumns + apiClientFrom
@@ -65,9 +77,9 @@ const (
 // CreateAPIClient stores a new client of department deptID in tx.
 func (db *DB) CreateAPIClient(ctx context.Context, tx *Tx, deptID int64, c models.APIClient, secretHash []byte) error {
 	err := db.q(ctx, tx).Exec(`INSERT INTO api_clients (id, department_id, name, owner_name, owner_email, operations,
-	       secret_hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, string_to_array(?, ','), ?, ?, ?, ?)`,
+	       secret_hash, created_by, created_at, expires_at, owner_role) VALUES (?, ?, ?, ?, ?, string_to_array(?, ','), ?, ?, ?, ?, ?)`,
 		c.ID, deptID, c.Name, c.OwnerName, c.OwnerEmail, strings.Join(models.OpNames(c.Operations), ","),
-		secretHash, c.CreatedBy, c.CreatedAt, c.ExpiresAt).Error
+		secretHash, c.CreatedBy, c.CreatedAt, c.ExpiresAt, string(c.Role)).Error
 	if err != nil {
 		return fmt.Errorf("create API client: %w", err)
 	}
