@@ -91,7 +91,7 @@ var Catalogue = []EventSpec{
 	{EvGroupsRefreshed, "A signed-in person's groups were re-read from the identity provider and their roles changed.", []string{"groups", "roles_before", "roles"}},
 	{EvBreakGlassSucceeded, "A break-glass local admin signed in.", []string{"username"}},
 	{EvBreakGlassFailed, "A break-glass sign-in failed or was throttled.", []string{"username", "reason"}},
-	{EvFailuresSummarized, "Anonymous failures from one address in one window, after the first (which has its own event), counted rather than written one by one.", []string{"code", "source", "count", "first_event", "window_start", "window_seconds"}},
+	{EvFailuresSummarized, "Anonymous failures from one address in one window, or an API client's gateway refusals for one reason in one window (actor: the client; reason), after the first (which has its own event), counted rather than written one by one.", []string{"code", "source", "reason", "count", "first_event", "window_start", "window_seconds"}},
 	{EvAccessDenied, "A signed-in person asked for something their roles do not allow.", []string{"method", "path", "permission"}},
 	{EvUserDisabled, "An admin disabled a user; their sessions ended at once.", []string{"user_id"}},
 	{EvUserEnabled, "An admin enabled a user again.", []string{"user_id"}},

@@ -192,6 +192,9 @@ func (s *Service) logout(q *request) error {
 	if err := s.bearer(q); err != nil {
 		return err
 	}
+	if err := s.admit(q); err != nil {
+		return err
+	}
 	handle, err := s.session(q)
 	if err != nil {
 		return err
