@@ -41,6 +41,7 @@ type refusal struct {
 	message    string
 	reason     string
 	retryAfter time.Duration
+	oauth      string // an OAuth error code: the token endpoint's shape
 }
 
 func m2m(status int, code, message, reason string) *refusal {
@@ -90,8 +91,15 @@ func (r *refusal) write(w http.ResponseWriter) {
 		secs := int((r.retryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
-	if r.status == http.StatusUnauthorized {
+	switch {
+	case r.status == http.StatusUnauthorized && r.oauth != "":
+		w.Header().Set("WWW-Authenticate", `Basic realm="uwsportal"`)
+	case r.status == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="uwsportal"`)
+	}
+	if r.oauth != "" {
+		writeJSON(w, r.status, map[string]string{"error": r.oauth, "error_description": r.message})
+		return
 	}
 	if r.fault != 0 {
 		var f fault

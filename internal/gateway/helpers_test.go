@@ -127,6 +127,9 @@ func (a answer) code(t testing.TB) string {
 	if c, ok := m["errorCode"].(string); ok {
 		return c
 	}
+	if e, ok := m["error"].(string); ok {
+		return "oauth:" + e
+	}
 	if f, ok := m["fault"].(map[string]any); ok {
 		b, _ := json.Marshal(f["code"])
 		return "fault:" + string(b)

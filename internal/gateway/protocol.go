@@ -108,41 +108,6 @@ func (s *Service) onlyPost(q *request, fn func(*request) error) error {
 	return fn(q)
 }
 
-// token is the OAuth client-credentials grant with the client's ID and
-// secret.
-func (s *Service) token(q *request) error {
-	id, secret, ok := q.r.BasicAuth()
-	if !ok {
-		return errMissing
-	}
-	if !hasType(q.r, "application/x-www-form-urlencoded") {
-		return errFormType
-	}
-	if _, err := s.body(q); err != nil {
-		return err
-	}
-	if q.r.PostForm.Get("grant_type") != "client_credentials" {
-		return errGrant
-	}
-	if err := s.client(q, id, secret); err != nil {
-		return err
-	}
-	if err := s.admit(q); err != nil {
-		return err
-	}
-	s.sweep(q.r.Context())
-	tok := newSecret()
-	expires := earliest(s.now().Add(BearerLifetime), q.notAfter)
-	if err := s.db.PutGatewayToken(q.r.Context(), hash(tok), q.client.ID, store.TokenBearer, expires, q.notAfter, s.now()); err != nil {
-		return err
-	}
-	s.audit(q, models.EvGatewayToken, models.OutcomeSuccess, "result", "issued")
-	writeJSON(q.w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer",
-		"expires_in": int(expires.Sub(s.now()).Seconds()), "scope": strings.Join(models.OpNames(q.client.Effective()), " ")})
-	s.count(q, http.StatusOK)
-	return nil
-}
-
 // login opens a session handle for the bearer's client, whose ID and
 // secret are the username and password.
 func (s *Service) login(q *request) error {
