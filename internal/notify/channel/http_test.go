@@ -128,9 +128,10 @@ func TestTeamsDelivered(t *testing.T) {
 		t.Errorf("card header = %+v", a)
 	}
 	wantBody := []string{
-		`{"size":"Medium","text":"Fire \u0026 Rescue: credential quarantined","type":"TextBlock","weight":"Bolder","wrap":true}`,
-		`{"text":"Two failed logins \u003cin a row\u003e; rotation stopped.","type":"TextBlock","wrap":true}`,
-		`{"facts":[{"title":"failures","value":"2"},{"title":"state","value":"quarantined"}],"type":"FactSet"}`,
+		`{"inlines":[{"size":"Medium","text":"Fire \u0026 Rescue: credential quarantined","type":"TextRun","weight":"Bolder"}],"type":"RichTextBlock"}`,
+		`{"inlines":[{"text":"Two failed logins \u003cin a row\u003e; rotation stopped.","type":"TextRun"}],"type":"RichTextBlock"}`,
+		`{"inlines":[{"text":"failures: ","type":"TextRun","weight":"Bolder"},{"text":"2","type":"TextRun"}],"type":"RichTextBlock"}`,
+		`{"inlines":[{"text":"state: ","type":"TextRun","weight":"Bolder"},{"text":"quarantined","type":"TextRun"}],"type":"RichTextBlock"}`,
 	}
 	if len(c.Body) != len(wantBody) {
 		t.Fatalf("card body has %d elements, want %d: %s", len(c.Body), len(wantBody), got.Body)
@@ -147,7 +148,7 @@ func TestTeamsDelivered(t *testing.T) {
 
 	n.Link, n.Text, n.Fields = "", "", nil
 	b, _ := json.Marshal(channel.TeamsMessage(n))
-	if s := string(b); strings.Contains(s, "actions") || strings.Contains(s, "FactSet") {
+	if s := string(b); strings.Contains(s, "actions") || strings.Count(s, "RichTextBlock") != 1 {
 		t.Errorf("a card without link or fields still has actions or facts: %s", s)
 	}
 }
