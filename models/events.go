@@ -99,7 +99,7 @@ var Catalogue = []EventSpec{
 	{EvMappingCreated, "An IdP group was mapped to a role (and department).", []string{"group", "role", "department"}},
 	{EvMappingDeleted, "A group mapping was removed.", []string{"group", "role", "department"}},
 	{EvDepartmentCreated, "A department was created.", []string{"slug", "name", "protocol", "max_age_days", "account_name"}},
-	{EvDepartmentUpdated, "A department's settings changed.", []string{"changes", "account_name"}},
+	{EvDepartmentUpdated, "A department's settings changed.", []string{"changes", "account_name", "gateway_ceiling"}},
 	{EvScheduleChanged, "Scheduled rotation was turned on or off, or its maximum age changed.", []string{"enabled", "max_age_days"}},
 	{EvCredentialCreated, "A department's UWS credential was entered for the first time.", []string{"username", "version", "verified"}},
 	{EvCredentialReplaced, "A credential was replaced by an admin (version numbers, never values).", []string{"username", "old_version", "new_version", "verified"}},

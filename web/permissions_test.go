@@ -113,6 +113,7 @@ var matrix = map[string]string{
 	"POST /departments/:slug/api-clients":            "admin lead-A",
 	"POST /departments/:slug/api-clients/:id/rotate": "admin lead-A",
 	"POST /departments/:slug/api-clients/:id/revoke": "admin lead-A",
+	"POST /departments/:slug/api-clients/ceiling":    "admin",
 	// The gateway answers only its own tokens: every persona's cookie is
 	// refused there, in ThingSpace's shape.
 	"POST /api/ts/v1/oauth2/token":                "gateway",

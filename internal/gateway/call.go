@@ -54,6 +54,12 @@ func (s *Service) device(q *request, op models.Operation) error {
 			return err
 		}
 	}
+	// Last before anything is sent: the department's ceiling, all its
+	// clients together (a replay above sends nothing and takes nothing).
+	if err := s.ceiling(q); err != nil {
+		s.release(q, idem)
+		return err
+	}
 	// An action that has begun runs to its end and is recorded, even if
 	// the application goes away.
 	ctx := context.WithoutCancel(q.r.Context())

@@ -17,7 +17,7 @@ func (s *Service) admit(q *request) error {
 		return err
 	}
 	if !ok {
-		return throttled(wait)
+		return throttled(wait, LimitClient, "rate_limit", s.limits.rateText())
 	}
 	return nil
 }
