@@ -62,6 +62,8 @@ const (
 	EvNotifyChannelAdded   = "notify.channel.added"
 	EvNotifyChannelRemoved = "notify.channel.removed"
 	EvNotifyChannelTested  = "notify.channel.tested"
+	EvNetworkAllowed       = "outbound.network.allowed"
+	EvNetworkRemoved       = "outbound.network.removed"
 
 	EvApprovalRequested = "approval.requested"
 	EvApprovalApproved  = "approval.approved"
@@ -144,6 +146,8 @@ var Catalogue = []EventSpec{
 	{EvNotifyChannelAdded, "An admin added a notification channel (its URL and signing secret are sealed, never recorded).", []string{"channel_id", "kind", "target", "department", "events"}},
 	{EvNotifyChannelRemoved, "An admin removed a notification channel; its pending deliveries were dropped.", []string{"channel_id", "kind", "target", "department"}},
 	{EvNotifyChannelTested, "An admin sent a test notification to a channel.", []string{"channel_id", "kind", "target", "result", "error"}},
+	{EvNetworkAllowed, "An admin allowed notification targets (and callbacks) to reach a private network, by name.", []string{"network_id", "name", "network"}},
+	{EvNetworkRemoved, "An admin removed an allowed private network: targets there are refused from the next connection.", []string{"network_id", "name", "network"}},
 }
 
 // KnownEvent reports whether code is in the catalogue.

@@ -234,17 +234,18 @@ func (g *Guard) control(ctx context.Context, network, address string, _ syscall.
 	return g.CheckAddr(ctx, ap)
 }
 
-// Client is an HTTP client whose every connection the guard checks when
-// it is made, that uses no proxy and follows no redirect (a 3xx is the
-// answer). timeout bounds each request.
+// Client is an HTTP client that dials for every request and checks the
+// address when it dials, uses no proxy and follows no redirect (a 3xx is
+// the answer). timeout bounds each request.
 func (g *Guard) Client(timeout time.Duration) *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, ControlContext: g.control, Resolver: g.resolver}
 	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
+		Proxy:       nil,
+		DialContext: d.DialContext,
+		// Every request dials, so every request is checked: a network an
+		// admin took back is refused at once, not after an idle timeout.
+		DisableKeepAlives:     true,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          20,
-		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}

@@ -101,7 +101,6 @@ func TestTheCheckHoldsAtConnectionTime(t *testing.T) {
 	if res.StatusCode != http.StatusFound || hits.Load() != 1 {
 		t.Fatalf("redirect: %d after %d requests, want the 302 itself", res.StatusCode, hits.Load())
 	}
-	c.CloseIdleConnections()
 	allow.Store(false) // as if the name now resolved to a refused address
 	_, err = c.Get("http://127.0.0.1:" + port + "/")
 	if !errors.Is(err, netguard.ErrRefused) || hits.Load() != 1 {
