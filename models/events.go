@@ -130,7 +130,7 @@ var Catalogue = []EventSpec{
 	{EvDeviceActivate, "A person asked ThingSpace to activate a device on a service plan.", []string{"operation", "account", "username", "device", "result", "request_id", "service_plan", "upstream_code"}},
 	{EvDevicePlan, "A person asked ThingSpace to change a device's service plan.", []string{"operation", "account", "username", "device", "result", "request_id", "service_plan", "upstream_code"}},
 	{EvDeviceDeactivate, "A person asked ThingSpace to deactivate a device (after typing its MDN or ICCID).", []string{"operation", "account", "username", "device", "result", "request_id", "reason_code", "etf_waiver", "upstream_code"}},
-	{EvAPIClientCreated, "An API client was created for a department (its secret is shown once, never stored).", []string{"client_id", "name", "owner", "operations", "expires_at"}},
+	{EvAPIClientCreated, "An API client was created for a department (its secret is shown once, never stored); role is its maker's, whose device policy bounds it at every call.", []string{"client_id", "name", "owner", "operations", "role", "expires_at"}},
 	{EvAPIClientRotated, "An API client's secret was replaced; the old one works until the overlap ends.", []string{"client_id", "overlap_seconds", "prev_until"}},
 	{EvAPIClientRevoked, "An API client was revoked: its tokens and handles stop working at the next call.", []string{"client_id"}},
 	{EvGatewayToken, "An application obtained (or was refused) a gateway bearer token.", []string{"client_id", "owner", "result"}},

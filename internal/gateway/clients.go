@@ -53,7 +53,7 @@ func (s *Service) Create(ctx context.Context, p *models.Principal, meta models.R
 			return err
 		}
 		e := models.NewEvent(models.EvAPIClientCreated, p, meta).With("client_id", c.ID, "name", c.Name, "owner", c.Owner(),
-			"operations", models.OpNames(c.Operations), "expires_at", c.ExpiresAt.UTC().Format(time.RFC3339))
+			"operations", models.OpNames(c.Operations), "role", string(c.Role), "expires_at", c.ExpiresAt.UTC().Format(time.RFC3339))
 		e.Department, e.Target = slug, "api_client:"+c.ID
 		return s.db.Audit(ctx, tx, e)
 	})
