@@ -23,6 +23,12 @@ type APIClient struct {
 	RevokedAt  *time.Time
 	// PrevUntil is when the secret replaced by a rotation stops working.
 	PrevUntil *time.Time
+	// Role is the role its maker held in the department (admin or lead):
+	// the client never does more than the department's policy grants it.
+	Role Role
+	// Granted is what the department's policy grants Role now, read with
+	// the client (never cached).
+	Granted []Operation
 }
 
 // Client lifetimes and overlaps.
@@ -48,8 +54,33 @@ func (c APIClient) Status(now time.Time) string {
 	return "active"
 }
 
-// Allows reports whether the client's scopes include op.
-func (c APIClient) Allows(op Operation) bool { return slices.Contains(c.Operations, op) }
+// Allows reports whether the client may do op now: it was given op and
+// the department's current policy grants op to the role of its maker.
+func (c APIClient) Allows(op Operation) bool {
+	return slices.Contains(c.Operations, op) && (c.Role == RoleAdmin || slices.Contains(c.Granted, op))
+}
+
+// Effective are the operations the client may do now (see Allows).
+func (c APIClient) Effective() []Operation {
+	out := []Operation{}
+	for _, op := range c.Operations {
+		if c.Allows(op) {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// MakerRole is the role whose policy bounds a client p makes for dept:
+// admin for a global admin (the command line included), else lead.
+func MakerRole(p *Principal) Role {
+	for _, g := range p.Grants {
+		if g.Role == RoleAdmin && g.Department == "" {
+			return RoleAdmin
+		}
+	}
+	return RoleLead
+}
 
 // Owner names the accountable person.
 func (c APIClient) Owner() string {

@@ -62,6 +62,8 @@ const (
 	EvNotifyChannelAdded   = "notify.channel.added"
 	EvNotifyChannelRemoved = "notify.channel.removed"
 	EvNotifyChannelTested  = "notify.channel.tested"
+	EvNetworkAllowed       = "outbound.network.allowed"
+	EvNetworkRemoved       = "outbound.network.removed"
 
 	EvApprovalRequested = "approval.requested"
 	EvApprovalApproved  = "approval.approved"
@@ -91,7 +93,7 @@ var Catalogue = []EventSpec{
 	{EvGroupsRefreshed, "A signed-in person's groups were re-read from the identity provider and their roles changed.", []string{"groups", "roles_before", "roles"}},
 	{EvBreakGlassSucceeded, "A break-glass local admin signed in.", []string{"username"}},
 	{EvBreakGlassFailed, "A break-glass sign-in failed or was throttled.", []string{"username", "reason"}},
-	{EvFailuresSummarized, "Anonymous failures from one address in one window, after the first (which has its own event), counted rather than written one by one.", []string{"code", "source", "count", "first_event", "window_start", "window_seconds"}},
+	{EvFailuresSummarized, "Anonymous failures from one address in one window, or an API client's gateway refusals for one reason in one window (actor: the client; reason), after the first (which has its own event), counted rather than written one by one.", []string{"code", "source", "reason", "count", "first_event", "window_start", "window_seconds"}},
 	{EvAccessDenied, "A signed-in person asked for something their roles do not allow.", []string{"method", "path", "permission"}},
 	{EvUserDisabled, "An admin disabled a user; their sessions ended at once.", []string{"user_id"}},
 	{EvUserEnabled, "An admin enabled a user again.", []string{"user_id"}},
@@ -99,7 +101,7 @@ var Catalogue = []EventSpec{
 	{EvMappingCreated, "An IdP group was mapped to a role (and department).", []string{"group", "role", "department"}},
 	{EvMappingDeleted, "A group mapping was removed.", []string{"group", "role", "department"}},
 	{EvDepartmentCreated, "A department was created.", []string{"slug", "name", "protocol", "max_age_days", "account_name"}},
-	{EvDepartmentUpdated, "A department's settings changed.", []string{"changes", "account_name"}},
+	{EvDepartmentUpdated, "A department's settings changed.", []string{"changes", "account_name", "gateway_ceiling"}},
 	{EvScheduleChanged, "Scheduled rotation was turned on or off, or its maximum age changed.", []string{"enabled", "max_age_days"}},
 	{EvCredentialCreated, "A department's UWS credential was entered for the first time.", []string{"username", "version", "verified"}},
 	{EvCredentialReplaced, "A credential was replaced by an admin (version numbers, never values).", []string{"username", "old_version", "new_version", "verified"}},
@@ -128,7 +130,7 @@ var Catalogue = []EventSpec{
 	{EvDeviceActivate, "A person asked ThingSpace to activate a device on a service plan.", []string{"operation", "account", "username", "device", "result", "request_id", "service_plan", "upstream_code"}},
 	{EvDevicePlan, "A person asked ThingSpace to change a device's service plan.", []string{"operation", "account", "username", "device", "result", "request_id", "service_plan", "upstream_code"}},
 	{EvDeviceDeactivate, "A person asked ThingSpace to deactivate a device (after typing its MDN or ICCID).", []string{"operation", "account", "username", "device", "result", "request_id", "reason_code", "etf_waiver", "upstream_code"}},
-	{EvAPIClientCreated, "An API client was created for a department (its secret is shown once, never stored).", []string{"client_id", "name", "owner", "operations", "expires_at"}},
+	{EvAPIClientCreated, "An API client was created for a department (its secret is shown once, never stored); role is its maker's, whose device policy bounds it at every call.", []string{"client_id", "name", "owner", "operations", "role", "expires_at"}},
 	{EvAPIClientRotated, "An API client's secret was replaced; the old one works until the overlap ends.", []string{"client_id", "overlap_seconds", "prev_until"}},
 	{EvAPIClientRevoked, "An API client was revoked: its tokens and handles stop working at the next call.", []string{"client_id"}},
 	{EvGatewayToken, "An application obtained (or was refused) a gateway bearer token.", []string{"client_id", "owner", "result"}},
@@ -144,6 +146,8 @@ var Catalogue = []EventSpec{
 	{EvNotifyChannelAdded, "An admin added a notification channel (its URL and signing secret are sealed, never recorded).", []string{"channel_id", "kind", "target", "department", "events"}},
 	{EvNotifyChannelRemoved, "An admin removed a notification channel; its pending deliveries were dropped.", []string{"channel_id", "kind", "target", "department"}},
 	{EvNotifyChannelTested, "An admin sent a test notification to a channel.", []string{"channel_id", "kind", "target", "result", "error"}},
+	{EvNetworkAllowed, "An admin allowed notification targets (and callbacks) to reach a private network, by name.", []string{"network_id", "name", "network"}},
+	{EvNetworkRemoved, "An admin removed an allowed private network: targets there are refused from the next connection.", []string{"network_id", "name", "network"}},
 }
 
 // KnownEvent reports whether code is in the catalogue.

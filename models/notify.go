@@ -102,3 +102,14 @@ type Notification struct {
 func (n Notification) Summary() string {
 	return fmt.Sprintf("#%d %s %s: %s", n.DeliveryID, n.Event, n.Department, n.Subject)
 }
+
+// OutboundNetwork is a private network an administrator allowed, by name,
+// for notification targets (and API clients' callback URLs): without one,
+// loopback, link-local and private addresses are refused.
+type OutboundNetwork struct {
+	ID      int64
+	Name    string
+	Network string // CIDR
+	AddedBy string
+	AddedAt time.Time
+}

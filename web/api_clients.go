@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -17,6 +18,7 @@ func (s *Server) apiClientRoutes() {
 	s.route(http.MethodPost, "/departments/:slug/api-clients", models.PermManageAPIClients, s.apiClientCreate)
 	s.route(http.MethodPost, "/departments/:slug/api-clients/:id/rotate", models.PermManageAPIClients, s.apiClientRotate)
 	s.route(http.MethodPost, "/departments/:slug/api-clients/:id/revoke", models.PermManageAPIClients, s.apiClientRevoke)
+	s.route(http.MethodPost, "/departments/:slug/api-clients/ceiling", models.PermManageDepartments, s.apiClientCeiling)
 }
 
 // apiClients lists a department's API clients, with the create form.
@@ -30,15 +32,34 @@ func (s *Server) apiClients(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := templates.APIClientsView{Slug: slug, Operations: models.OpNames(ops)}
+	ceil, err := s.gateway.Ceiling(ctx, p, slug)
+	if err != nil {
+		return err
+	}
+	v := templates.APIClientsView{Slug: slug, Operations: models.OpNames(ops), CanCeiling: p.Can(models.PermManageDepartments, slug),
+		Ceiling: strconv.FormatFloat(ceil.PerSecond, 'f', -1, 64), CeilingDefault: ceil.Default}
 	now := s.now()
 	for _, cl := range list {
 		v.Rows = append(v.Rows, templates.APIClientRow{ID: cl.ID, Name: cl.Name, Owner: cl.Owner(),
-			Operations: strings.Join(models.OpNames(cl.Operations), ", "), Status: cl.Status(now), Active: cl.Active(now),
+			Operations: clientOps(cl), Status: cl.Status(now), Active: cl.Active(now),
 			Expires: cl.ExpiresAt.UTC().Format("2006-01-02"), Created: cl.CreatedAt.UTC().Format("2006-01-02"),
 			HistoryHref: "/audit?" + url.Values{"department": {slug}, "q": {cl.ID}}.Encode()})
 	}
 	return render(c, http.StatusOK, templates.APIClients(s.page(c, "API clients of "+slug), v))
+}
+
+// clientOps lists a client's operations, marking those the department's
+// policy no longer grants its maker's role (refused at the gateway).
+func clientOps(cl models.APIClient) string {
+	out := make([]string, 0, len(cl.Operations))
+	for _, op := range cl.Operations {
+		if cl.Allows(op) {
+			out = append(out, string(op))
+		} else {
+			out = append(out, string(op)+" (refused: not in the policy for "+string(cl.Role)+"s now)")
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // apiClientCreate creates a client and shows its secret once.
@@ -88,6 +109,24 @@ func (s *Server) apiClientRotate(c echo.Context) error {
 func (s *Server) showSecret(c echo.Context, slug string, made gateway.Created, note string) error {
 	v := templates.APIClientSecretView{Slug: slug, ID: made.Client.ID, Name: made.Client.Name, Secret: made.Secret, Note: note}
 	return render(c, http.StatusOK, templates.APIClientSecret(s.page(c, "API client "+made.Client.Name), v))
+}
+
+// apiClientCeiling sets the department's ceiling on calls per second to
+// ThingSpace, all its clients together (admins; empty: the default).
+func (s *Server) apiClientCeiling(c echo.Context) error {
+	slug := c.Param("slug")
+	v := 0.0
+	if text := strings.TrimSpace(c.FormValue("per_second")); text != "" {
+		var err error
+		if v, err = strconv.ParseFloat(text, 64); err != nil {
+			return models.Errorf(models.ErrInvalid, "The ceiling is a number of calls per second, such as 10 or 2.5.")
+		}
+	}
+	if err := s.gateway.SetCeiling(c.Request().Context(), principal(c), meta(c), slug, v); err != nil {
+		return err
+	}
+	s.flash(c, "success", "Ceiling saved: it holds from the next call on every instance.")
+	return c.Redirect(http.StatusSeeOther, "/departments/"+slug+"/api-clients")
 }
 
 // apiClientRevoke revokes a client: its next call is refused.

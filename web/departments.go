@@ -148,6 +148,11 @@ func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.F
 	if err := s.devicePanel(c, &v); err != nil {
 		return err
 	}
+	if v.CanSchedule {
+		if v.ScheduleGate, err = s.gate(c, d, models.ApproveRotate, nil); err != nil {
+			return err
+		}
+	}
 	for _, r := range dv.Runs {
 		started := r.StartedAt
 		v.Runs = append(v.Runs, templates.RunRow{Started: day(&started), Ended: day(r.EndedAt),
@@ -231,7 +236,8 @@ func (s *Server) schedule(c echo.Context) error {
 		}
 		maxAge = n
 	}
-	if err := s.creds.SetSchedule(c.Request().Context(), principal(c), meta(c), c.Param("slug"), c.FormValue("enabled") == "on", maxAge); err != nil {
+	if err := s.creds.SetScheduleApproved(c.Request().Context(), principal(c), meta(c), c.Param("slug"), c.FormValue("enabled") == "on", maxAge,
+		approvalIDForm(c)); err != nil {
 		return s.departmentError(c, err)
 	}
 	return s.back(c, "success", "Schedule saved.")

@@ -17,6 +17,8 @@ func (s *Server) notifyRoutes() {
 	s.route(http.MethodPost, "/admin/notifications", models.PermManageNotifications, s.notificationAdd)
 	s.route(http.MethodPost, "/admin/notifications/:id/test", models.PermManageNotifications, s.notificationTest)
 	s.route(http.MethodPost, "/admin/notifications/:id/delete", models.PermManageNotifications, s.notificationRemove)
+	s.route(http.MethodPost, "/admin/notifications/networks", models.PermManageNotifications, s.networkAllow)
+	s.route(http.MethodPost, "/admin/notifications/networks/:id/delete", models.PermManageNotifications, s.networkRemove)
 }
 
 // notifications lists the channels, with the form to add one.
@@ -51,6 +53,14 @@ func (s *Server) renderNotifications(c echo.Context, status int, form templates.
 	}
 	for _, ch := range list {
 		v.Channels = append(v.Channels, channelRow(ch))
+	}
+	nets, err := s.notify.Networks(ctx, principal(c))
+	if err != nil {
+		return err
+	}
+	for _, n := range nets {
+		v.Networks = append(v.Networks, templates.NetworkRow{ID: n.ID, Name: n.Name, Network: n.Network, AddedBy: n.AddedBy,
+			Added: n.AddedAt.UTC().Format("2006-01-02")})
 	}
 	pg := s.page(c, "Notifications")
 	if flash != nil {
@@ -114,4 +124,31 @@ func (s *Server) notificationRemove(c echo.Context) error {
 	}
 	s.flash(c, "success", "Channel removed, with its pending messages.")
 	return c.Redirect(http.StatusSeeOther, "/admin/notifications")
+}
+
+// networkAllow lets targets reach a named private network.
+func (s *Server) networkAllow(c echo.Context) error {
+	err := s.notify.AllowNetwork(c.Request().Context(), principal(c), meta(c), c.FormValue("name"), c.FormValue("network"))
+	if err != nil {
+		if msg, ok := models.SafeMessage(err); ok && (errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrConflict)) {
+			return s.renderNotifications(c, statusOf(err), templates.ChannelForm{Kind: string(models.ChannelSlack)},
+				&templates.Flash{Kind: "error", Message: msg}, "")
+		}
+		return err
+	}
+	s.flash(c, "success", "Network allowed: channels may reach it from the next connection.")
+	return c.Redirect(http.StatusSeeOther, "/admin/notifications#networks")
+}
+
+// networkRemove takes an allowed network back.
+func (s *Server) networkRemove(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.notify.RemoveNetwork(c.Request().Context(), principal(c), meta(c), id); err != nil {
+		return err
+	}
+	s.flash(c, "success", "Network removed: channels there are refused from the next connection.")
+	return c.Redirect(http.StatusSeeOther, "/admin/notifications#networks")
 }

@@ -22,6 +22,7 @@ func TestNotificationsPage(t *testing.T) {
 	seedDemoMappings(t, ts)
 	admin := ts.client(t, models.Grant{Role: models.RoleAdmin})
 	hook := channeltest.NewReceiver(t, nil)
+	allowLoopback(t, ts, admin)
 	res, body := ts.post(t, admin, "/admin/notifications", url.Values{"kind": {"webhook"}, "target": {hook.URL + "/in"},
 		"events": {"quarantined", "attention"}})
 	secret := regexp.MustCompile(`id="signing-secret-value">(whsec_[A-Za-z0-9_-]{40,})<`).FindStringSubmatch(body)

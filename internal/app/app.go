@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/approvals"
@@ -21,6 +22,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/internal/identity"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/netguard"
 	"github.com/uwsportal/uwsportal/internal/notify"
 	"github.com/uwsportal/uwsportal/internal/notify/channel"
 	"github.com/uwsportal/uwsportal/internal/rotation"
@@ -130,7 +132,7 @@ func newNotify(core *Core, p Parts) *notify.Service {
 	sender := p.Sender
 	if sender == nil {
 		m := cfg.SMTP
-		sender = &channel.Sender{Now: core.Now,
+		sender = &channel.Sender{Now: core.Now, Guard: outboundGuard(core),
 			SMTP: channel.SMTP{Addr: m.Addr, Username: m.Username, Password: m.Password, From: m.From, TLS: m.TLS}}
 	}
 	base := ""
@@ -161,6 +163,37 @@ func UpstreamConfig(cfg *config.Config, version string, now func() time.Time) (u
 	}
 	backends[models.ProtocolSOAP] = soap
 	return upstream.Config{Backends: backends, QuarantineThreshold: cfg.QuarantineThreshold}, nil
+}
+
+// outboundGuard checks the connections to targets people type: private
+// networks only as admins allowed them (read at each connection), never
+// the portal's own listeners or public address.
+func outboundGuard(core *Core) *netguard.Guard {
+	cfg := core.Config
+	own := []string{cfg.Addr}
+	if cfg.MetricsAddr != "" {
+		own = append(own, cfg.MetricsAddr)
+	}
+	if u := cfg.BaseURL; u != nil && u.Hostname() != "" {
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
+		}
+		own = append(own, net.JoinHostPort(u.Hostname(), port))
+	}
+	return netguard.New(netguard.Options{Own: own, Allowed: func(ctx context.Context) ([]netguard.Network, error) {
+		rows, err := core.DB.OutboundNetworks(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]netguard.Network, 0, len(rows))
+		for _, r := range rows {
+			if n, err := netguard.ParseNetwork(r.Name, r.Network); err == nil {
+				out = append(out, n)
+			}
+		}
+		return out, nil
+	}})
 }
 
 // Env is where Open reads its configuration.

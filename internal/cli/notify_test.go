@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/uwsportal/uwsportal/internal/notify/channel"
 	"github.com/uwsportal/uwsportal/internal/notify/channel/channeltest"
 	"github.com/uwsportal/uwsportal/internal/secret"
@@ -17,7 +19,9 @@ import (
 
 func TestNotifyCommands(t *testing.T) {
 	t.Parallel()
-	run, logs := newRunner(t)
+	url := testdb.URL(t)
+	allowLoopback(t, url)
+	run, logs := newRunnerOn(t, url)
 	hook := channeltest.NewReceiver(t, nil)
 	out, err := run("notify", "add", "--kind", "webhook", "--target", hook.URL+"/in/t0ken", "--events", "rotated,break-glass", "--json")
 	if err != nil {
@@ -66,7 +70,11 @@ func TestNotifyCommands(t *testing.T) {
 // newRunner runs commands against a fresh database and key, as a shell
 // would; logs collects what they wrote to stderr.
 func newRunner(t *testing.T) (run func(args ...string) (string, error), logs *bytes.Buffer) {
-	env := map[string]string{"DATABASE_URL": testdb.URL(t), "UWSPORTAL_MASTER_KEY": secret.GenerateKey()}
+	return newRunnerOn(t, testdb.URL(t))
+}
+
+func newRunnerOn(t *testing.T, url string) (run func(args ...string) (string, error), logs *bytes.Buffer) {
+	env := map[string]string{"DATABASE_URL": url, "UWSPORTAL_MASTER_KEY": secret.GenerateKey()}
 	logs = &bytes.Buffer{}
 	return func(args ...string) (string, error) {
 		var out bytes.Buffer
@@ -74,4 +82,19 @@ func newRunner(t *testing.T) (run func(args ...string) (string, error), logs *by
 			Stdio{In: strings.NewReader(""), Out: &out, Err: logs})
 		return out.String(), err
 	}, logs
+}
+
+// allowLoopback lets notification targets reach the test receivers on
+// this machine, as an admin would allow a private network on the page.
+func allowLoopback(t *testing.T, url string) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `INSERT INTO outbound_networks (name, network, added_by, added_at)
+	       VALUES ('test receivers', '127.0.0.0/8', 'test', now())`); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -129,6 +129,17 @@ func (s *Service) UpdateSettings(ctx context.Context, p *models.Principal, meta 
 // SetSchedule turns scheduled rotation on or off and sets the maximum age
 // (maxAgeDays 0 keeps the current one).
 func (s *Service) SetSchedule(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, enabled bool, maxAgeDays int) error {
+	return s.SetScheduleApproved(ctx, p, meta, slug, enabled, maxAgeDays, 0)
+}
+
+// SetScheduleApproved is SetSchedule offering approval: where the
+// department wants a second person's approval to rotate now, a change
+// that makes a rotation due sooner (turning the schedule on, or a lower
+// maximum age) spends an approved rotate request as rotating now does;
+// otherwise a lead could set the maximum age to a day and let the
+// scheduler rotate without anyone's approval. Scheduled rotations under
+// a schedule set so stay approval-free.
+func (s *Service) SetScheduleApproved(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, enabled bool, maxAgeDays int, approval int64) error {
 	if err := p.Require(models.PermSetSchedule, slug); err != nil {
 		return err
 	}
@@ -136,16 +147,29 @@ func (s *Service) SetSchedule(ctx context.Context, p *models.Principal, meta mod
 	if err != nil {
 		return err
 	}
+	old := d
 	if maxAgeDays != 0 {
 		d.MaxAgeDays = maxAgeDays
 	}
 	if err := d.Validate(); err != nil {
 		return err
 	}
+	sooner := enabled && (!old.ScheduleEnabled || d.MaxAgeDays < old.MaxAgeDays)
+	need := approvals.Need{DepartmentID: d.ID, Department: slug, Required: sooner && d.Approvals.Rotate && models.DualControlApplies(p),
+		Action: models.ApproveRotate, ID: approval}
 	return s.db.WithTx(ctx, func(tx *store.Tx) error {
+		used, err := s.appr.Consume(ctx, tx, p, meta, need)
+		if err != nil {
+			return err
+		}
 		after, err := s.db.SetDepartmentSchedule(ctx, tx, slug, enabled, maxAgeDays)
 		if err != nil {
 			return err
+		}
+		if used != nil {
+			if err := s.db.Audit(ctx, tx, used); err != nil {
+				return err
+			}
 		}
 		e := models.NewEvent(models.EvScheduleChanged, p, meta).With("enabled", enabled, "max_age_days", after.MaxAgeDays)
 		e.Department, e.Target = slug, "department:"+slug

@@ -19,6 +19,14 @@ import (
 // with nothing secret in them.
 func dualControlJourney(t *testing.T, s *stack, alice, lena *persona) {
 	hook := channeltest.NewReceiver(t, nil)
+	// The receiver listens on loopback, which channels reach only once an
+	// admin allows the network by name.
+	alice.open(t, "/admin/notifications", "#network-form")
+	alice.do(t, "allow the receiver's network",
+		chromedp.SendKeys(chromedp.CSS(`#network-form input[name="name"]`), "test receivers"),
+		chromedp.SendKeys(chromedp.CSS(`#network-form input[name="network"]`), "127.0.0.0/8"),
+		chromedp.Click(chromedp.CSS(`#network-form button[type="submit"]`)))
+	alice.waitFor(t, "the allowed network", `document.getElementById("network-list") !== null`)
 	alice.open(t, "/admin/notifications", "#channel-form")
 	alice.do(t, "add a webhook for approvals",
 		chromedp.SetValue(chromedp.ID("channel-kind"), "webhook"),

@@ -41,6 +41,11 @@ type refusal struct {
 	message    string
 	reason     string
 	retryAfter time.Duration
+	oauth      string // an OAuth error code: the token endpoint's shape
+	// limit names the limit a 429 hit (HeaderLimit); description, when
+	// set, is the fault's description.
+	limit       string
+	description string
 }
 
 func m2m(status int, code, message, reason string) *refusal {
@@ -68,16 +73,18 @@ var (
 	errAccount      = m2m(http.StatusForbidden, "REQUEST_FAILED.AccountNotAllowed", "This client may not use that account.", "account")
 	errScope        = m2m(http.StatusForbidden, "REQUEST_FAILED.OperationNotAllowed", "This client may not do that operation.", "scope")
 	errDualControl  = m2m(http.StatusForbidden, "REQUEST_FAILED.ApprovalRequired", "This department requires a second person's approval to deactivate a line: deactivate it in the portal.", "dual_control")
-	errIdemConflict = m2m(http.StatusConflict, "INPUT_INVALID.IdempotencyKey.Reused", "This Idempotency-Key was used with another request body.", "idempotency_reused")
+	errIdemConflict = m2m(http.StatusConflict, "INPUT_INVALID.IdempotencyKey.Reused", "This Idempotency-Key was used with another operation or request body.", "idempotency_reused")
 	errIdemBusy     = m2m(http.StatusConflict, "REQUEST_FAILED.IdempotencyKey.InProgress", "A request with this Idempotency-Key is still in progress.", "idempotency_in_progress")
 	errIdemKey      = m2m(http.StatusBadRequest, "INPUT_INVALID.IdempotencyKey", "The Idempotency-Key must be 1 to 255 visible characters.", "idempotency_key")
-	errBusy         = &refusal{status: http.StatusTooManyRequests, code: "REQUEST_FAILED.TooManyConcurrentRequests", message: "Too many calls in flight for this client.", reason: "concurrency", retryAfter: time.Second}
+	errBusy         = &refusal{status: http.StatusTooManyRequests, code: "REQUEST_FAILED.TooManyConcurrentRequests", message: "Too many calls in flight for this client.", reason: "concurrency", retryAfter: time.Second, limit: LimitConcurrency}
 	errMethod       = m2m(http.StatusMethodNotAllowed, "INPUT_INVALID.Method", "Method not allowed.", "method")
 )
 
-func throttled(wait time.Duration) *refusal {
+// throttled is a 429 in the shape of ThingSpace's gateway, naming the
+// limit that was hit in its description and in HeaderLimit.
+func throttled(wait time.Duration, limit, reason, description string) *refusal {
 	return &refusal{status: http.StatusTooManyRequests, fault: faultThrottle, message: "Message throttled out",
-		reason: "rate_limit", retryAfter: wait}
+		reason: reason, retryAfter: wait, limit: limit, description: description}
 }
 
 func unavailable(reason, message string) *refusal {
@@ -86,16 +93,29 @@ func unavailable(reason, message string) *refusal {
 
 // write sends the refusal in ThingSpace's shape.
 func (r *refusal) write(w http.ResponseWriter) {
+	if r.limit != "" {
+		w.Header().Set(HeaderLimit, r.limit)
+	}
 	if r.retryAfter > 0 {
 		secs := int((r.retryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
-	if r.status == http.StatusUnauthorized {
+	switch {
+	case r.status == http.StatusUnauthorized && r.oauth != "":
+		w.Header().Set("WWW-Authenticate", `Basic realm="uwsportal"`)
+	case r.status == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="uwsportal"`)
+	}
+	if r.oauth != "" {
+		writeJSON(w, r.status, map[string]string{"error": r.oauth, "error_description": r.message})
+		return
 	}
 	if r.fault != 0 {
 		var f fault
 		f.Fault.Code, f.Fault.Message, f.Fault.Description = r.fault, r.message, r.message
+		if r.description != "" {
+			f.Fault.Description = r.description
+		}
 		writeJSON(w, r.status, f)
 		return
 	}

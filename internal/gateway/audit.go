@@ -8,21 +8,31 @@ import (
 
 // audit records one event of the request's client.
 func (s *Service) audit(q *request, code string, outcome models.Outcome, kv ...any) {
-	e := models.NewEvent(code, principal(q.client), q.meta).With("client_id", q.client.ID, "owner", q.client.Owner())
-	e.With(kv...)
-	e.Outcome, e.Department, e.Target = outcome, q.client.Department, "api_client:"+q.client.ID
+	e := s.event(q, code, outcome, kv...)
 	if err := s.db.AuditAlone(q.r.Context(), e); err != nil {
 		s.log.ErrorContext(q.r.Context(), "audit", "code", code, "request_id", q.meta.RequestID, "err", err)
 	}
 }
 
-// refused records a refusal: with its client when one was identified;
-// otherwise aggregated per source address (anyone can send those).
+func (s *Service) event(q *request, code string, outcome models.Outcome, kv ...any) *models.AuditEvent {
+	e := models.NewEvent(code, principal(q.client), q.meta).With("client_id", q.client.ID, "owner", q.client.Owner())
+	e.With(kv...)
+	e.Outcome, e.Department, e.Target = outcome, q.client.Department, "api_client:"+q.client.ID
+	return e
+}
+
+// refused records a refusal: with its client when one was identified,
+// grouped per client, reason and window (a client, or a leaked token, can
+// be refused as fast as it asks); otherwise aggregated per source address
+// (anyone can send those).
 func (s *Service) refused(q *request, ref *refusal) {
 	defer s.count(q, ref.status)
 	path := models.Clip(q.r.URL.Path, 200)
 	if q.client != nil && q.verified {
-		s.audit(q, models.EvGatewayRefused, models.OutcomeDenied, "operation", q.op, "reason", ref.reason, "status", ref.status, "path", path)
+		e := s.event(q, models.EvGatewayRefused, models.OutcomeDenied, "operation", q.op, "reason", ref.reason, "status", ref.status, "path", path)
+		if err := s.db.AuditGrouped(q.r.Context(), e, ref.reason); err != nil {
+			s.log.ErrorContext(q.r.Context(), "audit", "code", e.Code, "request_id", q.meta.RequestID, "err", err)
+		}
 		return
 	}
 	e := models.NewEvent(models.EvGatewayRefused, nil, q.meta).With("operation", q.op, "reason", ref.reason, "status", ref.status, "path", path)

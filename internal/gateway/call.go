@@ -6,15 +6,11 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strings"
 
 	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
-
-// maxAuditDevices bounds the device identifiers one event records.
-const maxAuditDevices = 100
 
 // device passes one device call through: the client's token and handle,
 // its scopes, the department's account, its limits, the Idempotency-Key;
@@ -41,7 +37,7 @@ func (s *Service) device(q *request, op models.Operation) error {
 	if err != nil {
 		return err
 	}
-	body, devs, err := checkBody(raw, q.client.AccountName)
+	body, devs, err := checkBody(raw, q.client.AccountName, op)
 	if err != nil {
 		return err
 	}
@@ -56,6 +52,12 @@ func (s *Service) device(q *request, op models.Operation) error {
 			}
 			return err
 		}
+	}
+	// Last before anything is sent: the department's ceiling, all its
+	// clients together (a replay above sends nothing and takes nothing).
+	if err := s.ceiling(q); err != nil {
+		s.release(q, idem)
+		return err
 	}
 	// An action that has begun runs to its end and is recorded, even if
 	// the application goes away.
@@ -124,56 +126,6 @@ func (s *Service) forward(ctx context.Context, q *request, op models.Operation, 
 	}
 	b, _ := json.Marshal(m2mError{ErrorCode: codePrefix + code, ErrorMessage: msg})
 	return thingspace.RawAnswer{Status: status, ContentType: "application/json", Body: b}, nil
-}
-
-// checkBody checks that a device call's body is a JSON object for the
-// client's account, and returns it re-encoded: what is forwarded is
-// exactly what was checked (no duplicate or case-variant keys).
-func checkBody(raw []byte, account string) ([]byte, []string, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return nil, nil, errJSON
-	}
-	for k := range obj {
-		if strings.EqualFold(k, "accountName") && k != "accountName" {
-			return nil, nil, errAccount
-		}
-	}
-	var name string
-	if err := json.Unmarshal(obj["accountName"], &name); err != nil || account == "" || name != account {
-		return nil, nil, errAccount
-	}
-	body, err := json.Marshal(obj)
-	if err != nil {
-		return nil, nil, errJSON
-	}
-	return body, auditDevices(body), nil
-}
-
-// auditDevices lists a body's device identifiers as kind:id.
-func auditDevices(body []byte) []string {
-	var in struct {
-		DeviceID *thingspace.DeviceID `json:"deviceId"`
-		Devices  []struct {
-			DeviceIDs []thingspace.DeviceID `json:"deviceIds"`
-		} `json:"devices"`
-	}
-	_ = json.Unmarshal(body, &in) // best effort: the body is ThingSpace's to judge
-	out := []string{}
-	add := func(id thingspace.DeviceID) {
-		if len(out) < maxAuditDevices {
-			out = append(out, models.Clip(id.Kind, 8)+":"+models.Clip(id.ID, 40))
-		}
-	}
-	if in.DeviceID != nil {
-		add(*in.DeviceID)
-	}
-	for _, d := range in.Devices {
-		for _, id := range d.DeviceIDs {
-			add(id)
-		}
-	}
-	return out
 }
 
 func requestID(body []byte) string {

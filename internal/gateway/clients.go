@@ -46,13 +46,14 @@ func (s *Service) Create(ctx context.Context, p *models.Principal, meta models.R
 	}
 	now := s.now()
 	c.ID, c.Department, c.CreatedBy, c.CreatedAt, c.ExpiresAt = newClientID(), slug, p.Actor, now, now.Add(in.Lifetime)
+	c.Role = models.MakerRole(p)
 	secret := newSecret()
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
 		if err := s.db.CreateAPIClient(ctx, tx, d.ID, c, hash(secret)); err != nil {
 			return err
 		}
 		e := models.NewEvent(models.EvAPIClientCreated, p, meta).With("client_id", c.ID, "name", c.Name, "owner", c.Owner(),
-			"operations", models.OpNames(c.Operations), "expires_at", c.ExpiresAt.UTC().Format(time.RFC3339))
+			"operations", models.OpNames(c.Operations), "role", string(c.Role), "expires_at", c.ExpiresAt.UTC().Format(time.RFC3339))
 		e.Department, e.Target = slug, "api_client:"+c.ID
 		return s.db.Audit(ctx, tx, e)
 	})
@@ -134,6 +135,11 @@ func (s *Service) RotateSecret(ctx context.Context, p *models.Principal, meta mo
 	secret := newSecret()
 	var out models.APIClient
 	err := s.change(ctx, p, slug, id, true, func(tx *store.Tx, c store.APIClientRow) error {
+		if !c.Active(s.now()) {
+			// A new secret for a client that can no longer be used would
+			// promise something untrue (and audit a rotation).
+			return models.Errorf(models.ErrConflict, "This client is %s: it cannot be used again, so its secret is not replaced. Create a new client.", c.Status(s.now()))
+		}
 		var until *time.Time
 		if overlap > 0 {
 			t := s.now().Add(overlap)
@@ -173,7 +179,8 @@ func (s *Service) Revoke(ctx context.Context, p *models.Principal, meta models.R
 
 // change runs fn on client id of dept under its row lock, for someone who
 // may manage it: with checkOps (a rotation), a lead only a client whose
-// operations they may do; anyone who manages the department may revoke.
+// operations, as far as the policy lets it do them now, they may do
+// themselves; anyone who manages the department may revoke.
 func (s *Service) change(ctx context.Context, p *models.Principal, slug, id string, checkOps bool, fn func(*store.Tx, store.APIClientRow) error) error {
 	if err := p.Require(models.PermManageAPIClients, slug); err != nil {
 		return err
@@ -191,7 +198,7 @@ func (s *Service) change(ctx context.Context, p *models.Principal, slug, id stri
 			return models.Errorf(models.ErrNotFound, "No API client %q in %s.", models.ClipMark(id, 40), slug)
 		}
 		mine := policy.DeviceOperations(p, slug)
-		for _, op := range c.Operations {
+		for _, op := range c.Effective() {
 			if checkOps && !slices.Contains(mine, op) {
 				return models.Errorf(models.ErrForbidden, "This client may %s, which you may not: ask an admin.", op)
 			}

@@ -49,6 +49,10 @@ type Limits struct {
 	// MaxConcurrent bounds a client's calls in flight in this instance
 	// (default 10; per instance, not across instances).
 	MaxConcurrent int
+	// DepartmentPerSecond is the default ceiling on the calls per second
+	// a department's clients together send to ThingSpace (default 25; an
+	// admin may set another per department), shared by every instance.
+	DepartmentPerSecond float64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -63,6 +67,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxConcurrent <= 0 {
 		l.MaxConcurrent = 10
+	}
+	if l.DepartmentPerSecond <= 0 {
+		l.DepartmentPerSecond = 25
 	}
 	return l
 }

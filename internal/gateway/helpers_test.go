@@ -15,6 +15,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/gateway"
+	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/web"
 )
@@ -30,12 +31,14 @@ var ctx = context.Background()
 // department fleet (account, credential, 50 devices) and beta.
 type portal struct {
 	*apptest.Env
-	URL string
+	URL   string
+	dbURL string
 }
 
 func newPortal(t testing.TB, limits gateway.Limits) *portal {
 	t.Helper()
-	e := apptest.New(t, apptest.Options{GatewayLimits: limits})
+	dbURL := testdb.URL(t)
+	e := apptest.New(t, apptest.Options{GatewayLimits: limits, DB: apptest.OpenDB(t, dbURL)})
 	for _, d := range []struct{ slug, user, account string }{{"fleet", "fleet_uws", account}, {"beta", "beta_uws", other}} {
 		e.Seed(d.slug, d.user, models.ProtocolREST)
 		if err := e.App.Departments.SetAccount(ctx, e.Admin, apptest.Meta, d.slug, d.account); err != nil {
@@ -43,6 +46,18 @@ func newPortal(t testing.TB, limits gateway.Limits) *portal {
 		}
 		e.Sim.SeedDevices(d.account, 50, 7)
 	}
+	return serve(t, e, dbURL)
+}
+
+// second is another instance of the portal: its own pool on the same
+// database, its own web server, the same simulator, clock and keys.
+func (p *portal) second(t testing.TB) *portal {
+	t.Helper()
+	return serve(t, p.Env.Second(apptest.OpenDB(t, p.dbURL)), p.dbURL)
+}
+
+func serve(t testing.TB, e *apptest.Env, dbURL string) *portal {
+	t.Helper()
 	env := map[string]string{"UWSPORTAL_MASTER_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "UWSPORTAL_BASE_URL": "http://127.0.0.1:1"}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
@@ -55,7 +70,7 @@ func newPortal(t testing.TB, limits gateway.Limits) *portal {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &portal{Env: e, URL: ts.URL}
+	return &portal{Env: e, URL: ts.URL, dbURL: dbURL}
 }
 
 // client creates an API client of slug allowed ops, as the admin.
@@ -79,6 +94,7 @@ type vz struct {
 	appKey, appSecret  string
 	username, password string
 	token, session     string
+	lastExpiresIn      int // the last token answer's expires_in
 }
 
 func (p *portal) app(t testing.TB, c gateway.Created) *vz {
@@ -91,6 +107,9 @@ type answer struct {
 	Header http.Header
 	Body   []byte
 }
+
+// listed: a list's answer (ThingSpace says 202 when there are more).
+func (a answer) listed() bool { return a.Status == http.StatusOK || a.Status == http.StatusAccepted }
 
 func (a answer) json(t testing.TB) map[string]any {
 	t.Helper()
@@ -107,6 +126,9 @@ func (a answer) code(t testing.TB) string {
 	m := a.json(t)
 	if c, ok := m["errorCode"].(string); ok {
 		return c
+	}
+	if e, ok := m["error"].(string); ok {
+		return "oauth:" + e
 	}
 	if f, ok := m["fault"].(map[string]any); ok {
 		b, _ := json.Marshal(f["code"])
@@ -141,7 +163,10 @@ func (c *vz) oauth() answer {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	a := send(c.t, req)
 	if a.Status == http.StatusOK {
-		c.token, _ = a.json(c.t)["access_token"].(string)
+		m := a.json(c.t)
+		c.token, _ = m["access_token"].(string)
+		exp, _ := m["expires_in"].(float64)
+		c.lastExpiresIn = int(exp)
 	}
 	return a
 }

@@ -17,7 +17,7 @@ func (s *Service) admit(q *request) error {
 		return err
 	}
 	if !ok {
-		return throttled(wait)
+		return throttled(wait, LimitClient, "rate_limit", s.limits.rateText())
 	}
 	return nil
 }
@@ -47,7 +47,8 @@ type idempotency struct {
 
 // claim looks the action's Idempotency-Key up: ok false and the first
 // answer written when the key was used with the same body; a refusal when
-// it was used with another body or the first request is in flight.
+// it was used with another operation or body, or the first request is
+// in flight.
 func (s *Service) claim(q *request, body []byte) (idem idempotency, replayed bool, err error) {
 	key := q.r.Header.Get("Idempotency-Key")
 	if key == "" {
@@ -56,7 +57,9 @@ func (s *Service) claim(q *request, body []byte) (idem idempotency, replayed boo
 	if len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
 		return idempotency{}, false, errIdemKey
 	}
-	sum := sha256.Sum256(body)
+	// The key is bound to the operation as well as the body: the same
+	// body may ask for a suspend or a restore.
+	sum := sha256.Sum256(append([]byte(q.op+"\x00"), body...))
 	prior, claimed, err := s.db.ClaimIdempotency(q.r.Context(), q.client.ID, key, sum[:], s.now(), IdempotentKeep)
 	switch {
 	case err != nil:

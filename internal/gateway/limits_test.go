@@ -174,3 +174,108 @@ func TestConcurrentCallsAreBounded(t *testing.T) {
 		t.Fatalf("the first call: %d %s", first.Status, first.Body)
 	}
 }
+
+// An Idempotency-Key is bound to the operation too: a restore with the
+// key and body of an earlier suspend is refused (409), not answered with
+// the suspend's requestId, and no restore is recorded as done.
+func TestIdempotencyKeyIsBoundToTheOperation(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t, gateway.Limits{})
+	app := p.app(t, p.client(t, "fleet", models.OpList, models.OpSuspend, models.OpRestore)).start()
+	mdn := activeMDN(t, app)
+	key := map[string]string{"Idempotency-Key": "op-1"}
+	if a := app.act("suspend", account, mdn, key); a.Status != http.StatusOK {
+		t.Fatalf("suspend: %d %.200s", a.Status, a.Body)
+	}
+	before := p.Sim.User(t, "fleet_uws").DeviceActions
+	a := app.act("restore", account, mdn, key)
+	if a.Status != http.StatusConflict || a.code(t) != "UnifiedWebService.INPUT_INVALID.IdempotencyKey.Reused" || a.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("restore with the suspend's key: %d %v %.200s", a.Status, a.Header, a.Body)
+	}
+	if got := p.Sim.User(t, "fleet_uws").DeviceActions; got != before {
+		t.Fatal("the refused restore reached ThingSpace")
+	}
+	if st := p.state(t, mdn); !strings.HasPrefix(strings.ToLower(st), "suspend") {
+		t.Fatalf("the device is %q", st)
+	}
+	var n int
+	if err := p.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE code = $1 AND outcome = 'success'
+	       AND detail->>'operation' = 'restore'`, models.EvGatewayCall).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d successful restores audited, none happened", n)
+	}
+}
+
+// A client refused over and over writes one audit event per reason and
+// window, then a summary with the count, in its own name and department;
+// logout takes a rate-limit token like every other call.
+func TestRefusalsAreGroupedPerClient(t *testing.T) {
+	t.Parallel()
+	p := newPortal(t, gateway.Limits{Burst: 3, PerSecond: 0.01})
+	made := p.client(t, "fleet", models.OpList)
+	app := p.app(t, made).start() // two tokens of three
+	limited := 0
+	for i := 0; i < 40; i++ {
+		if a := app.list(account); a.Status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited < 38 {
+		t.Fatalf("%d calls limited, want at least 38", limited)
+	}
+	for i := 0; i < 5; i++ { // and a refusal of another reason
+		if a := app.act("suspend", account, "5550000000", nil); a.Status != http.StatusForbidden {
+			t.Fatalf("suspend out of scope: %d %.200s", a.Status, a.Body)
+		}
+	}
+	actor := "api-client:" + made.Client.ID
+	count := func(code string) int {
+		var n int
+		if err := p.DB.Pool.QueryRow(ctx, "SELECT count(*) FROM audit_events WHERE code = $1 AND actor = $2", code, actor).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(models.EvGatewayRefused); n != 2 {
+		t.Fatalf("%d refusal events for %d refusals of two reasons, want 2 (then a count each)", n, limited+5)
+	}
+	// The next window: the first refusal closes the last one with its count.
+	p.Clock.Advance(6 * time.Minute)
+	app.act("suspend", account, "5550000000", nil)
+	rows, err := p.DB.Pool.Query(ctx, "SELECT department, detail FROM audit_events WHERE code = $1 AND actor = $2 ORDER BY id",
+		models.EvFailuresSummarized, actor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for rows.Next() {
+		var dept string
+		var detail map[string]any
+		if err := rows.Scan(&dept, &detail); err != nil {
+			t.Fatal(err)
+		}
+		reason, _ := detail["reason"].(string)
+		if got[reason], _ = detail["count"].(float64); dept != "fleet" {
+			t.Fatalf("a summary in department %q", dept)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got["rate_limit"] != float64(limited) || got["scope"] != 5 || len(got) != 2 {
+		t.Fatalf("summaries %v, want rate_limit %d and scope 5", got, limited)
+	}
+	// Logout is rate-limited too.
+	p.Clock.Advance(time.Hour)
+	fresh := p.app(t, p.client(t, "fleet", models.OpList)).start()
+	fresh.session = "not-a-session"
+	var last answer
+	for i := 0; i < 5; i++ {
+		last = fresh.do(http.MethodPost, "/api/m2m/v1/session/logout", nil, nil)
+	}
+	if last.Status != http.StatusTooManyRequests {
+		t.Fatalf("the fifth logout of a bucket of three: %d %.200s", last.Status, last.Body)
+	}
+}

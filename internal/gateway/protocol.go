@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -51,6 +52,10 @@ type request struct {
 	verified bool
 	// admitted: caller already took this call's rate-limit token.
 	admitted bool
+	// notAfter is the hard end of what authenticated the request (a
+	// secret replaced by a rotation, or a token obtained with one): what
+	// it gives out ends then too. nil: no such end.
+	notAfter *time.Time
 }
 
 // Serve answers one request under /api/. meta says where it came from
@@ -104,40 +109,6 @@ func (s *Service) onlyPost(q *request, fn func(*request) error) error {
 	return fn(q)
 }
 
-// token is the OAuth client-credentials grant with the client's ID and
-// secret.
-func (s *Service) token(q *request) error {
-	id, secret, ok := q.r.BasicAuth()
-	if !ok {
-		return errMissing
-	}
-	if !hasType(q.r, "application/x-www-form-urlencoded") {
-		return errFormType
-	}
-	if _, err := s.body(q); err != nil {
-		return err
-	}
-	if q.r.PostForm.Get("grant_type") != "client_credentials" {
-		return errGrant
-	}
-	if err := s.client(q, id, secret); err != nil {
-		return err
-	}
-	if err := s.admit(q); err != nil {
-		return err
-	}
-	s.sweep(q.r.Context())
-	tok := newSecret()
-	if err := s.db.PutGatewayToken(q.r.Context(), hash(tok), q.client.ID, store.TokenBearer, s.now().Add(BearerLifetime), s.now()); err != nil {
-		return err
-	}
-	s.audit(q, models.EvGatewayToken, models.OutcomeSuccess, "result", "issued")
-	writeJSON(q.w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer",
-		"expires_in": int(BearerLifetime.Seconds()), "scope": strings.Join(models.OpNames(q.client.Operations), " ")})
-	s.count(q, http.StatusOK)
-	return nil
-}
-
 // login opens a session handle for the bearer's client, whose ID and
 // secret are the username and password.
 func (s *Service) login(q *request) error {
@@ -158,11 +129,22 @@ func (s *Service) login(q *request) error {
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return errJSON
 	}
-	if in.Username != q.client.ID || !s.verify(q.client, in.Password) {
+	if in.Username != q.client.ID {
 		return errLogin
 	}
+	ok, end := s.verify(q.client, in.Password)
+	if !ok {
+		return errLogin
+	}
+	// The handle ends with the bearer it was opened with and with the
+	// password given, whichever ends first.
+	notAfter := q.notAfter
+	if end != nil {
+		t := earliest(*end, notAfter)
+		notAfter = &t
+	}
 	handle := newSecret()
-	if err := s.db.PutGatewayToken(q.r.Context(), hash(handle), q.client.ID, store.TokenSession, s.now().Add(SessionIdle), s.now()); err != nil {
+	if err := s.db.PutGatewayToken(q.r.Context(), hash(handle), q.client.ID, store.TokenSession, s.now().Add(SessionIdle), notAfter, s.now()); err != nil {
 		return err
 	}
 	s.audit(q, models.EvGatewaySession, models.OutcomeSuccess, "action", "login", "result", "ok")
@@ -174,6 +156,9 @@ func (s *Service) login(q *request) error {
 // logout ends the client's session handle.
 func (s *Service) logout(q *request) error {
 	if err := s.bearer(q); err != nil {
+		return err
+	}
+	if err := s.admit(q); err != nil {
 		return err
 	}
 	handle, err := s.session(q)
@@ -196,14 +181,14 @@ func (s *Service) bearer(q *request) error {
 	if err != nil {
 		return err
 	}
-	id, err := s.db.GatewayToken(q.r.Context(), hash(tok), store.TokenBearer, s.now(), 0)
+	id, notAfter, err := s.db.GatewayToken(q.r.Context(), hash(tok), store.TokenBearer, s.now(), 0)
 	if err != nil {
 		return err
 	}
 	if id == "" {
 		return errInvalid
 	}
-	q.verified = true
+	q.verified, q.notAfter = true, notAfter
 	return s.load(q, id)
 }
 
@@ -253,7 +238,7 @@ func (s *Service) session(q *request) (string, error) {
 	if handle == "" {
 		return "", errSession
 	}
-	id, err := s.db.GatewayToken(q.r.Context(), hash(handle), store.TokenSession, s.now(), SessionIdle)
+	id, _, err := s.db.GatewayToken(q.r.Context(), hash(handle), store.TokenSession, s.now(), SessionIdle)
 	if err != nil {
 		return "", err
 	}
@@ -268,10 +253,11 @@ func (s *Service) client(q *request, id, secret string) error {
 	if err := s.load(q, id); err != nil {
 		return err
 	}
-	if !s.verify(q.client, secret) {
+	ok, end := s.verify(q.client, secret)
+	if !ok {
 		return errInvalid
 	}
-	q.verified = true
+	q.verified, q.notAfter = true, end
 	return nil
 }
 
@@ -294,14 +280,24 @@ func (s *Service) load(q *request, id string) error {
 }
 
 // verify compares secret with the client's (or, during a rotation's
-// overlap, its previous one) in constant time.
-func (s *Service) verify(c *store.APIClientRow, secret string) bool {
+// overlap, its previous one) in constant time. end is when the secret
+// that matched stops working (nil: the current secret).
+func (s *Service) verify(c *store.APIClientRow, secret string) (ok bool, end *time.Time) {
 	h := hash(secret)
-	ok := sameHash(h, c.SecretHash)
-	if c.PrevUntil != nil && s.now().Before(*c.PrevUntil) {
-		ok = sameHash(h, c.PrevHash) || ok
+	cur := sameHash(h, c.SecretHash)
+	prev := c.PrevUntil != nil && s.now().Before(*c.PrevUntil) && sameHash(h, c.PrevHash)
+	if prev && !cur {
+		return true, c.PrevUntil
 	}
-	return ok
+	return cur, nil
+}
+
+// earliest is t, or end when that comes first.
+func earliest(t time.Time, end *time.Time) time.Time {
+	if end != nil && end.Before(t) {
+		return *end
+	}
+	return t
 }
 
 // body reads the request body, at most MaxBody bytes (a form is parsed).

@@ -9,7 +9,6 @@ import (
 
 	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/apptest"
-	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 )
 

@@ -30,7 +30,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	mail := channeltest.NewSMTPServer(t)
-	sender := &channel.Sender{SMTP: channel.SMTP{Addr: mail.Addr, From: "uwsportal@example.com", RootCAs: mail.RootCAs}}
+	sender := &channel.Sender{Guard: channeltest.Loopback, SMTP: channel.SMTP{Addr: mail.Addr, From: "uwsportal@example.com", RootCAs: mail.RootCAs}}
 	url := testdb.URL(t)
 	a := apptest.New(t, apptest.Options{DB: apptest.OpenDB(t, url), Sender: sender})
 	b := a.Second(apptest.OpenDB(t, url))

@@ -117,6 +117,10 @@ func (s *Service) Add(ctx context.Context, p *models.Principal, meta models.Requ
 	if err := channel.ValidateTarget(kind, target); err != nil {
 		return Added{}, err
 	}
+	// Resolved now to say so at once; checked again at every connection.
+	if err := s.Sender.CheckTarget(ctx, kind, target); err != nil {
+		return Added{}, err
+	}
 	if kind == models.ChannelEmail && !s.MailEnabled {
 		return Added{}, models.Errorf(models.ErrInvalid,
 			"Email needs an SMTP server: set UWSPORTAL_SMTP_ADDR and UWSPORTAL_SMTP_FROM, then add the channel.")

@@ -25,6 +25,9 @@ func TestRekeyReseals(t *testing.T) {
 	e := apptest.New(t, apptest.Options{Keys: old})
 	hook := channeltest.NewReceiver(t, nil)
 	ctx := context.Background()
+	if err := e.App.Notify.AllowNetwork(ctx, e.Admin, apptest.Meta, "test receivers", "127.0.0.0/8"); err != nil {
+		t.Fatal(err)
+	}
 	made, err := e.App.Notify.Add(ctx, e.Admin, apptest.Meta, notifyInput(hook.URL))
 	if err != nil {
 		t.Fatal(err)

@@ -2,8 +2,10 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/uwsportal/uwsportal/internal/netguard"
 	"github.com/uwsportal/uwsportal/internal/notify/channel"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
@@ -72,7 +74,7 @@ func (s *Service) Test(ctx context.Context, p *models.Principal, meta models.Req
 	e.Department, e.Target = c.Department, fmt.Sprintf("notify-channel:%d", id)
 	if sendErr != nil {
 		e.Outcome = models.OutcomeFailure
-		e.With("result", "failed", "error", models.Clip(sendErr.Error(), 300))
+		e.With("result", "failed", "error", testResult(sendErr))
 	} else {
 		e.With("result", "sent")
 	}
@@ -80,9 +82,25 @@ func (s *Service) Test(ctx context.Context, p *models.Principal, meta models.Req
 		return err
 	}
 	if sendErr != nil {
-		return models.Errorf(models.ErrUnavailable, "The channel did not take the test message: %v", sendErr)
+		return models.Errorf(models.ErrUnavailable, "The channel did not take the test message: %s.", testResult(sendErr))
 	}
 	return nil
+}
+
+// testResult is what a test shows of a failure: the status code the
+// target answered, or why no answer came (refused, unreachable), never
+// what it said; a channel must not be a way to read a service.
+func testResult(err error) string {
+	var h *channel.HTTPError
+	switch {
+	case errors.As(err, &h):
+		return fmt.Sprintf("it answered HTTP %d", h.StatusCode)
+	case errors.Is(err, netguard.ErrRefused):
+		return "its address is refused (a private network must be allowed by name first)"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer in time"
+	}
+	return "it could not be reached"
 }
 
 // Reseal re-encrypts, in tx, every channel not sealed with the current key

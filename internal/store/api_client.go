@@ -28,6 +28,7 @@ type APIClientRow struct {
 
 type apiClientRecord struct {
 	ID, Slug, AccountName, Name, OwnerName, OwnerEmail, Operations, CreatedBy string
+	OwnerRole, PolicyOps                                                      string
 	DepartmentID                                                              int64
 	ApproveDeactivate                                                         bool
 	SecretHash, PrevSecretHash                                                []byte
@@ -39,24 +40,35 @@ type apiClientRecord struct {
 func (r *apiClientRecord) dest() []any {
 	return []any{&r.ID, &r.Slug, &r.AccountName, &r.Name, &r.OwnerName, &r.OwnerEmail, &r.Operations, &r.CreatedBy,
 		&r.DepartmentID, &r.SecretHash, &r.PrevSecretHash, &r.PrevUntil, &r.RevokedAt, &r.CreatedAt, &r.ExpiresAt,
-		&r.ApproveDeactivate}
+		&r.ApproveDeactivate, &r.OwnerRole, &r.PolicyOps}
 }
 
 func (r apiClientRecord) row() APIClientRow {
 	c := models.APIClient{ID: r.ID, Department: r.Slug, Name: r.Name, OwnerName: r.OwnerName, OwnerEmail: r.OwnerEmail,
-		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, PrevUntil: r.PrevUntil}
-	for _, op := range strings.Split(r.Operations, ",") {
-		if op != "" {
-			c.Operations = append(c.Operations, models.Operation(op))
-		}
-	}
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, PrevUntil: r.PrevUntil,
+		Role: models.Role(r.OwnerRole), Operations: splitOps(r.Operations), Granted: splitOps(r.PolicyOps)}
 	return APIClientRow{APIClient: c, DepartmentID: r.DepartmentID, AccountName: r.AccountName, ApproveDeactivate: r.ApproveDeactivate, SecretHash: r.SecretHash, PrevHash: r.PrevSecretHash}
 }
 
+func splitOps(s string) []models.Operation {
+	var out []models.Operation
+	for _, op := range strings.Split(s, ",") {
+		if op != "" {
+			out = append(out, models.Operation(op))
+		}
+	}
+	return out
+}
+
+// apiClientColumns read a client with what the department's policy grants
+// its maker's role now (policy_ops), in the same statement: a policy change
+// is seen by the very next call on every instance.
 const (
 	apiClientColumns = `SELECT c.id, d.slug, d.account_name, c.name, c.owner_name, c.owner_email,
        array_to_string(c.operations, ',') AS operations, c.created_by, c.department_id, c.secret_hash,
-       c.prev_secret_hash, c.prev_until, c.revoked_at, c.created_at, c.expires_at, d.approve_deactivate`
+       c.prev_secret_hash, c.prev_until, c.revoked_at, c.created_at, c.expires_at, d.approve_deactivate, c.owner_role,
+       array_to_string(ARRAY(SELECT p.operation FROM device_policies p WHERE p.department_id = c.department_id
+                              AND p.role = c.owner_role ORDER BY p.operation), ',') AS policy_ops`
 	apiClientFrom = `
   FROM api_clients c JOIN departments d ON d.id = c.department_id`
 	apiClientSelect = apiClientColumns + apiClientFrom
@@ -65,9 +77,9 @@ const (
 // CreateAPIClient stores a new client of department deptID in tx.
 func (db *DB) CreateAPIClient(ctx context.Context, tx *Tx, deptID int64, c models.APIClient, secretHash []byte) error {
 	err := db.q(ctx, tx).Exec(`INSERT INTO api_clients (id, department_id, name, owner_name, owner_email, operations,
-	       secret_hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, string_to_array(?, ','), ?, ?, ?, ?)`,
+	       secret_hash, created_by, created_at, expires_at, owner_role) VALUES (?, ?, ?, ?, ?, string_to_array(?, ','), ?, ?, ?, ?, ?)`,
 		c.ID, deptID, c.Name, c.OwnerName, c.OwnerEmail, strings.Join(models.OpNames(c.Operations), ","),
-		secretHash, c.CreatedBy, c.CreatedAt, c.ExpiresAt).Error
+		secretHash, c.CreatedBy, c.CreatedAt, c.ExpiresAt, string(c.Role)).Error
 	if err != nil {
 		return fmt.Errorf("create API client: %w", err)
 	}
@@ -106,12 +118,23 @@ func (db *DB) APIClient(ctx context.Context, tx *Tx, id string, forUpdate bool) 
 }
 
 // RotateAPIClientSecret replaces client id's secret hash; the previous
-// one keeps working until prevUntil (nil: not at all).
+// one keeps working until prevUntil (nil: not at all). Every token and
+// session handle given out so far came from a secret that is no longer
+// the current one, so they end with it: at prevUntil, or now.
 func (db *DB) RotateAPIClientSecret(ctx context.Context, tx *Tx, id string, newHash []byte, prevUntil *time.Time) error {
 	err := db.q(ctx, tx).Exec(`UPDATE api_clients SET prev_secret_hash = CASE WHEN ?::timestamptz IS NULL THEN NULL ELSE secret_hash END,
 	       prev_until = ?, secret_hash = ? WHERE id = ?`, prevUntil, prevUntil, newHash, id).Error
 	if err != nil {
 		return fmt.Errorf("rotate API client secret: %w", err)
+	}
+	if prevUntil == nil {
+		err = db.q(ctx, tx).Exec("DELETE FROM gateway_tokens WHERE client_id = ?", id).Error
+	} else {
+		err = db.q(ctx, tx).Exec(`UPDATE gateway_tokens SET not_after = LEAST(COALESCE(not_after, ?::timestamptz), ?::timestamptz),
+		       expires_at = LEAST(expires_at, ?::timestamptz) WHERE client_id = ?`, *prevUntil, *prevUntil, *prevUntil, id).Error
+	}
+	if err != nil {
+		return fmt.Errorf("end the old secret's tokens: %w", err)
 	}
 	return nil
 }
@@ -174,7 +197,7 @@ func (db *DB) GatewayCaller(ctx context.Context, bearer, handle []byte, now time
 	err = db.lazyRow(ctx, `WITH b AS (
 	    SELECT client_id FROM gateway_tokens WHERE hash = $1 AND kind = 'bearer' AND expires_at > $3
 	), s AS (
-	    UPDATE gateway_tokens t SET expires_at = $4 FROM b
+	    UPDATE gateway_tokens t SET expires_at = LEAST($4::timestamptz, COALESCE(t.not_after, 'infinity')) FROM b
 	     WHERE t.hash = $2 AND t.kind = 'session' AND t.expires_at > $3 AND t.client_id = b.client_id
 	    RETURNING t.client_id
 	), k AS (`+takeToken+` SELECT client_id, $5::float8 - 1, $3 FROM b`+takeTokenConflict("$5", "$6")+`)

@@ -16,37 +16,50 @@ const (
 	TokenSession = "session"
 )
 
-// PutGatewayToken stores the hash of a bearer token or session handle.
-// Expired rows of the client go at the same time.
-func (db *DB) PutGatewayToken(ctx context.Context, hash []byte, clientID, kind string, expires, now time.Time) error {
+// PutGatewayToken stores the hash of a bearer token or session handle
+// that lives until expires and, whatever its slides, never past notAfter
+// (nil: no such end). Expired rows of the client go at the same time.
+func (db *DB) PutGatewayToken(ctx context.Context, hash []byte, clientID, kind string, expires time.Time, notAfter *time.Time, now time.Time) error {
+	if notAfter != nil && notAfter.Before(expires) {
+		expires = *notAfter
+	}
 	// One statement: pgx sends bytea as bytes (GORM would expand a slice).
 	_, err := db.Pool.Exec(ctx, `WITH gone AS (DELETE FROM gateway_tokens WHERE client_id = $2 AND expires_at <= $5)
-	    INSERT INTO gateway_tokens (hash, client_id, kind, expires_at) VALUES ($1, $2, $3, $4)`, hash, clientID, kind, expires, now)
+	    INSERT INTO gateway_tokens (hash, client_id, kind, expires_at, not_after) VALUES ($1, $2, $3, $4, $6)`,
+		hash, clientID, kind, expires, now, notAfter)
 	if err != nil {
 		return fmt.Errorf("store gateway token: %w", err)
 	}
 	return nil
 }
 
-// GatewayToken returns the client of a live token of kind ("" if none).
-// A session handle's idle expiry moves to now+idle (idle 0: unchanged).
-func (db *DB) GatewayToken(ctx context.Context, hash []byte, kind string, now time.Time, idle time.Duration) (string, error) {
+// GatewayToken returns the client of a live token of kind ("" if none)
+// and the token's hard end (nil: none). A session handle's idle expiry
+// moves to now+idle, never past its end (idle 0: unchanged).
+func (db *DB) GatewayToken(ctx context.Context, hash []byte, kind string, now time.Time, idle time.Duration) (string, *time.Time, error) {
 	var id string
+	var notAfter *time.Time
 	var err error
 	if idle > 0 {
-		err = db.lazyRow(ctx, `UPDATE gateway_tokens SET expires_at = $1 WHERE hash = $2 AND kind = $3 AND expires_at > $4
-		       RETURNING client_id`, now.Add(idle), hash, kind, now).Scan(&id)
+		err = db.lazyRow(ctx, `UPDATE gateway_tokens SET expires_at = `+slideTo("$1")+` WHERE hash = $2 AND kind = $3 AND expires_at > $4
+		       RETURNING client_id, not_after`, now.Add(idle), hash, kind, now).Scan(&id, &notAfter)
 	} else {
-		err = db.Pool.QueryRow(ctx, "SELECT client_id FROM gateway_tokens WHERE hash = $1 AND kind = $2 AND expires_at > $3",
-			hash, kind, now).Scan(&id)
+		err = db.Pool.QueryRow(ctx, "SELECT client_id, not_after FROM gateway_tokens WHERE hash = $1 AND kind = $2 AND expires_at > $3",
+			hash, kind, now).Scan(&id, &notAfter)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read gateway token: %w", err)
+		return "", nil, fmt.Errorf("read gateway token: %w", err)
 	}
-	return id, nil
+	return id, notAfter, nil
+}
+
+// slideTo is a session handle's new expiry: to, but never past its hard
+// end (the end of the secret it was opened with).
+func slideTo(to string) string {
+	return `LEAST(` + to + `::timestamptz, COALESCE(not_after, 'infinity'))`
 }
 
 // DeleteGatewayToken forgets a token of clientID (a logout).

@@ -10,11 +10,16 @@ package channel
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/clock"
+	"github.com/uwsportal/uwsportal/internal/netguard"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -63,12 +68,18 @@ func (m SMTP) GoString() string { return "channel.SMTP(" + m.String() + ")" }
 // Sender delivers notifications. The zero value works for HTTP kinds; email
 // needs SMTP.
 type Sender struct {
-	// HTTP sends webhooks; nil means a client with a 10 s timeout. Redirects
-	// are never followed, whatever the client says: a 3xx is a failure.
-	HTTP *http.Client
-	SMTP SMTP
+	// Guard checks every connection to a webhook, Slack or Teams target
+	// when it is made (nil: netguard.Strict, which allows no private
+	// network); redirects are never followed: a 3xx is a failure.
+	Guard *netguard.Guard
+	// Timeout bounds one webhook request (0: DefaultHTTPTimeout).
+	Timeout time.Duration
+	SMTP    SMTP
 	// Now stamps webhook timestamps and email dates; nil means clock.System.
 	Now func() time.Time
+
+	once   sync.Once
+	client *http.Client
 }
 
 // DefaultHTTPTimeout bounds one webhook request when Sender.HTTP is nil.
@@ -100,12 +111,50 @@ func (s *Sender) now() time.Time {
 	return clock.System()
 }
 
-// httpClient is the configured client with redirects switched off.
+// httpClient is the guard's client: every connection checked when it is
+// made, no proxy, no redirects. One per sender, so connections are reused.
 func (s *Sender) httpClient() *http.Client {
-	c := http.Client{Timeout: DefaultHTTPTimeout}
-	if s.HTTP != nil {
-		c = *s.HTTP
+	s.once.Do(func() {
+		t := s.Timeout
+		if t <= 0 {
+			t = DefaultHTTPTimeout
+		}
+		s.client = s.guard().Client(t)
+	})
+	return s.client
+}
+
+func (s *Sender) guard() *netguard.Guard {
+	if s.Guard == nil {
+		return netguard.Strict
 	}
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &c
+	return s.Guard
+}
+
+// CheckTarget resolves a webhook, Slack or Teams target's host and
+// refuses it when it points where the guard refuses to connect (the
+// connection is checked again when it is made). The message names the
+// address, never the URL.
+func (s *Sender) CheckTarget(ctx context.Context, kind models.ChannelKind, target string) error {
+	if kind == models.ChannelEmail {
+		return nil
+	}
+	u, err := parseTargetURL(kind, target)
+	if err != nil {
+		return err
+	}
+	port := uint16(443)
+	if u.Scheme == "http" {
+		port = 80
+	}
+	if p, err := strconv.ParseUint(u.Port(), 10, 16); err == nil {
+		port = uint16(p)
+	}
+	if err := s.guard().CheckHost(ctx, u.Hostname(), port); err != nil {
+		if errors.Is(err, netguard.ErrRefused) {
+			return models.Errorf(models.ErrInvalid, "The %s target is refused: %s.", kind, strings.TrimPrefix(err.Error(), netguard.ErrRefused.Error()+": "))
+		}
+		return err
+	}
+	return nil
 }

@@ -16,7 +16,7 @@ import (
 const smtpPassword = "s3cret-smtp-Passw0rd"
 
 func mailSender(srv *channeltest.SMTPServer, mode string) *channel.Sender {
-	return &channel.Sender{SMTP: channel.SMTP{
+	return &channel.Sender{Guard: channeltest.Loopback, SMTP: channel.SMTP{
 		Addr: srv.Addr, From: "uwsportal@example.com", TLS: mode, RootCAs: srv.RootCAs,
 	}}
 }
@@ -225,7 +225,7 @@ func silentServer(t *testing.T) string {
 // TestEmailHonoursContext: against a server that never greets, Send gives
 // up when the context's deadline passes or it is cancelled.
 func TestEmailHonoursContext(t *testing.T) {
-	s := &channel.Sender{SMTP: channel.SMTP{Addr: silentServer(t), From: "uwsportal@example.com"}}
+	s := &channel.Sender{Guard: channeltest.Loopback, SMTP: channel.SMTP{Addr: silentServer(t), From: "uwsportal@example.com"}}
 	deadline, cancel1 := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel1()
 	cancelled, cancel2 := context.WithCancel(context.Background())

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -20,18 +18,16 @@ import (
 const (
 	// maxResponseRead is how much of a response body is read at most.
 	maxResponseRead = 4 << 10
-	// maxResponseShown is how much of it an error quotes.
-	maxResponseShown = 200
-	userAgent        = "uwsportal-notify"
+	userAgent       = "uwsportal-notify"
 )
 
 // HTTPError is a response outside 2xx. Its text names the channel kind, the
-// host (never the path), the status and the start of the response body.
+// host (never the path) and the status, never the body: what a target
+// answers is not shown, so a channel cannot be used to read a service.
 type HTTPError struct {
 	Kind       models.ChannelKind
 	Host       string // scheme://host/…, as Redact shows it
 	StatusCode int
-	Body       string        // at most ~200 bytes, control characters removed
 	RetryAfter time.Duration // from a Retry-After header in seconds, or 0
 }
 
@@ -39,9 +35,6 @@ func (e *HTTPError) Error() string {
 	msg := fmt.Sprintf("%s POST to %s: HTTP %d %s", e.Kind, e.Host, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.StatusCode >= 300 && e.StatusCode < 400 {
 		msg += " (a redirect, which is not followed: set the channel's URL to the final address)"
-	}
-	if e.Body != "" {
-		msg += ": " + e.Body
 	}
 	return msg
 }
@@ -77,15 +70,13 @@ func (s *Sender) postJSON(ctx context.Context, kind models.ChannelKind, target s
 		return scrub(transportError(ctx, kind, Redact(kind, target), err), secrets...)
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
-	// Drain a little more so the connection can be reused; give up beyond that.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseRead))
+	// Drain a little so the connection can be reused; give up beyond that.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 2*maxResponseRead))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
 	herr := &HTTPError{
-		Kind: kind, Host: Redact(kind, target), StatusCode: resp.StatusCode,
-		Body: printableBody(scrubText(string(snippet), secrets...)), RetryAfter: retryAfter(resp.Header.Get("Retry-After")),
+		Kind: kind, Host: Redact(kind, target), StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After")),
 	}
 	return scrub(classifyStatus(herr), secrets...)
 }
@@ -132,18 +123,6 @@ func urlSecrets(target string, u *url.URL) []string {
 		out = append(out, q)
 	}
 	return out
-}
-
-// clipBody keeps the start of a response body, one line, printable only.
-func printableBody(b string) string {
-	s := strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return ' '
-		}
-		return r
-	}, b)
-	s = strings.Join(strings.Fields(s), " ")
-	return models.ClipMark(s, maxResponseShown)
 }
 
 // retryAfter reads a Retry-After header given in seconds (the form rate

@@ -33,7 +33,7 @@ func TestWebhookDelivered(t *testing.T) {
 	secret := []byte("whsec-0123456789")
 	rcv := channeltest.NewReceiver(t, secret)
 	now := time.Now().Truncate(time.Second)
-	s := &channel.Sender{Now: func() time.Time { return now }}
+	s := &channel.Sender{Guard: channeltest.Loopback, Now: func() time.Time { return now }}
 	n := sampleNotification()
 	if err := s.Send(context.Background(), channel.Destination{Kind: models.ChannelWebhook, URL: rcv.URL + "/hook", Secret: secret}, n); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -70,7 +70,7 @@ func TestWebhookDelivered(t *testing.T) {
 
 func TestWebhookWithoutSecretIsRefused(t *testing.T) {
 	rcv := channeltest.NewReceiver(t, nil)
-	err := (&channel.Sender{}).Send(context.Background(), channel.Destination{Kind: models.ChannelWebhook, URL: rcv.URL}, sampleNotification())
+	err := (&channel.Sender{Guard: channeltest.Loopback}).Send(context.Background(), channel.Destination{Kind: models.ChannelWebhook, URL: rcv.URL}, sampleNotification())
 	if err == nil || !channel.IsPermanent(err) || rcv.Attempts() != 0 {
 		t.Fatalf("Send without a secret = %v (permanent %v), %d requests; want a permanent error and none", err, channel.IsPermanent(err), rcv.Attempts())
 	}
@@ -80,7 +80,7 @@ func TestSlackDelivered(t *testing.T) {
 	rcv := channeltest.NewReceiver(t, nil)
 	n := sampleNotification()
 	n.Text = "Two failed logins <!channel> & more"
-	if err := (&channel.Sender{}).Send(context.Background(), channel.Destination{Kind: models.ChannelSlack, URL: rcv.URL + "/services/T/B/X"}, n); err != nil {
+	if err := (&channel.Sender{Guard: channeltest.Loopback}).Send(context.Background(), channel.Destination{Kind: models.ChannelSlack, URL: rcv.URL + "/services/T/B/X"}, n); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	got := rcv.WaitFor(t, 1, time.Second)[0]
@@ -96,7 +96,7 @@ func TestSlackDelivered(t *testing.T) {
 func TestTeamsDelivered(t *testing.T) {
 	rcv := channeltest.NewReceiver(t, nil)
 	n := sampleNotification()
-	if err := (&channel.Sender{}).Send(context.Background(), channel.Destination{Kind: models.ChannelTeams, URL: rcv.URL + "/workflows/x"}, n); err != nil {
+	if err := (&channel.Sender{Guard: channeltest.Loopback}).Send(context.Background(), channel.Destination{Kind: models.ChannelTeams, URL: rcv.URL + "/workflows/x"}, n); err != nil {
 		t.Fatalf("Send (receiver answers 202, as Workflows does): %v", err)
 	}
 	got := rcv.WaitFor(t, 1, time.Second)[0]
@@ -128,9 +128,10 @@ func TestTeamsDelivered(t *testing.T) {
 		t.Errorf("card header = %+v", a)
 	}
 	wantBody := []string{
-		`{"size":"Medium","text":"Fire \u0026 Rescue: credential quarantined","type":"TextBlock","weight":"Bolder","wrap":true}`,
-		`{"text":"Two failed logins \u003cin a row\u003e; rotation stopped.","type":"TextBlock","wrap":true}`,
-		`{"facts":[{"title":"failures","value":"2"},{"title":"state","value":"quarantined"}],"type":"FactSet"}`,
+		`{"inlines":[{"size":"Medium","text":"Fire \u0026 Rescue: credential quarantined","type":"TextRun","weight":"Bolder"}],"type":"RichTextBlock"}`,
+		`{"inlines":[{"text":"Two failed logins \u003cin a row\u003e; rotation stopped.","type":"TextRun"}],"type":"RichTextBlock"}`,
+		`{"inlines":[{"text":"failures: ","type":"TextRun","weight":"Bolder"},{"text":"2","type":"TextRun"}],"type":"RichTextBlock"}`,
+		`{"inlines":[{"text":"state: ","type":"TextRun","weight":"Bolder"},{"text":"quarantined","type":"TextRun"}],"type":"RichTextBlock"}`,
 	}
 	if len(c.Body) != len(wantBody) {
 		t.Fatalf("card body has %d elements, want %d: %s", len(c.Body), len(wantBody), got.Body)
@@ -147,7 +148,7 @@ func TestTeamsDelivered(t *testing.T) {
 
 	n.Link, n.Text, n.Fields = "", "", nil
 	b, _ := json.Marshal(channel.TeamsMessage(n))
-	if s := string(b); strings.Contains(s, "actions") || strings.Contains(s, "FactSet") {
+	if s := string(b); strings.Contains(s, "actions") || strings.Count(s, "RichTextBlock") != 1 {
 		t.Errorf("a card without link or fields still has actions or facts: %s", s)
 	}
 }
@@ -157,7 +158,7 @@ func TestTeamsDelivered(t *testing.T) {
 // FailNext makes it answer 500 (retryable) before accepting.
 func TestReceiverChecksSignatures(t *testing.T) {
 	rcv := channeltest.NewReceiver(t, []byte("the receiver's secret"))
-	s := &channel.Sender{}
+	s := &channel.Sender{Guard: channeltest.Loopback}
 	d := channel.Destination{Kind: models.ChannelWebhook, URL: rcv.URL, Secret: []byte("another secret")}
 	err := s.Send(context.Background(), d, sampleNotification())
 	if err == nil || !channel.IsPermanent(err) || !strings.Contains(err.Error(), "401") {

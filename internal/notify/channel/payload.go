@@ -103,21 +103,19 @@ func (s *Sender) sendTeams(ctx context.Context, d Destination, n models.Notifica
 
 // TeamsMessage is the body a Microsoft Teams Workflows webhook ("Post to a
 // channel when a webhook request is received") takes: a message with one
-// Adaptive Card holding the subject, the text, the fields as a FactSet and
-// a button to the link.
+// Adaptive Card holding the subject, the text, one line per field and a
+// button to the link. Every text is a TextRun of a RichTextBlock, which
+// Adaptive Cards render as plain text: a TextBlock or a FactSet would read
+// Markdown, so a requester's reason or an approver's note could show as a
+// link ("[Approve here](…)") in the approvers' channel, and Teams clients
+// do not agree on how Markdown is escaped.
 func TeamsMessage(n models.Notification) map[string]any {
-	body := []any{map[string]any{
-		"type": "TextBlock", "text": n.Subject, "weight": "Bolder", "size": "Medium", "wrap": true,
-	}}
+	body := []any{richText(textRun(n.Subject, "Bolder", "Medium"))}
 	if n.Text != "" {
-		body = append(body, map[string]any{"type": "TextBlock", "text": n.Text, "wrap": true})
+		body = append(body, richText(textRun(n.Text, "", "")))
 	}
-	if len(n.Fields) > 0 {
-		facts := []any{}
-		for _, k := range sortedKeys(n.Fields) {
-			facts = append(facts, map[string]any{"title": k, "value": n.Fields[k]})
-		}
-		body = append(body, map[string]any{"type": "FactSet", "facts": facts})
+	for _, k := range sortedKeys(n.Fields) {
+		body = append(body, richText(textRun(k+": ", "Bolder", ""), textRun(n.Fields[k], "", "")))
 	}
 	card := map[string]any{
 		"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -135,6 +133,23 @@ func TeamsMessage(n models.Notification) map[string]any {
 			"content":     card,
 		}},
 	}
+}
+
+// richText is a RichTextBlock of runs.
+func richText(runs ...any) map[string]any {
+	return map[string]any{"type": "RichTextBlock", "inlines": runs}
+}
+
+// textRun is plain text (Adaptive Cards never read Markdown in a TextRun).
+func textRun(text, weight, size string) map[string]any {
+	r := map[string]any{"type": "TextRun", "text": text}
+	if weight != "" {
+		r["weight"] = weight
+	}
+	if size != "" {
+		r["size"] = size
+	}
+	return r
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -1,15 +1,18 @@
 package channeltest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/netguard"
 	"github.com/uwsportal/uwsportal/internal/notify/channel"
 )
 
@@ -134,3 +137,10 @@ func (r *Receiver) WaitFor(t testing.TB, n int, timeout time.Duration) []Request
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Loopback is a guard that lets senders reach this machine's loopback
+// addresses, where the test receivers listen (a portal allows none).
+var Loopback = netguard.New(netguard.Options{Allowed: func(context.Context) ([]netguard.Network, error) {
+	return []netguard.Network{{Name: "test receivers", Prefix: netip.MustParsePrefix("127.0.0.0/8")},
+		{Name: "test receivers (IPv6)", Prefix: netip.MustParsePrefix("::1/128")}}, nil
+}})
