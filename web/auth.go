@@ -34,7 +34,7 @@ func (s *Server) oidcLogin(c echo.Context) error {
 	if !principal(c).Anonymous() {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
-	if err := s.oidc.ready(c.Request().Context()); err != nil {
+	if err := s.oidc.Ready(c.Request().Context()); err != nil {
 		s.people.SignInFailed(c.Request().Context(), meta(c), "identity provider unreachable", s.cfg.OIDCIssuer, "")
 		return models.Errorf(models.ErrUnavailable, "The identity provider cannot be reached right now. If you are signed in already, your session keeps working; in an emergency an administrator can use the break-glass sign-in.")
 	}
@@ -48,11 +48,9 @@ func (s *Server) oidcLogin(c echo.Context) error {
 		Name: authCookie, Value: stateVersion + "." + keyID + "." + base64.RawURLEncoding.EncodeToString(ct), Path: "/auth/",
 		MaxAge: int(authStateTTL.Seconds()), HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode,
 	})
-	u := s.oidc.oauth.AuthCodeURL(st.State, oauth2.S256ChallengeOption(st.Verifier), oauthNonce(st.Nonce))
+	u := s.oidc.AuthCodeURL(st.State, st.Verifier, st.Nonce)
 	return c.Redirect(http.StatusFound, u)
 }
-
-func oauthNonce(n string) oauth2.AuthCodeOption { return oauth2.SetAuthURLParam("nonce", n) }
 
 // readAuthState opens the pre-sign-in cookie; any problem reads as "no state".
 func (s *Server) readAuthState(c echo.Context) (authState, bool) {
@@ -113,10 +111,10 @@ func (s *Server) oidcCallback(c echo.Context) error {
 	if code == "" || len(code) > 4096 {
 		return failed("missing code", "", "The identity provider sent no authorization code. Please sign in again.", models.ErrInvalid)
 	}
-	if err := s.oidc.ready(ctx); err != nil {
+	if err := s.oidc.Ready(ctx); err != nil {
 		return failed("identity provider unreachable", "", "The identity provider cannot be reached right now. Please try again shortly.", models.ErrUnavailable)
 	}
-	id, tok, rawIDToken, err := s.oidc.exchange(ctx, code, st)
+	id, tok, rawIDToken, err := s.oidc.Exchange(ctx, code, st.Verifier, st.Nonce)
 	if err != nil {
 		s.log.Warn("sign-in failed", "err", err, "request_id", requestID(c))
 		return failed(models.Clip(err.Error(), 200), "", "Sign-in failed: the identity provider's answer could not be verified. Please sign in again.", models.ErrInvalid)
@@ -144,9 +142,9 @@ func (s *Server) logout(c echo.Context) error {
 		return err
 	}
 	target := "/"
-	if s.oidc != nil && idToken != "" && s.oidc.ready(ctx) == nil && s.oidc.endSession != "" {
+	if s.oidc != nil && idToken != "" && s.oidc.Ready(ctx) == nil && s.oidc.EndSession() != "" {
 		q := url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {s.cfg.BaseURL.String() + "/"}}
-		target = s.oidc.endSession + "?" + q.Encode()
+		target = s.oidc.EndSession() + "?" + q.Encode()
 	}
 	if !p.Anonymous() {
 		s.people.SignedOut(ctx, p, meta(c), target != "/")

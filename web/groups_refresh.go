@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	people "github.com/uwsportal/uwsportal/internal/identity"
+	"github.com/uwsportal/uwsportal/internal/sso"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -27,16 +27,11 @@ const refreshRetry = time.Minute
 
 var tokensAAD = []byte("session-idp-tokens:v1")
 
-type idpTokens struct {
-	Refresh string `json:"r,omitempty"`
-	Access  string `json:"a,omitempty"`
-}
-
 // keepIdPTokens keeps, sealed in the server-side session, what the portal
 // needs to re-read the person's groups later.
 func (s *Server) keepIdPTokens(c echo.Context, subject string, tok *oauth2.Token) error {
 	ctx := c.Request().Context()
-	b, err := json.Marshal(idpTokens{Refresh: tok.RefreshToken, Access: tok.AccessToken})
+	b, err := json.Marshal(sso.Tokens{Refresh: tok.RefreshToken, Access: tok.AccessToken})
 	if err != nil {
 		return err
 	}
@@ -49,10 +44,6 @@ func (s *Server) keepIdPTokens(c echo.Context, subject string, tok *oauth2.Token
 	s.sessions.Put(ctx, keyGroupsAt, s.now().Unix())
 	return nil
 }
-
-// errIdPRefused means the IdP answered and would not vouch for the person
-// any more (refresh token revoked, user removed): the session ends.
-var errIdPRefused = errors.New("the identity provider no longer vouches for this person")
 
 // refreshGroupsIfDue re-reads a signed-in person's groups from the IdP once
 // per UWSPORTAL_GROUPS_REFRESH. It returns a reason to end the session when
@@ -69,9 +60,9 @@ func (s *Server) refreshGroupsIfDue(c echo.Context, uid int64, p *models.Princip
 	if err != nil {
 		return "groups could not be re-read", p, nil
 	}
-	groups, err := s.oidc.currentGroups(ctx, s.sessions.GetString(ctx, keySubject), &toks)
+	groups, err := s.oidc.CurrentGroups(ctx, s.sessions.GetString(ctx, keySubject), &toks)
 	switch {
-	case errors.Is(err, errIdPRefused):
+	case errors.Is(err, sso.ErrRefused):
 		s.log.Info("groups refresh refused; ending the session", "err", err, "request_id", requestID(c))
 		return "the identity provider no longer confirms your access", p, nil
 	case err != nil:
@@ -99,8 +90,8 @@ func (s *Server) refreshGroupsIfDue(c echo.Context, uid int64, p *models.Princip
 	return "", np, nil
 }
 
-func (s *Server) sessionTokens(ctx context.Context) (idpTokens, error) {
-	var t idpTokens
+func (s *Server) sessionTokens(ctx context.Context) (sso.Tokens, error) {
+	var t sso.Tokens
 	keyID, ct, ok := strings.Cut(s.sessions.GetString(ctx, keyIdPTokens), ".")
 	if !ok {
 		return t, errors.New("no IdP tokens in the session")
@@ -110,70 +101,4 @@ func (s *Server) sessionTokens(ctx context.Context) (idpTokens, error) {
 		return t, err
 	}
 	return t, json.Unmarshal(plain, &t)
-}
-
-// currentGroups asks the IdP for the person's groups now: with the refresh
-// token when there is one (a new ID token, same subject), else userinfo
-// with the access token. toks is updated with any rotated tokens.
-func (o *oidcClient) currentGroups(ctx context.Context, subject string, toks *idpTokens) ([]string, error) {
-	if err := o.ready(ctx); err != nil {
-		return nil, err
-	}
-	tok := &oauth2.Token{AccessToken: toks.Access, TokenType: "Bearer"}
-	if toks.Refresh != "" {
-		nt, err := o.oauth.TokenSource(o.ctx(ctx), &oauth2.Token{RefreshToken: toks.Refresh, Expiry: time.Unix(1, 0)}).Token()
-		if err != nil {
-			return nil, classifyIdPError(err)
-		}
-		tok = nt
-		toks.Access = nt.AccessToken
-		if nt.RefreshToken != "" {
-			toks.Refresh = nt.RefreshToken
-		}
-		if raw, _ := nt.Extra("id_token").(string); raw != "" {
-			idt, err := o.verifier.Verify(o.ctx(ctx), raw)
-			if err != nil {
-				return nil, fmt.Errorf("%w: refreshed id token: %v", errIdPRefused, err)
-			}
-			if idt.Subject != subject {
-				return nil, fmt.Errorf("%w: refreshed id token names another subject", errIdPRefused)
-			}
-			var claims map[string]any
-			if err := idt.Claims(&claims); err != nil {
-				return nil, err
-			}
-			if groups, found := groupList(claims[o.cfg.OIDCGroupsClaim]); found {
-				return groups, nil
-			}
-		}
-	}
-	if tok.AccessToken == "" {
-		return nil, fmt.Errorf("%w: no token to ask with", errIdPRefused)
-	}
-	ui, err := o.provider.UserInfo(o.ctx(ctx), oauth2.StaticTokenSource(tok))
-	if err != nil {
-		return nil, classifyIdPError(err)
-	}
-	if ui.Subject != subject {
-		return nil, fmt.Errorf("%w: userinfo names another subject", errIdPRefused)
-	}
-	var uc map[string]any
-	if err := ui.Claims(&uc); err != nil {
-		return nil, err
-	}
-	groups, _ := groupList(uc[o.cfg.OIDCGroupsClaim])
-	return groups, nil
-}
-
-// classifyIdPError tells a refusal (a 4xx answer) from an outage.
-func classifyIdPError(err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
-		return fmt.Errorf("%w: %v", errIdPRefused, err)
-	}
-	// go-oidc's userinfo error starts with the HTTP status.
-	if msg := err.Error(); strings.HasPrefix(msg, "401") || strings.HasPrefix(msg, "403") {
-		return fmt.Errorf("%w: %v", errIdPRefused, err)
-	}
-	return err
 }

@@ -3,6 +3,8 @@ package web
 import (
 	"slices"
 	"testing"
+
+	"github.com/uwsportal/uwsportal/internal/sso"
 )
 
 func TestGroupClaimShapes(t *testing.T) {
@@ -17,9 +19,9 @@ func TestGroupClaimShapes(t *testing.T) {
 		{nil, []string{}, false},
 		{42.0, []string{}, false},
 	} {
-		got, found := groupList(tc.in)
+		got, found := sso.GroupList(tc.in)
 		if found != tc.found || !slices.Equal(got, tc.want) {
-			t.Errorf("groupList(%#v) = %q %v, want %q %v", tc.in, got, found, tc.want, tc.found)
+			t.Errorf("sso.GroupList(%#v) = %q %v, want %q %v", tc.in, got, found, tc.want, tc.found)
 		}
 	}
 }
@@ -32,14 +34,14 @@ func FuzzGroupList(f *testing.F) {
 		f.Add(s, "second group")
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
-		one, found := groupList(a)
+		one, found := sso.GroupList(a)
 		if !found || len(one) > 1 || (len(one) == 1 && one[0] == "") {
-			t.Fatalf("groupList(%q) = %q", a, one)
+			t.Fatalf("sso.GroupList(%q) = %q", a, one)
 		}
-		list, _ := groupList([]any{a, b})
+		list, _ := sso.GroupList([]any{a, b})
 		for _, g := range list {
 			if g != a && g != b {
-				t.Fatalf("groupList([%q %q]) invented %q", a, b, g)
+				t.Fatalf("sso.GroupList([%q %q]) invented %q", a, b, g)
 			}
 		}
 	})

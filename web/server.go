@@ -4,11 +4,13 @@
 package web
 
 import (
-	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"log/slog"
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/uwsportal/uwsportal/internal/auditlog"
+	"github.com/uwsportal/uwsportal/internal/sso"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -59,7 +61,7 @@ type Server struct {
 	notify    *notify.Service
 	approvals *approvals.Service
 	sessions  *scs.SessionManager
-	oidc      *oidcClient
+	oidc      *sso.Client
 	keys      *secret.Keyring
 	// stateKeys and tokenKeys are derived from keys for one purpose each.
 	stateKeys, tokenKeys *secret.Keyring
@@ -81,19 +83,10 @@ func New(d Deps) (*Server, error) {
 		now: d.App.Now, keys: d.App.Keys, heavy: make(chan struct{}, maxHeavy),
 		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation, devices: d.App.Devices,
 		gateway: d.App.Gateway, approvals: d.App.Approvals, notify: d.App.Notify,
+		sessions: d.App.Web.Sessions, oidc: d.App.Web.SSO, stateKeys: d.App.Web.StateKeys, tokenKeys: d.App.Web.TokenKeys,
 	}
-	if s.stateKeys, err = s.keys.Derive("oidc-state"); err != nil {
-		return nil, err
-	}
-	if s.tokenKeys, err = s.keys.Derive("session-idp-tokens"); err != nil {
-		return nil, err
-	}
-	s.sessions = newSessionManager(s.db, s.cfg)
 	if s.cfg.MetricsAddr == "" && !metricsOnMainListener(s.cfg.Addr, "") {
 		s.log.Warn("metrics are not served: the main listener is not loopback; set UWSPORTAL_METRICS_ADDR to scrape them")
-	}
-	if s.cfg.SSOEnabled() {
-		s.oidc = newOIDCClient(s.cfg, s.log)
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

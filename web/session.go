@@ -4,19 +4,16 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
-	people "github.com/uwsportal/uwsportal/internal/identity"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
+	people "github.com/uwsportal/uwsportal/internal/identity"
+
 	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo/v4"
 
-	"github.com/uwsportal/uwsportal/internal/config"
-	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/templates"
 )
@@ -38,23 +35,6 @@ const sessionLoaded = "session-loaded"
 const seenResolution = time.Minute
 
 func init() { gob.Register([]templates.Flash{}) }
-
-// newSessionManager keeps sessions server-side in Postgres, so they survive
-// a restart and work across instances. Its own lifetimes are backstops; the
-// portal enforces idle and absolute timeouts with its injectable clock.
-func newSessionManager(db *store.DB, cfg *config.Config) *scs.SessionManager {
-	sm := scs.New()
-	sm.Store = pgxstore.NewWithCleanupInterval(db.Pool, 10*time.Minute)
-	sm.Lifetime = cfg.SessionLifetime + time.Minute
-	sm.IdleTimeout = cfg.SessionIdle + seenResolution + time.Minute
-	sm.Cookie.Name = "uwsportal_session"
-	sm.Cookie.HttpOnly = true
-	sm.Cookie.SameSite = http.SameSiteLaxMode
-	sm.Cookie.Secure = cfg.Secure()
-	sm.Cookie.Path = "/"
-	sm.Cookie.Persist = false
-	return sm
-}
 
 // sessionLoad loads the server-side session and saves it just before the
 // response is written. It replaces scs's LoadAndSave so that a database

@@ -58,6 +58,7 @@ type App struct {
 	Notify      *notify.Service
 	// Approvals is dual control; ExpireDue is for a background loop.
 	Approvals *approvals.Service
+	Web       WebParts
 }
 
 // Parts are what New builds the portal from. Open fills them from the
@@ -122,8 +123,12 @@ func New(p Parts) (*App, error) {
 		Metrics: core.Metrics, Now: core.Now})
 	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
 		Now: core.Now, Limits: p.GatewayLimits})
+	web, err := newWebParts(core, p.Keys)
+	if err != nil {
+		return nil, err
+	}
 	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw,
-		Approvals: appr, Notify: ntf}, nil
+		Approvals: appr, Notify: ntf, Web: web}, nil
 }
 
 // newNotify builds the notification service from the configuration.

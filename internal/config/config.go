@@ -67,7 +67,7 @@ type Config struct {
 }
 
 // Secure reports whether cookies must be Secure and HSTS sent.
-func (c *Config) Secure() bool { return c.BaseURL.Scheme == "https" }
+func (c *Config) Secure() bool { return c.BaseURL != nil && c.BaseURL.Scheme == "https" }
 
 // SSOEnabled reports whether an OpenID Connect provider is configured.
 func (c *Config) SSOEnabled() bool { return c.OIDCIssuer != "" }

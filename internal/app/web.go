@@ -1,0 +1,55 @@
+package app
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/sso"
+)
+
+// WebParts are what the web server needs besides the use cases, built here
+// so that the web layer constructs nothing: the server-side session
+// manager, the OpenID Connect relying party (nil without SSO) and the keys
+// derived from the master key for one purpose each.
+type WebParts struct {
+	Sessions *scs.SessionManager
+	SSO      *sso.Client
+	// StateKeys seal the sign-in state cookie; TokenKeys the IdP tokens
+	// kept in a session.
+	StateKeys, TokenKeys *secret.Keyring
+}
+
+// sessionSlack is how far scs's own lifetimes sit beyond the portal's:
+// they are backstops; the portal enforces idle and absolute timeouts with
+// its clock (and rewrites a session at most once a minute just to move the
+// idle clock).
+const sessionSlack = 2 * time.Minute
+
+func newWebParts(core *Core, keys *secret.Keyring) (WebParts, error) {
+	cfg := core.Config
+	sm := scs.New()
+	sm.Store = core.DB.SessionStore()
+	sm.Lifetime = cfg.SessionLifetime + sessionSlack
+	sm.IdleTimeout = cfg.SessionIdle + sessionSlack
+	sm.Cookie.Name = "uwsportal_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = cfg.Secure()
+	sm.Cookie.Path = "/"
+	sm.Cookie.Persist = false
+	w := WebParts{Sessions: sm}
+	var err error
+	if w.StateKeys, err = keys.Derive("oidc-state"); err != nil {
+		return w, err
+	}
+	if w.TokenKeys, err = keys.Derive("session-idp-tokens"); err != nil {
+		return w, err
+	}
+	if cfg.SSOEnabled() {
+		w.SSO = sso.New(cfg, core.Log)
+	}
+	return w, nil
+}
