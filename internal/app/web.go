@@ -1,11 +1,13 @@
 package app
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/uwsportal/uwsportal/internal/notify"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/sso"
 )
@@ -52,4 +54,11 @@ func newWebParts(core *Core, keys *secret.Keyring) (WebParts, error) {
 		w.SSO = sso.New(cfg, core.Log)
 	}
 	return w, nil
+}
+
+// NotificationWorker is the background worker that delivers the outbox;
+// it also expires approvals nobody used in time, on every instance (each
+// expiry is audited once).
+func (a *App) NotificationWorker() *notify.Worker {
+	return a.Notify.NewWorker(notify.WorkerOptions{Sweeps: []func(context.Context) (int, error){a.Approvals.ExpireDue}})
 }

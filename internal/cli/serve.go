@@ -14,7 +14,6 @@ import (
 	portal "github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/metrics"
-	"github.com/uwsportal/uwsportal/internal/notify"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/web"
 )
@@ -131,9 +130,7 @@ func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, lo
 			}
 		}()
 	}
-	// The worker also expires approvals nobody used in time, on every
-	// instance (each expiry is audited once).
-	run("notification worker", pa.Notify.NewWorker(notify.WorkerOptions{Sweeps: []func(context.Context) (int, error){pa.Approvals.ExpireDue}}).Run)
+	run("notification worker", pa.NotificationWorker().Run)
 	run("audit watch", pa.Audit.Watch)
 	if cfg.SchedulerEnabled {
 		run("scheduler", pa.Rotation.NewScheduler(rotation.SchedulerOptions{}).Run)
