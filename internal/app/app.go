@@ -2,8 +2,8 @@
 // portal from its configuration, in order — database, keyring, upstream
 // (backends, lockout guard, session cache), the use cases. The web server
 // is built from an App in one call (web.New(web.Deps{App: a})). serve,
-// every command, the demo, the tests and the benchmarks build through it,
-// so a missing part is a compile error here, never a nil at run time.
+// every command, the demo, the tests and the benchmarks build through it;
+// each part is built whole, nothing sets a field afterwards.
 package app
 
 import (

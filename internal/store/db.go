@@ -1,6 +1,8 @@
 // Package store is uwsportal's only way to the database: one pgx pool shared
-// by GORM (repositories) and by the few hot paths that stream rows with pgx
-// directly (audit export and verification).
+// by GORM (the repositories) and by pgx where streaming or batching needs
+// it (audit export and verification, the audit group commit, the
+// throttle, advisory locks, the session cache), always behind methods
+// named for the domain; database/sql is only GORM's connection and goose's.
 package store
 
 import (
