@@ -53,7 +53,6 @@ func (db *DB) CreateDepartment(ctx context.Context, tx *Tx, d models.Department)
 	return rec.model(), nil
 }
 
-
 // UpdateDepartmentSettings writes only the settings fields of department
 // slug, and returns the department as it was before (read under a row
 // lock, so the caller's audit of what changed is exact).
