@@ -146,7 +146,7 @@ func Open(ctx context.Context, env Env, cfg *config.Config, version string) (*Ap
 	if env.ReadFile == nil {
 		env.ReadFile = secret.ReadKeyFile // refuses a key file others can read
 	}
-	keys, err := secret.LoadKeyring(env.Getenv, env.ReadFile)
+	keys, err := config.MasterKeys(env.Getenv, env.ReadFile)
 	if err != nil {
 		return nil, err
 	}

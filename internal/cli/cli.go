@@ -135,7 +135,7 @@ func (a *app) logger(level string) *slog.Logger {
 // config loads the configuration and insists on a database URL.
 func (a *app) config() (*config.Config, error) {
 	cfg, err := config.Load(a.getenv)
-	if a.getenv("DATABASE_URL") == "" {
+	if url, ferr := a.databaseURL(); url == "" && ferr == nil {
 		// One error lists every problem, this one included.
 		missing := "DATABASE_URL is required (make demo finds or starts a local database for you)"
 		var ce *config.Error
@@ -196,12 +196,22 @@ func (a *app) coreConfig(strict bool) (*config.Config, error) {
 		cfg = nil
 	}
 	if cfg == nil {
-		cfg = &config.Config{DatabaseURL: a.getenv("DATABASE_URL")}
+		url, err := a.databaseURL()
+		if err != nil {
+			return nil, &config.Error{Problems: []string{err.Error()}}
+		}
+		cfg = &config.Config{DatabaseURL: url}
 	}
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("configuration: DATABASE_URL is required")
 	}
 	return cfg, nil
+}
+
+// databaseURL reads DATABASE_URL or DATABASE_URL_FILE (config.Load lists
+// a problem with either among the rest).
+func (a *app) databaseURL() (string, error) {
+	return config.ReadSecret(a.getenv, nil, "DATABASE_URL")
 }
 
 // onlyMissingKey lets migrate run without the master key, which it never uses.
