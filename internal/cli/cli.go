@@ -157,32 +157,6 @@ func (a *app) openDB(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 	return db, nil
 }
 
-func (a *app) migrate(ctx context.Context, args []string) error {
-	if len(args) > 0 {
-		return &exitError{code: 2, err: fmt.Errorf("migrate takes no arguments")}
-	}
-	cfg, err := a.coreConfig(true)
-	if err != nil {
-		return err
-	}
-	db, err := a.openDB(ctx, cfg, a.logger("info"))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	n, err := db.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	p := cliPrincipal()
-	if err := auditMigrated(ctx, db, p, n); err != nil {
-		return err
-	}
-	cur, _, _ := db.SchemaVersion(ctx)
-	fmt.Fprintf(a.stdout, "applied %d migration(s); schema at version %d\n", n, cur)
-	return nil
-}
-
 // coreConfig loads the configuration of a command that never touches a
 // secret: the master key may be missing, the database URL may not. strict
 // refuses any other configuration problem (migrate runs before serve);

@@ -16,6 +16,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/notify"
 	"github.com/uwsportal/uwsportal/internal/rotation"
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/web"
 )
 
@@ -37,10 +38,8 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer pa.DB.Close()
-	if cfg.AutoMigrate {
-		if err := migrateOnStart(ctx, pa, log); err != nil {
-			return err
-		}
+	if err := checkSchema(ctx, pa, cfg.AutoMigrate, log); err != nil {
+		return err
 	}
 	srv, err := web.New(web.Deps{App: pa, Version: Version})
 	if err != nil {
@@ -67,6 +66,35 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	return shutdown(cfg.ShutdownTimeout, eps, pa, log)
+}
+
+// checkSchema refuses to serve a schema this binary does not understand
+// (newer than it knows, or contracted past it), before and after applying
+// migrations when asked to. A schema behind the binary is only logged:
+// /readyz keeps the instance out of rotation until a migration job runs.
+func checkSchema(ctx context.Context, pa *portal.App, autoMigrate bool, log *slog.Logger) error {
+	sch, err := pa.DB.Schema(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sch.Understood(); err != nil {
+		return err
+	}
+	if autoMigrate {
+		if err := migrateOnStart(ctx, pa, log); err != nil {
+			return err
+		}
+		if sch, err = pa.DB.Schema(ctx); err != nil {
+			return err
+		}
+	}
+	if err := sch.Ready(); err != nil {
+		if errors.Is(err, store.ErrSchemaNotUnderstood) {
+			return err
+		}
+		log.Warn("not ready until migrated", "err", err)
+	}
+	return nil
 }
 
 // migrateOnStart applies pending migrations and records them in the audit
