@@ -8,8 +8,8 @@ import (
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
-	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/migrations"
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // The previous release's database, migrated by this release, keeps every
