@@ -17,7 +17,8 @@ func (s *Server) healthz(c echo.Context) error {
 
 // readyz says the database answers and the schema is one this binary runs
 // against: at or ahead of what it needs (a newer release may have migrated
-// it during a rolling upgrade) and within what it understands.
+// it during a rolling upgrade) and within what it understands, and the
+// master keys open every sealed row's key.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
@@ -31,6 +32,12 @@ func (s *Server) readyz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "cannot read schema version"})
 	}
 	if err := sch.Ready(); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": err.Error(), "schema": sch})
+	}
+	if err := s.checkKeys(ctx); err != nil {
+		// The message names key IDs (not secret) so the operator knows
+		// which key to put back.
+		s.log.Error("readyz: master key", "err", err)
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": err.Error(), "schema": sch})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "schema": sch})

@@ -41,3 +41,19 @@ func TestReadyzDuringARollingUpgrade(t *testing.T) {
 		}
 	}
 }
+
+// /readyz answers 503, naming the key ID, while the master keys cannot open
+// the sealed data.
+func TestReadyzProvesTheMasterKey(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	if _, err := db.Pool.Exec(context.Background(), `INSERT INTO notify_channels (kind, key_id, target_sealed, target_shown, events, created_by, created_at)
+		VALUES ('webhook', 'feedbeef', '\x00', 'https://example.com/…', '{}', 'test', now())`); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, db, nil)
+	res, body := get(t, ts.URL+"/readyz")
+	if res.StatusCode != 503 || !strings.Contains(body, "sealed with master key ID feedbeef") {
+		t.Fatalf("a missing key: %d %s", res.StatusCode, body)
+	}
+}

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"context"
 	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"log/slog"
 	"net/http"
@@ -67,6 +68,8 @@ type Server struct {
 	// heavy holds a slot for each audit verification or export running
 	// in this instance (heavy.go).
 	heavy chan struct{}
+	// checkKeys proves the master keys open the sealed data (/readyz).
+	checkKeys func(context.Context) error
 }
 
 // New builds the server and registers every route.
@@ -80,7 +83,7 @@ func New(d Deps) (*Server, error) {
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
 		now: d.App.Now, keys: d.App.Keys, heavy: make(chan struct{}, maxHeavy),
 		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation, devices: d.App.Devices,
-		gateway: d.App.Gateway, approvals: d.App.Approvals, notify: d.App.Notify,
+		gateway: d.App.Gateway, approvals: d.App.Approvals, notify: d.App.Notify, checkKeys: d.App.CheckKeys,
 	}
 	if s.stateKeys, err = s.keys.Derive("oidc-state"); err != nil {
 		return nil, err

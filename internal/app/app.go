@@ -52,6 +52,9 @@ type App struct {
 	Notify      *notify.Service
 	// Approvals is dual control; ExpireDue is for a background loop.
 	Approvals *approvals.Service
+	// KeySource names where the master keys come from, for messages
+	// (empty: UWSPORTAL_MASTER_KEY).
+	KeySource string
 }
 
 // Parts are what New builds the portal from. Open fills them from the

@@ -41,6 +41,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err := checkSchema(ctx, pa, cfg.AutoMigrate, log); err != nil {
 		return err
 	}
+	if err := checkKeys(ctx, pa, log); err != nil {
+		return err
+	}
 	srv, err := web.New(web.Deps{App: pa, Version: Version})
 	if err != nil {
 		return err
@@ -94,6 +97,24 @@ func checkSchema(ctx context.Context, pa *portal.App, autoMigrate bool, log *slo
 		}
 		log.Warn("not ready until migrated", "err", err)
 	}
+	return nil
+}
+
+// checkKeys refuses to serve with master keys that cannot open the sealed
+// data (naming the key ID missing), then records a key-check value for
+// each configured key that has none.
+func checkKeys(ctx context.Context, pa *portal.App, log *slog.Logger) error {
+	sch, err := pa.DB.Schema(ctx)
+	if err != nil || sch.Current < sch.Needs {
+		return err // not migrated yet: /readyz checks the keys once it is
+	}
+	if err := pa.CheckKeys(ctx); err != nil {
+		return err
+	}
+	if err := pa.RecordKeyChecks(ctx); err != nil {
+		return err
+	}
+	log.Info("master keys open the sealed data", "current_key_id", pa.Keys.CurrentID())
 	return nil
 }
 
