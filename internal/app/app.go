@@ -149,10 +149,6 @@ func Open(ctx context.Context, env Env, cfg *config.Config, version string) (*Ap
 	if env.ReadFile == nil {
 		env.ReadFile = secret.ReadKeyFile // refuses a key file others can read
 	}
-	keys, err := config.MasterKeys(env.Getenv, env.ReadFile)
-	if err != nil {
-		return nil, err
-	}
 	up, err := upstream.ConfigFrom(cfg, version)
 	if err != nil {
 		return nil, err
@@ -161,11 +157,17 @@ func Open(ctx context.Context, env Env, cfg *config.Config, version string) (*Ap
 	if err != nil {
 		return nil, err
 	}
+	keys, source, err := LoadKeys(ctx, env, cfg.MasterKeyKMS, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	a, err := New(Parts{Config: cfg, DB: db, Keys: keys, Upstream: up, Log: env.Log, Metrics: env.Metrics})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	a.KeySource = source
 	return a, nil
 }
 

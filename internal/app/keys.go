@@ -2,10 +2,46 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/uwsportal/uwsportal/internal/config"
+	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/store"
 )
+
+// LoadKeys reads the master keys: plain from UWSPORTAL_MASTER_KEY(_FILE),
+// or, with a KMS URL, wrapped there or in the database and unwrapped by
+// the KMS. It returns where they came from, for messages.
+func LoadKeys(ctx context.Context, env Env, kmsURL string, db *store.DB) (*secret.Keyring, string, error) {
+	if kmsURL == "" {
+		k, err := config.MasterKeys(env.Getenv, env.ReadFile)
+		return k, secret.EnvMasterKey, err
+	}
+	spec, err := config.ReadSecret(env.Getenv, env.ReadFile, secret.EnvMasterKey)
+	if err != nil {
+		return nil, "", err
+	}
+	wrapped, source := secret.SplitWrapped(spec), secret.EnvMasterKey+" (wrapped by "+secret.EnvMasterKeyKMS+")"
+	if len(wrapped) == 0 {
+		rows, err := db.WrappedKeys(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, r := range rows {
+			wrapped = append(wrapped, r.Wrapped)
+		}
+		source = "the database's wrapped keys (uwsportal rekey --to-kms)"
+	}
+	kms, err := secret.OpenKMS(ctx, kmsURL)
+	if err != nil {
+		return nil, "", err
+	}
+	k, err := kms.Unwrap(ctx, wrapped)
+	return k, source, errors.Join(err, kms.Close())
+}
 
 // KeyError says which master keys the portal lacks for its sealed data.
 type KeyError struct{ Problems []string }

@@ -109,7 +109,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	case "notify":
 		return a.notifyCmd(ctx, rest)
 	case "rekey":
-		return a.rekey(ctx, rest)
+		return a.rekeyCmd(ctx, rest)
 	case "audit":
 		return a.audit(ctx, rest)
 	case "create-admin":

@@ -64,6 +64,11 @@ type Config struct {
 	// maximum age a credential is reported due.
 	SMTP          SMTP
 	NotifyDueDays int
+
+	// MasterKeyKMS is the KMS key that wraps the master keys ("" when they
+	// are plain): UWSPORTAL_MASTER_KEY(_FILE) or the database hold them
+	// wrapped.
+	MasterKeyKMS string
 }
 
 // Secure reports whether cookies must be Secure and HSTS sent.
@@ -139,11 +144,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	if (c.ThingSpaceAppKey == "") != (c.ThingSpaceAppSecret == "") {
 		p.fail("THINGSPACE_APP_KEY", "and THINGSPACE_APP_SECRET must be set together")
 	}
-	// Parsed here too, so a missing or malformed key is listed with the
-	// rest; the message names the variable, never the key.
-	if _, err := MasterKeys(getenv, p.readFile); err != nil {
-		p.problems = append(p.problems, err.Error())
-	}
+	c.MasterKeyKMS = p.masterKey()
 	if len(p.problems) > 0 {
 		return nil, &Error{Problems: p.problems}
 	}

@@ -75,3 +75,21 @@ func (p *parser) secret(name string) string {
 	}
 	return v
 }
+
+// masterKey checks the master key settings. Plain keys are parsed here, so
+// a missing or malformed key is listed with the rest (the message names the
+// variable, never the key); wrapped keys are opened by the KMS at start.
+func (p *parser) masterKey() string {
+	kms := strings.TrimSpace(p.getenv(secret.EnvMasterKeyKMS))
+	if kms == "" {
+		if _, err := MasterKeys(p.getenv, p.readFile); err != nil {
+			p.problems = append(p.problems, err.Error())
+		}
+		return ""
+	}
+	if err := secret.CheckKMSURL(kms); err != nil {
+		p.fail(secret.EnvMasterKeyKMS, err.Error())
+	}
+	p.secret(secret.EnvMasterKey) // wrapped keys here, else in the database
+	return kms
+}

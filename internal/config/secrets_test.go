@@ -110,3 +110,20 @@ func TestMasterKeyErrors(t *testing.T) {
 		t.Errorf("a directory as the key file: %v", err)
 	}
 }
+
+// With a KMS the master key variables hold wrapped keys (or nothing: the
+// database holds them), so only the KMS URL is checked here.
+func TestMasterKeyKMS(t *testing.T) {
+	c, err := Load(env(map[string]string{"UWSPORTAL_MASTER_KEY_KMS": "awskms://alias/uwsportal?region=eu-west-1"}))
+	if err != nil || c.MasterKeyKMS != "awskms://alias/uwsportal?region=eu-west-1" {
+		t.Fatalf("a KMS and wrapped keys in the database: %v", err)
+	}
+	_, err = Load(env(map[string]string{"UWSPORTAL_MASTER_KEY_KMS": "base64key://c2VjcmV0LWtleQ=="}))
+	if err == nil || !strings.Contains(err.Error(), "UWSPORTAL_MASTER_KEY_KMS has scheme \"base64key\"") || strings.Contains(err.Error(), "c2VjcmV0") {
+		t.Fatalf("a local key as a KMS: %v", err)
+	}
+	_, err = Load(env(map[string]string{"UWSPORTAL_MASTER_KEY_KMS": "hashivault://uwsportal", "UWSPORTAL_MASTER_KEY": "w", "UWSPORTAL_MASTER_KEY_FILE": "/k"}))
+	if err == nil || !strings.Contains(err.Error(), "both set") {
+		t.Fatalf("wrapped keys from two places: %v", err)
+	}
+}

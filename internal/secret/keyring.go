@@ -156,6 +156,17 @@ func AAD(kind string, id int64) []byte {
 	return []byte(kind + ":" + strconv.FormatInt(id, 10))
 }
 
+// Export gives the keys in base64, comma separated, current first: the
+// format UWSPORTAL_MASTER_KEY takes (rekey --to-plain writes it to a
+// private file; never log or print it).
+func (k *Keyring) Export() string {
+	out := make([]string, len(k.raw))
+	for i, raw := range k.raw {
+		out[i] = base64.StdEncoding.EncodeToString(raw)
+	}
+	return strings.Join(out, ",")
+}
+
 // CurrentID is the ID of the key Seal uses.
 func (k *Keyring) CurrentID() string { return k.current }
 

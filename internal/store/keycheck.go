@@ -71,3 +71,49 @@ func (db *DB) AddKeyCheck(ctx context.Context, keyID string, check []byte) error
 	}
 	return nil
 }
+
+// WrappedKey is a master key wrapped by a KMS key.
+type WrappedKey struct {
+	KeyID   string
+	Wrapped string // base64 of the KMS's ciphertext
+	KMS     string // the KMS key's URL, without its query
+}
+
+// WrappedKeys reads the KMS-wrapped master keys, current first.
+func (db *DB) WrappedKeys(ctx context.Context) ([]WrappedKey, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT key_id, wrapped, kms FROM master_keys ORDER BY position`)
+	if err != nil {
+		return nil, fmt.Errorf("wrapped master keys: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (WrappedKey, error) {
+		var w WrappedKey
+		return w, r.Scan(&w.KeyID, &w.Wrapped, &w.KMS)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wrapped master keys: %w", err)
+	}
+	return out, nil
+}
+
+// SetWrappedKeys replaces the KMS-wrapped master keys (nil: none, the keys
+// are plain again).
+func (db *DB) SetWrappedKeys(ctx context.Context, keys []WrappedKey) error {
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("set wrapped master keys: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // after Commit: a no-op
+	if _, err := tx.Exec(ctx, `DELETE FROM master_keys`); err != nil {
+		return fmt.Errorf("set wrapped master keys: %w", err)
+	}
+	for i, k := range keys {
+		if _, err := tx.Exec(ctx, `INSERT INTO master_keys (position, key_id, wrapped, kms) VALUES ($1, $2, $3, $4)`,
+			i, k.KeyID, k.Wrapped, k.KMS); err != nil {
+			return fmt.Errorf("set wrapped master keys: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("set wrapped master keys: %w", err)
+	}
+	return nil
+}
