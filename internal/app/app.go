@@ -89,6 +89,7 @@ func NewCore(p Parts) *Core {
 	p.DB.Now = p.Now
 	if p.Metrics != nil {
 		p.DB.AuditSink = auditSink{m: p.Metrics, log: p.Log}
+		p.Metrics.WatchDatabase(p.DB.Pool, p.DB.OpsStats, p.Now)
 	}
 	return &Core{Config: p.Config, DB: p.DB, Log: p.Log, Metrics: p.Metrics, Now: p.Now,
 		Identity: identity.New(identity.Deps{DB: p.DB, Log: p.Log, Now: p.Now, AdminGroups: p.Config.AdminGroups}),
