@@ -33,7 +33,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := a.logger(cfg.LogLevel)
-	pa, err := portal.Open(ctx, portal.Env{Getenv: a.getenv, Log: log, Metrics: metrics.New()}, cfg, Version)
+	m := metrics.New()
+	m.SetBuildInfo(Version)
+	pa, err := portal.Open(ctx, portal.Env{Getenv: a.getenv, Log: log, Metrics: m}, cfg, Version)
 	if err != nil {
 		return err
 	}
