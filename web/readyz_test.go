@@ -57,3 +57,14 @@ func TestReadyzProvesTheMasterKey(t *testing.T) {
 		t.Fatalf("a missing key: %d %s", res.StatusCode, body)
 	}
 }
+
+// Every path deployment files may probe is routed.
+func TestOperationalPathsAreRouted(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testdb.New(t), nil)
+	for _, p := range OperationalPaths {
+		if res, body := get(t, ts.URL+p); res.StatusCode != 200 {
+			t.Errorf("%s: %d %s", p, res.StatusCode, body)
+		}
+	}
+}

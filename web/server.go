@@ -72,6 +72,10 @@ type Server struct {
 	checkKeys func(context.Context) error
 }
 
+// OperationalPaths are the routes probes and scrapers use; deployment files
+// may name only these (deploy tests).
+var OperationalPaths = []string{"/healthz", "/readyz", "/metrics"}
+
 // New builds the server and registers every route.
 func New(d Deps) (*Server, error) {
 	a, err := loadAssets(static.FS)

@@ -145,3 +145,34 @@ func (a *app) execute(ctx context.Context, args []string) error {
 	}
 	return err
 }
+
+// CheckCommandLine says whether args (without the program name) name a
+// command and flags this binary has, without running anything: the
+// deployment files are tested against it.
+func CheckCommandLine(args []string) error {
+	a := &app{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: discard{}, stderr: discard{}}
+	root := a.tree(context.Background())
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	var words []string
+	for _, w := range args {
+		if strings.HasPrefix(w, "-") {
+			break
+		}
+		words = append(words, w)
+	}
+	found, rest, err := root.Find(words)
+	if err != nil || len(rest) > 0 || (len(words) > 0 && found == root) {
+		return fmt.Errorf("uwsportal %s: no such command", strings.Join(words, " "))
+	}
+	for _, w := range args[len(words):] {
+		name, _, _ := strings.Cut(strings.TrimLeft(w, "-"), "=")
+		if !strings.HasPrefix(w, "-") || name == "help" || name == "h" {
+			continue // a flag's value
+		}
+		if found.Flags().Lookup(name) == nil {
+			return fmt.Errorf("%s has no flag --%s", found.CommandPath(), name)
+		}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/uwsportal/uwsportal/internal/secret"
@@ -92,4 +93,26 @@ func (p *parser) masterKey() string {
 	}
 	p.secret(secret.EnvMasterKey) // wrapped keys here, else in the database
 	return kms
+}
+
+// Variables lists every environment variable the portal reads: those
+// Load asks for (recorded, so the list cannot fall behind the code) and
+// the KMS drivers' own (secret.VaultVariables). Deployment files are
+// tested against it.
+func Variables() []string {
+	seen := map[string]bool{}
+	record := func(name string) string {
+		seen[name] = true
+		return ""
+	}
+	_, _ = Load(record) // an empty environment is an error; only the names matter
+	for _, v := range secret.VaultVariables {
+		seen[v] = true
+	}
+	out := make([]string, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -23,6 +23,9 @@ import (
 // wraps with the Transit key KEY at VAULT_ADDR, authenticated with
 // VAULT_TOKEN (or VAULT_TOKEN_FILE), the variables Vault's own CLI reads.
 // Two HTTP calls, so no Vault SDK.
+// VaultVariables are the environment variables the Vault keeper reads.
+var VaultVariables = []string{"VAULT_ADDR", "VAULT_TOKEN", "VAULT_TOKEN_FILE"}
+
 func init() {
 	secrets.DefaultURLMux().RegisterKeeper("hashivault", vaultOpener{getenv: os.Getenv, readFile: ReadKeyFile})
 }
