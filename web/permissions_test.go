@@ -124,13 +124,15 @@ var matrix = map[string]string{
 	"POST /api/m2m/v1/devices/actions/activate":   "gateway",
 	"PUT /api/m2m/v1/devices/actions/plan":        "gateway",
 	"POST /api/m2m/v1/devices/actions/deactivate": "gateway",
-	"GET /api/*":     "gateway",
-	"POST /api/*":    "gateway",
-	"PUT /api/*":     "gateway",
-	"DELETE /api/*":  "gateway",
-	"PATCH /api/*":   "gateway",
-	"HEAD /api/*":    "gateway",
-	"OPTIONS /api/*": "gateway",
+	// The gateway's OpenAPI description is public, like ThingSpace's.
+	"GET /api/openapi.json": "all",
+	"GET /api/*":            "gateway",
+	"POST /api/*":           "gateway",
+	"PUT /api/*":            "gateway",
+	"DELETE /api/*":         "gateway",
+	"PATCH /api/*":          "gateway",
+	"HEAD /api/*":           "gateway",
+	"OPTIONS /api/*":        "gateway",
 }
 
 func defaultPolicyForm() []string {
