@@ -69,7 +69,8 @@ type Server struct {
 	// in this instance (heavy.go).
 	heavy chan struct{}
 	// checkKeys proves the master keys open the sealed data (/readyz).
-	checkKeys func(context.Context) error
+	checkKeys   func(context.Context) error
+	keysChecked keyCheckCache
 }
 
 // OperationalPaths are the routes probes and scrapers use; deployment files
