@@ -14,7 +14,10 @@ var interpolation = regexp.MustCompile(`\$\{([A-Z_]+)(:[?-][^}]*)?\}`)
 
 func TestComposeFile(t *testing.T) {
 	doc := readYAML(t, "compose.yaml")[0]
-	services, _ := at(doc, "services").(map[string]any)
+	services, ok := at(doc, "services").(map[string]any)
+	if !ok {
+		t.Fatal("compose.yaml has no services")
+	}
 	portal, ok := services["portal"]
 	if !ok {
 		t.Fatal("compose.yaml has no portal service")
@@ -28,7 +31,10 @@ func TestComposeFile(t *testing.T) {
 		t.Errorf("the portal's build names no Dockerfile: %s", ctx)
 	}
 	env := map[string]string{}
-	envMap, _ := at(portal, "environment").(map[string]any)
+	envMap, ok := at(portal, "environment").(map[string]any)
+	if !ok {
+		t.Fatal("the portal service has no environment map")
+	}
 	for k, v := range envMap {
 		checkVar(t, "compose portal", k)
 		env[k] = interpolation.ReplaceAllStringFunc(str(v), func(m string) string {

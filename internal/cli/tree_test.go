@@ -165,7 +165,9 @@ func TestHealthcheck(t *testing.T) {
 		if r.URL.Path == "/readyz" {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		fmt.Fprint(w, `{"status":"x"}`)
+		if _, err := fmt.Fprint(w, `{"status":"x"}`); err != nil {
+			t.Error(err)
+		}
 	}))
 	defer srv.Close()
 	var out bytes.Buffer

@@ -87,7 +87,11 @@ func TestReadmeListsEveryMetric(t *testing.T) {
 			t.Errorf("README does not list %s", n)
 		}
 	}
-	ops, _, _ := strings.Cut(readme[strings.Index(readme, "## Operations"):], "## Security")
+	i := strings.Index(readme, "## Operations")
+	if i < 0 {
+		t.Fatal("README has no Operations section")
+	}
+	ops, _, _ := strings.Cut(readme[i:], "## Security")
 	for _, n := range seriesName.FindAllString(ops, -1) {
 		if !known(names, n) {
 			t.Errorf("README names %s, which the portal does not export", n)

@@ -19,7 +19,9 @@ func fakeTransit(t *testing.T, token string) *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Vault-Token") != token {
 			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte(`{"errors":["permission denied"]}`)) // the client sees the status either way
+			if _, err := w.Write([]byte(`{"errors":["permission denied"]}`)); err != nil {
+				t.Error(err)
+			}
 			return
 		}
 		var in map[string]string
@@ -34,7 +36,9 @@ func fakeTransit(t *testing.T, token string) *httptest.Server {
 			data = map[string]string{"plaintext": strings.TrimPrefix(in["ciphertext"], "vault:v1:")}
 		default:
 			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte(`{"errors":[]}`))
+			if _, err := w.Write([]byte(`{"errors":[]}`)); err != nil {
+				t.Error(err)
+			}
 			return
 		}
 		if err := json.NewEncoder(w).Encode(map[string]any{"data": data}); err != nil {
