@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"strings"
 
 	"github.com/uwsportal/uwsportal/models"
@@ -100,18 +101,21 @@ var deviceHelp = map[models.Operation]string{models.OpSuspend: "Suspend devices"
 // errDescribed stops a body right after it declared its flags.
 var errDescribed = errors.New("described")
 
-// describe returns the flags a leaf's body declares, without running it.
-func (l leaf) describe() *flag.FlagSet {
+// describe returns the flags a leaf's body declares, without running it. A
+// body that does not call a.flags first runs against an empty environment
+// and discarded streams (it can do nothing) and is listed without flags;
+// TestHelpForEveryCommand catches it.
+func (l leaf) describe() (*flag.FlagSet, error) {
 	fs := flag.NewFlagSet(l.path, flag.ContinueOnError)
 	if l.noFlags {
-		return fs
+		return fs, nil
 	}
 	a := &app{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: discard{}, stderr: discard{},
 		describe: func(got *flag.FlagSet) { got.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) }) }}
 	if err := l.run(a, context.Background(), nil); !errors.Is(err, errDescribed) {
-		panic("cli: " + l.path + " ran instead of describing its flags: its body must call a.flags first")
+		return fs, fmt.Errorf("cli: %s ran instead of describing its flags (%v): its body must call a.flags first", l.path, err)
 	}
-	return fs
+	return fs, nil
 }
 
 type discard struct{}

@@ -76,7 +76,7 @@ func splitPath(path string) (parent, name string) {
 // leafCommand is one body under cobra: its flags shown, its arguments
 // passed on untouched.
 func leafCommand(a *app, ctx context.Context, l leaf, name string) *cobra.Command {
-	fs := l.describe()
+	fs, _ := l.describe() // a body that cannot describe itself is listed without flags (tested)
 	c := &cobra.Command{Use: name, Short: l.short, DisableFlagParsing: true}
 	c.Flags().AddGoFlagSet(fs)
 	var names []string

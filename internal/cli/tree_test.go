@@ -32,7 +32,12 @@ func TestHelpForEveryCommand(t *testing.T) {
 	flags := map[string][]string{}
 	for _, l := range leaves() {
 		paths = append(paths, l.path)
-		l.describe().VisitAll(func(f *flag.Flag) { flags[l.path] = append(flags[l.path], f.Name) })
+		fs, err := l.describe()
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		fs.VisitAll(func(f *flag.Flag) { flags[l.path] = append(flags[l.path], f.Name) })
 	}
 	for _, p := range paths {
 		for _, h := range []string{"--help", "-h"} {
@@ -122,7 +127,7 @@ func TestReadCommandsTakeJSON(t *testing.T) {
 			if l.path != r {
 				continue
 			}
-			if l.describe().Lookup("json") == nil {
+			if fs, err := l.describe(); err != nil || fs.Lookup("json") == nil {
 				t.Errorf("%s has no --json", r)
 			}
 		}
