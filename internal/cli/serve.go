@@ -54,7 +54,6 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	resolveStuckRotations(ctx, pa, log)
 	bg := startBackground(ctx, cfg, pa, log)
 	// Deferred after the database's Close, so it runs first: the scheduler
 	// may still be using the database while it winds down.
@@ -168,9 +167,11 @@ func resolveStuckRotations(ctx context.Context, pa *portal.App, log *slog.Logger
 	}
 }
 
-// startBackground runs the notification worker, the daily audit chain
-// verification and, when enabled, the rotation scheduler until ctx ends; the caller waits on the returned group
-// before closing the database.
+// startBackground, once the schema is migrated (at once, unless a
+// migration job has yet to run), resolves rotations a dead instance left
+// half done and runs the notification worker, the daily audit chain
+// verification and, when enabled, the rotation scheduler until ctx ends;
+// the caller waits on the returned group before closing the database.
 func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, log *slog.Logger) *sync.WaitGroup {
 	var bg sync.WaitGroup
 	run := func(name string, f func(context.Context) error) {
@@ -182,14 +183,42 @@ func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, lo
 			}
 		}()
 	}
-	// The worker also expires approvals nobody used in time, on every
-	// instance (each expiry is audited once).
-	run("notification worker", pa.Notify.NewWorker(notify.WorkerOptions{Sweeps: []func(context.Context) (int, error){pa.Approvals.ExpireDue}}).Run)
-	run("audit watch", pa.Audit.Watch)
-	if cfg.SchedulerEnabled {
-		run("scheduler", pa.Rotation.NewScheduler(rotation.SchedulerOptions{}).Run)
-	}
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		if !waitForSchema(ctx, pa, log) {
+			return
+		}
+		resolveStuckRotations(ctx, pa, log)
+		// The worker also expires approvals nobody used in time, on every
+		// instance (each expiry is audited once).
+		run("notification worker", pa.Notify.NewWorker(notify.WorkerOptions{Sweeps: []func(context.Context) (int, error){pa.Approvals.ExpireDue}}).Run)
+		run("audit watch", pa.Audit.Watch)
+		if cfg.SchedulerEnabled {
+			run("scheduler", pa.Rotation.NewScheduler(rotation.SchedulerOptions{}).Run)
+		}
+	}()
 	return &bg
+}
+
+// waitForSchema returns true once the schema is one this binary runs
+// against: background work never runs on a schema behind the code (a new
+// instance may start before the migration job ends), false if ctx ends.
+func waitForSchema(ctx context.Context, pa *portal.App, log *slog.Logger) bool {
+	for logged := false; ; logged = true {
+		sch, err := pa.DB.Schema(ctx)
+		if err == nil && sch.Ready() == nil {
+			return true
+		}
+		if !logged {
+			log.Warn("background work waits for the schema", "err", errors.Join(err, sch.Ready()))
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 // shutdown stops the servers and then waits for rotations in flight, all
