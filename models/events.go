@@ -73,6 +73,7 @@ const (
 
 	EvMigrated      = "system.migrated"
 	EvRekey         = "system.rekey"
+	EvMasterKeys    = "system.master_keys"
 	EvAuditExported = "audit.exported"
 	EvAuditVerified = "audit.verified"
 )
@@ -121,6 +122,7 @@ var Catalogue = []EventSpec{
 	{EvUpstreamLoginGuard, "The lockout guard refused a login attempt before it was made.", []string{"purpose", "consecutive_failures"}},
 	{EvMigrated, "Database migrations were applied.", []string{"applied", "version"}},
 	{EvRekey, "Secrets were re-encrypted under the current master key.", []string{"rows", "key_id"}},
+	{EvMasterKeys, "The master keys were stored wrapped by a KMS key in the database, or removed from it to be kept plain.", []string{"kms", "key_ids"}},
 	{EvAuditExported, "The audit trail was exported.", []string{"format", "filters", "rows"}},
 	{EvAuditVerified, "The audit chain was verified.", []string{"ok", "events", "first_bad"}},
 	{EvDevicePolicyChanged, "An admin changed which roles may do which device operation in a department.", []string{"before", "after"}},

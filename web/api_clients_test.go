@@ -37,7 +37,7 @@ func TestAPIClientPagesShowTheSecretOnce(t *testing.T) {
 		t.Fatal("the secret appears on the list page or in the logs")
 	}
 	var detail string
-	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT coalesce(string_agg(detail::text, ' '), '') FROM audit_events").Scan(&detail); err != nil {
+	if err := ts.DB.Pool.QueryRow(context.Background(), "SELECT coalesce(string_agg(detail::text, ' '), '') FROM audit_events").Scan(&detail); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(detail, secret[1]) || !strings.Contains(detail, id[1]) {

@@ -18,7 +18,7 @@ import (
 func (ts *testServer) countEvents(t *testing.T, code string) int {
 	t.Helper()
 	var n int
-	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE code = $1", code).Scan(&n); err != nil {
+	if err := ts.DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE code = $1", code).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -48,7 +48,7 @@ func TestRequestIDsComeFromTheServer(t *testing.T) {
 	huge := strings.Repeat("A", 50_000)
 	send(huge)
 	var rid, detail string
-	err := ts.db.Pool.QueryRow(context.Background(), "SELECT request_id, detail::text FROM audit_events WHERE code = $1 ORDER BY id DESC LIMIT 1",
+	err := ts.DB.Pool.QueryRow(context.Background(), "SELECT request_id, detail::text FROM audit_events WHERE code = $1 ORDER BY id DESC LIMIT 1",
 		models.EvBreakGlassFailed).Scan(&rid, &detail)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestAnonymousFailuresAreAggregated(t *testing.T) {
 		t.Errorf("30 unsolicited callback errors wrote %d events", n)
 	}
 	var idpErrs int
-	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE detail->>'reason' LIKE 'idp error%'").Scan(&idpErrs); err != nil {
+	if err := ts.DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE detail->>'reason' LIKE 'idp error%'").Scan(&idpErrs); err != nil {
 		t.Fatal(err)
 	}
 	if idpErrs != 0 {
@@ -90,11 +90,11 @@ func TestAnonymousFailuresAreAggregated(t *testing.T) {
 	}
 	// When the window has passed, the count lands in the trail.
 	ts.Clock.Advance(10 * time.Minute)
-	if err := ts.db.FlushAuditWindows(context.Background(), ts.now()); err != nil {
+	if err := ts.DB.FlushAuditWindows(context.Background(), ts.now()); err != nil {
 		t.Fatal(err)
 	}
 	var count int
-	err := ts.db.Pool.QueryRow(context.Background(), "SELECT (detail->>'count')::int FROM audit_events WHERE code = $1 AND detail->>'code' = $2",
+	err := ts.DB.Pool.QueryRow(context.Background(), "SELECT (detail->>'count')::int FROM audit_events WHERE code = $1 AND detail->>'code' = $2",
 		models.EvFailuresSummarized, models.EvBreakGlassFailed).Scan(&count)
 	if err != nil || count != 30 {
 		t.Fatalf("summary of the window: count %d, %v", count, err)
@@ -108,11 +108,11 @@ func (ts *testServer) failures(t *testing.T, code string) int {
 	t.Helper()
 	ctx := context.Background()
 	ts.Clock.Advance(store.AuditWindow + time.Second)
-	if err := ts.db.FlushAuditWindows(ctx, ts.now()); err != nil {
+	if err := ts.DB.FlushAuditWindows(ctx, ts.now()); err != nil {
 		t.Fatal(err)
 	}
 	var n int
-	err := ts.db.Pool.QueryRow(ctx, `SELECT
+	err := ts.DB.Pool.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM audit_events WHERE code = $1 AND outcome = 'failure') +
 		(SELECT coalesce(sum((detail->>'count')::int - 1), 0) FROM audit_events WHERE code = $2 AND detail->>'code' = $1)`,
 		code, models.EvFailuresSummarized).Scan(&n)

@@ -62,8 +62,8 @@ func seedDemoMappings(t *testing.T, ts *testServer) {
 	ctx := context.Background()
 	cli := &models.Principal{Actor: "cli:test", Name: "test", Grants: []models.Grant{{Role: models.RoleAdmin}}}
 	for _, slug := range []string{"fleet", "field-ops"} {
-		err := ts.db.WithTx(ctx, func(tx *store.Tx) error {
-			_, err := ts.db.CreateDepartment(ctx, tx, models.Department{Slug: slug, Name: slug, Protocol: "rest", MaxAgeDays: 90})
+		err := ts.DB.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := ts.DB.CreateDepartment(ctx, tx, models.Department{Slug: slug, Name: slug, Protocol: "rest", MaxAgeDays: 90})
 			return err
 		})
 		if err != nil {
@@ -136,7 +136,7 @@ func TestSignInForEachRole(t *testing.T) {
 			t.Fatalf("%s: %d, want %q in the page: %s", user, res.StatusCode, tc.page, body)
 		}
 		var roles []string
-		err := ts.db.Pool.QueryRow(context.Background(), `SELECT coalesce(array_agg(g.role || coalesce(nullif(':' || g.department, ':'), '') ORDER BY g.role) FILTER (WHERE g.role IS NOT NULL), '{}')
+		err := ts.DB.Pool.QueryRow(context.Background(), `SELECT coalesce(array_agg(g.role || coalesce(nullif(':' || g.department, ':'), '') ORDER BY g.role) FILTER (WHERE g.role IS NOT NULL), '{}')
 			FROM users u LEFT JOIN user_grants g ON g.user_id = u.id WHERE u.subject = $1 GROUP BY u.id`, user).Scan(&roles)
 		if err != nil {
 			t.Fatal(err)
@@ -285,7 +285,7 @@ func TestDisabledUserLosesSessionsAtOnceAndCannotSignIn(t *testing.T) {
 	mike, _ := signIn(t, ts, "mike", "/")
 	alice, _ := signIn(t, ts, "alice", "/")
 	var id int64
-	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT id FROM users WHERE subject = 'mike'").Scan(&id); err != nil {
+	if err := ts.DB.Pool.QueryRow(context.Background(), "SELECT id FROM users WHERE subject = 'mike'").Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ := ts.post(t, alice, "/admin/users/"+itoa(id)+"/disable", nil); res.StatusCode != http.StatusSeeOther {

@@ -25,7 +25,7 @@ func setBreakGlass(t *testing.T, ts *testServer, username string) int64 {
 	if err := ts.people.SetLocalAdmin(ctx, cli, username, secret.Secret(breakGlassPassword)); err != nil {
 		t.Fatal(err)
 	}
-	acct, err := ts.db.LocalAccount(ctx, username)
+	acct, err := ts.DB.LocalAccount(ctx, username)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestBreakGlassDisabledAccountLooksLikeAWrongPassword(t *testing.T) {
 	ts := newTestServer(t, testdb.New(t), nil)
 	uid := setBreakGlass(t, ts, "breakglass")
 	ctx := context.Background()
-	if err := ts.db.WithTx(ctx, func(tx *store.Tx) error { return ts.db.SetUserDisabled(ctx, tx, uid, true) }); err != nil {
+	if err := ts.DB.WithTx(ctx, func(tx *store.Tx) error { return ts.DB.SetUserDisabled(ctx, tx, uid, true) }); err != nil {
 		t.Fatal(err)
 	}
 	flash := regexp.MustCompile(`(?s)class="flash[^"]*"[^>]*>(.*?)<`)

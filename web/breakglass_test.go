@@ -60,7 +60,7 @@ func TestBreakGlassSignInIsThrottledAuditedAndBannered(t *testing.T) {
 		t.Fatal("a password reached the log")
 	}
 	var leaked int
-	if err := ts.db.Pool.QueryRow(ctx, "SELECT count(*) FROM audit_events WHERE audit_events::text LIKE '%Wrong-Password%' OR audit_events::text LIKE '%Gl4ss%'").Scan(&leaked); err != nil {
+	if err := ts.DB.Pool.QueryRow(ctx, "SELECT count(*) FROM audit_events WHERE audit_events::text LIKE '%Wrong-Password%' OR audit_events::text LIKE '%Gl4ss%'").Scan(&leaked); err != nil {
 		t.Fatal(err)
 	}
 	if leaked != 0 {

@@ -30,7 +30,7 @@ func postWith(t *testing.T, c *http.Client, u string, form url.Values, header ..
 func departmentCount(t *testing.T, ts *testServer) int {
 	t.Helper()
 	var n int
-	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM departments").Scan(&n); err != nil {
+	if err := ts.DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM departments").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -99,7 +99,7 @@ func TestCSRFIsRequiredOnEveryPost(t *testing.T) {
 }
 
 func mappingsOf(t *testing.T, ts *testServer) []models.Mapping {
-	list, err := ts.db.Mappings(context.Background())
+	list, err := ts.DB.Mappings(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

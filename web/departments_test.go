@@ -119,7 +119,7 @@ func TestBadDepartmentInputChangesNothing(t *testing.T) {
 		t.Fatalf("bad input wrote %d audit events", after-before)
 	}
 	var n int
-	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM credentials").Scan(&n); err != nil {
+	if err := ts.DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM credentials").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := sim.User(fleetUser); n != 0 || c.LoginsOK+c.LoginFailures != 0 {
@@ -145,7 +145,7 @@ func TestRevealIsAuditedWithItsReason(t *testing.T) {
 		t.Fatalf("reveal: %d %v", res.StatusCode, res.Header)
 	}
 	var reason string
-	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT detail->>'reason' FROM audit_events WHERE code = $1", models.EvCredentialRevealed).Scan(&reason); err != nil {
+	if err := ts.DB.Pool.QueryRow(context.Background(), "SELECT detail->>'reason' FROM audit_events WHERE code = $1", models.EvCredentialRevealed).Scan(&reason); err != nil {
 		t.Fatal(err)
 	}
 	if reason != "incident 42" {

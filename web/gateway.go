@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/uwsportal/uwsportal/api"
 	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -17,12 +18,20 @@ const gatewayPrefix = "/api/"
 // /api/ so that it gets ThingSpace's "no matching resource" rather than a
 // page. The gateway authenticates its callers itself.
 func (s *Server) gatewayRoutes() {
+	s.route(http.MethodGet, openAPIPath, models.PermPublic, s.openAPI)
 	for _, mp := range gateway.Paths() {
 		s.route(mp[0], mp[1], models.PermGateway, s.gatewayServe)
 	}
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead, http.MethodOptions} {
 		s.route(m, gatewayPrefix+"*", models.PermGateway, s.gatewayServe)
 	}
+}
+
+// openAPIPath serves the gateway's OpenAPI description (api/openapi.json).
+const openAPIPath = gatewayPrefix + "openapi.json"
+
+func (s *Server) openAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/json", api.OpenAPI)
 }
 
 func (s *Server) gatewayServe(c echo.Context) error {

@@ -15,21 +15,16 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz says the database answers and the schema is at the latest migration.
+// readyz says whether this instance may serve (app.App.Ready: the
+// database, the schema's range, the master keys).
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := s.db.Pool.Ping(ctx); err != nil {
-		s.log.Warn("readyz: database does not answer", "err", err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database does not answer"})
-	}
-	cur, latest, err := s.db.SchemaVersion(ctx)
+	detail, err := s.ready(ctx)
 	if err != nil {
-		s.log.Warn("readyz: schema version", "err", err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "cannot read schema version"})
+		detail["status"], detail["reason"] = "unavailable", err.Error()
+		return c.JSON(http.StatusServiceUnavailable, detail)
 	}
-	if cur != latest {
-		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "schema not at the latest migration", "schema": cur, "latest": latest})
-	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "schema": cur})
+	detail["status"] = "ok"
+	return c.JSON(http.StatusOK, detail)
 }

@@ -29,6 +29,7 @@ import (
 
 type testServer struct {
 	*Server
+	DB    *store.DB // the portal's own handle on the test database
 	URL   string
 	Logs  *testutil.Buffer
 	Clock *testutil.Clock
@@ -42,10 +43,10 @@ func (ts *testServer) client(t *testing.T, grants ...models.Grant) *http.Client 
 	t.Helper()
 	ctx := context.Background()
 	var user models.User
-	err := ts.db.WithTx(ctx, func(tx *store.Tx) error {
+	err := ts.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
 		n := userSeq.Add(1)
-		user, err = ts.db.UpsertSignIn(ctx, tx, models.User{Issuer: "test", Subject: fmt.Sprint("u", n), Name: fmt.Sprint("Test User ", n), Grants: grants}, time.Now())
+		user, err = ts.DB.UpsertSignIn(ctx, tx, models.User{Issuer: "test", Subject: fmt.Sprint("u", n), Name: fmt.Sprint("Test User ", n), Grants: grants}, time.Now())
 		return err
 	})
 	if err != nil {
@@ -129,7 +130,7 @@ func (ts *testServer) post(t *testing.T, c *http.Client, path string, form url.V
 // events returns the codes of the audit trail in order.
 func (ts *testServer) events(t *testing.T) []string {
 	t.Helper()
-	rows, err := ts.db.Pool.Query(context.Background(), "SELECT code FROM audit_events ORDER BY id")
+	rows, err := ts.DB.Pool.Query(context.Background(), "SELECT code FROM audit_events ORDER BY id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr str
 	hs.Listener = ln
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &testServer{Server: s, URL: hs.URL, Logs: logs, Clock: testutil.ClockFor(t)}
+	return &testServer{Server: s, DB: pdb, URL: hs.URL, Logs: logs, Clock: testutil.ClockFor(t)}
 }
 
 func get(t *testing.T, url string, header ...string) (*http.Response, string) {

@@ -44,7 +44,7 @@ func TestNotificationsPage(t *testing.T) {
 		t.Fatalf("the list shows a secret, or not the two channels")
 	}
 	var trail string
-	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT string_agg(detail::text || target, ' ') FROM audit_events").Scan(&trail); err != nil {
+	if err := ts.DB.Pool.QueryRow(context.Background(), "SELECT string_agg(detail::text || target, ' ') FROM audit_events").Scan(&trail); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(trail, secret[1]) || strings.Contains(trail, token) || !strings.Contains(trail, "notify-channel:") {
@@ -58,7 +58,7 @@ func TestNotificationsPage(t *testing.T) {
 	}
 
 	// Three failures in a row flag the channel for admins.
-	if _, err := ts.db.Pool.Exec(context.Background(), `UPDATE notify_channels SET consecutive_failures = 3, last_error = 'webhook: HTTP 500'
+	if _, err := ts.DB.Pool.Exec(context.Background(), `UPDATE notify_channels SET consecutive_failures = 3, last_error = 'webhook: HTTP 500'
 	  WHERE kind = 'webhook'`); err != nil {
 		t.Fatal(err)
 	}

@@ -127,13 +127,15 @@ var matrix = map[string]string{
 	"POST /api/m2m/v1/devices/actions/activate":   "gateway",
 	"PUT /api/m2m/v1/devices/actions/plan":        "gateway",
 	"POST /api/m2m/v1/devices/actions/deactivate": "gateway",
-	"GET /api/*":     "gateway",
-	"POST /api/*":    "gateway",
-	"PUT /api/*":     "gateway",
-	"DELETE /api/*":  "gateway",
-	"PATCH /api/*":   "gateway",
-	"HEAD /api/*":    "gateway",
-	"OPTIONS /api/*": "gateway",
+	// The gateway's OpenAPI description is public, like ThingSpace's.
+	"GET /api/openapi.json": "all",
+	"GET /api/*":            "gateway",
+	"POST /api/*":           "gateway",
+	"PUT /api/*":            "gateway",
+	"DELETE /api/*":         "gateway",
+	"PATCH /api/*":          "gateway",
+	"HEAD /api/*":           "gateway",
+	"OPTIONS /api/*":        "gateway",
 }
 
 func defaultPolicyForm() []string {
@@ -169,7 +171,7 @@ func TestPermissionMatrix(t *testing.T) {
 	env := map[string]string{"THINGSPACE_URL": "http://127.0.0.1:1", "THINGSPACE_SOAP_URL": "http://127.0.0.1:1/soap"}
 	ts := newTestServer(t, testdb.New(t), env)
 	seedDemoMappings(t, ts)
-	if _, err := ts.db.Pool.Exec(context.Background(), "UPDATE departments SET reveal_allowed = true"); err != nil {
+	if _, err := ts.DB.Pool.Exec(context.Background(), "UPDATE departments SET reveal_allowed = true"); err != nil {
 		t.Fatal(err)
 	}
 	routes := ts.echo.Routes()
@@ -216,7 +218,7 @@ func TestPermissionMatrix(t *testing.T) {
 		}
 	}
 	var denied int
-	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE code = $1 AND outcome = 'denied'", models.EvAccessDenied).Scan(&denied); err != nil {
+	if err := ts.DB.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE code = $1 AND outcome = 'denied'", models.EvAccessDenied).Scan(&denied); err != nil {
 		t.Fatal(err)
 	}
 	if denied == 0 {

@@ -17,7 +17,7 @@ func TestRevealNeedsAReasonAndIsRateLimited(t *testing.T) {
 	if res, _ := ts.post(t, admin, "/departments/fleet/credential", url.Values{"username": {fleetUser}, "password": {fleetPassword}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("credential: %d", res.StatusCode)
 	}
-	if _, err := ts.db.Pool.Exec(context.Background(), "UPDATE departments SET reveal_allowed = true"); err != nil {
+	if _, err := ts.DB.Pool.Exec(context.Background(), "UPDATE departments SET reveal_allowed = true"); err != nil {
 		t.Fatal(err)
 	}
 	for _, reason := range []string{"x", "   why    ", "ok\u202eevil"} {

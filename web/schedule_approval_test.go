@@ -33,7 +33,7 @@ func TestScheduleSoonerNeedsTheRotateApproval(t *testing.T) {
 	}
 	maxAge := func() int {
 		var n int
-		if err := ts.db.Pool.QueryRow(context.Background(), "SELECT max_age_days FROM departments WHERE slug = 'fleet'").Scan(&n); err != nil {
+		if err := ts.DB.Pool.QueryRow(context.Background(), "SELECT max_age_days FROM departments WHERE slug = 'fleet'").Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -29,7 +30,6 @@ import (
 	"github.com/uwsportal/uwsportal/internal/notify"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/secret"
-	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/static"
 )
@@ -44,7 +44,6 @@ type Deps struct {
 // Server is the portal's web application.
 type Server struct {
 	cfg       *config.Config
-	db        *store.DB
 	log       *slog.Logger
 	metrics   webMetrics
 	reg       *metrics.Metrics
@@ -69,7 +68,13 @@ type Server struct {
 	// heavy holds a slot for each audit verification or export running
 	// in this instance (heavy.go).
 	heavy chan struct{}
+	// ready says whether this instance may serve (/readyz).
+	ready func(context.Context) (map[string]any, error)
 }
+
+// OperationalPaths are the routes probes and scrapers use; deployment files
+// may name only these (deploy tests).
+var OperationalPaths = []string{"/healthz", "/readyz", "/metrics"}
 
 // New builds the server and registers every route.
 func New(d Deps) (*Server, error) {
@@ -78,11 +83,11 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: d.App.Config, db: d.App.DB, log: d.App.Log, reg: d.App.Metrics, metrics: webMetrics{m: d.App.Metrics, routes: map[string]bool{}},
+		cfg: d.App.Config, log: d.App.Log, reg: d.App.Metrics, metrics: webMetrics{m: d.App.Metrics, routes: map[string]bool{}},
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
 		now: d.App.Now, keys: d.App.Keys, heavy: make(chan struct{}, maxHeavy),
 		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation, devices: d.App.Devices,
-		gateway: d.App.Gateway, approvals: d.App.Approvals, notify: d.App.Notify,
+		gateway: d.App.Gateway, approvals: d.App.Approvals, notify: d.App.Notify, ready: d.App.Ready,
 		sessions: d.App.Web.Sessions, oidc: d.App.Web.SSO, stateKeys: d.App.Web.StateKeys, tokenKeys: d.App.Web.TokenKeys,
 	}
 	if s.cfg.MetricsAddr == "" && !metricsOnMainListener(s.cfg.Addr, "") {

@@ -59,18 +59,24 @@ type App struct {
 	// Approvals is dual control; ExpireDue is for a background loop.
 	Approvals *approvals.Service
 	Web       WebParts
+	ready     readiness
+	// KeySource names where the master keys come from, for messages
+	// (empty: UWSPORTAL_MASTER_KEY).
+	KeySource string
 }
 
 // Parts are what New builds the portal from. Open fills them from the
 // environment; tests and benchmarks give their own (a test database, the
 // simulator's backends, a manual clock).
 type Parts struct {
-	Config   *config.Config
-	DB       *store.DB
-	Keys     *secret.Keyring
-	Upstream upstream.Config
-	Log      *slog.Logger
-	Metrics  *metrics.Metrics // may be nil
+	Config *config.Config
+	DB     *store.DB
+	Keys   *secret.Keyring
+	// KeySource names where the master keys come from (see App.KeySource).
+	KeySource string
+	Upstream  upstream.Config
+	Log       *slog.Logger
+	Metrics   *metrics.Metrics // may be nil
 	// GatewayLimits bound each API client (zero: the defaults).
 	GatewayLimits gateway.Limits
 	// Sender delivers notifications (nil: built from the configuration;
@@ -88,6 +94,9 @@ func NewCore(p Parts) *Core {
 		p.Config = &config.Config{}
 	}
 	now := p.DB.Now
+	if p.Metrics != nil {
+		p.Metrics.WatchDatabase(p.DB.PoolStat, p.DB.OpsStats, now)
+	}
 	return &Core{Config: p.Config, DB: p.DB, Log: p.Log, Metrics: p.Metrics, Now: now,
 		Identity: identity.New(identity.Deps{DB: p.DB, Log: p.Log, Now: now, AdminGroups: p.Config.AdminGroups}),
 		Audit:    auditlog.New(p.DB, p.Log, now)}
@@ -128,7 +137,7 @@ func New(p Parts) (*App, error) {
 		return nil, err
 	}
 	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw,
-		Approvals: appr, Notify: ntf, Web: web}, nil
+		Approvals: appr, Notify: ntf, Web: web, KeySource: p.KeySource}, nil
 }
 
 // newNotify builds the notification service from the configuration.
@@ -217,10 +226,6 @@ func Open(ctx context.Context, env Env, cfg *config.Config, version string) (*Ap
 	if env.ReadFile == nil {
 		env.ReadFile = secret.ReadKeyFile // refuses a key file others can read
 	}
-	keys, err := secret.LoadKeyring(env.Getenv, env.ReadFile)
-	if err != nil {
-		return nil, err
-	}
 	up, err := UpstreamConfig(cfg, version, clock.System)
 	if err != nil {
 		return nil, err
@@ -229,7 +234,12 @@ func Open(ctx context.Context, env Env, cfg *config.Config, version string) (*Ap
 	if err != nil {
 		return nil, err
 	}
-	a, err := New(Parts{Config: cfg, DB: db, Keys: keys, Upstream: up, Log: env.Log, Metrics: env.Metrics})
+	keys, source, err := LoadKeys(ctx, env, cfg.MasterKeyKMS, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a, err := New(Parts{Config: cfg, DB: db, Keys: keys, KeySource: source, Upstream: up, Log: env.Log, Metrics: env.Metrics})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -19,6 +19,10 @@ func (a *app) flags(name string, args []string, define func(fs *flag.FlagSet)) e
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
 	define(fs)
+	if a.describe != nil {
+		a.describe(fs)
+		return errDescribed
+	}
 	if err := fs.Parse(args); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("%s: %w", name, err)}
 	}

@@ -15,25 +15,6 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// apiClient manages a department's API clients for the gateway, audited
-// as the operator (cli:<user>). A secret is printed once, never again.
-func (a *app) apiClient(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError("api-client: give a subcommand (create, list, rotate-secret, revoke)")
-	}
-	switch args[0] {
-	case "create":
-		return a.apiClientCreate(ctx, args[1:])
-	case "list":
-		return a.apiClientList(ctx, args[1:])
-	case "rotate-secret":
-		return a.apiClientRotate(ctx, args[1:])
-	case "revoke":
-		return a.apiClientRevoke(ctx, args[1:])
-	}
-	return usageError("api-client: unknown subcommand %q", args[0])
-}
-
 // clientJSON is a client as --json prints it.
 type clientJSON struct {
 	ClientID     string   `json:"client_id"`

@@ -3,7 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
-	"errors"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/user"
 	"strconv"
-	"strings"
 	"time"
 
 	portal "github.com/uwsportal/uwsportal/internal/app"
@@ -21,34 +20,12 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-const auditUsage = `usage:
-  uwsportal audit verify
-  uwsportal audit export --format csv|ndjson [--since T] [--until T] [--actor A] [--department S]
-                         [--event E] [--outcome O] [--text Q] [--output FILE]
-
-T is 2024-01-31, 2024-01-31T09:30 (UTC) or RFC 3339.
-`
-
-// audit runs the auditor's commands: verify the chain, export the trail.
-func (a *app) audit(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return &exitError{code: 2, err: errors.New(strings.TrimSpace(auditUsage))}
-	}
-	switch args[0] {
-	case "verify":
-		return a.auditVerify(ctx, args[1:])
-	case "export":
-		return a.auditExport(ctx, args[1:])
-	case "help", "-h", "--help":
-		fmt.Fprint(a.stdout, auditUsage)
-		return nil
-	}
-	return &exitError{code: 2, err: fmt.Errorf("unknown audit command %q\n%s", args[0], auditUsage)}
-}
-
 func (a *app) auditVerify(ctx context.Context, args []string) error {
-	if len(args) > 0 {
-		return &exitError{code: 2, err: fmt.Errorf("audit verify takes no arguments")}
+	var asJSON bool
+	if err := a.flags("audit verify", args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	}); err != nil {
+		return err
 	}
 	var res store.VerifyResult
 	err := a.withCore(ctx, func(core *portal.Core, p *models.Principal) error {
@@ -59,31 +36,38 @@ func (a *app) auditVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if asJSON {
+		if err := json.NewEncoder(a.stdout).Encode(map[string]any{"ok": res.OK, "events": res.Events,
+			"first_bad": res.FirstBad, "reason": res.Reason}); err != nil {
+			return err
+		}
+	}
 	if !res.OK {
-		fmt.Fprintf(a.stdout, "BROKEN: event %d: %s (%d events read)\n", res.FirstBad, res.Reason, res.Events)
+		if !asJSON {
+			fmt.Fprintf(a.stdout, "BROKEN: event %d: %s (%d events read)\n", res.FirstBad, res.Reason, res.Events)
+		}
 		return &exitError{code: 1, err: fmt.Errorf("audit chain broken at event %d: %s", res.FirstBad, res.Reason)}
 	}
-	fmt.Fprintf(a.stdout, "ok: %d events verified\n", res.Events)
+	if !asJSON {
+		fmt.Fprintf(a.stdout, "ok: %d events verified\n", res.Events)
+	}
 	return nil
 }
 
 func (a *app) auditExport(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
-	format := fs.String("format", "", "csv or ndjson (required)")
-	output := fs.String("output", "", "write to this file instead of standard output")
+	var format, output string
 	q := url.Values{}
-	for _, name := range []string{"since", "until", "actor", "department", "event", "outcome"} {
-		fs.Func(name, "filter: "+name, func(v string) error { q.Set(name, v); return nil })
+	if err := a.flags("audit export", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&format, "format", "", "csv or ndjson (required)")
+		fs.StringVar(&output, "output", "", "write to this file instead of standard output")
+		for _, name := range []string{"since", "until", "actor", "department", "event", "outcome"} {
+			fs.Func(name, "filter: "+name+exportHint[name], func(v string) error { q.Set(name, v); return nil })
+		}
+		fs.Func("text", "filter: free text", func(v string) error { q.Set("q", v); return nil })
+	}); err != nil {
+		return err
 	}
-	fs.Func("text", "filter: free text", func(v string) error { q.Set("q", v); return nil })
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	if fs.NArg() > 0 {
-		return &exitError{code: 2, err: fmt.Errorf("audit export: unexpected argument %q\n%s", fs.Arg(0), auditUsage)}
-	}
-	if *format != auditlog.ExportCSV && *format != auditlog.ExportNDJSON {
+	if format != auditlog.ExportCSV && format != auditlog.ExportNDJSON {
 		return &exitError{code: 2, err: fmt.Errorf("audit export: --format csv or --format ndjson is required")}
 	}
 	f, err := models.ParseAuditFilter(q, time.UTC, clock.System())
@@ -92,9 +76,12 @@ func (a *app) auditExport(ctx context.Context, args []string) error {
 		return &exitError{code: 2, err: fmt.Errorf("audit export: --%s", msg)}
 	}
 	return a.withCore(ctx, func(core *portal.Core, p *models.Principal) error {
-		return a.exportTo(ctx, core, p, f, *format, *output)
+		return a.exportTo(ctx, core, p, f, format, output)
 	})
 }
+
+var exportHint = map[string]string{"since": " (2024-01-31, 2024-01-31T09:30 UTC, or RFC 3339)", "until": " (as --since)",
+	"outcome": " (success or failure)"}
 
 func (a *app) exportTo(ctx context.Context, core *portal.Core, p *models.Principal, f models.AuditFilter, format, output string) error {
 	var err error

@@ -5,7 +5,7 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
+	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -22,6 +22,9 @@ type app struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// describe, when set, receives a command's flags instead of running it
+	// (the command tree reads them for help and completion).
+	describe func(*flag.FlagSet)
 }
 
 // exitError carries a specific exit status (1 is the default).
@@ -42,34 +45,6 @@ func ExitCode(err error) int {
 	return 1
 }
 
-const usage = `usage: uwsportal <command> [flags]
-
-commands:
-  serve        run the web server (the default)
-  migrate      apply database migrations and exit
-  audit        verify the audit chain, export the trail (audit help)
-  create-admin --username U            break-glass local admin; password from stdin
-  map-group --group G --role R [--department S]
-  department create --slug S --name N [--protocol rest|soap] [--max-age 90d] [--account NAME]
-  department set --slug S --account NAME
-  devices list --department S [--q X] [--state S] [--json]
-  devices suspend|restore|activate|plan|deactivate --department S --device ID [--device ID …]
-          [--plan P] [--zip Z] [--reason R] [--etf-waiver] [--confirm MDN-or-ICCID]
-  api-client create --department S --name N --owner EMAIL --operations list,suspend,… [--expires 90d] [--json]
-  api-client list --department S [--json]
-  api-client rotate-secret --department S --client ID [--overlap 1h] [--json]
-  api-client revoke --department S --client ID
-  notify add --kind webhook|slack|teams|email --target URL-or-address [--department S] [--events E,…] [--json]
-  notify list [--json]
-  notify remove|test --id N
-  credential set --department S --username U [--verify]   password from stdin
-  credential list [--json]
-  credential test --department S
-  credential rotate --department S
-  rekey        re-encrypt every secret under the current key
-  version      print the version
-`
-
 // Stdio are the streams a command reads and writes.
 type Stdio struct {
 	In       io.Reader
@@ -89,41 +64,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, io Stdi
 }
 
 func (a *app) run(ctx context.Context, args []string) error {
-	cmd, rest := "serve", []string{}
-	if len(args) > 1 {
-		cmd, rest = args[1], args[2:]
+	if len(args) < 1 {
+		args = []string{"uwsportal"}
 	}
-	switch cmd {
-	case "serve":
-		return a.serve(ctx, rest)
-	case "migrate":
-		return a.migrate(ctx, rest)
-	case "department":
-		return a.department(ctx, rest)
-	case "credential":
-		return a.credential(ctx, rest)
-	case "devices":
-		return a.devices(ctx, rest)
-	case "api-client":
-		return a.apiClient(ctx, rest)
-	case "notify":
-		return a.notifyCmd(ctx, rest)
-	case "rekey":
-		return a.rekey(ctx, rest)
-	case "audit":
-		return a.audit(ctx, rest)
-	case "create-admin":
-		return a.createAdmin(ctx, rest)
-	case "map-group":
-		return a.mapGroup(ctx, rest)
-	case "version", "--version", "-v":
-		fmt.Fprintln(a.stdout, Version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(a.stdout, usage)
-		return nil
-	}
-	return &exitError{code: 2, err: fmt.Errorf("unknown command %q\n%s", cmd, usage)}
+	return a.execute(ctx, args[1:])
 }
 
 func (a *app) logger(level string) *slog.Logger {
@@ -135,7 +79,7 @@ func (a *app) logger(level string) *slog.Logger {
 // config loads the configuration and insists on a database URL.
 func (a *app) config() (*config.Config, error) {
 	cfg, err := config.Load(a.getenv)
-	if a.getenv("DATABASE_URL") == "" {
+	if url, ferr := a.databaseURL(); url == "" && ferr == nil {
 		// One error lists every problem, this one included.
 		missing := "DATABASE_URL is required (make demo finds or starts a local database for you)"
 		var ce *config.Error
@@ -157,32 +101,6 @@ func (a *app) openDB(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 	return db, nil
 }
 
-func (a *app) migrate(ctx context.Context, args []string) error {
-	if len(args) > 0 {
-		return &exitError{code: 2, err: fmt.Errorf("migrate takes no arguments")}
-	}
-	cfg, err := a.coreConfig(true)
-	if err != nil {
-		return err
-	}
-	db, err := a.openDB(ctx, cfg, a.logger("info"))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	n, err := db.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	p := cliPrincipal()
-	if err := auditMigrated(ctx, db, p, n); err != nil {
-		return err
-	}
-	cur, _, _ := db.SchemaVersion(ctx)
-	fmt.Fprintf(a.stdout, "applied %d migration(s); schema at version %d\n", n, cur)
-	return nil
-}
-
 // coreConfig loads the configuration of a command that never touches a
 // secret: the master key may be missing, the database URL may not. strict
 // refuses any other configuration problem (migrate runs before serve);
@@ -196,12 +114,22 @@ func (a *app) coreConfig(strict bool) (*config.Config, error) {
 		cfg = nil
 	}
 	if cfg == nil {
-		cfg = &config.Config{DatabaseURL: a.getenv("DATABASE_URL")}
+		url, err := a.databaseURL()
+		if err != nil {
+			return nil, &config.Error{Problems: []string{err.Error()}}
+		}
+		cfg = &config.Config{DatabaseURL: url}
 	}
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("configuration: DATABASE_URL is required")
 	}
 	return cfg, nil
+}
+
+// databaseURL reads DATABASE_URL or DATABASE_URL_FILE (config.Load lists
+// a problem with either among the rest).
+func (a *app) databaseURL() (string, error) {
+	return config.ReadSecret(a.getenv, nil, "DATABASE_URL")
 }
 
 // onlyMissingKey lets migrate run without the master key, which it never uses.

@@ -52,23 +52,6 @@ func parseDays(s string) (int, error) {
 	return n, nil
 }
 
-func (a *app) credential(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError("credential: give a subcommand")
-	}
-	switch args[0] {
-	case "set":
-		return a.credentialSet(ctx, args[1:])
-	case "list":
-		return a.credentialList(ctx, args[1:])
-	case "test":
-		return a.credentialTest(ctx, args[1:])
-	case "rotate":
-		return a.credentialRotate(ctx, args[1:])
-	}
-	return usageError("credential: unknown subcommand %q", args[0])
-}
-
 func (a *app) credentialSet(ctx context.Context, args []string) error {
 	var dept, username string
 	var verify, countReset bool

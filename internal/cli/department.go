@@ -9,19 +9,6 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-func (a *app) department(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError("department: give a subcommand (create or set)")
-	}
-	switch args[0] {
-	case "create":
-		return a.departmentCreate(ctx, args[1:])
-	case "set":
-		return a.departmentSet(ctx, args[1:])
-	}
-	return usageError("department: unknown subcommand %q", args[0])
-}
-
 func (a *app) departmentCreate(ctx context.Context, args []string) error {
 	var slug, name, proto, maxAge, account string
 	if err := a.flags("department create", args, func(fs *flag.FlagSet) {

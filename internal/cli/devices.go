@@ -13,22 +13,6 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// devices lists or acts on a department's devices through its credential,
-// audited as the operator (cli:<user>).
-func (a *app) devices(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError("devices: give a subcommand (list, suspend, restore, activate, plan, deactivate)")
-	}
-	if args[0] == "list" {
-		return a.devicesList(ctx, args[1:])
-	}
-	op, err := models.ParseOperation(args[0])
-	if err != nil || op == models.OpList {
-		return usageError("devices: unknown subcommand %q", args[0])
-	}
-	return a.devicesAct(ctx, op, args[1:])
-}
-
 func (a *app) devicesList(ctx context.Context, args []string) error {
 	var dept, q, state string
 	var asJSON bool

@@ -14,25 +14,6 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// notifyCmd manages notification channels, audited as the operator
-// (cli:<user>). A webhook's signing secret is printed once, never again.
-func (a *app) notifyCmd(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError("notify: give a subcommand (add, list, remove, test)")
-	}
-	switch args[0] {
-	case "add":
-		return a.notifyAdd(ctx, args[1:])
-	case "list":
-		return a.notifyList(ctx, args[1:])
-	case "remove":
-		return a.notifyByID(ctx, "remove", args[1:])
-	case "test":
-		return a.notifyByID(ctx, "test", args[1:])
-	}
-	return usageError("notify: unknown subcommand %q", args[0])
-}
-
 // channelJSON is a channel as --json prints it.
 type channelJSON struct {
 	ID                  int64    `json:"id"`

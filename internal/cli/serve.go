@@ -15,6 +15,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/rotation"
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/web"
 )
 
@@ -31,15 +32,18 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := a.logger(cfg.LogLevel)
-	pa, err := portal.Open(ctx, portal.Env{Getenv: a.getenv, Log: log, Metrics: metrics.New()}, cfg, Version)
+	m := metrics.New()
+	m.SetBuildInfo(Version)
+	pa, err := portal.Open(ctx, portal.Env{Getenv: a.getenv, Log: log, Metrics: m}, cfg, Version)
 	if err != nil {
 		return err
 	}
 	defer pa.DB.Close()
-	if cfg.AutoMigrate {
-		if err := migrateOnStart(ctx, pa, log); err != nil {
-			return err
-		}
+	if err := checkSchema(ctx, pa, cfg.AutoMigrate, log); err != nil {
+		return err
+	}
+	if err := checkKeys(ctx, pa, log); err != nil {
+		return err
 	}
 	srv, err := web.New(web.Deps{App: pa, Version: Version})
 	if err != nil {
@@ -49,7 +53,6 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	resolveStuckRotations(ctx, pa, log)
 	bg := startBackground(ctx, cfg, pa, log)
 	// Deferred after the database's Close, so it runs first: the scheduler
 	// may still be using the database while it winds down.
@@ -66,6 +69,53 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	return shutdown(cfg.ShutdownTimeout, eps, pa, log)
+}
+
+// checkSchema refuses to serve a schema this binary does not understand
+// (newer than it knows, or contracted past it), before and after applying
+// migrations when asked to. A schema behind the binary is only logged:
+// /readyz keeps the instance out of rotation until a migration job runs.
+func checkSchema(ctx context.Context, pa *portal.App, autoMigrate bool, log *slog.Logger) error {
+	sch, err := pa.DB.Schema(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sch.Understood(); err != nil {
+		return err
+	}
+	if autoMigrate {
+		if err := migrateOnStart(ctx, pa, log); err != nil {
+			return err
+		}
+		if sch, err = pa.DB.Schema(ctx); err != nil {
+			return err
+		}
+	}
+	if err := sch.Ready(); err != nil {
+		if errors.Is(err, store.ErrSchemaNotUnderstood) {
+			return err
+		}
+		log.Warn("not ready until migrated", "err", err)
+	}
+	return nil
+}
+
+// checkKeys refuses to serve with master keys that cannot open the sealed
+// data (naming the key ID missing), then records a key-check value for
+// each configured key that has none.
+func checkKeys(ctx context.Context, pa *portal.App, log *slog.Logger) error {
+	sch, err := pa.DB.Schema(ctx)
+	if err != nil || sch.Current < sch.Needs {
+		return err // not migrated yet: /readyz checks the keys once it is
+	}
+	if err := pa.CheckKeys(ctx); err != nil {
+		return err
+	}
+	if err := pa.RecordKeyChecks(ctx); err != nil {
+		return err
+	}
+	log.Info("master keys open the sealed data", "current_key_id", pa.Keys.CurrentID())
+	return nil
 }
 
 // migrateOnStart applies pending migrations and records them in the audit
@@ -116,9 +166,11 @@ func resolveStuckRotations(ctx context.Context, pa *portal.App, log *slog.Logger
 	}
 }
 
-// startBackground runs the notification worker, the daily audit chain
-// verification and, when enabled, the rotation scheduler until ctx ends; the caller waits on the returned group
-// before closing the database.
+// startBackground, once the schema is migrated (at once, unless a
+// migration job has yet to run), resolves rotations a dead instance left
+// half done and runs the notification worker, the daily audit chain
+// verification and, when enabled, the rotation scheduler until ctx ends;
+// the caller waits on the returned group before closing the database.
 func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, log *slog.Logger) *sync.WaitGroup {
 	var bg sync.WaitGroup
 	run := func(name string, f func(context.Context) error) {
@@ -130,12 +182,40 @@ func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, lo
 			}
 		}()
 	}
-	run("notification worker", pa.NotificationWorker().Run)
-	run("audit watch", pa.Audit.Watch)
-	if cfg.SchedulerEnabled {
-		run("scheduler", pa.Rotation.NewScheduler(rotation.SchedulerOptions{}).Run)
-	}
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		if !waitForSchema(ctx, pa, log) {
+			return
+		}
+		resolveStuckRotations(ctx, pa, log)
+		run("notification worker", pa.NotificationWorker().Run)
+		run("audit watch", pa.Audit.Watch)
+		if cfg.SchedulerEnabled {
+			run("scheduler", pa.Rotation.NewScheduler(rotation.SchedulerOptions{}).Run)
+		}
+	}()
 	return &bg
+}
+
+// waitForSchema returns true once the schema is one this binary runs
+// against: background work never runs on a schema behind the code (a new
+// instance may start before the migration job ends), false if ctx ends.
+func waitForSchema(ctx context.Context, pa *portal.App, log *slog.Logger) bool {
+	for logged := false; ; logged = true {
+		sch, err := pa.DB.Schema(ctx)
+		if err == nil && sch.Ready() == nil {
+			return true
+		}
+		if !logged {
+			log.Warn("background work waits for the schema", "err", errors.Join(err, sch.Ready()))
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 // shutdown stops the servers and then waits for rotations in flight, all

@@ -64,6 +64,11 @@ type Config struct {
 	// maximum age a credential is reported due.
 	SMTP          SMTP
 	NotifyDueDays int
+
+	// MasterKeyKMS is the KMS key that wraps the master keys ("" when they
+	// are plain): UWSPORTAL_MASTER_KEY(_FILE) or the database hold them
+	// wrapped.
+	MasterKeyKMS string
 }
 
 // Secure reports whether cookies must be Secure and HSTS sent.
@@ -82,9 +87,9 @@ func (e *Error) Error() string {
 // Load reads and validates the configuration. Secrets are never echoed in
 // error messages, only the variable's name and what is wrong with it.
 func Load(getenv func(string) string) (*Config, error) {
-	p := &parser{getenv: getenv}
+	p := &parser{getenv: getenv, readFile: secret.ReadKeyFile}
 	c := &Config{
-		DatabaseURL:         p.str("DATABASE_URL", ""),
+		DatabaseURL:         p.secret("DATABASE_URL"),
 		Addr:                p.addr("UWSPORTAL_ADDR", "127.0.0.1:8080"),
 		BaseURL:             p.baseURL("UWSPORTAL_BASE_URL", "http://127.0.0.1:8080"),
 		MetricsAddr:         p.optAddr("UWSPORTAL_METRICS_ADDR"),
@@ -92,7 +97,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		LogLevel:            p.oneOf("UWSPORTAL_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		OIDCIssuer:          p.str("OIDC_ISSUER", ""),
 		OIDCClientID:        p.str("OIDC_CLIENT_ID", ""),
-		OIDCClientSecret:    p.str("OIDC_CLIENT_SECRET", ""),
+		OIDCClientSecret:    p.secret("OIDC_CLIENT_SECRET"),
 		OIDCGroupsClaim:     p.str("OIDC_GROUPS_CLAIM", "groups"),
 		OIDCScopes:          strings.Fields(p.str("OIDC_SCOPES", "openid profile email groups")),
 		AdminGroups:         p.list("UWSPORTAL_ADMIN_GROUPS"),
@@ -104,7 +109,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		ThingSpaceURL:       p.httpURL("THINGSPACE_URL", "https://thingspace.verizon.com"),
 		ThingSpaceSOAPURL:   p.httpURL("THINGSPACE_SOAP_URL", "https://uws.apps.nphase.com/api/v2/SessionService.svc"),
 		ThingSpaceAppKey:    p.str("THINGSPACE_APP_KEY", ""),
-		ThingSpaceAppSecret: p.str("THINGSPACE_APP_SECRET", ""),
+		ThingSpaceAppSecret: p.secret("THINGSPACE_APP_SECRET"),
 		QuarantineThreshold: p.intRange("UWSPORTAL_QUARANTINE_THRESHOLD", 2, 1, 4),
 		SchedulerEnabled:    p.boolean("UWSPORTAL_SCHEDULER", true),
 		BreakGlass:          p.onOff("UWSPORTAL_BREAK_GLASS", true),
@@ -139,19 +144,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	if (c.ThingSpaceAppKey == "") != (c.ThingSpaceAppSecret == "") {
 		p.fail("THINGSPACE_APP_KEY", "and THINGSPACE_APP_SECRET must be set together")
 	}
-	keyA, keyB := getenv("UWSPORTAL_MASTER_KEY") != "", getenv("UWSPORTAL_MASTER_KEY_FILE") != ""
-	switch {
-	case !keyA && !keyB:
-		p.fail("UWSPORTAL_MASTER_KEY", "is required (or UWSPORTAL_MASTER_KEY_FILE): a base64 32-byte key")
-	case keyA && keyB:
-		p.fail("UWSPORTAL_MASTER_KEY", "and UWSPORTAL_MASTER_KEY_FILE are both set: set only one")
-	default:
-		// Parsed here too, so a malformed key is listed with the rest; the
-		// message names the variable, never the key.
-		if _, err := secret.LoadKeyring(getenv, secret.ReadKeyFile); err != nil {
-			p.problems = append(p.problems, err.Error())
-		}
-	}
+	c.MasterKeyKMS = p.masterKey()
 	if len(p.problems) > 0 {
 		return nil, &Error{Problems: p.problems}
 	}
@@ -166,6 +159,7 @@ func IsConfigError(err error) bool {
 
 type parser struct {
 	getenv   func(string) string
+	readFile func(string) ([]byte, error)
 	problems []string
 }
 

@@ -3,8 +3,6 @@ package config
 import (
 	"net"
 	"net/mail"
-	"os"
-	"strings"
 )
 
 // SMTP is the mail server for email notifications (UWSPORTAL_SMTP_*).
@@ -36,7 +34,7 @@ func (p *parser) notify(c *Config) {
 		From:     p.str("UWSPORTAL_SMTP_FROM", ""),
 		TLS:      p.oneOf("UWSPORTAL_SMTP_TLS", "starttls", "starttls", "tls", "none"),
 	}
-	s.Password = p.secretValue("UWSPORTAL_SMTP_PASSWORD")
+	s.Password = p.secret("UWSPORTAL_SMTP_PASSWORD")
 	if s.Addr == "" {
 		if s.From != "" || s.Username != "" || s.Password != "" {
 			p.fail("UWSPORTAL_SMTP_ADDR", "is required when any other UWSPORTAL_SMTP_* variable is set")
@@ -58,24 +56,6 @@ func (p *parser) notify(c *Config) {
 		p.fail("UWSPORTAL_SMTP_USERNAME", "and UWSPORTAL_SMTP_PASSWORD (or _FILE) must be set together")
 	}
 	c.SMTP = s
-}
-
-// secretValue reads NAME or, failing that, the file NAME_FILE names.
-func (p *parser) secretValue(name string) string {
-	v, file := p.getenv(name), strings.TrimSpace(p.getenv(name+"_FILE"))
-	if v != "" && file != "" {
-		p.fail(name, "and "+name+"_FILE are both set: set only one")
-		return ""
-	}
-	if file == "" {
-		return v
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		p.fail(name+"_FILE", "cannot be read: "+err.Error())
-		return ""
-	}
-	return strings.TrimRight(string(b), "\r\n")
 }
 
 func loopbackHost(h string) bool {

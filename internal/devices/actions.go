@@ -129,6 +129,7 @@ func (s *Service) Act(ctx context.Context, p *models.Principal, meta models.Requ
 	results := make([]DeviceResult, 0, len(a.Devices))
 	for _, id := range a.Devices {
 		r := s.actOne(ctx, ss, a, id)
+		s.m.DeviceOp(string(a.Op), r.Outcome)
 		e := s.event(ss, a.Op).With("device", id.Kind+":"+id.ID, "result", r.Outcome, "request_id", r.RequestID)
 		if r.Outcome != Accepted {
 			e.Outcome = models.OutcomeFailure

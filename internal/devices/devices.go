@@ -44,12 +44,13 @@ type Service struct {
 	depts *departments.Service
 	appr  *approvals.Service
 	log   *slog.Logger
+	m     *metrics.Metrics
 	now   func() time.Time
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, now: d.Now}
+	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, m: d.Metrics, now: d.Now}
 }
 
 // session is what one operation needs upstream: the department, its

@@ -10,6 +10,8 @@ import (
 // Metrics holds the collectors; a nil *Metrics is valid and records nothing.
 type Metrics struct {
 	Registry *prometheus.Registry
+	// ours are the collectors of uwsportal_* series, for Names.
+	ours []prometheus.Collector
 
 	HTTPRequests     *prometheus.CounterVec
 	HTTPDuration     *prometheus.HistogramVec
@@ -28,13 +30,14 @@ type Metrics struct {
 	// Notifications counts delivery attempts by channel kind and result
 	// (sent, retry, failed).
 	Notifications *prometheus.CounterVec
+	// DeviceOps counts device actions by operation and outcome.
+	DeviceOps *prometheus.CounterVec
 }
 
 // New registers every series on a fresh registry.
 func New() *Metrics {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	f := func(c prometheus.Collector) { r.MustRegister(c) }
 	m := &Metrics{
 		Registry: r,
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -69,6 +72,10 @@ func New() *Metrics {
 			Name: "uwsportal_credential_age_seconds", Help: "Age of each department's credential password.",
 		}, []string{"department"}),
 	}
+	f := func(c prometheus.Collector) {
+		r.MustRegister(c)
+		m.ours = append(m.ours, c)
+	}
 	m.GatewayRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "uwsportal_gateway_requests_total", Help: "Gateway requests by API client, operation and status.",
 	}, []string{"client", "operation", "status"})
@@ -79,6 +86,11 @@ func New() *Metrics {
 	m.Notifications = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "uwsportal_notifications_total", Help: "Notification delivery attempts by channel kind and result (sent, retry, failed).",
 	}, []string{"kind", "result"})
+	m.DeviceOps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "uwsportal_device_operations_total", Help: "Device actions by people (pages and the command line) by operation and outcome (accepted, refused, unknown).",
+	}, []string{"operation", "outcome"})
+	f(m.DeviceOps)
+	f(gatewayCalls{requests: m.GatewayRequests})
 	f(m.Notifications)
 	f(m.GatewayRequests)
 	f(m.GatewayDuration)

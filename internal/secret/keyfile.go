@@ -5,7 +5,7 @@ import (
 	"os"
 )
 
-// ReadKeyFile reads a key file for LoadKeyring, refusing one that anybody
+// ReadKeyFile reads a secret file (the master key, any _FILE variable), refusing one that anybody
 // but its owner may read or write: a master key readable by a group or by
 // everyone is a key that has leaked to them. (Kubernetes secret volumes
 // need defaultMode 0400 or 0600.)

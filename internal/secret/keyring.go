@@ -20,7 +20,7 @@ import (
 // KeySize is the length of a master key: AES-256.
 const KeySize = 32
 
-// Environment variables read by LoadKeyring.
+// Environment variables that hold the master keys (read by config.MasterKeys).
 const (
 	EnvMasterKey     = "UWSPORTAL_MASTER_KEY"
 	EnvMasterKeyFile = "UWSPORTAL_MASTER_KEY_FILE"
@@ -142,36 +142,6 @@ func decodeKey(s string) ([]byte, error) {
 	return key, nil
 }
 
-// LoadKeyring reads the keys from UWSPORTAL_MASTER_KEY or from the file
-// named by UWSPORTAL_MASTER_KEY_FILE (for secret mounts). Exactly one must be
-// set, so there is never doubt about which keys are in force. getenv and
-// readFile are injected for tests (os.Getenv, os.ReadFile in production).
-func LoadKeyring(getenv func(string) string, readFile func(string) ([]byte, error)) (*Keyring, error) {
-	inline, path := getenv(EnvMasterKey), getenv(EnvMasterKeyFile)
-	switch {
-	case inline != "" && path != "":
-		return nil, fmt.Errorf("secret: both %s and %s are set; set exactly one", EnvMasterKey, EnvMasterKeyFile)
-	case inline == "" && path == "":
-		return nil, fmt.Errorf("secret: neither %s nor %s is set; set exactly one to base64-encoded 32-byte keys (current first)", EnvMasterKey, EnvMasterKeyFile)
-	case inline != "":
-		k, err := ParseKeys(inline)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvMasterKey, err)
-		}
-		return k, nil
-	default:
-		data, err := readFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvMasterKeyFile, err)
-		}
-		k, err := ParseKeys(string(data))
-		if err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", EnvMasterKeyFile, path, err)
-		}
-		return k, nil
-	}
-}
-
 // GenerateKey returns a new random key in std base64, for docs and demos.
 func GenerateKey() string {
 	key := make([]byte, KeySize)
@@ -184,6 +154,17 @@ func GenerateKey() string {
 // ciphertext copied into another row is useless there.
 func AAD(kind string, id int64) []byte {
 	return []byte(kind + ":" + strconv.FormatInt(id, 10))
+}
+
+// Export gives the keys in base64, comma separated, current first: the
+// format UWSPORTAL_MASTER_KEY takes (rekey --to-plain writes it to a
+// private file; never log or print it).
+func (k *Keyring) Export() string {
+	out := make([]string, len(k.raw))
+	for i, raw := range k.raw {
+		out[i] = base64.StdEncoding.EncodeToString(raw)
+	}
+	return strings.Join(out, ",")
 }
 
 // CurrentID is the ID of the key Seal uses.

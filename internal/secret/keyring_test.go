@@ -5,7 +5,6 @@ import (
 	"crypto/cipher"
 	"encoding/base64"
 	"errors"
-	"io/fs"
 	"strings"
 	"testing"
 )
@@ -221,56 +220,6 @@ func TestParseKeysErrors(t *testing.T) {
 			if part = strings.TrimSpace(part); len(part) >= 4 && strings.Contains(err.Error(), part) {
 				t.Errorf("%s: error %q echoes the input %q", tc.name, err, part)
 			}
-		}
-	}
-}
-
-func TestLoadKeyring(t *testing.T) {
-	good := base64.StdEncoding.EncodeToString(testKey(5))
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	files := func(path string) ([]byte, error) {
-		switch path {
-		case "/run/secrets/key":
-			return []byte(good + "\n"), nil
-		case "/run/secrets/bad":
-			return []byte("c2hvcnQ=\n"), nil
-		}
-		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
-	}
-
-	for _, tc := range []struct {
-		name    string
-		env     map[string]string
-		wantErr []string // all must appear; nil means success
-	}{
-		{"inline", map[string]string{EnvMasterKey: good}, nil},
-		{"file with trailing newline", map[string]string{EnvMasterKeyFile: "/run/secrets/key"}, nil},
-		{"both", map[string]string{EnvMasterKey: good, EnvMasterKeyFile: "/run/secrets/key"}, []string{"both", EnvMasterKey, EnvMasterKeyFile}},
-		{"neither", map[string]string{}, []string{"neither", EnvMasterKey, EnvMasterKeyFile}},
-		{"bad inline", map[string]string{EnvMasterKey: "c2hvcnQ"}, []string{EnvMasterKey + ": ", "decodes to 5 bytes"}},
-		{"missing file", map[string]string{EnvMasterKeyFile: "/nope"}, []string{EnvMasterKeyFile, "/nope", "not exist"}},
-		{"bad file", map[string]string{EnvMasterKeyFile: "/run/secrets/bad"}, []string{EnvMasterKeyFile, "decodes to 5 bytes"}},
-	} {
-		k, err := LoadKeyring(env(tc.env), files)
-		if tc.wantErr == nil {
-			if err != nil {
-				t.Errorf("%s: %v", tc.name, err)
-			} else if k.CurrentID() != KeyID(testKey(5)) {
-				t.Errorf("%s: wrong key loaded", tc.name)
-			}
-			continue
-		}
-		if err == nil {
-			t.Errorf("%s: no error", tc.name)
-			continue
-		}
-		for _, w := range tc.wantErr {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%s: error %q lacks %q", tc.name, err, w)
-			}
-		}
-		if strings.Contains(err.Error(), good) || strings.Contains(err.Error(), "c2hvcnQ") {
-			t.Errorf("%s: error %q echoes key material", tc.name, err)
 		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/uwsportal/uwsportal/internal/clock"
+	"github.com/uwsportal/uwsportal/internal/metrics"
 )
 
 // DB is the database handle every repository hangs off.
@@ -153,3 +154,9 @@ func IsUnavailable(err error) bool {
 	var ce *ConnectError
 	return errors.As(err, &ce)
 }
+
+// Ping says whether the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// PoolStat is the connection pool's statistics, for the metrics.
+func (db *DB) PoolStat() metrics.PoolStat { return db.Pool.Stat() }
