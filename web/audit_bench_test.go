@@ -44,7 +44,10 @@ func benchServer(b *testing.B) (*store.DB, string, *http.Client) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sctx, _ := s.sessions.Load(ctx, "")
+	sctx, err := s.sessions.Load(ctx, "")
+	if err != nil {
+		b.Fatal(err)
+	}
 	now := time.Now().Unix()
 	s.sessions.Put(sctx, keyUser, user.ID)
 	s.sessions.Put(sctx, keyCreated, now)
@@ -53,8 +56,14 @@ func benchServer(b *testing.B) (*store.DB, string, *http.Client) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	jar, _ := cookiejar.New(nil)
-	u, _ := url.Parse(hs.URL)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, err := url.Parse(hs.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
 	jar.SetCookies(u, []*http.Cookie{{Name: "uwsportal_session", Value: token, Path: "/"}})
 	return pa.DB, hs.URL, &http.Client{Jar: jar}
 }
@@ -76,8 +85,12 @@ func BenchmarkAuditPageHTTP(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
+		if _, err := io.Copy(io.Discard, res.Body); err != nil {
+			b.Fatal(err)
+		}
+		if err := res.Body.Close(); err != nil {
+			b.Fatal(err)
+		}
 		if res.StatusCode != 200 {
 			b.Fatalf("status %d", res.StatusCode)
 		}
@@ -108,11 +121,14 @@ func BenchmarkAuditExportHTTP(b *testing.B) {
 		b.Run(format, func(b *testing.B) {
 			token := benchCSRF(b, c, base+"/audit/export."+format)
 			for b.Loop() {
-				req, _ := http.NewRequest(http.MethodPost, base+"/audit/export."+format,
+				req, err := http.NewRequest(http.MethodPost, base+"/audit/export."+format,
 					strings.NewReader(url.Values{"csrf_token": {token}}.Encode()))
+				if err != nil {
+					b.Fatal(err)
+				}
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.Header.Set("Accept-Encoding", "identity")
-				stop := samplePeakRSS()
+				stop := samplePeakRSS(b)
 				start := time.Now()
 				res, err := c.Do(req)
 				if err != nil {
@@ -120,9 +136,11 @@ func BenchmarkAuditExportHTTP(b *testing.B) {
 				}
 				lines := &lineCounter{}
 				n, err := io.Copy(lines, res.Body)
-				res.Body.Close()
 				if err != nil || res.StatusCode != 200 {
 					b.Fatal(err, res.StatusCode)
+				}
+				if err := res.Body.Close(); err != nil {
+					b.Fatal(err)
 				}
 				// Every event, one per line (CSV adds its header): a figure
 				// for a page that is not the export would be meaningless.
@@ -144,8 +162,13 @@ func benchCSRF(b *testing.B, c *http.Client, url string) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := res.Body.Close(); err != nil {
+		b.Fatal(err)
+	}
 	m := csrfInput.FindSubmatch(body)
 	if m == nil {
 		b.Fatalf("no CSRF token on %s (%d)", url, res.StatusCode)
@@ -163,7 +186,9 @@ func (l *lineCounter) Write(p []byte) (int, error) {
 
 // samplePeakRSS watches this process's resident memory (server and client
 // together) until the returned function is called, which gives the peak in KiB.
-func samplePeakRSS() func() int64 {
+// It samples off the benchmark's goroutine: a status it cannot read goes to
+// tb.Error.
+func samplePeakRSS(tb testing.TB) func() int64 {
 	done := make(chan int64)
 	go func() {
 		var peak int64
@@ -176,7 +201,10 @@ func samplePeakRSS() func() int64 {
 			if b, err := os.ReadFile("/proc/self/status"); err == nil {
 				for _, line := range strings.Split(string(b), "\n") {
 					if f := strings.Fields(line); len(f) > 1 && f[0] == "VmRSS:" {
-						n, _ := strconv.ParseInt(f[1], 10, 64)
+						n, err := strconv.ParseInt(f[1], 10, 64)
+						if err != nil {
+							tb.Errorf("VmRSS: %v", err)
+						}
 						peak = max(peak, n)
 					}
 				}

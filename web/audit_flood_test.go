@@ -33,14 +33,19 @@ func TestRequestIDsComeFromTheServer(t *testing.T) {
 	token := ts.csrf(t, c)
 	send := func(clientID string) {
 		form := url.Values{"username": {"someone"}, "password": {""}, "csrf_token": {token}}
-		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/login/local", strings.NewReader(form.Encode()))
+		req, err := http.NewRequest(http.MethodPost, ts.URL+"/login/local", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Request-ID", clientID)
 		res, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
+		if err := res.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if got := res.Header.Get("X-Request-Id"); got == clientID || len(got) > 64 {
 			t.Errorf("the response echoes the client's request ID (%d bytes)", len(got))
 		}

@@ -196,8 +196,8 @@ func TestAuditInjectionInEveryParameterIsInert(t *testing.T) {
 	if err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE code = $1", models.EvRotateStarted).Scan(&n); err != nil || n != 3 {
 		t.Fatalf("the trail changed: %d %v", n, err)
 	}
-	if res, _ := db.VerifyAudit(context.Background()); !res.OK {
-		t.Fatalf("%+v", res)
+	if res, err := db.VerifyAudit(context.Background()); err != nil || !res.OK {
+		t.Fatalf("%+v %v", res, err)
 	}
 }
 

@@ -25,7 +25,9 @@ func ssoEnv(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	base := "http://" + portal.Addr().String()
-	portal.Close() // newTestServer binds its own; we only needed a free port
+	if err := portal.Close(); err != nil { // newTestServer binds its own; we only needed a free port
+		t.Fatal(err)
+	}
 	idpLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +39,9 @@ func ssoEnv(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	idp := httptest.NewUnstartedServer(h)
-	idp.Listener.Close()
+	if err := idp.Listener.Close(); err != nil {
+		t.Fatal(err)
+	}
 	idp.Listener = idpLn
 	idp.Start()
 	t.Cleanup(idp.Close)
@@ -51,7 +55,10 @@ func ssoEnv(t *testing.T) map[string]string {
 func newSSOServer(t *testing.T) *testServer {
 	t.Helper()
 	env := ssoEnv(t)
-	base, _ := url.Parse(env["UWSPORTAL_BASE_URL"])
+	base, err := url.Parse(env["UWSPORTAL_BASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
 	ts := newTestServerAt(t, testdb.New(t), env, base.Host)
 	seedDemoMappings(t, ts)
 	return ts
@@ -102,8 +109,12 @@ func signIn(t *testing.T, ts *testServer, user, next string) (*http.Client, stri
 	return c, res.Header.Get("Location")
 }
 
-func sessionCookie(c *http.Client, base string) string {
-	u, _ := url.Parse(base)
+func sessionCookie(t *testing.T, c *http.Client, base string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, ck := range c.Jar.Cookies(u) {
 		if ck.Name == "uwsportal_session" {
 			return ck.Value
@@ -169,9 +180,18 @@ func TestSignInRestoresThePageAskedFor(t *testing.T) {
 		t.Fatalf("next = %q", next)
 	}
 	// Anything but a page gets a 401, not a redirect.
-	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/admin/users", nil)
+	req, err := http.NewRequest(http.MethodGet, ts.URL+"/admin/users", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Accept", "application/json")
-	res, _ = anonClient().Do(req)
+	res, err = anonClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("json anonymous: %d", res.StatusCode)
 	}
@@ -265,7 +285,7 @@ func TestSessionIDChangesAtSignIn(t *testing.T) {
 	c := anonClient()
 	// An anonymous session exists before sign-in (a flash puts one there).
 	pre := ts.sessionClient(t, 0)
-	before := sessionCookie(pre, ts.URL)
+	before := sessionCookie(t, pre, ts.URL)
 	c.Jar.SetCookies(mustURL(ts.URL), []*http.Cookie{{Name: "uwsportal_session", Value: before, Path: "/"}})
 	res, _ := do(t, c, http.MethodGet, ts.URL+"/auth/login", nil)
 	cb, err := devidp.SignIn(context.Background(), c, res.Header.Get("Location"), "alice")
@@ -273,7 +293,7 @@ func TestSessionIDChangesAtSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	do(t, c, http.MethodGet, cb.String(), nil)
-	after := sessionCookie(c, ts.URL)
+	after := sessionCookie(t, c, ts.URL)
 	if after == "" || after == before {
 		t.Fatalf("session id did not change: %q → %q", before, after)
 	}
@@ -296,7 +316,10 @@ func TestDisabledUserLosesSessionsAtOnceAndCannotSignIn(t *testing.T) {
 	}
 	c := anonClient()
 	res, _ := do(t, c, http.MethodGet, ts.URL+"/auth/login", nil)
-	cb, _ := devidp.SignIn(context.Background(), c, res.Header.Get("Location"), "mike")
+	cb, err := devidp.SignIn(context.Background(), c, res.Header.Get("Location"), "mike")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if res, body := do(t, c, http.MethodGet, cb.String(), nil); res.StatusCode != 403 || !strings.Contains(body, "disabled") {
 		t.Fatalf("disabled sign-in: %d", res.StatusCode)
 	}

@@ -14,7 +14,10 @@ import (
 // postWith sends a form with extra headers.
 func postWith(t *testing.T, c *http.Client, u string, form url.Values, header ...string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -23,7 +26,9 @@ func postWith(t *testing.T, c *http.Client, u string, form url.Values, header ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
+	if err := res.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return res
 }
 
@@ -44,7 +49,10 @@ func TestForgedPostWithAPlantedCookieIsRefused(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, testdb.New(t), nil)
 	victim := ts.client(t, models.Grant{Role: models.RoleAdmin})
-	u, _ := url.Parse(ts.URL)
+	u, err := url.Parse(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	victim.Jar.SetCookies(u, []*http.Cookie{{Name: "uwsportal_csrf", Value: "planted-by-the-attacker", Path: "/"}})
 	before := departmentCount(t, ts)
 	form := url.Values{"slug": {"forged"}, "name": {"Forged"}, "csrf_token": {"planted-by-the-attacker"}}

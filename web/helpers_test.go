@@ -71,14 +71,20 @@ func (ts *testServer) sessionClient(t *testing.T, userID int64) *http.Client {
 		t.Fatal(err)
 	}
 	c := anonClient()
-	u, _ := url.Parse(ts.URL)
+	u, err := url.Parse(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: "uwsportal_session", Value: token, Path: "/"}})
 	return c
 }
 
 // anonClient is a browser without a session that does not follow redirects.
 func anonClient() *http.Client {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil) // no error is documented for it
+	if err != nil {
+		panic(err)
+	}
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
@@ -89,7 +95,10 @@ func do(t *testing.T, c *http.Client, method, u string, form url.Values) (*http.
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, _ := http.NewRequest(method, u, body)
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -98,7 +107,10 @@ func do(t *testing.T, c *http.Client, method, u string, form url.Values) (*http.
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return res, string(b)
 }
 
@@ -203,7 +215,9 @@ func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr str
 		t.Fatal(err)
 	}
 	hs := httptest.NewUnstartedServer(s.Handler())
-	hs.Listener.Close()
+	if err := hs.Listener.Close(); err != nil {
+		t.Fatal(err)
+	}
 	hs.Listener = ln
 	hs.Start()
 	t.Cleanup(hs.Close)
@@ -212,7 +226,10 @@ func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr str
 
 func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -221,7 +238,10 @@ func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return res, string(b)
 }
 

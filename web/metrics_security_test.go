@@ -45,12 +45,17 @@ func TestMetricLabelsComeFromAFixedSet(t *testing.T) {
 	c := anonClient()
 	methods := []string{"BREW" + strings.Repeat("X", 4096), "PROPFIND", "ZZZ1", "ZZZ2"}
 	for _, m := range methods {
-		req, _ := http.NewRequest(m, ts.URL+"/healthz", nil)
+		req, err := http.NewRequest(m, ts.URL+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		res, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
+		if err := res.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, p := range []string{"/no-such-page-1", "/no-such-page-2/" + strings.Repeat("y", 300)} {
 		do(t, c, http.MethodGet, ts.URL+p, nil)

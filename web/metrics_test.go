@@ -18,7 +18,10 @@ func metric(t *testing.T, ts *testServer, series string) float64 {
 	if m == nil {
 		return 0
 	}
-	v, _ := strconv.ParseFloat(m[1], 64)
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatalf("%s: %v", series, err)
+	}
 	return v
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -35,19 +36,31 @@ type fakeIdP struct {
 
 func newFakeIdP(t *testing.T) *fakeIdP {
 	t.Helper()
-	k1, _ := rsa.GenerateKey(rand.Reader, 2048)
-	k2, _ := rsa.GenerateKey(rand.Reader, 2048)
+	k1, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := &fakeIdP{key: k1, other: k2}
+	// answer writes v as JSON; handlers run off the test's goroutine.
+	answer := func(w http.ResponseWriter, v any) {
+		if err := json.NewEncoder(w).Encode(v); err != nil {
+			t.Errorf("fake IdP: %v", err)
+		}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{
+		answer(w, map[string]any{
 			"issuer": f.URL, "authorization_endpoint": f.URL + "/authorize", "token_endpoint": f.URL + "/token",
 			"jwks_uri": f.URL + "/keys", "userinfo_endpoint": f.URL + "/userinfo",
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 		})
 	})
 	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &f.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+		answer(w, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &f.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
 	})
 	mux.HandleFunc("/authorize", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -63,7 +76,7 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 			http.Error(w, "invalid token", http.StatusUnauthorized)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"sub": "user-1", "groups": f.currentGroups()})
+		answer(w, map[string]any{"sub": "user-1", "groups": f.currentGroups()})
 	})
 	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -71,7 +84,9 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		if r.FormValue("grant_type") == "refresh_token" && (f.refuse || r.FormValue("refresh_token") != "rt") {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+			if _, err := io.WriteString(w, `{"error":"invalid_grant"}`); err != nil {
+				t.Errorf("fake IdP: %v", err)
+			}
 			return
 		}
 		claims := map[string]any{"iss": f.URL, "sub": "user-1", "aud": "uwsportal", "exp": time.Now().Add(time.Hour).Unix(),
@@ -83,21 +98,45 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		if f.signBy != nil {
 			signer = f.signBy
 		}
-		sig, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: signer, KeyID: "k1"}}, nil)
-		payload, _ := json.Marshal(claims)
-		obj, _ := sig.Sign(payload)
-		tok, _ := obj.CompactSerialize()
+		tok, err := signToken(signer, claims)
+		if err != nil {
+			t.Errorf("fake IdP: %v", err)
+			http.Error(w, "cannot sign", http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "refresh_token": "rt", "token_type": "Bearer", "expires_in": 300, "id_token": tok})
+		answer(w, map[string]any{"access_token": "at", "refresh_token": "rt", "token_type": "Bearer", "expires_in": 300, "id_token": tok})
 	})
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
+	if err := srv.Listener.Close(); err != nil {
+		t.Fatal(err)
+	}
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	return f
+}
+
+// signToken makes a compact RS256 JWT of claims, signed by key as "k1".
+func signToken(key *rsa.PrivateKey, claims map[string]any) (string, error) {
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	obj, err := sig.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
 }
 
 func (f *fakeIdP) currentGroups() []string {

@@ -26,7 +26,10 @@ func FuzzSafeNext(f *testing.F) {
 			t.Fatalf("safeNext(%q) = %q leaves the origin", in, out)
 		}
 		// The browser resolves it against the portal: it must stay there.
-		base, _ := url.Parse("https://portal.example")
+		base, err := url.Parse("https://portal.example")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if r := base.ResolveReference(u); r.Host != "portal.example" {
 			t.Fatalf("safeNext(%q) = %q resolves to %s", in, out, r)
 		}

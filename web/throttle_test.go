@@ -39,7 +39,11 @@ func TestBreakGlassThrottleHoldsUnderParallelAttempts(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			form := url.Values{"username": {"breakglass"}, "password": {fmt.Sprint("Wrong-Password-", i)}, "csrf_token": {tokens[i]}}
-			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/login/local", strings.NewReader(form.Encode()))
+			req, err := http.NewRequest(http.MethodPost, ts.URL+"/login/local", strings.NewReader(form.Encode()))
+			if err != nil {
+				answers <- answer{status: -1, body: err.Error()}
+				return
+			}
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			res, err := clients[i].Do(req)
 			if err != nil {

@@ -64,7 +64,9 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -75,7 +77,9 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	for {
 		resp, err := http.Get(discovery)
 		if err == nil {
-			resp.Body.Close()
+			if err := resp.Body.Close(); err != nil {
+				t.Fatal(err)
+			}
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("discovery: %s", resp.Status)
 			}

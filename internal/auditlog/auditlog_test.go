@@ -108,19 +108,31 @@ func TestSearchAuditPageLinks(t *testing.T) {
 	if err != nil || !slices.Equal(pageIDs(p1), []int64{7, 6, 5}) || p1.HasNewer || !p1.HasOlder {
 		t.Fatalf("first: %v %+v", err, p1)
 	}
-	p2, _ := svc.SearchAudit(ctx, admin, models.AuditFilter{Limit: 3, Before: 5})
+	p2, err := svc.SearchAudit(ctx, admin, models.AuditFilter{Limit: 3, Before: 5})
+	if err != nil {
+		t.Fatalf("second: %v", err)
+	}
 	if !slices.Equal(pageIDs(p2), []int64{4, 3, 2}) || !p2.HasNewer || !p2.HasOlder {
 		t.Fatalf("second: %+v", p2)
 	}
-	p3, _ := svc.SearchAudit(ctx, admin, models.AuditFilter{Limit: 3, Before: 2})
+	p3, err := svc.SearchAudit(ctx, admin, models.AuditFilter{Limit: 3, Before: 2})
+	if err != nil {
+		t.Fatalf("last: %v", err)
+	}
 	if !slices.Equal(pageIDs(p3), []int64{1}) || p3.HasOlder {
 		t.Fatalf("last: %+v", p3)
 	}
-	back, _ := svc.SearchAudit(ctx, admin, models.AuditFilter{Limit: 3, After: 4})
+	back, err := svc.SearchAudit(ctx, admin, models.AuditFilter{Limit: 3, After: 4})
+	if err != nil {
+		t.Fatalf("newer: %v", err)
+	}
 	if !slices.Equal(pageIDs(back), []int64{7, 6, 5}) || back.HasNewer {
 		t.Fatalf("newer: %+v", back)
 	}
-	back, _ = svc.SearchAudit(ctx, admin, models.AuditFilter{Limit: 3, After: 1})
+	back, err = svc.SearchAudit(ctx, admin, models.AuditFilter{Limit: 3, After: 1})
+	if err != nil {
+		t.Fatalf("newer from the end: %v", err)
+	}
 	if !slices.Equal(pageIDs(back), []int64{4, 3, 2}) || !back.HasNewer {
 		t.Fatalf("newer from the end: %+v", back)
 	}
@@ -193,7 +205,10 @@ func checkCSVExport(t *testing.T, svc *auditlog.Service, f models.AuditFilter, w
 	}
 	var got []int64
 	for _, r := range recs[1:] {
-		id, _ := strconv.ParseInt(r[0], 10, 64)
+		id, err := strconv.ParseInt(r[0], 10, 64)
+		if err != nil {
+			t.Fatalf("csv id %q: %v", r[0], err)
+		}
 		got = append(got, id)
 		checkCSVRowNeutralised(t, r)
 	}

@@ -24,7 +24,9 @@ func deadAddr(t *testing.T) string {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return addr
 }
 
@@ -53,20 +55,29 @@ func TestPrivateClusterWhenNothingAnswers(t *testing.T) {
 	}
 	root := t.TempDir()
 	// The cluster runs as the postgres user when we are root: it must be
-	// able to reach its data directory.
-	for d := root; d != filepath.Dir(d); d = filepath.Dir(d) {
-		_ = os.Chmod(d, 0o755)
-		if d == os.TempDir() {
-			break
+	// able to reach its data directory. Only the directories the test made
+	// are opened up; the temporary directory itself is left as it is.
+	tmp := filepath.Clean(os.TempDir())
+	for d := root; filepath.Dir(d) != d && d != tmp; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
 		}
 	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	u, src, err := Resolve(ctx, Options{Getenv: env(nil), LocalAddr: deadAddr(t), Root: root, PrivatePort: port, Log: t.Logf})
 	if err != nil {
-		b, _ := os.ReadFile(filepath.Join(root, ".data", "run", "postgres.log"))
+		b, rerr := os.ReadFile(filepath.Join(root, ".data", "run", "postgres.log"))
+		if rerr != nil {
+			t.Errorf("the cluster's log: %v", rerr)
+		}
 		t.Fatalf("%v\n%s", err, b)
 	}
 	t.Cleanup(func() {

@@ -35,7 +35,9 @@ func postForm(t *testing.T, c *http.Client, target string, form url.Values) *htt
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return resp
 }
 

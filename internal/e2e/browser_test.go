@@ -106,7 +106,10 @@ func (p *persona) saveFailureScreenshot() {
 		t.Logf("%s: no failure screenshot: %v", p.name, err)
 		return
 	}
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		loc = fmt.Sprintf("an unknown page (%v)", err)
+	}
 	path := filepath.Join(failureDir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+p.name+".png")
 	if err := os.MkdirAll(failureDir, 0o755); err != nil {
 		t.Logf("%s: no failure screenshot: %v", p.name, err)
@@ -116,8 +119,10 @@ func (p *persona) saveFailureScreenshot() {
 		t.Logf("%s: no failure screenshot: %v", p.name, err)
 		return
 	}
-	abs, _ := filepath.Abs(path)
-	t.Logf("%s: screenshot of %s saved to %s", p.name, loc, abs)
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	t.Logf("%s: screenshot of %s saved to %s", p.name, loc, path)
 }
 
 // stepCtx bounds one step by the test's deadline.

@@ -229,7 +229,10 @@ func memberCannotRotate(t *testing.T, s *stack, mike *persona) {
 		t.Errorf("mike's forged POST /departments/fleet/rotate got %d, want 403", status)
 	}
 	client, cookies := mike.httpClient(t)
-	req, _ := http.NewRequest(http.MethodGet, s.base+"/departments/fleet/rotate", nil)
+	req, err := http.NewRequest(http.MethodGet, s.base+"/departments/fleet/rotate", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range cookies {
 		req.AddCookie(c)
 	}
@@ -237,7 +240,9 @@ func memberCannotRotate(t *testing.T, s *stack, mike *persona) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
+	if err := res.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("mike's GET /departments/fleet/rotate got %s, want 403", res.Status)
 	}
@@ -324,7 +329,10 @@ func exportCSV(t *testing.T, oscar *persona, event string) []byte {
 	token := get(t, oscar, "read the CSRF token", chromedp.Evaluate[string](`document.querySelector('meta[name="csrf-token"]').content`))
 	client, cookies := oscar.httpClient(t)
 	form := url.Values{"event": {event}, "csrf_token": {token}}
-	req, _ := http.NewRequest(http.MethodPost, oscar.b.stack.base+"/audit/export.csv", strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, oscar.b.stack.base+"/audit/export.csv", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	for _, c := range cookies {
@@ -335,8 +343,10 @@ func exportCSV(t *testing.T, oscar *persona, event string) []byte {
 		t.Fatal(err)
 	}
 	body, err := io.ReadAll(res.Body)
-	res.Body.Close()
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Body.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
@@ -357,6 +367,8 @@ func savePortalLog(t *testing.T, s *stack) {
 		t.Logf("portal log not saved: %v", err)
 		return
 	}
-	abs, _ := filepath.Abs(path)
-	t.Logf("portal log saved to %s", abs)
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	t.Logf("portal log saved to %s", path)
 }

@@ -56,7 +56,7 @@ func startStack(t *testing.T) *stack {
 	s.sim = tsim.New(tsim.Options{AppKey: appKey, AppSecret: appSecret})
 	s.sim.SetUser(fleetUWSUser, s.initialPassword)
 	s.sim.SeedDevices(fleetAccount, 40, 1)
-	simSrv := httptest.NewServer(capture(s.sim, s.secrets, "ThingSpace"))
+	simSrv := httptest.NewServer(capture(t, s.sim, s.secrets, "ThingSpace"))
 	t.Cleanup(simSrv.Close)
 
 	portalAddr := freeAddr(t)
@@ -75,7 +75,7 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idpSrv := &httptest.Server{Listener: idpLn, Config: &http.Server{Handler: capture(idp, s.secrets, "IdP"), ReadHeaderTimeout: 5 * time.Second}}
+	idpSrv := &httptest.Server{Listener: idpLn, Config: &http.Server{Handler: capture(t, idp, s.secrets, "IdP"), ReadHeaderTimeout: 5 * time.Second}}
 	idpSrv.Start()
 	t.Cleanup(idpSrv.Close)
 
@@ -162,13 +162,15 @@ func waitReady(base string, exited <-chan error, within time.Duration) error {
 		}
 		res, err := client.Get(base + "/readyz")
 		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = fmt.Errorf("/readyz answered %s", res.Status)
-		} else {
+			err = res.Body.Close()
+		}
+		switch {
+		case err != nil:
 			last = err
+		case res.StatusCode == http.StatusOK:
+			return nil
+		default:
+			last = fmt.Errorf("/readyz answered %s", res.Status)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -178,7 +180,8 @@ func waitReady(base string, exited <-chan error, within time.Duration) error {
 // capture serves h and records the tokens in its answers (OAuth and
 // ThingSpace session tokens, OIDC codes), so the secret scan can look for
 // them. The handlers here answer small bodies; nothing streams or hijacks.
-func capture(h http.Handler, set *secretSet, who string) http.Handler {
+// An answer that cannot be passed on fails t.
+func capture(t testing.TB, h http.Handler, set *secretSet, who string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
@@ -204,7 +207,9 @@ func capture(h http.Handler, set *secretSet, who string) http.Handler {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
+		if _, err := w.Write(rec.Body.Bytes()); err != nil {
+			t.Errorf("%s: passing on the answer to %s %s: %v", who, r.Method, r.URL.Path, err)
+		}
 	})
 }
 

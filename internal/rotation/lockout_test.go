@@ -103,7 +103,12 @@ func TestOneLostAnswerCostsOneLogin(t *testing.T) {
 			cancel() // killed while the one check is on the wire
 		}
 	})
-	_, _ = e.App.Rotation.RotateAttached(ctx, e.Admin, apptest.Meta, "fleet")
+	// The reset's answer is lost and the check is cut off (or its failure
+	// comes back first): no new password either way.
+	if res, err := e.App.Rotation.RotateAttached(ctx, e.Admin, apptest.Meta, "fleet"); err != nil ||
+		(res.Result != models.RunUnknown && res.Result != models.RunAttention) {
+		t.Fatalf("the killed rotation: %+v %v, want its answer lost", res, err)
+	}
 	e.Sim.SetHook(nil)
 	if err := e.Sim.ClearFaults("fleet_uws"); err != nil {
 		t.Fatal(err)

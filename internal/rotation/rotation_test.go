@@ -127,9 +127,15 @@ func TestKilledDuringResetIsResolved(t *testing.T) {
 			time.AfterFunc(100*time.Millisecond, cancel)
 		}
 	})
-	_, _ = e.App.Rotation.RotateAttached(ctx, e.Admin, apptest.Meta, "fleet")
+	// The rotation itself reports the lost answer; its record stays for
+	// recovery.
+	if res, err := e.App.Rotation.RotateAttached(ctx, e.Admin, apptest.Meta, "fleet"); err != nil || res.Result != models.RunUnknown {
+		t.Fatalf("the killed rotation: %+v %v, want its answer lost", res, err)
+	}
 	e.Sim.SetHook(nil)
-	_ = e.Sim.ClearFaults("fleet_uws")
+	if err := e.Sim.ClearFaults("fleet_uws"); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(400 * time.Millisecond) // the simulator finishes the request: the reset is applied
 	up := e.Sim.User(t, "fleet_uws")
 	if up.ResetsApplied != 1 {
@@ -161,8 +167,8 @@ func TestKilledDuringResetIsResolved(t *testing.T) {
 		t.Fatalf("events %v", got)
 	}
 	// Again: nothing left, no further login.
-	if n, _ := e.App.Rotation.ResolveStuck(context.Background()); n != 0 {
-		t.Fatalf("resolved %d again", n)
+	if n, err := e.App.Rotation.ResolveStuck(context.Background()); err != nil || n != 0 {
+		t.Fatalf("resolved %d again: %v", n, err)
 	}
 	// The administrator sets a password in ThingSpace Manage and enters it.
 	e.Sim.SetUser("fleet_uws", "Gl4cier#Orbit-Maple7")

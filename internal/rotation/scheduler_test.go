@@ -29,8 +29,11 @@ func TestSchedulerLeaderRotatesDueOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Quarantine "bad" first: two failed tests.
-	_, _ = a.App.Departments.TestLogin(ctx, a.Admin, apptest.Meta, "bad")
-	_, _ = a.App.Departments.TestLogin(ctx, a.Admin, apptest.Meta, "bad")
+	for range 2 {
+		if res, err := a.App.Departments.TestLogin(ctx, a.Admin, apptest.Meta, "bad"); err != nil || res.OK {
+			t.Fatalf("test login of bad: %+v %v", res, err)
+		}
+	}
 	if a.Row("bad").State != "quarantined" {
 		t.Fatal("bad is not quarantined")
 	}
@@ -64,13 +67,19 @@ func TestSchedulerLeaderRotatesDueOnly(t *testing.T) {
 		t.Fatalf("run actor %q %v", actor, err)
 	}
 	// Nothing due any more.
-	if ra, _ = sa.Pass(ctx); ra.Due != 0 {
-		t.Fatalf("second pass %+v", ra)
+	if ra, err = sa.Pass(ctx); err != nil || ra.Due != 0 {
+		t.Fatalf("second pass %+v %v", ra, err)
 	}
 	// The leader goes away; the other takes over.
 	sa.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for rb, _ = sb.Pass(ctx); !rb.Leader; rb, _ = sb.Pass(ctx) {
+	for {
+		if rb, err = sb.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rb.Leader {
+			break
+		}
 		if time.Now().After(deadline) {
 			t.Fatal("no takeover")
 		}
@@ -97,13 +106,15 @@ func TestSchedulerBacksOffAfterFailure(t *testing.T) {
 	if row.ScheduleFailures != 1 || row.NextAttemptAt == nil || row.NextAttemptAt.Before(e.Clock.Now().Add(40*time.Minute)) {
 		t.Fatalf("row %+v", row)
 	}
-	if r, _ = sc.Pass(ctx); r.Due != 0 {
-		t.Fatalf("retried during back-off: %+v", r)
+	if r, err = sc.Pass(ctx); err != nil || r.Due != 0 {
+		t.Fatalf("retried during back-off: %+v %v", r, err)
 	}
-	_ = e.Sim.ClearFaults("due_uws")
+	if err := e.Sim.ClearFaults("due_uws"); err != nil {
+		t.Fatal(err)
+	}
 	e.Clock.Advance(2 * time.Hour)
-	if r, _ = sc.Pass(ctx); r.Rotated != 1 {
-		t.Fatalf("after back-off: %+v", r)
+	if r, err = sc.Pass(ctx); err != nil || r.Rotated != 1 {
+		t.Fatalf("after back-off: %+v %v", r, err)
 	}
 	if row := e.Row("due"); row.ScheduleFailures != 0 || row.NextAttemptAt != nil {
 		t.Fatalf("back-off not reset: %+v", row)

@@ -38,7 +38,10 @@ func TestDerivedKeyringsKeepPurposesApart(t *testing.T) {
 	if id == master.CurrentID() || state.CurrentID() == tokens.CurrentID() {
 		t.Error("derived key IDs collide with the master's or each other's")
 	}
-	again, _ := master.Derive("oidc-state")
+	again, err := master.Derive("oidc-state")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if again.CurrentID() != state.CurrentID() || len(again.IDs()) != 2 {
 		t.Error("derivation is not stable or lost the older key")
 	}

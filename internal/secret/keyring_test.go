@@ -20,6 +20,15 @@ func mustKeyring(t testing.TB, keys ...[]byte) *Keyring {
 	return k
 }
 
+func mustSeal(t testing.TB, k *Keyring, plaintext, aad []byte) (keyID string, ciphertext []byte) {
+	t.Helper()
+	keyID, ciphertext, err := k.Seal(plaintext, aad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyID, ciphertext
+}
+
 func TestSealOpenRoundTrip(t *testing.T) {
 	k := mustKeyring(t, testKey(1))
 	for _, pt := range []string{"", "p", "Sup3r$ecret-Passw0rd", strings.Repeat("x", 10000), "pässwörd✓"} {
@@ -50,8 +59,8 @@ func TestSealOpenRoundTrip(t *testing.T) {
 
 func TestSealUsesFreshNonce(t *testing.T) {
 	k := mustKeyring(t, testKey(1))
-	_, a, _ := k.Seal([]byte("same"), nil)
-	_, b, _ := k.Seal([]byte("same"), nil)
+	_, a := mustSeal(t, k, []byte("same"), nil)
+	_, b := mustSeal(t, k, []byte("same"), nil)
 	if bytes.Equal(a, b) {
 		t.Fatal("two seals of the same plaintext are identical: nonce reused")
 	}
@@ -60,7 +69,7 @@ func TestSealUsesFreshNonce(t *testing.T) {
 func TestOpenWrongAAD(t *testing.T) {
 	k := mustKeyring(t, testKey(1))
 	const pt = "hunter2-Secret!"
-	id, ct, _ := k.Seal([]byte(pt), AAD("credential", 1))
+	id, ct := mustSeal(t, k, []byte(pt), AAD("credential", 1))
 	for _, aad := range [][]byte{AAD("credential", 2), AAD("token", 1), nil, []byte("credential:1 ")} {
 		_, err := k.Open(id, ct, aad)
 		if !errors.Is(err, ErrDecrypt) {
@@ -76,7 +85,7 @@ func TestOpenWrongAAD(t *testing.T) {
 func TestOpenTampered(t *testing.T) {
 	k := mustKeyring(t, testKey(1))
 	aad := AAD("credential", 1)
-	id, ct, _ := k.Seal([]byte("secret value"), aad)
+	id, ct := mustSeal(t, k, []byte("secret value"), aad)
 	// Flip one bit in every position: nonce, body and tag are all covered.
 	for i := range ct {
 		bad := bytes.Clone(ct)
@@ -94,7 +103,7 @@ func TestOpenTampered(t *testing.T) {
 
 func TestOpenUnknownKey(t *testing.T) {
 	old := mustKeyring(t, testKey(1))
-	id, ct, _ := old.Seal([]byte("x"), nil)
+	id, ct := mustSeal(t, old, []byte("x"), nil)
 	k := mustKeyring(t, testKey(2))
 	_, err := k.Open(id, ct, nil)
 	if !errors.Is(err, ErrUnknownKey) {
@@ -111,7 +120,7 @@ func TestOpenUnknownKey(t *testing.T) {
 func TestKeyRotation(t *testing.T) {
 	oldKey, newKey := testKey(1), testKey(2)
 	before := mustKeyring(t, oldKey)
-	oldID, oldCT, _ := before.Seal([]byte("old secret"), AAD("credential", 1))
+	oldID, oldCT := mustSeal(t, before, []byte("old secret"), AAD("credential", 1))
 
 	after := mustKeyring(t, newKey, oldKey)
 	if after.CurrentID() != KeyID(newKey) {
@@ -124,7 +133,7 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil || string(got) != "old secret" {
 		t.Fatalf("old key Open = %q, %v", got, err)
 	}
-	newID, newCT, _ := after.Seal(got, AAD("credential", 1))
+	newID, newCT := mustSeal(t, after, got, AAD("credential", 1))
 	if newID != KeyID(newKey) || after.NeedsRekey(newID) {
 		t.Errorf("re-seal used %s (NeedsRekey %v), want %s", newID, after.NeedsRekey(newID), KeyID(newKey))
 	}
@@ -140,7 +149,7 @@ func TestOpenSameIDOtherKey(t *testing.T) {
 	// A different key that happened to carry the same ID (a 32-bit
 	// collision) must fail authentication, never return garbage.
 	a := mustKeyring(t, testKey(1))
-	id, ct, _ := a.Seal([]byte("x"), nil)
+	id, ct := mustSeal(t, a, []byte("x"), nil)
 	b := mustKeyring(t, testKey(2))
 	b.aeads = map[string]cipher.AEAD{id: b.aeads[b.current]}
 	b.current, b.order = id, []string{id}
@@ -270,7 +279,7 @@ func BenchmarkSeal(b *testing.B) {
 func BenchmarkOpen(b *testing.B) {
 	k := mustKeyring(b, testKey(1), testKey(2))
 	aad := AAD("credential", 123)
-	id, ct, _ := k.Seal([]byte("a-typical-UWS-password!42"), aad)
+	id, ct := mustSeal(b, k, []byte("a-typical-UWS-password!42"), aad)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := k.Open(id, ct, aad); err != nil {

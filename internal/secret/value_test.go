@@ -129,7 +129,10 @@ func TestSecretKnownHoles(t *testing.T) {
 	if got := fmt.Sprintf("%v", unexported{Secret(plain)}); got != "{"+plain+"}" {
 		t.Errorf("unexported field: %q", got)
 	}
-	b, _ := json.Marshal(map[Secret]int{Secret(plain): 1})
+	b, err := json.Marshal(map[Secret]int{Secret(plain): 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(string(b), plain) {
 		t.Errorf("map key: %s", b)
 	}

@@ -48,7 +48,7 @@ func BenchmarkAuditExportCopy(b *testing.B) {
 					return
 				case <-time.After(50 * time.Millisecond):
 				}
-				if r := rssKB(); r > peakRSS.Load() {
+				if r := rssKB(b); r > peakRSS.Load() {
 					peakRSS.Store(r)
 				}
 			}

@@ -68,8 +68,14 @@ func TestConcurrentMigrationsDoNotCorrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	cur, latest, _ := db.SchemaVersion(ctx)
-	files, _ := fs.Glob(migrations.FS, "*.sql")
+	cur, latest, err := db.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if cur != latest || total != len(files) {
 		t.Fatalf("applied %d in total; schema %d of %d", total, cur, latest)
 	}

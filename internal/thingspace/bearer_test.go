@@ -69,12 +69,12 @@ func TestBearerRejectedRetriedOnlyOnce(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/ts/v1/oauth2/token" {
 			tokens.Add(1)
-			w.Write([]byte(`{"access_token":"t","token_type":"Bearer","expires_in":3600}`))
+			reply(t, w, `{"access_token":"t","token_type":"Bearer","expires_in":3600}`)
 			return
 		}
 		m2m.Add(1)
 		w.WriteHeader(http.StatusUnauthorized)
-		w.Write([]byte(`{"fault":{"code":900901,"message":"Invalid Credentials","description":"x"}}`))
+		reply(t, w, `{"fault":{"code":900901,"message":"Invalid Credentials","description":"x"}}`)
 	}))
 	defer srv.Close()
 	b, err := thingspace.NewREST(thingspace.RESTConfig{BaseURL: srv.URL, AppKey: "k", AppSecret: "s"})

@@ -67,7 +67,10 @@ func BenchmarkBareHTTPCall(b *testing.B) {
 }
 
 func bareToken(b *testing.B, env *simEnv) string {
-	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/api/ts/v1/oauth2/token", bytes.NewReader([]byte("grant_type=client_credentials")))
+	req, err := http.NewRequest(http.MethodPost, env.srv.URL+"/api/ts/v1/oauth2/token", bytes.NewReader([]byte("grant_type=client_credentials")))
+	if err != nil {
+		b.Fatal(err)
+	}
 	req.SetBasicAuth(testAppKey, testSecret)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := env.hc.Do(req)
@@ -87,10 +90,16 @@ func bareToken(b *testing.B, env *simEnv) string {
 func bareDo(b *testing.B, env *simEnv, method, path, bearer, session string, in, out any) {
 	var body io.Reader
 	if in != nil {
-		p, _ := json.Marshal(in)
+		p, err := json.Marshal(in)
+		if err != nil {
+			b.Fatal(err)
+		}
 		body = bytes.NewReader(p)
 	}
-	req, _ := http.NewRequestWithContext(b.Context(), method, env.srv.URL+path, body)
+	req, err := http.NewRequestWithContext(b.Context(), method, env.srv.URL+path, body)
+	if err != nil {
+		b.Fatal(err)
+	}
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	if session != "" {
 		req.Header.Set("VZ-M2M-Token", session)
@@ -105,7 +114,10 @@ func bareDo(b *testing.B, env *simEnv, method, path, bearer, session string, in,
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
 	if resp.StatusCode != http.StatusOK {
 		b.Fatalf("%s: %d", path, resp.StatusCode)
 	}

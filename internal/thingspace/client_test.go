@@ -125,11 +125,15 @@ func TestReloginExactlyOnceWhenExpiryPersists(t *testing.T) {
 	}
 	// Other failures never trigger a login.
 	b.callErr = &thingspace.Error{Class: thingspace.ClassTransient}
-	_ = c.Call(t.Context(), cred(testPassword), http.MethodGet, "/x", nil, nil)
+	if err := c.Call(t.Context(), cred(testPassword), http.MethodGet, "/x", nil, nil); thingspace.ClassOf(err) != thingspace.ClassTransient {
+		t.Fatalf("class %v, want transient", thingspace.ClassOf(err))
+	}
 	if b.logins != 3 { // the persisting expiry dropped the session; one fresh login, no retry
 		t.Fatalf("%d logins, want 3", b.logins)
 	}
-	_ = c.Call(t.Context(), cred(testPassword), http.MethodGet, "/x", nil, nil)
+	if err := c.Call(t.Context(), cred(testPassword), http.MethodGet, "/x", nil, nil); thingspace.ClassOf(err) != thingspace.ClassTransient {
+		t.Fatalf("class %v, want transient", thingspace.ClassOf(err))
+	}
 	if b.logins != 3 {
 		t.Fatalf("a transient failure caused a login (%d)", b.logins)
 	}
@@ -157,7 +161,9 @@ func TestGuardCounting(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := &stubBackend{loginErr: tt.err}
 			c, g := newClient(t, b, 2)
-			_ = c.Login(ctx, cred("pw"))
+			if err := c.Login(ctx, cred("pw")); !errors.Is(err, tt.err) {
+				t.Fatalf("login: %v, want %v", err, tt.err)
+			}
 			if got := g.Failures("dept") == 1; got != tt.counted {
 				t.Fatalf("counted %v, want %v", got, tt.counted)
 			}
@@ -166,14 +172,19 @@ func TestGuardCounting(t *testing.T) {
 	// A success resets the count; the guard refuses at the limit.
 	b := &stubBackend{loginErr: &thingspace.Error{Class: thingspace.ClassInvalidCredentials}}
 	c, g := newClient(t, b, 2)
-	_ = c.TestLogin(ctx, cred("pw"))
+	if err := c.TestLogin(ctx, cred("pw")); thingspace.ClassOf(err) != thingspace.ClassInvalidCredentials {
+		t.Fatalf("first failure: %v", err)
+	}
 	b.loginErr = nil
 	if err := c.TestLogin(ctx, cred("pw")); err != nil || g.Failures("dept") != 0 {
 		t.Fatalf("success: %v, failures %d", err, g.Failures("dept"))
 	}
 	b.loginErr = &thingspace.Error{Class: thingspace.ClassInvalidCredentials}
-	_ = c.TestLogin(ctx, cred("pw"))
-	_ = c.TestLogin(ctx, cred("pw"))
+	for i := range 2 { // up to the limit
+		if err := c.TestLogin(ctx, cred("pw")); thingspace.ClassOf(err) != thingspace.ClassInvalidCredentials {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
 	err := c.TestLogin(ctx, cred("pw"))
 	if thingspace.ClassOf(err) != thingspace.ClassGuardRefused || !errors.Is(err, thingspace.ErrGuardRefused) || b.logins != 4 {
 		t.Fatalf("third failure: %v (class %v), %d logins; want guard refusal after 4 logins", err, thingspace.ClassOf(err), b.logins)
@@ -203,15 +214,26 @@ func TestLockoutNeverReached(t *testing.T) {
 				c, _ := newClient(t, env.backends(t)[proto], limit)
 				wrong := cred("Wr0ng!Password")
 				for i := range 1000 {
+					var err error
 					switch i % 4 {
 					case 0:
-						_ = c.Call(t.Context(), wrong, http.MethodPost, deviceList, nil, nil)
+						err = c.Call(t.Context(), wrong, http.MethodPost, deviceList, nil, nil)
 					case 1:
-						_ = c.Reset(t.Context(), wrong)
+						if res := c.Reset(t.Context(), wrong); res.Outcome == thingspace.ResetApplied {
+							t.Fatalf("operation %d: a reset with the wrong password was applied", i)
+						}
+						continue
 					case 2:
-						_ = c.TestLogin(t.Context(), wrong)
+						err = c.TestLogin(t.Context(), wrong)
 					case 3:
-						_ = c.Login(t.Context(), wrong)
+						err = c.Login(t.Context(), wrong)
+					}
+					// The wrong password is refused upstream (or its login
+					// fails under the injected fault) until the guard refuses.
+					switch thingspace.ClassOf(err) {
+					case thingspace.ClassInvalidCredentials, thingspace.ClassGuardRefused, thingspace.ClassTransient:
+					default:
+						t.Fatalf("operation %d: %v (class %v)", i, err, thingspace.ClassOf(err))
 					}
 				}
 				u := env.user(t)
@@ -233,8 +255,14 @@ func TestLoginFailAfterIsCounted(t *testing.T) {
 	env := newSimEnv(t)
 	env.faults(t, tsim.Faults{LoginFailAfter: true})
 	c, g := newClient(t, env.rest(t), 2)
-	for range 10 {
-		_ = c.Login(t.Context(), cred("Wr0ng!Password"))
+	for i := range 10 { // a 502 for each of the first 2, then the guard refuses
+		want := thingspace.ClassTransient
+		if i >= 2 {
+			want = thingspace.ClassGuardRefused
+		}
+		if err := c.Login(t.Context(), cred("Wr0ng!Password")); thingspace.ClassOf(err) != want {
+			t.Fatalf("login %d: %v (class %v), want %v", i+1, err, thingspace.ClassOf(err), want)
+		}
 	}
 	if u := env.user(t); u.MaxConsecutiveFailures != 2 || g.Failures("dept") != 2 {
 		t.Fatalf("upstream consecutive %d, guard %d; want 2 and 2", u.MaxConsecutiveFailures, g.Failures("dept"))
@@ -275,7 +303,10 @@ func TestNoSecretInErrors(t *testing.T) {
 			if !errors.As(err, &te) || strings.Contains(te.Body, pw) {
 				t.Fatalf("no *Error or body reveals the password: %v", err)
 			}
-			tok, _ := b.Login(t.Context(), testUser, testPassword)
+			tok, err := b.Login(t.Context(), testUser, testPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
 			res := b.ResetPassword(t.Context(), tok, pw)
 			if res.Err == nil || strings.Contains(res.Err.Error(), pw) || strings.Contains(res.Err.Error(), tok) {
 				t.Fatalf("reset error %v", res.Err)

@@ -3,6 +3,7 @@ package thingspace_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -222,4 +223,13 @@ func (c *testClient) Reset(ctx context.Context, cr testCred) thingspace.ResetRes
 		return thingspace.ResetResult{Outcome: thingspace.ResetRejected, Err: err}
 	}
 	return res
+}
+
+// reply writes body as a fake server's answer. Handlers run off the test's
+// goroutine, so a failed write is reported with t.Error.
+func reply(t testing.TB, w http.ResponseWriter, body string) {
+	t.Helper()
+	if _, err := io.WriteString(w, body); err != nil {
+		t.Errorf("answering: %v", err)
+	}
 }

@@ -14,11 +14,11 @@ func answerServer(t *testing.T, contentType, body string) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/ts/v1/oauth2/token" {
-			w.Write([]byte(`{"access_token":"t","token_type":"Bearer","expires_in":3600}`))
+			reply(t, w, `{"access_token":"t","token_type":"Bearer","expires_in":3600}`)
 			return
 		}
 		w.Header().Set("Content-Type", contentType)
-		w.Write([]byte(body))
+		reply(t, w, body)
 	}))
 	t.Cleanup(srv.Close)
 	return srv

@@ -21,17 +21,21 @@ func TestClientNeverRepeatsResetAfterServerFault(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var logins, resets atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				body, _ := io.ReadAll(r.Body)
+				body, err := io.ReadAll(r.Body)
+				if err != nil {
+					t.Error(err)
+					return
+				}
 				w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 				const env = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>`
 				if strings.Contains(string(body), "LogIn>") {
 					logins.Add(1)
-					io.WriteString(w, env+`<LogInResponse><Output><SessionToken>tok</SessionToken></Output></LogInResponse></s:Body></s:Envelope>`)
+					reply(t, w, env+`<LogInResponse><Output><SessionToken>tok</SessionToken></Output></LogInResponse></s:Body></s:Envelope>`)
 					return
 				}
 				resets.Add(1)
 				w.WriteHeader(http.StatusInternalServerError)
-				io.WriteString(w, env+`<s:Fault>`+fault+`</s:Fault></s:Body></s:Envelope>`)
+				reply(t, w, env+`<s:Fault>`+fault+`</s:Fault></s:Body></s:Envelope>`)
 			}))
 			defer srv.Close()
 			b, err := thingspace.NewSOAP(thingspace.SOAPConfig{Endpoint: srv.URL + "/api/v2/SessionService.svc"})

@@ -89,7 +89,9 @@ func TestResetNotSentIsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now: the dial is refused
+	if err := ln.Close(); err != nil { // nothing listens there now: the dial is refused
+		t.Fatal(err)
+	}
 	b, err := thingspace.NewSOAP(thingspace.SOAPConfig{Endpoint: "http://" + addr + "/api/v2/SessionService.svc"})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +142,9 @@ func TestClientResetNeverRetriesUnknown(t *testing.T) {
 func TestClientResetGuardRefusedIsRejected(t *testing.T) {
 	b := &stubBackend{loginErr: &thingspace.Error{Class: thingspace.ClassInvalidCredentials, Status: 400}}
 	c, _ := newClient(t, b, 1)
-	_ = c.Login(t.Context(), cred("pw"))
+	if err := c.Login(t.Context(), cred("pw")); thingspace.ClassOf(err) != thingspace.ClassInvalidCredentials {
+		t.Fatalf("login: %v, want it refused upstream", err)
+	}
 	res := c.Reset(t.Context(), cred("pw"))
 	if res.Outcome != thingspace.ResetRejected || thingspace.ClassOf(res.Err) != thingspace.ClassGuardRefused {
 		t.Fatalf("outcome %v class %v", res.Outcome, thingspace.ClassOf(res.Err))

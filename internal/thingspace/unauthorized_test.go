@@ -30,7 +30,7 @@ func unauthorizedServer(t *testing.T, ct, body string, rejectN int32) (srv *http
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/ts/v1/oauth2/token" {
 			n := tokens.Add(1)
-			w.Write([]byte(`{"access_token":"t` + string(rune('0'+n)) + `","token_type":"Bearer","expires_in":3600}`))
+			reply(t, w, `{"access_token":"t`+string(rune('0'+n))+`","token_type":"Bearer","expires_in":3600}`)
 			return
 		}
 		if n := m2m.Add(1); n <= rejectN || r.Header.Get("Authorization") == "Bearer t1" {
@@ -38,10 +38,10 @@ func unauthorizedServer(t *testing.T, ct, body string, rejectN int32) (srv *http
 				w.Header().Set("Content-Type", ct)
 			}
 			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(body))
+			reply(t, w, body)
 			return
 		}
-		w.Write([]byte(`{"sessionToken":"s"}`))
+		reply(t, w, `{"sessionToken":"s"}`)
 	}))
 	t.Cleanup(srv.Close)
 	return srv, tokens, m2m
@@ -100,14 +100,14 @@ func TestThrottledLoginNotRetriedWithRetryAfter(t *testing.T) {
 	var m2m atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/ts/v1/oauth2/token" {
-			w.Write([]byte(`{"access_token":"t","token_type":"Bearer","expires_in":3600}`))
+			reply(t, w, `{"access_token":"t","token_type":"Bearer","expires_in":3600}`)
 			return
 		}
 		m2m.Add(1)
 		w.Header().Set("Retry-After", "7")
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusTooManyRequests)
-		w.Write([]byte(`{"fault":{"code":900800,"message":"Message throttled out","description":"You have exceeded your quota"}}`))
+		reply(t, w, `{"fault":{"code":900800,"message":"Message throttled out","description":"You have exceeded your quota"}}`)
 	}))
 	defer srv.Close()
 	b, err := thingspace.NewREST(thingspace.RESTConfig{BaseURL: srv.URL, AppKey: "k", AppSecret: "s"})

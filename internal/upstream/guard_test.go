@@ -11,6 +11,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -94,18 +95,33 @@ func TestNeverAFifthFailure(t *testing.T) {
 			svc = b.App
 		}
 		wg.Go(func() {
+			// The password is wrong: every login fails upstream or is
+			// refused by the guard, and a step that does not get as far as
+			// a login is refused as a conflict (quarantined, in progress).
+			refused := func(err error) bool { return upstream.Refused(err) || errors.Is(err, models.ErrConflict) }
 			switch i % 5 {
 			case 0:
-				_, _ = svc.Departments.TestLogin(ctx, a.Admin, apptest.Meta, "fleet")
+				if res, err := svc.Departments.TestLogin(ctx, a.Admin, apptest.Meta, "fleet"); res.OK || (err != nil && !refused(err)) {
+					t.Errorf("test login: %+v %v", res, err)
+				}
 			case 1:
-				_, _ = svc.Rotation.Rotate(ctx, a.Admin, apptest.Meta, "fleet", models.TriggerManual)
+				if res, err := svc.Rotation.Rotate(ctx, a.Admin, apptest.Meta, "fleet", models.TriggerManual); res.Rotated() || (err != nil && !refused(err)) {
+					t.Errorf("rotation: %+v %v", res, err)
+				}
 			case 2:
-				_, _ = svc.Rotation.ResolveStuck(ctx)
+				if _, err := svc.Rotation.ResolveStuck(ctx); err != nil {
+					t.Errorf("recovery: %v", err)
+				}
 			case 3:
-				_ = c.Login(ctx, a.CredOf("fleet")) // the client, through the door
+				if err := c.Login(ctx, a.CredOf("fleet")); thingspace.ClassOf(err) != thingspace.ClassInvalidCredentials && !refused(err) { // the client, through the door
+					t.Errorf("client login: %v", err)
+				}
 			case 4:
-				_, _ = sa.Pass(ctx)
-				_, _ = sb.Pass(ctx)
+				for _, sc := range []*rotation.Scheduler{sa, sb} {
+					if _, err := sc.Pass(ctx); err != nil {
+						t.Errorf("scheduler pass: %v", err)
+					}
+				}
 			}
 		})
 	}
@@ -153,8 +169,10 @@ func TestClearingQuarantineNeverLeadsToAFifthFailure(t *testing.T) {
 	e.SeedWrong("fleet", "fleet_uws")
 	ctx := context.Background()
 	for round := range 5 {
-		for range 3 {
-			_, _ = e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "fleet")
+		for range 3 { // each fails upstream, or is refused once quarantined or at 4
+			if res, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "fleet"); res.OK || (err != nil && !errors.Is(err, models.ErrConflict)) {
+				t.Fatalf("round %d: test login %+v %v", round, res, err)
+			}
 		}
 		err := e.App.Departments.ClearQuarantine(ctx, e.Admin, apptest.Meta, "fleet")
 		up := e.Sim.User(t, "fleet_uws")
