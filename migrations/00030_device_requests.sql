@@ -55,7 +55,7 @@ CREATE TABLE callback_listeners (
     department_id   bigint      PRIMARY KEY REFERENCES departments (id) ON DELETE CASCADE,
     account_name    text        NOT NULL,
     url             text        NOT NULL,
-    username        text        NOT NULL,
+    username        text        NOT NULL UNIQUE,
     key_id          text        NOT NULL,
     password_sealed bytea       NOT NULL,
     registered_at   timestamptz NOT NULL,

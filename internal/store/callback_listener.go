@@ -48,6 +48,12 @@ func (db *DB) CallbackListenerFor(ctx context.Context, account string) (Listener
 	return db.listener(ctx, nil, listenerSelect+` WHERE l.account_name = ? ORDER BY l.registered_at DESC LIMIT 1`, account)
 }
 
+// CallbackListenerByUsername reads the registration whose username a
+// callback carries (ErrNotFound: none).
+func (db *DB) CallbackListenerByUsername(ctx context.Context, username string) (ListenerRow, error) {
+	return db.listener(ctx, nil, listenerSelect+` WHERE l.username = ?`, username)
+}
+
 // PutCallbackListener stores (or replaces) a department's registration.
 func (db *DB) PutCallbackListener(ctx context.Context, tx *Tx, l ListenerRow) error {
 	err := db.q(ctx, tx).Exec(`INSERT INTO callback_listeners (department_id, account_name, url, username, key_id, password_sealed,
