@@ -21,6 +21,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/notify"
 	"github.com/uwsportal/uwsportal/internal/notify/channel"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -49,6 +50,8 @@ type App struct {
 	Rotation    *rotation.Engine
 	Devices     *devices.Service
 	Gateway     *gateway.Service
+	// Requests follows every device action to its end (callbacks, polling).
+	Requests *requests.Service
 	Notify      *notify.Service
 	// Approvals is dual control; ExpireDue is for a background loop.
 	Approvals *approvals.Service
@@ -67,6 +70,8 @@ type Parts struct {
 	Now      func() time.Time // default time.Now
 	// GatewayLimits bound each API client (zero: the defaults).
 	GatewayLimits gateway.Limits
+	// Poll bounds the request status reads (zero: the defaults).
+	Poll requests.PollOptions
 	// Sender delivers notifications (nil: built from the configuration;
 	// tests give one that trusts their mail server).
 	Sender *channel.Sender
@@ -105,12 +110,14 @@ func New(p Parts) (*App, error) {
 		Resealers: []departments.Resealer{ntf}})
 	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Log: core.Log,
 		Metrics: core.Metrics, Now: core.Now})
-	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Log: core.Log,
+	reqs := requests.New(requests.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
+		Now: core.Now, CallbackURL: core.Config.CallbackURL, Poll: p.Poll})
+	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Requests: reqs, Log: core.Log,
 		Metrics: core.Metrics, Now: core.Now})
-	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
+	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Requests: reqs, Log: core.Log, Metrics: core.Metrics,
 		Now: core.Now, Limits: p.GatewayLimits})
 	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw,
-		Approvals: appr, Notify: ntf}, nil
+		Requests: reqs, Approvals: appr, Notify: ntf}, nil
 }
 
 // newNotify builds the notification service from the configuration.

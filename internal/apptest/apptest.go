@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/app"
+	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/notify/channel"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
@@ -120,6 +122,10 @@ type Options struct {
 	LoginLease time.Duration
 	// GatewayLimits bound each API client (zero: the defaults).
 	GatewayLimits gateway.Limits
+	// CallbackURL is UWSPORTAL_CALLBACK_URL ("" : none).
+	CallbackURL string
+	// Poll bounds request status reads (zero: the defaults).
+	Poll requests.PollOptions
 	// Sender delivers notifications (nil: one built from an empty
 	// configuration, which cannot send email).
 	Sender *channel.Sender
@@ -151,7 +157,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(app.Parts{DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), Now: o.Clock.Now, GatewayLimits: o.GatewayLimits, Sender: o.Sender,
+	a, err := app.New(app.Parts{Config: &config.Config{CallbackURL: o.CallbackURL}, Poll: o.Poll, DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), Now: o.Clock.Now, GatewayLimits: o.GatewayLimits, Sender: o.Sender,
 		Upstream: upstream.Config{Backends: o.Sim.Backends(t), QuarantineThreshold: o.Threshold, HTTPTimeout: 5 * time.Second, LoginLease: o.LoginLease}})
 	if err != nil {
 		t.Fatal(err)

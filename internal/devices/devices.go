@@ -15,6 +15,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
@@ -31,7 +32,9 @@ type Deps struct {
 	// Approvals spends a second person's approval where the department
 	// requires one to deactivate.
 	Approvals *approvals.Service
-	Log       *slog.Logger
+	// Requests follows each action sent to its end.
+	Requests *requests.Service
+	Log      *slog.Logger
 	Metrics   *metrics.Metrics // may be nil
 	Now       func() time.Time
 }
@@ -43,13 +46,14 @@ type Service struct {
 	up    *upstream.Service
 	depts *departments.Service
 	appr  *approvals.Service
+	reqs  *requests.Service
 	log   *slog.Logger
 	now   func() time.Time
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, now: d.Now}
+	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, reqs: d.Requests, log: d.Log, now: d.Now}
 }
 
 // session is what one operation needs upstream: the department, its

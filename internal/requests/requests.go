@@ -47,8 +47,6 @@ type Service struct {
 	now         func() time.Time
 	callbackURL string
 	poll        PollOptions
-	// fanout tells the client callback worker that work is queued (may be nil).
-	fanout func()
 }
 
 // New builds the service.
