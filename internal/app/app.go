@@ -52,7 +52,7 @@ type App struct {
 	Gateway     *gateway.Service
 	// Requests follows every device action to its end (callbacks, polling).
 	Requests *requests.Service
-	Notify      *notify.Service
+	Notify   *notify.Service
 	// Approvals is dual control; ExpireDue is for a background loop.
 	Approvals *approvals.Service
 }

@@ -35,8 +35,8 @@ type Deps struct {
 	// Requests follows each action sent to its end.
 	Requests *requests.Service
 	Log      *slog.Logger
-	Metrics   *metrics.Metrics // may be nil
-	Now       func() time.Time
+	Metrics  *metrics.Metrics // may be nil
+	Now      func() time.Time
 }
 
 // Service is the devices use cases.
