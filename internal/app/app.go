@@ -50,11 +50,11 @@ type App struct {
 	Rotation    *rotation.Engine
 	Devices     *devices.Service
 	Gateway     *gateway.Service
-	// Requests follows every device action to its end (callbacks, polling).
-	Requests *requests.Service
-	Notify   *notify.Service
+	Notify      *notify.Service
 	// Approvals is dual control; ExpireDue is for a background loop.
 	Approvals *approvals.Service
+	// Requests follows every device action to its end (callbacks, polling).
+	Requests *requests.Service
 }
 
 // Parts are what New builds the portal from. Open fills them from the

@@ -32,11 +32,12 @@ type Deps struct {
 	// Approvals spends a second person's approval where the department
 	// requires one to deactivate.
 	Approvals *approvals.Service
+	Log       *slog.Logger
+	Metrics   *metrics.Metrics // may be nil
+	Now       func() time.Time
+
 	// Requests follows each action sent to its end.
 	Requests *requests.Service
-	Log      *slog.Logger
-	Metrics  *metrics.Metrics // may be nil
-	Now      func() time.Time
 }
 
 // Service is the devices use cases.
@@ -46,14 +47,16 @@ type Service struct {
 	up    *upstream.Service
 	depts *departments.Service
 	appr  *approvals.Service
-	reqs  *requests.Service
 	log   *slog.Logger
 	now   func() time.Time
+
+	reqs *requests.Service
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, reqs: d.Requests, log: d.Log, now: d.Now}
+	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, now: d.Now,
+		reqs: d.Requests}
 }
 
 // session is what one operation needs upstream: the department, its

@@ -74,13 +74,14 @@ type Deps struct {
 	Keys        *secret.Keyring
 	Upstream    *upstream.Service
 	Departments *departments.Service
+	Log         *slog.Logger
+	Metrics     *metrics.Metrics // may be nil
+	Now         func() time.Time
+	Limits      Limits
+
 	// Requests records each action sent, follows it to its end and
 	// answers the clients' status reads and callbacks.
 	Requests *requests.Service
-	Log      *slog.Logger
-	Metrics  *metrics.Metrics // may be nil
-	Now      func() time.Time
-	Limits   Limits
 }
 
 // Service is the gateway: API client management and the protocol.
