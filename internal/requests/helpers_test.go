@@ -50,9 +50,6 @@ func fleet(t *testing.T, o apptest.Options) *env {
 	o.CallbackURL = srv.URL
 	e := apptest.New(t, o)
 	reqs.Store(e.App.Requests)
-	if o.DB != nil { // a second instance over the same database and simulator
-		return &env{Env: e, listener: srv}
-	}
 	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
 	if err := e.App.Departments.SetAccount(ctx, e.Admin, apptest.Meta, "fleet", account); err != nil {
 		t.Fatal(err)
