@@ -148,6 +148,11 @@ func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.F
 	if err := s.devicePanel(c, &v); err != nil {
 		return err
 	}
+	if v.CanManage && d.AccountName != "" {
+		if v.Callback, err = s.callbackView(c, false); err != nil {
+			return err
+		}
+	}
 	for _, r := range dv.Runs {
 		started := r.StartedAt
 		v.Runs = append(v.Runs, templates.RunRow{Started: day(&started), Ended: day(r.EndedAt),

@@ -120,14 +120,20 @@ func (s *Server) deviceAct(op models.Operation) echo.HandlerFunc {
 			return err
 		}
 		v := templates.DeviceResultsView{Slug: slug, Name: slug, Op: string(op)}
+		var reqIDs []int64
 		for _, r := range results {
+			reqIDs = append(reqIDs, r.Request)
 			row := templates.DeviceResultRow{Device: r.Device.Kind + ":" + r.Device.ID, Outcome: r.Outcome, RequestID: r.RequestID, Message: r.Message}
 			if r.Now != nil {
 				row.StateNow = r.Now.State
 			}
 			v.Rows = append(v.Rows, row)
 		}
-		return render(c, http.StatusOK, templates.DeviceResults(s.page(c, string(op)+" results"), v))
+		pg := s.page(c, string(op)+" results")
+		if v.Follow = followURL(slug, reqIDs); v.Follow != "" {
+			pg.Refresh, pg.RefreshURL = 3, v.Follow
+		}
+		return render(c, http.StatusOK, templates.DeviceResults(pg, v))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uwsportal/uwsportal/internal/gateway"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -31,7 +32,8 @@ func (s *Server) gatewayServe(c echo.Context) error {
 }
 
 // notForGateway skips a browser middleware (session, principal, CSRF) on
-// the gateway's paths: a session cookie means nothing there.
+// the gateway's paths and ThingSpace's callback listener: a session cookie
+// means nothing there.
 func notForGateway(mw echo.MiddlewareFunc) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		withMW := mw(next)
@@ -45,5 +47,5 @@ func notForGateway(mw echo.MiddlewareFunc) echo.MiddlewareFunc {
 }
 
 func isGateway(path string) bool {
-	return strings.HasPrefix(path, gatewayPrefix) || path == strings.TrimSuffix(gatewayPrefix, "/")
+	return strings.HasPrefix(path, gatewayPrefix) || path == strings.TrimSuffix(gatewayPrefix, "/") || path == requests.ListenerPath
 }

@@ -25,6 +25,7 @@ import (
 	people "github.com/uwsportal/uwsportal/internal/identity"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/notify"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -58,6 +59,7 @@ type Server struct {
 	gateway   *gateway.Service
 	notify    *notify.Service
 	approvals *approvals.Service
+	reqs      *requests.Service
 	sessions  *scs.SessionManager
 	oidc      *oidcClient
 	keys      *secret.Keyring
@@ -80,7 +82,7 @@ func New(d Deps) (*Server, error) {
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
 		now: d.App.Now, keys: d.App.Keys, heavy: make(chan struct{}, maxHeavy),
 		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation, devices: d.App.Devices,
-		gateway: d.App.Gateway, approvals: d.App.Approvals, notify: d.App.Notify,
+		gateway: d.App.Gateway, approvals: d.App.Approvals, notify: d.App.Notify, reqs: d.App.Requests,
 	}
 	if s.stateKeys, err = s.keys.Derive("oidc-state"); err != nil {
 		return nil, err
@@ -202,6 +204,7 @@ func (s *Server) routes() {
 	s.apiClientRoutes()
 	s.gatewayRoutes()
 	s.notifyRoutes()
+	s.requestRoutes()
 
 	s.route(http.MethodGet, "/admin/users", models.PermViewUsers, s.users)
 	s.route(http.MethodPost, "/admin/users/:id/disable", models.PermManageUsers, s.userDisable)
