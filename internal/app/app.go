@@ -9,6 +9,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/approvals"
@@ -72,6 +73,8 @@ type Parts struct {
 	GatewayLimits gateway.Limits
 	// Poll bounds the request status reads (zero: the defaults).
 	Poll requests.PollOptions
+	// CallbackTargets checks a client listener URL (nil: requests.PublicTarget).
+	CallbackTargets func(*url.URL) error
 	// Sender delivers notifications (nil: built from the configuration;
 	// tests give one that trusts their mail server).
 	Sender *channel.Sender
@@ -111,7 +114,7 @@ func New(p Parts) (*App, error) {
 	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Log: core.Log,
 		Metrics: core.Metrics, Now: core.Now})
 	reqs := requests.New(requests.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
-		Now: core.Now, CallbackURL: core.Config.CallbackURL, Poll: p.Poll})
+		Now: core.Now, CallbackURL: core.Config.CallbackURL, Poll: p.Poll, CheckTarget: p.CallbackTargets})
 	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Requests: reqs, Log: core.Log,
 		Metrics: core.Metrics, Now: core.Now})
 	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Requests: reqs, Log: core.Log, Metrics: core.Metrics,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -126,6 +127,8 @@ type Options struct {
 	CallbackURL string
 	// Poll bounds request status reads (zero: the defaults).
 	Poll requests.PollOptions
+	// AnyCallbackTarget lets client listeners be on loopback (httptest).
+	AnyCallbackTarget bool
 	// Sender delivers notifications (nil: one built from an empty
 	// configuration, which cannot send email).
 	Sender *channel.Sender
@@ -157,7 +160,11 @@ func New(t testing.TB, o Options) *Env {
 	}
 	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(app.Parts{Config: &config.Config{CallbackURL: o.CallbackURL}, Poll: o.Poll, DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), Now: o.Clock.Now, GatewayLimits: o.GatewayLimits, Sender: o.Sender,
+	var targets func(*url.URL) error
+	if o.AnyCallbackTarget {
+		targets = func(*url.URL) error { return nil }
+	}
+	a, err := app.New(app.Parts{Config: &config.Config{CallbackURL: o.CallbackURL}, Poll: o.Poll, CallbackTargets: targets, DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), Now: o.Clock.Now, GatewayLimits: o.GatewayLimits, Sender: o.Sender,
 		Upstream: upstream.Config{Backends: o.Sim.Backends(t), QuarantineThreshold: o.Threshold, HTTPTimeout: 5 * time.Second, LoginLease: o.LoginLease}})
 	if err != nil {
 		t.Fatal(err)

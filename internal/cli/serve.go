@@ -135,6 +135,7 @@ func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, lo
 	// instance (each expiry is audited once).
 	run("notification worker", pa.Notify.NewWorker(notify.WorkerOptions{Sweeps: []func(context.Context) (int, error){pa.Approvals.ExpireDue}}).Run)
 	run("audit watch", pa.Audit.Watch)
+	run("device requests", pa.Requests.Run)
 	if cfg.SchedulerEnabled {
 		run("scheduler", pa.Rotation.NewScheduler(rotation.SchedulerOptions{}).Run)
 	}

@@ -133,17 +133,21 @@ func (s *Service) read(ctx context.Context, c *conn, r models.DeviceRequest) (mo
 	return models.RequestUnknown, true, nil
 }
 
-// Watch polls until ctx ends.
-func (s *Service) Watch(ctx context.Context) {
+// Run polls due requests and delivers the clients' callbacks until ctx
+// ends. Every instance runs it; each request and message is claimed by one.
+func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.poll.Every)
 	defer t.Stop()
 	for {
 		if _, err := s.PollDue(ctx); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "poll device requests", "err", err)
 		}
+		if _, err := s.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "deliver client callbacks", "err", err)
+		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 	}

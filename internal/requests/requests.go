@@ -11,6 +11,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -35,6 +37,12 @@ type Deps struct {
 	// can reach (UWSPORTAL_CALLBACK_URL); "" means no callbacks: polling.
 	CallbackURL string
 	Poll        PollOptions
+	// CheckTarget refuses a client listener URL the portal must not call
+	// (default PublicTarget).
+	CheckTarget func(*url.URL) error
+	// HTTPClient delivers the clients' callbacks (default: 10 s timeout,
+	// no redirects).
+	HTTPClient *http.Client
 }
 
 // Service is the device request use cases.
@@ -47,12 +55,21 @@ type Service struct {
 	now         func() time.Time
 	callbackURL string
 	poll        PollOptions
+	checkTarget func(*url.URL) error
+	hc          *http.Client
 }
 
 // New builds the service.
 func New(d Deps) *Service {
+	if d.CheckTarget == nil {
+		d.CheckTarget = PublicTarget
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{Timeout: 10 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
 	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, log: d.Log, now: d.Now,
-		callbackURL: d.CallbackURL, poll: d.Poll.withDefaults()}
+		callbackURL: d.CallbackURL, poll: d.Poll.withDefaults(), checkTarget: d.CheckTarget, hc: d.HTTPClient}
 }
 
 // Outcome of a send, as the use case that made it saw it.

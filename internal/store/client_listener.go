@@ -100,3 +100,9 @@ func (db *DB) ClientCallbackDone(ctx context.Context, id int64, attempt int, sta
 	}
 	return nil
 }
+
+// ClientDeviceRequest reads the request ThingSpace knows as rid if client
+// made it; false otherwise (another client's request is not found).
+func (db *DB) ClientDeviceRequest(ctx context.Context, client, rid string) (models.DeviceRequest, bool, error) {
+	return db.oneRequest(ctx, nil, requestSelect+` WHERE r.request_id = ? AND r.client_id = ?`, rid, client)
+}
