@@ -110,7 +110,7 @@ func New(p Parts) (*App, error) {
 	ntf := newNotify(core, p)
 	appr := approvals.New(approvals.Deps{DB: core.DB, Log: core.Log, Now: core.Now, Window: core.Config.ApprovalWindow})
 	depts := departments.New(departments.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Approvals: appr, Log: core.Log, Metrics: core.Metrics, Now: core.Now,
-		Resealers: []departments.Resealer{ntf}})
+		Resealers: []departments.Resealer{ntf, requests.Resealer{DB: core.DB, Keys: p.Keys}}})
 	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Log: core.Log,
 		Metrics: core.Metrics, Now: core.Now})
 	reqs := requests.New(requests.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,

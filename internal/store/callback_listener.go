@@ -75,3 +75,43 @@ func (db *DB) DeleteCallbackListener(ctx context.Context, tx *Tx, departmentID i
 	}
 	return nil
 }
+
+// SealedListener is one sealed listener password, for rekey: a
+// department's (Department set) or an API client's (Client set).
+type SealedListener struct {
+	Department int64
+	Client     string
+	KeyID      string
+	Sealed     []byte
+}
+
+// ListenersSealedBefore lists the listener passwords not sealed with key
+// current, locked for tx.
+func (db *DB) ListenersSealedBefore(ctx context.Context, tx *Tx, current string) ([]SealedListener, error) {
+	var out []SealedListener
+	err := db.q(ctx, tx).Raw(`SELECT department_id AS department, '' AS client, key_id, password_sealed AS sealed
+	  FROM callback_listeners WHERE key_id <> ? FOR UPDATE`, current).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("read sealed listeners: %w", err)
+	}
+	var clients []SealedListener
+	err = db.q(ctx, tx).Raw(`SELECT 0 AS department, client_id AS client, key_id, password_sealed AS sealed
+	  FROM client_listeners WHERE password_sealed IS NOT NULL AND key_id <> ? FOR UPDATE`, current).Scan(&clients).Error
+	if err != nil {
+		return nil, fmt.Errorf("read sealed client listeners: %w", err)
+	}
+	return append(out, clients...), nil
+}
+
+// ResealListener stores l's password sealed anew.
+func (db *DB) ResealListener(ctx context.Context, tx *Tx, l SealedListener) error {
+	q := `UPDATE callback_listeners SET key_id = ?, password_sealed = ? WHERE department_id = ?`
+	args := []any{l.KeyID, l.Sealed, l.Department}
+	if l.Client != "" {
+		q, args = `UPDATE client_listeners SET key_id = ?, password_sealed = ? WHERE client_id = ?`, []any{l.KeyID, l.Sealed, l.Client}
+	}
+	if err := db.q(ctx, tx).Exec(q, args...).Error; err != nil {
+		return fmt.Errorf("reseal listener: %w", err)
+	}
+	return nil
+}
