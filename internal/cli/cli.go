@@ -66,6 +66,7 @@ commands:
   credential list [--json]
   credential test --department S
   credential rotate --department S
+  callbacks register|list|deregister --department S   the portal as the account's CarrierService listener (UWSPORTAL_CALLBACK_URL)
   rekey        re-encrypt every secret under the current key
   version      print the version
 `
@@ -108,6 +109,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.apiClient(ctx, rest)
 	case "notify":
 		return a.notifyCmd(ctx, rest)
+	case "callbacks":
+		return a.callbacks(ctx, rest)
 	case "rekey":
 		return a.rekey(ctx, rest)
 	case "audit":
