@@ -222,6 +222,11 @@ func (s *Server) departmentSettings(c echo.Context) error {
 	if err := s.creds.UpdateSettings(c.Request().Context(), principal(c), meta(c), c.Param("slug"), set); err != nil {
 		return s.departmentError(c, err)
 	}
+	if registered, err := s.reqs.Follow(c.Request().Context(), principal(c), meta(c), c.Param("slug")); err != nil {
+		return s.back(c, "error", "Settings saved, but registering the callback listener did not work: "+personMessage(err)+" Outcomes are found by polling until it is registered.")
+	} else if registered {
+		return s.back(c, "success", "Settings saved; the portal is registered as the account's callback listener.")
+	}
 	return s.back(c, "success", "Settings saved.")
 }
 

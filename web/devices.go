@@ -51,7 +51,11 @@ func (s *Server) devicesList(c echo.Context) error {
 	if page.Next > 0 {
 		v.NextHref = "/departments/" + slug + "/devices?" + url.Values{"state": {q.State}, "after": {strconv.FormatInt(page.Next, 10)}}.Encode()
 	}
-	return render(c, http.StatusOK, templates.Devices(s.page(c, "Devices of "+page.Department.Name), v))
+	pg := s.page(c, "Devices of "+page.Department.Name)
+	if err := s.recentRequests(c, &v, &pg); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.Devices(pg, v))
 }
 
 // deviceIDs reads the devices of a request: checked boxes ("kind:id") and

@@ -90,6 +90,27 @@ func requestRows(list []models.DeviceRequest, now time.Time) []templates.Request
 	return rows
 }
 
+// recentRequests fills the devices page's requests still open or ended
+// in the last minutes; while one is open the page reloads itself, at
+// most every 10 s (each reload reads the list from ThingSpace again).
+func (s *Server) recentRequests(c echo.Context, v *templates.DevicesView, pg *templates.Page) error {
+	list, err := s.reqs.List(c.Request().Context(), principal(c), v.Slug, requests.Query{Limit: 20})
+	if err != nil {
+		return err
+	}
+	var recent []models.DeviceRequest
+	for _, r := range list {
+		if r.Open() && s.now().Sub(r.SentAt) < time.Hour || r.EndedAt != nil && s.now().Sub(*r.EndedAt) < 10*time.Minute {
+			recent = append(recent, r)
+		}
+	}
+	v.Requests = requestRows(recent, s.now())
+	if wait := refreshAfter(recent, s.now()); wait > 0 {
+		pg.Refresh = max(wait, 10)
+	}
+	return nil
+}
+
 // followURL is the page that follows the requests of an action's results.
 func followURL(slug string, ids []int64) string {
 	var parts []string
@@ -159,4 +180,12 @@ func (s *Server) callbackDeregister(c echo.Context) error {
 		return s.departmentError(c, err)
 	}
 	return s.back(c, "success", "The listener was removed: outcomes are found by polling.")
+}
+
+// personMessage is err's message for a person, or a generic one.
+func personMessage(err error) string {
+	if msg, ok := models.SafeMessage(err); ok {
+		return msg
+	}
+	return "internal error."
 }

@@ -169,3 +169,24 @@ func random(n int) string {
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (it crashes instead)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// Follow registers the portal as slug's listener when callbacks are
+// configured and the department's account has none of the portal's yet
+// (an admin just set or changed it). It reports whether it registered.
+func (s *Service) Follow(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string) (bool, error) {
+	if s.CallbackURL() == "" {
+		return false, nil
+	}
+	d, err := s.department(ctx, p, slug)
+	if err != nil {
+		return false, nil // no account yet: nothing to register
+	}
+	l, err := s.db.CallbackListener(ctx, nil, slug)
+	switch {
+	case err == nil && l.AccountName == d.AccountName && l.URL == s.CallbackURL():
+		return false, nil
+	case err != nil && !errors.Is(err, models.ErrNotFound):
+		return false, err
+	}
+	return true, s.Register(ctx, p, meta, slug)
+}
