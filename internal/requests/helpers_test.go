@@ -158,7 +158,7 @@ func (e *env) credentials(t *testing.T) (string, string) {
 	return ls[0].Username, ls[0].Password
 }
 
-func message(t *testing.T, m requests.Message) []byte {
+func message(t testing.TB, m requests.Message) []byte {
 	t.Helper()
 	b, err := json.Marshal(m)
 	if err != nil {
