@@ -18,6 +18,7 @@ lint: tools
 	@cp go.mod .tidy.mod && cp go.sum .tidy.sum; $(GO) mod tidy; ok=0; cmp -s go.mod .tidy.mod && cmp -s go.sum .tidy.sum || ok=1; \
 	  mv .tidy.mod go.mod; mv .tidy.sum go.sum; if [ $$ok = 1 ]; then echo "go mod tidy changes go.mod or go.sum: run it and commit the result"; exit 1; fi
 	$(GO) run ./internal/lint/sizes
+	$(GO) run ./internal/lint/door/cmd
 	@if [ "$(VULNCHECK)" = 0 ]; then echo "govulncheck skipped (VULNCHECK=0)"; \
 	elif ! curl -fsS -m 10 -o /dev/null https://vuln.go.dev/index/db.json.gz 2>/dev/null; then \
 	  echo "govulncheck NOT RUN: https://vuln.go.dev does not answer from here; run make lint where it does"; \

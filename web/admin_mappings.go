@@ -50,7 +50,7 @@ func (s *Server) mappingCreate(c echo.Context) error {
 	if err != nil {
 		// Bad input: show the form again with the message; nothing changed.
 		if msg, ok := models.SafeMessage(err); ok && (errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrConflict) || errors.Is(err, models.ErrNotFound)) {
-			form := templates.MappingRow{Group: clipText(m.Group, 256), Role: string(m.Role), Department: clipText(m.Department, 64)}
+			form := templates.MappingRow{Group: models.Clip(m.Group, 256), Role: string(m.Role), Department: models.Clip(m.Department, 64)}
 			return s.renderMappings(c, statusOf(err), form, &templates.Flash{Kind: "error", Message: msg})
 		}
 		return err

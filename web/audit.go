@@ -100,7 +100,7 @@ func auditHref(path string, f models.AuditFilter) string {
 func (s *Server) auditEvent(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id < 1 {
-		return models.Errorf(models.ErrNotFound, "There is no audit event %q.", auditClip(c.Param("id"), 40))
+		return models.Errorf(models.ErrNotFound, "There is no audit event %q.", models.Clip(c.Param("id"), 40))
 	}
 	e, err := s.trail.AuditEvent(c.Request().Context(), principal(c), id)
 	if err != nil {
@@ -139,11 +139,4 @@ func prettyDetail(d map[string]any) string {
 		return "{}"
 	}
 	return strings.TrimSpace(b.String())
-}
-
-func auditClip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -2,10 +2,11 @@ package web
 
 import (
 	"errors"
-	"github.com/uwsportal/uwsportal/internal/auditlog"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/uwsportal/uwsportal/internal/auditlog"
 
 	"github.com/labstack/echo/v4"
 

@@ -4,10 +4,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	people "github.com/uwsportal/uwsportal/internal/identity"
 	"net/http"
 	"net/url"
 	"strings"
+
+	people "github.com/uwsportal/uwsportal/internal/identity"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
@@ -105,8 +106,8 @@ func (s *Server) oidcCallback(c echo.Context) error {
 		return failed("state mismatch", "", "The sign-in response did not match the sign-in that was started here. Please sign in again.", models.ErrInvalid)
 	}
 	if idpErr := c.QueryParam("error"); idpErr != "" {
-		return failed("idp error: "+clipText(idpErr, 64), "",
-			"The identity provider did not sign you in ("+clipText(idpErr, 64)+"). Try again, or ask your administrator if this keeps happening.", models.ErrForbidden)
+		return failed("idp error: "+models.Clip(idpErr, 64), "",
+			"The identity provider did not sign you in ("+models.Clip(idpErr, 64)+"). Try again, or ask your administrator if this keeps happening.", models.ErrForbidden)
 	}
 	code := c.QueryParam("code")
 	if code == "" || len(code) > 4096 {
@@ -118,7 +119,7 @@ func (s *Server) oidcCallback(c echo.Context) error {
 	id, tok, rawIDToken, err := s.oidc.exchange(ctx, code, st)
 	if err != nil {
 		s.log.Warn("sign-in failed", "err", err, "request_id", requestID(c))
-		return failed(clipText(err.Error(), 200), "", "Sign-in failed: the identity provider's answer could not be verified. Please sign in again.", models.ErrInvalid)
+		return failed(models.Clip(err.Error(), 200), "", "Sign-in failed: the identity provider's answer could not be verified. Please sign in again.", models.ErrInvalid)
 	}
 	s.clearAuthState(c)
 	user, err := s.people.SignIn(ctx, people.Identity{Issuer: s.cfg.OIDCIssuer, Subject: id.Subject, Name: id.Name, Email: id.Email, Groups: id.Groups}, meta(c))
@@ -185,7 +186,7 @@ func (s *Server) localLogin(c echo.Context) error {
 		}
 		p := s.page(c, "Break-glass sign-in")
 		p.Flashes = append(p.Flashes, templates.Flash{Kind: "error", Message: msg})
-		return render(c, status, templates.LocalLogin(p, templates.LocalLoginView{Next: next, Username: clipText(username, 64), SSO: s.oidc != nil}))
+		return render(c, status, templates.LocalLogin(p, templates.LocalLoginView{Next: next, Username: models.Clip(username, 64), SSO: s.oidc != nil}))
 	}
 	if err := s.startSession(c, user.ID, ""); err != nil {
 		return err
@@ -195,11 +196,4 @@ func (s *Server) localLogin(c echo.Context) error {
 
 func equalTokens(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-func clipText(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -3,13 +3,14 @@ package web
 import (
 	"errors"
 	"fmt"
-	"github.com/uwsportal/uwsportal/internal/departments"
-	"github.com/uwsportal/uwsportal/internal/store"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/uwsportal/uwsportal/internal/departments"
+	"github.com/uwsportal/uwsportal/internal/store"
 
 	"github.com/labstack/echo/v4"
 
@@ -81,9 +82,9 @@ func (s *Server) renderDepartments(c echo.Context, status int, form templates.De
 // departmentCreate creates a department (admin).
 func (s *Server) departmentCreate(c echo.Context) error {
 	maxAge, _ := strconv.Atoi(c.FormValue("max_age_days"))
-	form := templates.DepartmentForm{Slug: clipText(c.FormValue("slug"), 63), Name: clipText(c.FormValue("name"), 200),
+	form := templates.DepartmentForm{Slug: models.Clip(c.FormValue("slug"), 63), Name: models.Clip(c.FormValue("name"), 200),
 		Protocol: c.FormValue("protocol"), MaxAgeDays: maxAge, ScheduleEnabled: c.FormValue("schedule_enabled") == "on",
-		RevealAllowed: c.FormValue("reveal_allowed") == "on", AccountName: clipText(strings.TrimSpace(c.FormValue("account_name")), 20)}
+		RevealAllowed: c.FormValue("reveal_allowed") == "on", AccountName: models.Clip(strings.TrimSpace(c.FormValue("account_name")), 20)}
 	d := models.Department{Slug: c.FormValue("slug"), Name: c.FormValue("name"), Protocol: models.Protocol(form.Protocol),
 		MaxAgeDays: maxAge, ScheduleEnabled: form.ScheduleEnabled, RevealAllowed: form.RevealAllowed, AccountName: form.AccountName}
 	if c.FormValue("max_age_days") != "" && maxAge == 0 {

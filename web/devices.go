@@ -24,7 +24,7 @@ func (s *Server) devicesList(c echo.Context) error {
 	if err != nil {
 		return models.Errorf(models.ErrInvalid, "The page cursor is not valid.")
 	}
-	q := devices.Query{Q: clipText(c.QueryParam("q"), 64), State: clipText(c.QueryParam("state"), 20), After: after}
+	q := devices.Query{Q: models.Clip(c.QueryParam("q"), 64), State: models.Clip(c.QueryParam("state"), 20), After: after}
 	page, err := s.devices.List(c.Request().Context(), principal(c), meta(c), slug, q)
 	v := templates.DevicesView{Slug: slug, Q: q.Q, State: q.State, States: devices.States}
 	if err != nil {

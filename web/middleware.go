@@ -9,6 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // accessLog writes one JSON line per request through slog.
@@ -29,9 +31,9 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		s.log.LogAttrs(req.Context(), level, "request",
 			slog.String("request_id", requestID(c)),
 			slog.String("client_request_id", clientRequestID(c)),
-			slog.String("method", clipText(req.Method, 16)),
+			slog.String("method", models.Clip(req.Method, 16)),
 			slog.String("route", c.Path()),
-			slog.String("path", clipText(req.URL.Path, 512)),
+			slog.String("path", models.Clip(req.URL.Path, 512)),
 			slog.Int("status", res.Status),
 			slog.Int64("bytes", res.Size),
 			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),

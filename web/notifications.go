@@ -79,7 +79,7 @@ func (s *Server) notificationAdd(c echo.Context) error {
 	if err != nil {
 		if msg, ok := models.SafeMessage(err); ok && (errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrNotFound)) {
 			// The target is not echoed back: a Slack or Teams URL is a secret.
-			form := templates.ChannelForm{Kind: clipText(in.Kind, 16), Department: clipText(in.Department, 64), Events: f["events"]}
+			form := templates.ChannelForm{Kind: models.Clip(in.Kind, 16), Department: models.Clip(in.Department, 64), Events: f["events"]}
 			return s.renderNotifications(c, statusOf(err), form, &templates.Flash{Kind: "error", Message: msg}, "")
 		}
 		return err

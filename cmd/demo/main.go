@@ -95,16 +95,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 		go func() { _ = hs.Serve(listeners[addr]) }()
 		defer hs.Close()
 	}
-
 	defer serveMailbox(listeners[mailAddr]).Close()
 
 	env := map[string]string{
-		"DATABASE_URL":         dbURL,
-		"UWSPORTAL_MASTER_KEY": key,
-		"UWSPORTAL_ADDR":       portalAddr,
-		"UWSPORTAL_BASE_URL":   "http://" + portalAddr,
-		// ThingSpace (the simulator) calls the portal back here.
-		"UWSPORTAL_CALLBACK_URL": "http://" + portalAddr,
+		"DATABASE_URL":           dbURL,
+		"UWSPORTAL_MASTER_KEY":   key,
+		"UWSPORTAL_ADDR":         portalAddr,
+		"UWSPORTAL_BASE_URL":     "http://" + portalAddr,
+		"UWSPORTAL_CALLBACK_URL": "http://" + portalAddr, // ThingSpace (the simulator) calls the portal back here
 		"OIDC_ISSUER":            "http://" + idpAddr,
 		"OIDC_CLIENT_ID":         "uwsportal",
 		"OIDC_CLIENT_SECRET":     idpSecret,
@@ -127,11 +125,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err := seed(ctx, demoEnv, sim); err != nil {
 		return fmt.Errorf("seed demo data: %w", err)
 	}
-	mdn, err := followDemo(ctx, demoEnv, sim)
-	if err != nil {
-		return fmt.Errorf("demo suspend: %w", err)
-	}
-	say("suspended fleet line %s: ThingSpace (the simulator) does it %s later and calls the portal back; watch it go from pending to succeeded at http://%s/departments/fleet/requests (sign in as lena)", mdn, asyncDelay, portalAddr)
 	say("ThingSpace simulator on http://%s, development IdP on http://%s, notification mailbox smtp://%s (printed here)", tsimAddr, idpAddr, mailAddr)
 	say("open http://%s and sign in as alice (admin), oscar (auditor), lena (fleet lead), mike (fleet member), fiona (field-ops lead) or nora (no groups)", portalAddr)
 	return cli.Run(ctx, []string{"uwsportal", "serve"}, demoEnv, cli.OSStdio())
@@ -180,7 +173,10 @@ func seed(ctx context.Context, getenv func(string) string, sim *tsim.Server) err
 			return err
 		}
 	}
-	return ageDemoCredential(ctx, getenv("DATABASE_URL"))
+	if err := ageDemoCredential(ctx, getenv("DATABASE_URL")); err != nil {
+		return err
+	}
+	return followDemo(ctx, getenv, sim)
 }
 
 var demoDepartments = []struct {

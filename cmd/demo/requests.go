@@ -19,7 +19,16 @@ const asyncDelay = 5 * time.Second
 // fleet's callback listener and suspends one line, so that the Requests
 // page shows it going from pending to done once the portal is up (the
 // simulator retries the callback until the portal answers).
-func followDemo(ctx context.Context, getenv func(string) string, sim *tsim.Server) (string, error) {
+func followDemo(ctx context.Context, getenv func(string) string, sim *tsim.Server) error {
+	mdn, err := suspendOne(ctx, getenv, sim)
+	if err != nil {
+		return err
+	}
+	say("suspended fleet line %s: ThingSpace (the simulator) does it %s later and calls the portal back; watch it go from pending to succeeded at http://%s/departments/fleet/requests (sign in as lena)", mdn, asyncDelay, portalAddr)
+	return nil
+}
+
+func suspendOne(ctx context.Context, getenv func(string) string, sim *tsim.Server) (string, error) {
 	sim.SetAsync(tsim.AsyncOptions{Delay: asyncDelay, Retry: 3 * time.Second, MaxCallbacks: 10})
 	run := func(args ...string) (string, error) {
 		var out, errs strings.Builder

@@ -17,7 +17,7 @@ import (
 const credentialUsage = `usage:
   uwsportal department create --slug S --name N [--protocol rest|soap] [--max-age 90d] [--account NAME]
   uwsportal department set --slug S --account NAME
-  uwsportal credential set --department S --username U [--verify] [--count-reset]   (password from stdin)
+  uwsportal credential set --department S --username U [--verify [--count-reset]]   (password from stdin)
   uwsportal credential list [--json]
   uwsportal credential test --department S
   uwsportal credential rotate --department S
@@ -76,7 +76,7 @@ func (a *app) credentialSet(ctx context.Context, args []string) error {
 		fs.StringVar(&dept, "department", "", "department slug")
 		fs.StringVar(&username, "username", "", "UWS username")
 		fs.BoolVar(&verify, "verify", false, "log in once with the password before saving it")
-		fs.BoolVar(&countReset, "count-reset", false, "state that Verizon reset the username's failed-login count (unlocked it, or the password was set in ThingSpace Manage)")
+		fs.BoolVar(&countReset, "count-reset", false, "state that Verizon reset the username's failed-login count (unlocked it, or the password was set in ThingSpace Manage); needs --verify")
 	}); err != nil {
 		return err
 	}

@@ -154,10 +154,14 @@ func shutdown(grace time.Duration, eps []endpoint, pa *portal.App, log *slog.Log
 			errs = append(errs, fmt.Errorf("shutdown: %w", err))
 		}
 	}
-	// A rotation in flight runs to its end (it holds a password ThingSpace
-	// will not say again); give it what is left of the grace period.
-	if err := pa.Rotation.Wait(sctx); err != nil {
-		errs = append(errs, fmt.Errorf("shutdown: a rotation was still running when the grace period ended: %w", err))
+	// A rotation in flight runs to its end (it may hold a password
+	// ThingSpace will not say again): wait for it beyond the grace period,
+	// up to its own deadline, before the database is closed.
+	log.Info("waiting for rotations in flight", "at_most", pa.Rotation.Deadline().String())
+	rctx, rcancel := context.WithTimeout(context.Background(), pa.Rotation.Deadline())
+	defer rcancel()
+	if err := pa.Rotation.Wait(rctx); err != nil {
+		errs = append(errs, fmt.Errorf("shutdown: a rotation was still running at its deadline: %w", err))
 	}
 	log.Info("stopped")
 	return errors.Join(errs...)

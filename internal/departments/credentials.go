@@ -20,9 +20,11 @@ type CredentialInput struct {
 	// Verify makes one login (and logout) with it before anything is saved.
 	Verify bool
 	// CountReset states that Verizon reset the username's failed-login count
-	// (an unlock, or a password set in ThingSpace Manage): the one way the
-	// portal's count since the last successful login goes back to 0
-	// without a successful login. It is audited.
+	// (an unlock, or a password set in ThingSpace Manage). It needs Verify:
+	// it lets that one verification login pass the portal's hard cap, with
+	// at most the attempts ThingSpace's own count allows since the first
+	// such statement (repeating it buys nothing), and it is audited in the
+	// transaction that saves the verified entry, never before.
 	CountReset bool
 }
 
@@ -64,18 +66,21 @@ func (s *Service) SetCredential(ctx context.Context, p *models.Principal, meta m
 	if exists && old.CredState().Rotating() {
 		return models.Errorf(models.ErrConflict, "A rotation of %s is in progress; wait for it to finish.", slug)
 	}
-	if in.CountReset {
-		if err := s.resetCount(ctx, p, meta, slug, in.Username); err != nil {
-			return err
-		}
+	if in.CountReset && !in.Verify {
+		return models.Errorf(models.ErrInvalid, "Stating that Verizon reset the failed-login count needs a verification login: tick Verify (or pass --verify). Nothing was saved.")
 	}
 	if in.Verify {
-		if err := s.verifyNew(ctx, p, meta, d, in.Username, in.Password); err != nil {
+		if err := s.verifyNew(ctx, p, meta, d, in); err != nil {
 			return err
 		}
 	}
 	wasQuarantined := exists && old.CredState() == models.StateQuarantined
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		if in.CountReset {
+			if err := s.auditCountReset(ctx, tx, p, meta, slug, in.Username); err != nil {
+				return err
+			}
+		}
 		if !exists {
 			return s.insertCredential(ctx, tx, p, meta, d, in)
 		}
@@ -92,7 +97,7 @@ func (s *Service) insertCredential(ctx context.Context, tx *store.Tx, p *models.
 	if err != nil {
 		return err
 	}
-	keyID, ct, err := Seal(s.keys, id, in.Password)
+	keyID, ct, err := upstream.Seal(s.keys, id, in.Password)
 	if err != nil {
 		return err
 	}
@@ -113,7 +118,7 @@ func (s *Service) replaceCredential(ctx context.Context, tx *store.Tx, p *models
 	if cur.CredState().Rotating() {
 		return models.Errorf(models.ErrConflict, "A rotation of %s is in progress; wait for it to finish.", slug)
 	}
-	keyID, ct, err := Seal(s.keys, cur.ID, in.Password)
+	keyID, ct, err := upstream.Seal(s.keys, cur.ID, in.Password)
 	if err != nil {
 		return err
 	}
@@ -123,7 +128,7 @@ func (s *Service) replaceCredential(ctx context.Context, tx *store.Tx, p *models
 	}
 	// An administrator's new password clears the quarantine count; the
 	// count since the last successful login is ThingSpace's and stays.
-	if err := s.db.ClearAccountFailures(ctx, tx, in.Username, false); err != nil {
+	if err := s.db.ClearAccountFailures(ctx, tx, in.Username); err != nil {
 		return err
 	}
 	// The cached sessions belonged to the old password (or user).
@@ -138,28 +143,26 @@ func (s *Service) replaceCredential(ctx context.Context, tx *store.Tx, p *models
 	return s.db.Audit(ctx, tx, e, in.Password.Reveal())
 }
 
-// resetCount records an administrator's statement that Verizon reset the
-// username's failed-login count.
-func (s *Service) resetCount(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug, username string) error {
-	return s.db.WithTx(ctx, func(tx *store.Tx) error {
-		a, err := s.db.LockAccount(ctx, tx, username)
-		if err != nil {
-			return err
-		}
-		if err := s.db.ClearAccountFailures(ctx, tx, username, true); err != nil {
-			return err
-		}
-		e := models.NewEvent(models.EvFailuresReset, p, meta).With("username", username, "failures_since_success", a.FailuresSinceSuccess)
-		e.Department, e.Target = slug, "credential:"+slug
-		return s.db.Audit(ctx, tx, e)
-	})
+// auditCountReset records, in the transaction that saves the verified
+// entry, an administrator's statement that Verizon reset the username's
+// failed-login count. The verification login that just worked has zeroed
+// the portal's counts already.
+func (s *Service) auditCountReset(ctx context.Context, tx *store.Tx, p *models.Principal, meta models.RequestMeta, slug, username string) error {
+	a, err := s.db.LockAccount(ctx, tx, username)
+	if err != nil {
+		return err
+	}
+	e := models.NewEvent(models.EvFailuresReset, p, meta).With("username", username, "failures_since_success", a.FailuresSinceSuccess)
+	e.Department, e.Target = slug, "credential:"+slug
+	return s.db.Audit(ctx, tx, e)
 }
 
 // verifyNew makes the one verification login of a password being entered,
 // through the shared guard as the administrator's explicit action.
-func (s *Service) verifyNew(ctx context.Context, p *models.Principal, meta models.RequestMeta, d models.Department, username string, pw secret.Secret) error {
-	who := upstream.Who{P: p, Meta: meta, Purpose: upstream.PurposeTest, Department: d.Slug, Protocol: d.Protocol}
-	err := s.up.TestLogin(ctx, who, username, pw, true)
+func (s *Service) verifyNew(ctx context.Context, p *models.Principal, meta models.RequestMeta, d models.Department, in CredentialInput) error {
+	username := in.Username
+	who := upstream.Who{P: p, Meta: meta, Purpose: upstream.PurposeTest, Department: d.Slug, Protocol: d.Protocol, Claim: in.CountReset}
+	err := s.up.VerifyCandidate(ctx, who, username, in.Password)
 	switch c := thingspace.ClassOf(err); {
 	case err == nil:
 		return nil

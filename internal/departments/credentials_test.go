@@ -10,6 +10,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -203,7 +204,7 @@ func TestSwappedCiphertextDoesNotDecrypt(t *testing.T) {
 		t.Fatal(err)
 	}
 	a = e.Row("alpha")
-	if _, err := departments.Open(e.Keys, &a); !errors.Is(err, secret.ErrDecrypt) {
+	if _, err := upstream.Open(e.Keys, &a); !errors.Is(err, secret.ErrDecrypt) {
 		t.Fatalf("open: %v", err)
 	}
 	if _, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "alpha"); err == nil {

@@ -3,6 +3,7 @@ package departments_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -130,5 +131,58 @@ func TestReplaceKeepsTheFailuresSinceSuccess(t *testing.T) {
 	}
 	if row := e.Row("fleet"); row.FailuresSinceSuccess != 0 || row.State != "idle" {
 		t.Fatalf("row %+v", row)
+	}
+}
+
+// Issue 21, path 1: "Verizon reset the count" with a wrong password,
+// submitted again and again (from the page or the command line), buys at
+// most the attempts ThingSpace's own count allows: the claim is never
+// applied before the verification, and repeating it resets nothing.
+func TestRepeatedCountResetClaimsNeverLockTheAccount(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.SeedWrong("fleet", "fleet_uws")
+	ctx := context.Background()
+	for range 6 { // the portal reaches its cap with the wrong stored password
+		if res, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "fleet"); res.OK || (err != nil && !errors.Is(err, models.ErrConflict)) {
+			t.Fatalf("test login with a wrong password: %+v %v", res, err)
+		}
+		if err := e.App.Departments.ClearQuarantine(ctx, e.Admin, apptest.Meta, "fleet"); err != nil && !errors.Is(err, models.ErrConflict) {
+			t.Fatal(err)
+		}
+	}
+	if up := e.Sim.User(t, "fleet_uws"); up.ConsecutiveFailures != 4 {
+		t.Fatalf("set-up: %d failures upstream, want the cap (4)", up.ConsecutiveFailures)
+	}
+	// Verizon support unlocks the account (ThingSpace's count is 0); the
+	// admin then mistypes the new password seven times, claiming the reset.
+	if err := e.Sim.Unlock("fleet_uws"); err != nil {
+		t.Fatal(err)
+	}
+	e.Sim.SetUser("fleet_uws", "Upstream-Kn0ws!Better")
+	for i := range 7 {
+		err := e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, departments.CredentialInput{Department: "fleet",
+			Username: "fleet_uws", Password: apptest.GoodPW, Verify: true, CountReset: true})
+		if err == nil {
+			t.Fatalf("submission %d: a wrong password was saved", i)
+		}
+	}
+	up := e.Sim.User(t, "fleet_uws")
+	if up.Locked || up.ConsecutiveFailures > 4 {
+		t.Fatalf("repeated claims walked the account into ThingSpace's lock: %+v", up)
+	}
+	if slices.Contains(e.Events("fleet"), models.EvFailuresReset) {
+		t.Fatal("a claim was recorded although nothing was saved")
+	}
+	// The claim's four attempts are spent: another claim buys nothing,
+	// even with the right password; only a successful login frees them.
+	if err := e.Sim.Unlock("fleet_uws"); err != nil {
+		t.Fatal(err)
+	}
+	e.Sim.SetUser("fleet_uws", apptest.GoodPW)
+	err := e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, departments.CredentialInput{Department: "fleet",
+		Username: "fleet_uws", Password: apptest.GoodPW, Verify: true, CountReset: true})
+	if !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("a fifth attempt under repeated claims: %v", err)
 	}
 }

@@ -35,12 +35,14 @@ func (s *Service) TestLogin(ctx context.Context, p *models.Principal, meta model
 	if err := s.up.Rule().Refusal(row.CredState(), row.ConsecutiveFailures, row.FailuresSinceSuccess, false); err != nil {
 		return TestResult{}, err
 	}
-	pw, err := Open(s.keys, &row)
+	pw, err := upstream.Open(s.keys, &row)
 	if err != nil {
 		return TestResult{}, err
 	}
 	who := upstream.Who{P: p, Meta: meta, Purpose: upstream.PurposeTest, Department: slug, Protocol: models.Protocol(row.Protocol)}
-	lerr := s.up.TestLogin(ctx, who, row.Username, pw, false)
+	// The door reads the password again under the account lock: a
+	// rotation that ended since row was read has changed it.
+	lerr := s.up.TestLogin(ctx, who, row.Username)
 	res := TestResult{OK: lerr == nil, UpstreamCode: upstream.Code(lerr)}
 	switch {
 	case lerr == nil:
@@ -107,7 +109,7 @@ func (s *Service) Reveal(ctx context.Context, p *models.Principal, meta models.R
 	if !row.RevealAllowed {
 		return "", models.Errorf(models.ErrForbidden, "Department %s does not allow revealing its password.", slug)
 	}
-	pw, err := Open(s.keys, &row)
+	pw, err := upstream.Open(s.keys, &row)
 	if err != nil {
 		return "", err
 	}
@@ -156,14 +158,16 @@ func (s *Service) ClearQuarantine(ctx context.Context, p *models.Principal, meta
 		if st := row.CredState(); st != models.StateQuarantined && st != models.StateAttention {
 			return models.Errorf(models.ErrConflict, "The credential of %s is %s, not quarantined.", slug, st)
 		}
-		if row.FailuresSinceSuccess >= upstream.HardFailureCap {
-			return models.Errorf(models.ErrConflict, "The portal has made %d failed logins with %s since its last successful one; one more could lock it. "+
-				"Check the password in ThingSpace Manage and use Replace credential instead of clearing.", row.FailuresSinceSuccess, row.Username)
+		// Clearing lets automatic logins resume: the one rule decides
+		// whether one more login is allowed at all.
+		if refused := s.up.Rule().Refusal(models.StateIdle, 0, row.FailuresSinceSuccess, false); refused != nil {
+			msg, _ := models.SafeMessage(refused)
+			return models.Errorf(models.ErrConflict, "Clearing would not help: %s", msg)
 		}
 		if err := s.db.ClearQuarantine(ctx, tx, row.ID); err != nil {
 			return err
 		}
-		if err := s.db.ClearAccountFailures(ctx, tx, row.Username, false); err != nil {
+		if err := s.db.ClearAccountFailures(ctx, tx, row.Username); err != nil {
 			return err
 		}
 		e := models.NewEvent(models.EvQuarantineCleared, p, meta).With("previous_state", row.State)
@@ -190,7 +194,7 @@ func (s *Service) Rekey(ctx context.Context, p *models.Principal, meta models.Re
 			return err
 		}
 		for _, r := range creds {
-			keyID, ct, err := s.reseal(r, CredentialAAD(r.ID))
+			keyID, ct, err := s.reseal(r, upstream.CredentialAAD(r.ID))
 			if err != nil {
 				return fmt.Errorf("rekey credential %d: %w", r.ID, err)
 			}

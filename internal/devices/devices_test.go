@@ -3,6 +3,7 @@ package devices_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -328,5 +329,44 @@ func TestPolicyEdit(t *testing.T) {
 	}
 	if _, err := devices.ParsePolicy([]string{"auditor:list"}); !errors.Is(err, models.ErrInvalid) {
 		t.Fatalf("an auditor in the policy: %v", err)
+	}
+}
+
+// Issue 21, path 2: a device request in flight while a rotation completes,
+// whose session then expires, logs in again with the password the
+// credential holds now, never the one read when the request began: no
+// failed login, no quarantine.
+func TestRequestInFlightReloginsWithTheRotatedPassword(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	if _, err := e.App.Devices.List(ctx, lead, apptest.Meta, "fleet", devices.Query{}); err != nil {
+		t.Fatal(err) // a shared session exists now
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.Sim.SetHook(func(r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/devices/actions/list") {
+			once.Do(func() { close(held); <-release })
+		}
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.App.Devices.List(ctx, lead, apptest.Meta, "fleet", devices.Query{})
+		done <- err
+	}()
+	<-held // the list is at ThingSpace; the rotation runs meanwhile
+	if res, err := e.App.Rotation.Rotate(ctx, e.Admin, apptest.Meta, "fleet", models.TriggerManual); err != nil || !res.Rotated() {
+		t.Fatalf("rotate: %+v %v", res, err)
+	}
+	e.Sim.ExpireSessions()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("the list in flight: %v", err)
+	}
+	if up := e.Sim.User(t, "fleet_uws"); up.LoginFailures != 0 {
+		t.Fatalf("%d failed logins upstream: a re-login used the replaced password", up.LoginFailures)
+	}
+	if row := e.Row("fleet"); row.State != string(models.StateIdle) || row.ConsecutiveFailures != 0 {
+		t.Fatalf("credential %s with %d failures", row.State, row.ConsecutiveFailures)
 	}
 }

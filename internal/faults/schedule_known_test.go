@@ -37,7 +37,7 @@ func TestCancelledLoginIsSettledAndAudited(t *testing.T) {
 		},
 		"session": func(ctx context.Context, e *apptest.Env) error {
 			who := upstream.Who{P: e.Admin, Meta: apptest.Meta, Purpose: upstream.PurposeUse, Department: "fleet", Protocol: models.ProtocolREST}
-			return e.App.Upstream.EnsureSession(ctx, who, "fleet_uws", apptest.GoodPW)
+			return e.App.Upstream.EnsureSession(ctx, who, "fleet_uws")
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

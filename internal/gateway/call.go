@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
@@ -97,16 +96,12 @@ func (s *Service) forward(ctx context.Context, q *request, op models.Operation, 
 	case st == models.StateQuarantined || st == models.StateAttention || st == models.StateUnknown:
 		return thingspace.RawAnswer{}, unavailable("credential_"+string(st), "The department's credential needs an administrator; nothing was sent.")
 	}
-	pw, err := departments.Open(s.keys, &row)
-	if err != nil {
-		return thingspace.RawAnswer{}, err
-	}
 	c, err := s.up.Client(models.ProtocolREST)
 	if err != nil {
 		return thingspace.RawAnswer{}, unavailable("not_configured", "ThingSpace is not configured on this portal; nothing was sent.")
 	}
 	who := upstream.Who{P: principal(q.client), Meta: q.meta, Purpose: upstream.PurposeUse, Department: q.client.Department, Protocol: models.ProtocolREST}
-	ans, err := c.Forward(upstream.WithWho(ctx, who), upstream.Credential(row.Username, pw), opMethod(op), PathDevices+string(op), body)
+	ans, err := c.Forward(upstream.WithWho(ctx, who), upstream.Credential(row.Username), opMethod(op), PathDevices+string(op), body)
 	detail := []any{"operation", string(op), "account", q.client.AccountName, "devices", devs}
 	if err == nil {
 		outcome := models.OutcomeSuccess

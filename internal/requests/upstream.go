@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
@@ -43,12 +42,8 @@ func (s *Service) connect(ctx context.Context, p *models.Principal, meta models.
 	if err != nil {
 		return nil, models.Errorf(models.ErrConflict, "ThingSpace is not configured on this portal.")
 	}
-	pw, err := departments.Open(s.keys, &row)
-	if err != nil {
-		return nil, err
-	}
 	who := upstream.Who{P: p, Meta: meta, Purpose: upstream.PurposeUse, Department: slug, Protocol: models.ProtocolREST}
-	return &conn{client: c, cred: upstream.Credential(row.Username, pw), who: who}, nil
+	return &conn{client: c, cred: upstream.Credential(row.Username), who: who}, nil
 }
 
 // call makes one M2M call through the shared session.

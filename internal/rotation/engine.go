@@ -15,7 +15,6 @@ import (
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
-	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -68,7 +67,10 @@ func New(d Deps) *Engine {
 	return &Engine{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, metrics: d.Metrics, now: d.Now}
 }
 
-// Wait blocks until every rotation in flight has ended or ctx ends.
+// Wait blocks until every rotation in flight has ended or ctx ends. Each
+// rotation ends by its own deadline (upstream's RotationDeadline), so
+// shutdown gives Wait that long, whatever its own grace period: closing
+// the database under a rotation that holds a new password would lose it.
 func (e *Engine) Wait(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { e.inflight.Wait(); close(done) }()
@@ -80,6 +82,9 @@ func (e *Engine) Wait(ctx context.Context) error {
 	}
 }
 
+// Deadline is how long a rotation may run; shutdown waits that long.
+func (e *Engine) Deadline() time.Duration { return e.up.RotationDeadline() }
+
 // run is one run of the state machine.
 type run struct {
 	id      int64
@@ -87,9 +92,9 @@ type run struct {
 	old     secret.Secret       // the password at row.Version
 	p       *models.Principal
 	meta    models.RequestMeta
-	backend thingspace.Backend
-	lease   *upstream.Lease // reserved for the next login, if any
-	session string          // the cached session the reset may use
+	held    *upstream.AccountLock // the account's lock, held for the whole run
+	lease   *upstream.Lease       // reserved for the next login, if any
+	session string                // the cached session the reset may use
 	// recovered: recovery took the run over from a dead process (whose
 	// account lock it holds), so that process's lease may be taken over.
 	recovered bool
@@ -141,12 +146,13 @@ func (e *Engine) RotateNow(ctx context.Context, p *models.Principal, meta models
 func (e *Engine) rotate(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, trigger models.RotationTrigger, approval int64) (Result, error) {
 	e.inflight.Add(1)
 	defer e.inflight.Done()
+	ctx, cancel := context.WithTimeout(ctx, e.up.RotationDeadline())
+	defer cancel()
 	pre, err := e.depts.Credential(ctx, slug)
 	if err != nil {
 		return Result{}, err
 	}
-	b, err := e.up.Backend(models.Protocol(pre.Protocol))
-	if err != nil {
+	if err := e.up.Configured(models.Protocol(pre.Protocol)); err != nil {
 		return Result{}, err
 	}
 	if err := e.rotatable(&pre); err != nil {
@@ -154,12 +160,12 @@ func (e *Engine) rotate(ctx context.Context, p *models.Principal, meta models.Re
 	}
 	// One holder per account: recovery skips a rotation whose owner lives,
 	// and another instance wanting the account's session waits for it.
-	lock, err := e.db.LockAccountSession(ctx, pre.Username)
+	held, err := e.up.LockAccount(ctx, pre.Username)
 	if err != nil {
 		return Result{}, err
 	}
-	defer lock.Unlock()
-	r, err := e.start(ctx, p, meta, pre, starting{trigger: trigger, approval: approval}, b)
+	defer held.Unlock()
+	r, err := e.start(ctx, p, meta, pre, starting{trigger: trigger, approval: approval}, held)
 	if err != nil {
 		return Result{}, err
 	}
@@ -179,9 +185,9 @@ func (e *Engine) count(res Result) {
 // point). The row lock and the version read before the account lock make
 // one rotation per credential across every instance. When no session is
 // cached, the login's lease is reserved in the same transaction.
-func (e *Engine) start(ctx context.Context, p *models.Principal, meta models.RequestMeta, pre store.CredentialRow, how starting, b thingspace.Backend) (*run, error) {
+func (e *Engine) start(ctx context.Context, p *models.Principal, meta models.RequestMeta, pre store.CredentialRow, how starting, held *upstream.AccountLock) (*run, error) {
 	trigger := how.trigger
-	r := &run{p: p, meta: meta, backend: b}
+	r := &run{p: p, meta: meta, held: held}
 	tok, cached, err := e.up.Sessions().Get(ctx, store.AccountKey(pre.Username))
 	if err != nil {
 		return nil, err
@@ -202,7 +208,7 @@ func (e *Engine) start(ctx context.Context, p *models.Principal, meta models.Req
 		if err != nil {
 			return err
 		}
-		if r.old, err = departments.Open(e.keys, &row); err != nil {
+		if r.old, err = upstream.Open(e.keys, &row); err != nil {
 			return err
 		}
 		if r.id, err = e.db.InsertRun(ctx, tx, row.ID, row.DepartmentID, actorOf(p), p.Name, trigger); err != nil {
@@ -213,7 +219,7 @@ func (e *Engine) start(ctx context.Context, p *models.Principal, meta models.Req
 		}
 		r.row = row
 		if !cached {
-			if r.lease, err = e.up.Guard().TryReserve(ctx, tx, row.Username, r.who(upstream.PurposeRotate), false); err != nil {
+			if r.lease, err = e.up.Guard().TryReserve(ctx, tx, r.held, r.who(upstream.PurposeRotate), false); err != nil {
 				return err
 			}
 		}

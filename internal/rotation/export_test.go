@@ -21,16 +21,12 @@ func (e *Engine) RotateUntilStored(ctx context.Context, p *models.Principal, met
 	if err != nil {
 		return err
 	}
-	b, err := e.up.Backend(models.Protocol(pre.Protocol))
+	held, err := e.up.LockAccount(ctx, pre.Username)
 	if err != nil {
 		return err
 	}
-	lock, err := e.db.LockAccountSession(ctx, pre.Username)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock() // the process dies: its connection, and the lock, go
-	r, err := e.start(ctx, p, meta, pre, starting{trigger: models.TriggerManual}, b)
+	defer held.Unlock() // the process dies: its connection, and the lock, go
+	r, err := e.start(ctx, p, meta, pre, starting{trigger: models.TriggerManual}, held)
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,9 @@ func (e *Engine) resolve(ctx context.Context, r *run) Result {
 	lease, err := e.takeLease(ctx, r, upstream.PurposeResolve)
 	var tok string
 	if err == nil {
-		tok, err = r.backend.Login(ctx, r.row.Username, r.old.Reveal())
+		// The credential still holds the old password: the new one never
+		// arrived.
+		tok, err = lease.Login(ctx)
 	}
 	end := end{lease: lease, attempt: err, version: r.row.Version, from: models.StateUnknown, event: models.EvRotateResolved}
 	if err == nil {
@@ -126,7 +128,7 @@ func (e *Engine) resolve(ctx context.Context, r *run) Result {
 	}
 	res := e.finish(ctx, r, end, r.old)
 	if tok != "" {
-		e.up.Logout(ctx, r.backend, r.row.Username, tok)
+		e.up.Logout(ctx, r.proto(), r.row.Username, tok)
 	}
 	return res
 }

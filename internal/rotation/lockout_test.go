@@ -146,3 +146,43 @@ func TestRotationTransactions(t *testing.T) {
 		}
 	}
 }
+
+// Issue 21, path 4: a login a dead process left in flight is counted when
+// the rotation reserves its verification; if that count quarantines the
+// credential, the quarantine is recorded with its event (and so notified),
+// like every other.
+func TestQuarantineInsideTheVerificationsReserveIsAudited(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+	ctx := context.Background()
+	if _, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "fleet"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.App.Upstream.Client(models.ProtocolREST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(ctx, e.CredOf("fleet")); err != nil { // a cached session: the reset needs no login
+		t.Fatal(err)
+	}
+	// One failure counted, and a dead process's login lease run out.
+	if _, err := e.DB.Pool.Exec(ctx, `UPDATE upstream_accounts SET consecutive_failures = 1, failures_since_success = 1,
+	    lease_id = 'dead', lease_until = now() - interval '1 minute', lease_seq = attempt_seq WHERE username = 'fleet_uws'`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.App.Rotation.Rotate(ctx, e.Admin, apptest.Meta, "fleet", models.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Stored("fleet") == apptest.GoodPW {
+		t.Fatalf("the new password was not stored: %+v", res)
+	}
+	row := e.Row("fleet")
+	if row.State != string(models.StateQuarantined) && row.State != string(models.StateAttention) {
+		t.Fatalf("state %s, want quarantined (the orphaned login reached the threshold)", row.State)
+	}
+	if row.State == string(models.StateQuarantined) && len(apptest.Only(e.Events("fleet"), models.EvQuarantined)) != 1 {
+		t.Fatalf("quarantined without its event: %v", e.Events("fleet"))
+	}
+}

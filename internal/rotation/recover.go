@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -40,24 +40,23 @@ func (e *Engine) ResolveStuck(ctx context.Context) (int, error) {
 func (e *Engine) resolveOne(ctx context.Context, row store.CredentialRow) (bool, error) {
 	e.inflight.Add(1)
 	defer e.inflight.Done()
-	lock, err := e.db.TryLockAccountSession(ctx, row.Username)
-	if err != nil || lock == nil {
+	held, err := e.up.TryLockAccount(ctx, row.Username)
+	if err != nil || held == nil {
 		return false, err // a live process owns the rotation
 	}
-	defer lock.Unlock()
+	defer held.Unlock()
 	claimed, err := e.db.ClaimStuckRotation(ctx, row)
 	if err != nil || !claimed {
 		return false, err
 	}
-	b, err := e.up.Backend(models.Protocol(row.Protocol))
+	if err := e.up.Configured(models.Protocol(row.Protocol)); err != nil {
+		return false, err
+	}
+	pw, err := upstream.Open(e.keys, &row)
 	if err != nil {
 		return false, err
 	}
-	pw, err := departments.Open(e.keys, &row)
-	if err != nil {
-		return false, err
-	}
-	r := &run{row: row, old: pw, p: models.SystemPrincipal("recovery"), backend: b, recovered: true}
+	r := &run{row: row, old: pw, p: models.SystemPrincipal("recovery"), held: held, recovered: true}
 	if row.RunID != nil {
 		r.id = *row.RunID
 	}

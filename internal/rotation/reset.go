@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
@@ -40,23 +39,24 @@ func (e *Engine) reset(ctx context.Context, r *run) Result {
 // (one guarded login, settled together with caching the session).
 func (e *Engine) resetOnce(ctx context.Context, r *run) thingspace.ResetResult {
 	if r.session == "" {
-		tok, err := e.login(ctx, r, upstream.PurposeRotate, r.old, true)
+		tok, err := e.login(ctx, r, upstream.PurposeRotate, true)
 		if err != nil {
 			return thingspace.ResetResult{Outcome: thingspace.ResetRejected, Err: err} // nothing was sent
 		}
 		r.session = tok
 	}
-	return r.backend.ResetPassword(ctx, r.session, r.old.Reveal())
+	return r.held.Reset(ctx, r.session, r.row.Version)
 }
 
-// login makes one guarded login with pw, under the lease reserved earlier
-// or a new one; cache keeps the session for the account.
-func (e *Engine) login(ctx context.Context, r *run, purpose string, pw secret.Secret, cache bool) (string, error) {
+// login makes one guarded login with the account's current password,
+// under the lease reserved earlier or a new one; cache keeps the session
+// for the account.
+func (e *Engine) login(ctx context.Context, r *run, purpose string, cache bool) (string, error) {
 	lease, err := e.takeLease(ctx, r, purpose)
 	if err != nil {
 		return "", err
 	}
-	tok, err := r.backend.Login(ctx, r.row.Username, pw.Reveal())
+	tok, err := lease.Login(ctx)
 	serr := e.db.WithTx(ctx, func(tx *store.Tx) error {
 		if err := lease.Settle(ctx, tx, err); err != nil {
 			return err
@@ -82,7 +82,7 @@ func (e *Engine) takeLease(ctx context.Context, r *run, purpose string) (*upstre
 		r.lease = nil
 		return l, nil
 	}
-	return e.up.Guard().Reserve(ctx, r.row.Username, r.who(purpose), false)
+	return e.up.Guard().Reserve(ctx, r.held, r.who(purpose), false)
 }
 
 var errSuperseded = errors.New("the credential was replaced during the rotation")
@@ -130,7 +130,7 @@ func (e *Engine) keepNewPassword(ctx context.Context, r *run, pw secret.Secret) 
 }
 
 func (e *Engine) storeNewPassword(ctx context.Context, r *run, pw secret.Secret) (int, error) {
-	keyID, ct, err := departments.Seal(e.keys, r.row.ID, pw)
+	keyID, ct, err := upstream.Seal(e.keys, r.row.ID, pw)
 	if err != nil {
 		return 0, err
 	}
@@ -142,7 +142,7 @@ func (e *Engine) storeNewPassword(ctx context.Context, r *run, pw secret.Secret)
 		if !stored {
 			return errSuperseded
 		}
-		if r.lease, err = e.up.Guard().TryReserve(ctx, tx, r.row.Username, r.who(upstream.PurposeVerify), false); err != nil {
+		if r.lease, err = e.up.Guard().TryReserve(ctx, tx, r.held, r.who(upstream.PurposeVerify), false); err != nil {
 			r.lease = nil // the verification reserves on its own
 			e.log.Warn("rotation: the verification's lease is refused for now", "department", r.slug(), "err", err)
 		}
@@ -156,12 +156,13 @@ func (e *Engine) storeNewPassword(ctx context.Context, r *run, pw secret.Secret)
 	return r.row.Version + 1, nil
 }
 
-// verify logs in once with the new password (and out again).
+// verify logs in once with the new password, stored by now as the
+// credential's current one (and out again).
 func (e *Engine) verify(ctx context.Context, r *run, version int, pw secret.Secret) Result {
 	lease, err := e.takeLease(ctx, r, upstream.PurposeVerify)
 	var tok string
 	if err == nil {
-		tok, err = r.backend.Login(ctx, r.row.Username, pw.Reveal())
+		tok, err = lease.Login(ctx)
 	}
 	end := end{lease: lease, attempt: err, version: version, from: models.StateVerifying}
 	if err == nil {
@@ -174,7 +175,7 @@ func (e *Engine) verify(ctx context.Context, r *run, version int, pw secret.Secr
 	}
 	res := e.finish(ctx, r, end, pw)
 	if tok != "" {
-		e.up.Logout(ctx, r.backend, r.row.Username, tok)
+		e.up.Logout(ctx, r.proto(), r.row.Username, tok)
 	}
 	return res
 }

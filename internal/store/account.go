@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // Account is an upstream account's lockout state (docs/design.md, the
@@ -20,6 +22,9 @@ type Account struct {
 	LeaseSeq             int64
 	AttemptSeq           int64
 	LastFailureSeq       int64
+	// ClaimFailures counts failed logins since the first claim that Verizon
+	// reset the count after the last success (nil: no claim since).
+	ClaimFailures *int
 	// CredentialState and Department describe the credential that uses
 	// the username ("" when none does yet: an administrator is entering it).
 	CredentialState string
@@ -39,23 +44,23 @@ func (db *DB) ensureAccount(ctx context.Context, tx *Tx, username string) error 
 // made under this lock.
 func (db *DB) LockAccount(ctx context.Context, tx *Tx, username string) (Account, error) {
 	if err := db.ensureAccount(ctx, tx, username); err != nil {
-		return Account{}, fmt.Errorf("account %s: %w", clipName(username), err)
+		return Account{}, fmt.Errorf("account %s: %w", models.ClipMark(username, 64), err)
 	}
 	var rows []Account
 	err := db.q(ctx, tx).Raw(`SELECT a.username, a.consecutive_failures, a.failures_since_success, a.lease_id,
 	       (a.lease_until IS NOT NULL AND a.lease_until > now()) AS leased,
 	       (a.lease_until IS NOT NULL AND a.lease_until <= now()) AS lease_expired,
-	       a.lease_seq, a.attempt_seq, a.last_failure_seq,
+	       a.lease_seq, a.attempt_seq, a.last_failure_seq, a.claim_failures,
 	       COALESCE(c.state, '') AS credential_state, COALESCE(d.slug, '') AS department
 	  FROM upstream_accounts a
 	  LEFT JOIN credentials c ON lower(c.username) = a.username
 	  LEFT JOIN departments d ON d.id = c.department_id
 	 WHERE a.username = ? FOR UPDATE OF a`, AccountKey(username)).Scan(&rows).Error
 	if err != nil {
-		return Account{}, fmt.Errorf("lock account %s: %w", clipName(username), err)
+		return Account{}, fmt.Errorf("lock account %s: %w", models.ClipMark(username, 64), err)
 	}
 	if len(rows) == 0 {
-		return Account{}, fmt.Errorf("lock account %s: vanished", clipName(username))
+		return Account{}, fmt.Errorf("lock account %s: vanished", models.ClipMark(username, 64))
 	}
 	return rows[0], nil
 }
@@ -63,13 +68,16 @@ func (db *DB) LockAccount(ctx context.Context, tx *Tx, username string) (Account
 // ReserveLogin gives the one login attempt of username to leaseID until
 // the lease runs out (judged by the database clock, which every instance
 // shares) and returns the attempt's number. Call it under LockAccount.
-func (db *DB) ReserveLogin(ctx context.Context, tx *Tx, username, leaseID string, lease time.Duration) (int64, error) {
+// claim starts the claim tally (Account.ClaimFailures) if none runs, so
+// that the attempt counts in it even if its owner dies.
+func (db *DB) ReserveLogin(ctx context.Context, tx *Tx, username, leaseID string, lease time.Duration, claim bool) (int64, error) {
 	var seq int64
 	err := db.q(ctx, tx).Raw(`UPDATE upstream_accounts SET lease_id = ?, lease_until = now() + make_interval(secs => ?),
-	    attempt_seq = attempt_seq + 1, lease_seq = attempt_seq + 1, updated_at = now()
-	  WHERE username = ? RETURNING attempt_seq`, leaseID, lease.Seconds(), AccountKey(username)).Scan(&seq).Error
+	    attempt_seq = attempt_seq + 1, lease_seq = attempt_seq + 1, updated_at = now(),
+	    claim_failures = CASE WHEN ? THEN coalesce(claim_failures, 0) ELSE claim_failures END
+	  WHERE username = ? RETURNING attempt_seq`, leaseID, lease.Seconds(), claim, AccountKey(username)).Scan(&seq).Error
 	if err != nil {
-		return 0, fmt.Errorf("reserve login of %s: %w", clipName(username), err)
+		return 0, fmt.Errorf("reserve login of %s: %w", models.ClipMark(username, 64), err)
 	}
 	return seq, nil
 }
@@ -80,16 +88,17 @@ func (db *DB) RecordUpstreamFailure(ctx context.Context, tx *Tx, username string
 	var rows []Account
 	err := db.q(ctx, tx).Raw(`UPDATE upstream_accounts SET
 	    consecutive_failures = consecutive_failures + 1, failures_since_success = failures_since_success + 1,
+	    claim_failures = claim_failures + 1,
 	    last_failure_seq = greatest(last_failure_seq, ?), last_upstream_code = ?,
 	    lease_id = CASE WHEN lease_id = ? THEN NULL ELSE lease_id END,
 	    lease_until = CASE WHEN lease_id = ? THEN NULL ELSE lease_until END, updated_at = now()
 	  WHERE username = ? RETURNING username, consecutive_failures, failures_since_success`,
-		seq, clip(code, 200), leaseID, leaseID, AccountKey(username)).Scan(&rows).Error
+		seq, models.Clip(code, 200), leaseID, leaseID, AccountKey(username)).Scan(&rows).Error
 	if err == nil && len(rows) == 0 {
 		err = fmt.Errorf("no account")
 	}
 	if err != nil {
-		return Account{}, fmt.Errorf("record failed login of %s: %w", clipName(username), err)
+		return Account{}, fmt.Errorf("record failed login of %s: %w", models.ClipMark(username, 64), err)
 	}
 	return rows[0], nil
 }
@@ -101,10 +110,11 @@ func (db *DB) RecordUpstreamSuccess(ctx context.Context, tx *Tx, username string
 	_, err := db.exec(ctx, tx, "record successful login", `UPDATE upstream_accounts SET
 	    consecutive_failures = CASE WHEN last_failure_seq < ? THEN 0 ELSE consecutive_failures END,
 	    failures_since_success = CASE WHEN last_failure_seq < ? THEN 0 ELSE failures_since_success END,
+	    claim_failures = CASE WHEN last_failure_seq < ? THEN NULL ELSE claim_failures END,
 	    last_upstream_code = '',
 	    lease_id = CASE WHEN lease_id = ? THEN NULL ELSE lease_id END,
 	    lease_until = CASE WHEN lease_id = ? THEN NULL ELSE lease_until END, updated_at = now()
-	  WHERE username = ?`, seq, seq, leaseID, leaseID, AccountKey(username))
+	  WHERE username = ?`, seq, seq, seq, leaseID, leaseID, AccountKey(username))
 	return err
 }
 
@@ -122,29 +132,28 @@ func (db *DB) CountOrphanedLogin(ctx context.Context, tx *Tx, username, leaseID 
 	var rows []Account
 	err := db.q(ctx, tx).Raw(`UPDATE upstream_accounts SET
 	    consecutive_failures = consecutive_failures + 1, failures_since_success = failures_since_success + 1,
+	    claim_failures = claim_failures + 1,
 	    last_failure_seq = greatest(last_failure_seq, lease_seq), last_upstream_code = 'orphaned-login',
 	    lease_id = NULL, lease_until = NULL, updated_at = now()
 	  WHERE username = ? AND lease_id = ? RETURNING username, consecutive_failures, failures_since_success`,
 		AccountKey(username), leaseID).Scan(&rows).Error
 	if err != nil {
-		return Account{}, fmt.Errorf("count orphaned login of %s: %w", clipName(username), err)
+		return Account{}, fmt.Errorf("count orphaned login of %s: %w", models.ClipMark(username, 64), err)
 	}
 	if len(rows) == 0 {
-		return Account{}, fmt.Errorf("count orphaned login of %s: no such lease", clipName(username))
+		return Account{}, fmt.Errorf("count orphaned login of %s: no such lease", models.ClipMark(username, 64))
 	}
 	return rows[0], nil
 }
 
 // ClearAccountFailures sets username's quarantine count back to 0 (an
-// administrator fixed the cause). sinceSuccess also zeroes the count
-// ThingSpace keeps, which only an administrator who knows Verizon reset
-// it (an unlock, a password set in ThingSpace Manage) may state.
-func (db *DB) ClearAccountFailures(ctx context.Context, tx *Tx, username string, sinceSuccess bool) error {
+// administrator fixed the cause). The count since the last successful
+// login is ThingSpace's: only a successful login zeroes it.
+func (db *DB) ClearAccountFailures(ctx context.Context, tx *Tx, username string) error {
 	if err := db.ensureAccount(ctx, tx, username); err != nil {
 		return err
 	}
-	_, err := db.exec(ctx, tx, "clear account failures", `UPDATE upstream_accounts SET consecutive_failures = 0,
-	    failures_since_success = CASE WHEN ? THEN 0 ELSE failures_since_success END, updated_at = now()
-	  WHERE username = ?`, sinceSuccess, AccountKey(username))
+	_, err := db.exec(ctx, tx, "clear account failures", `UPDATE upstream_accounts SET consecutive_failures = 0, updated_at = now()
+	  WHERE username = ?`, AccountKey(username))
 	return err
 }

@@ -35,7 +35,7 @@ func TestLeasesAreOwnedAndLateSuccessKeepsLaterFailures(t *testing.T) {
 			t.Fatalf("new account %+v", a)
 		}
 		var err error
-		seqA, err = db.ReserveLogin(ctx, tx, a.Username, "A", time.Minute)
+		seqA, err = db.ReserveLogin(ctx, tx, a.Username, "A", time.Minute, false)
 		return err
 	})
 	// Another's release does not end A's lease.
@@ -59,7 +59,7 @@ func TestLeasesAreOwnedAndLateSuccessKeepsLaterFailures(t *testing.T) {
 			return err
 		}
 		var err error
-		seqB, err = db.ReserveLogin(ctx, tx, a.Username, "B", time.Minute)
+		seqB, err = db.ReserveLogin(ctx, tx, a.Username, "B", time.Minute, false)
 		return err
 	})
 	lockAccount(t, db, func(tx *store.Tx, a store.Account) error {
@@ -80,7 +80,7 @@ func TestLeasesAreOwnedAndLateSuccessKeepsLaterFailures(t *testing.T) {
 	var seqC int64
 	lockAccount(t, db, func(tx *store.Tx, a store.Account) error {
 		var err error
-		seqC, err = db.ReserveLogin(ctx, tx, a.Username, "C", time.Minute)
+		seqC, err = db.ReserveLogin(ctx, tx, a.Username, "C", time.Minute, false)
 		return err
 	})
 	lockAccount(t, db, func(tx *store.Tx, a store.Account) error {

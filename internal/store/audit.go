@@ -111,11 +111,9 @@ func prepareEvent(db *DB, e *models.AuditEvent, known []string) {
 		e.Outcome = models.OutcomeSuccess
 	}
 	e.Detail = models.Redact(e.Detail, known...)
-	e.UserAgent = clip(e.UserAgent, 512)
-	e.Target = clip(e.Target, 512)
+	e.UserAgent = models.Clip(e.UserAgent, 512)
+	e.Target = models.Clip(e.Target, 512)
 }
-
-func clip(s string, n int) string { return models.Clip(s, n) }
 
 func nonNil(s []string) []string {
 	if s == nil {

@@ -54,7 +54,7 @@ const credentialSelect = `SELECT c.*, d.slug, d.name AS department_name, d.proto
 
 // errNoCredential is the not-found error for a department without a credential.
 func errNoCredential(slug string) error {
-	return models.Errorf(models.ErrNotFound, "Department %q has no credential yet.", clipName(slug))
+	return models.Errorf(models.ErrNotFound, "Department %q has no credential yet.", models.ClipMark(slug, 64))
 }
 
 func (db *DB) oneCredential(ctx context.Context, tx *Tx, where string, forUpdate bool, arg any) ([]CredentialRow, error) {
@@ -73,7 +73,7 @@ func (db *DB) oneCredential(ctx context.Context, tx *Tx, where string, forUpdate
 func (db *DB) Credential(ctx context.Context, tx *Tx, slug string, forUpdate bool) (CredentialRow, error) {
 	rows, err := db.oneCredential(ctx, tx, "d.slug = ?", forUpdate, slug)
 	if err != nil {
-		return CredentialRow{}, fmt.Errorf("read credential %s: %w", clipName(slug), err)
+		return CredentialRow{}, fmt.Errorf("read credential %s: %w", models.ClipMark(slug, 64), err)
 	}
 	if len(rows) == 0 {
 		return CredentialRow{}, errNoCredential(slug)
@@ -89,6 +89,20 @@ func (db *DB) CredentialByID(ctx context.Context, tx *Tx, id int64, forUpdate bo
 	}
 	if len(rows) == 0 {
 		return CredentialRow{}, models.Errorf(models.ErrNotFound, "No credential %d.", id)
+	}
+	return rows[0], nil
+}
+
+// CredentialOfAccount is Credential by UWS username (compared
+// case-insensitively): the login door reads the account's current password
+// through it at the moment it logs in.
+func (db *DB) CredentialOfAccount(ctx context.Context, tx *Tx, username string) (CredentialRow, error) {
+	rows, err := db.oneCredential(ctx, tx, "lower(c.username) = lower(?)", false, username)
+	if err != nil {
+		return CredentialRow{}, fmt.Errorf("read credential of %s: %w", models.ClipMark(username, 64), err)
+	}
+	if len(rows) == 0 {
+		return CredentialRow{}, models.Errorf(models.ErrNotFound, "No credential uses the username %s.", models.ClipMark(username, 64))
 	}
 	return rows[0], nil
 }
@@ -187,7 +201,7 @@ func (db *DB) InsertCredential(ctx context.Context, tx *Tx, c NewCredential) err
 	  VALUES (?, ?, ?, ?, ?, 1, 'idle', ?, ?, ?, 'entered', ?, ?)`,
 		c.ID, c.DepartmentID, c.Username, c.Ciphertext, c.KeyID, now, now, verified, now, now).Error
 	if isUniqueViolation(err) {
-		return models.Errorf(models.ErrConflict, "The department already has a credential, or another department holds username %s.", clipName(c.Username))
+		return models.Errorf(models.ErrConflict, "The department already has a credential, or another department holds username %s.", models.ClipMark(c.Username, 64))
 	}
 	return err
 }
@@ -213,7 +227,7 @@ func (db *DB) ReplaceCredential(ctx context.Context, tx *Tx, id int64, r Replace
 	    last_upstream_code = '', schedule_failures = 0, next_attempt_at = NULL, last_verified_at = CASE WHEN ? THEN ?::timestamptz ELSE last_verified_at END, updated_at = ?
 	  WHERE id = ? RETURNING version`, r.Username, r.Ciphertext, r.KeyID, now, now, r.Verified, now, now, id).Scan(&version).Error
 	if isUniqueViolation(err) {
-		return 0, models.Errorf(models.ErrConflict, "Another department holds username %s.", clipName(r.Username))
+		return 0, models.Errorf(models.ErrConflict, "Another department holds username %s.", models.ClipMark(r.Username, 64))
 	}
 	if err != nil {
 		return 0, fmt.Errorf("replace credential %d: %w", id, err)

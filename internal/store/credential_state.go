@@ -48,7 +48,7 @@ func (db *DB) MarkRotationUnknown(ctx context.Context, tx *Tx, id int64, version
 	now := db.Now()
 	return db.exec(ctx, tx, "mark rotation unknown", `UPDATE credentials SET state = 'unknown', state_since = ?,
 	  last_result = ?, last_upstream_code = ?, updated_at = ? WHERE id = ? AND state = 'resetting' AND version = ?`,
-		now, models.RunUnknown, clip(code, 200), now, id, version)
+		now, models.RunUnknown, models.Clip(code, 200), now, id, version)
 }
 
 // RotationEnd is the last transition of a rotation run.
@@ -79,7 +79,7 @@ func (db *DB) EndRotation(ctx context.Context, tx *Tx, id int64, end RotationEnd
 	    next_attempt_at = CASE WHEN ? THEN NULL ELSE next_attempt_at END,
 	    updated_at = ?
 	  WHERE id = ? AND version = ? RETURNING state`,
-		string(end.From), string(end.To), string(end.From), now, end.Result, clip(end.Code, 200),
+		string(end.From), string(end.To), string(end.From), now, end.Result, models.Clip(end.Code, 200),
 		end.Verified, now, end.Rotated, now, end.Rotated, end.Rotated, now, id, end.Version).Scan(&states).Error
 	if err != nil {
 		return "", fmt.Errorf("end rotation of credential %d: %w", id, err)

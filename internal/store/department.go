@@ -105,7 +105,7 @@ func (db *DB) lockDepartment(ctx context.Context, tx *Tx, slug string) (models.D
 		return models.Department{}, err
 	}
 	if rec.ID == 0 {
-		return models.Department{}, models.Errorf(models.ErrNotFound, "No department named %q.", clipName(slug))
+		return models.Department{}, models.Errorf(models.ErrNotFound, "No department named %q.", models.ClipMark(slug, 64))
 	}
 	return rec.model(), nil
 }
@@ -119,7 +119,7 @@ func (db *DB) departmentIn(ctx context.Context, tx *Tx, slug string) (models.Dep
 	var rec departmentRecord
 	err := db.q(ctx, tx).Where("slug = ?", slug).Take(&rec).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return models.Department{}, models.Errorf(models.ErrNotFound, "No department named %q.", clipName(slug))
+		return models.Department{}, models.Errorf(models.ErrNotFound, "No department named %q.", models.ClipMark(slug, 64))
 	}
 	if err != nil {
 		return models.Department{}, err
@@ -144,8 +144,6 @@ func (db *DB) Departments(ctx context.Context, slugs []string) ([]models.Departm
 	}
 	return out, nil
 }
-
-func clipName(s string) string { return models.ClipMark(s, 64) }
 
 // SetDepartmentAccount writes only department slug's ThingSpace account
 // name and returns the one it replaced.

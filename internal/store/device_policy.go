@@ -59,10 +59,10 @@ func (db *DB) DepartmentPolicy(ctx context.Context, slug string) (models.Departm
 	       d.account_name, d.approve_reveal, d.approve_deactivate, d.approve_rotate, d.created_at, p.role AS policy_role, p.operation AS policy_op
 	  FROM departments d LEFT JOIN device_policies p ON p.department_id = d.id WHERE d.slug = ?`, slug).Scan(&rows).Error
 	if err != nil {
-		return models.Department{}, nil, fmt.Errorf("read department %s: %w", clipName(slug), err)
+		return models.Department{}, nil, fmt.Errorf("read department %s: %w", models.ClipMark(slug, 64), err)
 	}
 	if len(rows) == 0 {
-		return models.Department{}, nil, models.Errorf(models.ErrNotFound, "No department named %q.", clipName(slug))
+		return models.Department{}, nil, models.Errorf(models.ErrNotFound, "No department named %q.", models.ClipMark(slug, 64))
 	}
 	policy := models.DevicePolicy{}
 	for _, r := range rows {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // Advisory lock spaces (the first key of pg_advisory_lock's pair).
@@ -85,14 +87,14 @@ func (db *DB) LockAccountSession(ctx context.Context, username string) (*Lock, e
 	for {
 		l, err := db.tryAdvisoryLock(ctx, key)
 		if err != nil {
-			return nil, fmt.Errorf("account lock of %s: %w", clipName(username), err)
+			return nil, fmt.Errorf("account lock of %s: %w", models.ClipMark(username, 64), err)
 		}
 		if l != nil {
 			return l, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("account lock of %s: %w", clipName(username), ctx.Err())
+			return nil, fmt.Errorf("account lock of %s: %w", models.ClipMark(username, 64), ctx.Err())
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 100*time.Millisecond)
@@ -104,7 +106,7 @@ func (db *DB) LockAccountSession(ctx context.Context, username string) (*Lock, e
 func (db *DB) TryLockAccountSession(ctx context.Context, username string) (*Lock, error) {
 	l, err := db.tryAdvisoryLock(ctx, [2]int32{accountLockSpace, accountLockKey(username)})
 	if err != nil {
-		return nil, fmt.Errorf("account lock of %s: %w", clipName(username), err)
+		return nil, fmt.Errorf("account lock of %s: %w", models.ClipMark(username, 64), err)
 	}
 	return l, nil
 }

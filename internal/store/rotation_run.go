@@ -26,7 +26,7 @@ func (rotationRunRecord) TableName() string { return "rotation_runs" }
 
 // InsertRun records the start of a rotation and returns its id.
 func (db *DB) InsertRun(ctx context.Context, tx *Tx, credID, deptID int64, actor, actorName string, trigger models.RotationTrigger) (int64, error) {
-	rec := rotationRunRecord{CredentialID: credID, DepartmentID: deptID, Actor: actor, ActorName: clip(actorName, 200),
+	rec := rotationRunRecord{CredentialID: credID, DepartmentID: deptID, Actor: actor, ActorName: models.Clip(actorName, 200),
 		Trigger: string(trigger), StartedAt: db.Now(), Result: models.RunRunning}
 	if err := db.q(ctx, tx).Create(&rec).Error; err != nil {
 		return 0, fmt.Errorf("insert rotation run: %w", err)
@@ -36,7 +36,7 @@ func (db *DB) InsertRun(ctx context.Context, tx *Tx, credID, deptID int64, actor
 
 // SetRunResult records a run's (intermediate or final) result; final ends it.
 func (db *DB) SetRunResult(ctx context.Context, tx *Tx, runID int64, result, upstreamCode, detail string, final bool) error {
-	set := map[string]any{"result": result, "upstream_code": clip(upstreamCode, 200), "detail": clip(detail, 1000)}
+	set := map[string]any{"result": result, "upstream_code": models.Clip(upstreamCode, 200), "detail": models.Clip(detail, 1000)}
 	if final {
 		set["ended_at"] = db.Now()
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // SealedSession is a cached ThingSpace session token, encrypted.
@@ -28,7 +30,7 @@ func (db *DB) Session(ctx context.Context, tx *Tx, username string, forUpdate bo
 		return SealedSession{}, false, nil
 	}
 	if err != nil {
-		return SealedSession{}, false, fmt.Errorf("read session of %s: %w", clipName(username), err)
+		return SealedSession{}, false, fmt.Errorf("read session of %s: %w", models.ClipMark(username, 64), err)
 	}
 	return s, true, nil
 }
@@ -43,7 +45,7 @@ func (db *DB) PutSession(ctx context.Context, tx *Tx, s SealedSession) error {
 	  SET ciphertext = EXCLUDED.ciphertext, key_id = EXCLUDED.key_id, updated_at = EXCLUDED.updated_at`,
 		AccountKey(s.Username), s.Ciphertext, s.KeyID, db.Now()).Error
 	if err != nil {
-		return fmt.Errorf("store session of %s: %w", clipName(s.Username), err)
+		return fmt.Errorf("store session of %s: %w", models.ClipMark(s.Username, 64), err)
 	}
 	return nil
 }
@@ -51,7 +53,7 @@ func (db *DB) PutSession(ctx context.Context, tx *Tx, s SealedSession) error {
 // DeleteSession forgets an account's session.
 func (db *DB) DeleteSession(ctx context.Context, tx *Tx, username string) error {
 	if err := db.q(ctx, tx).Exec("DELETE FROM upstream_sessions WHERE username = ?", AccountKey(username)).Error; err != nil {
-		return fmt.Errorf("drop session of %s: %w", clipName(username), err)
+		return fmt.Errorf("drop session of %s: %w", models.ClipMark(username, 64), err)
 	}
 	return nil
 }

@@ -135,19 +135,9 @@ func TestReloginExactlyOnceWhenExpiryPersists(t *testing.T) {
 	}
 }
 
-func TestGuardLimits(t *testing.T) {
-	for _, n := range []int{0, 5, -1, 10} {
-		if _, err := thingspace.NewMemoryGuard(n); err == nil {
-			t.Errorf("NewMemoryGuard(%d) accepted", n)
-		}
-	}
-	for n := 1; n <= 4; n++ {
-		if _, err := thingspace.NewMemoryGuard(n); err != nil {
-			t.Errorf("NewMemoryGuard(%d): %v", n, err)
-		}
-	}
-	if _, err := thingspace.NewClient(thingspace.ClientConfig{Backend: &stubBackend{}}); err == nil {
-		t.Error("NewClient without a guard accepted")
+func TestClientNeedsADoor(t *testing.T) {
+	if _, err := thingspace.NewClient(thingspace.ClientConfig{Backend: &stubBackend{}, Cache: thingspace.NewMemorySessionCache()}); err == nil {
+		t.Error("NewClient without a login door accepted")
 	}
 }
 
@@ -187,25 +177,6 @@ func TestGuardCounting(t *testing.T) {
 	err := c.TestLogin(ctx, cred("pw"))
 	if thingspace.ClassOf(err) != thingspace.ClassGuardRefused || !errors.Is(err, thingspace.ErrGuardRefused) || b.logins != 4 {
 		t.Fatalf("third failure: %v (class %v), %d logins; want guard refusal after 4 logins", err, thingspace.ClassOf(err), b.logins)
-	}
-}
-
-// failingGuard cannot reach its storage.
-type failingGuard struct{}
-
-func (failingGuard) Reserve(context.Context, string) (thingspace.Lease, error) {
-	return nil, errors.New("database down")
-}
-
-func TestGuardFailsClosed(t *testing.T) {
-	b := &stubBackend{}
-	c, err := thingspace.NewClient(thingspace.ClientConfig{Backend: b, Guard: failingGuard{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = c.Login(t.Context(), cred("pw"))
-	if !errors.Is(err, thingspace.ErrGuardRefused) || b.logins != 0 {
-		t.Fatalf("err %v, %d logins; want refusal without login", err, b.logins)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 const devAccount = "0000123456-00001"
 
 // devClient is a client over a simulator holding n devices in devAccount.
-func devClient(t *testing.T, n int) (*simEnv, *thingspace.Client) {
+func devClient(t *testing.T, n int) (*simEnv, *testClient) {
 	t.Helper()
 	env := newSimEnv(t)
 	env.sim.SeedDevices(devAccount, n, 11)
@@ -21,7 +21,7 @@ func devClient(t *testing.T, n int) (*simEnv, *thingspace.Client) {
 }
 
 // inState returns the first device of devAccount in state.
-func inState(t *testing.T, env *simEnv, c *thingspace.Client, state string) thingspace.Device {
+func inState(t *testing.T, env *simEnv, c *testClient, state string) thingspace.Device {
 	t.Helper()
 	res, err := c.ListDevices(t.Context(), cred(testPassword), thingspace.ListDevicesRequest{AccountName: devAccount, CurrentState: state, MaxNumberOfDevices: 1})
 	if err != nil || len(res.Devices) != 1 {

@@ -102,6 +102,12 @@ type Error struct {
 	notSent bool
 }
 
+// NotSent is a failure that certainly happened before anything left for
+// ThingSpace: a login that fails so never counts.
+func NotSent(op string, err error) *Error {
+	return &Error{Class: ClassUnknown, Op: op, Err: err, notSent: true}
+}
+
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("thingspace")

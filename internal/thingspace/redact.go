@@ -3,7 +3,8 @@ package thingspace
 import (
 	"regexp"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/uwsportal/uwsportal/models"
 )
 
 const (
@@ -32,22 +33,11 @@ func scrub(s string, limit int, secrets []string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = jsonSecretField.ReplaceAllString(s, `"$1":"`+redactedTxt+`"`)
 	s = xmlSecretField.ReplaceAllString(s, `<$1$2>`+redactedTxt)
-	s = truncate(s, limit)
+	s = models.Clip(s, limit)
 	for _, sec := range secrets {
 		if sec != "" && strings.Contains(s, sec) {
 			return ""
 		}
 	}
 	return s
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

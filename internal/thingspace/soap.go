@@ -144,7 +144,14 @@ func (s *SOAP) do(ctx context.Context, op, action, session, input string, secret
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return nil, &Error{Class: ClassTransient, Op: op, Status: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
+		e := &Error{Class: ClassTransient, Op: op, Status: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return nil, e
+		}
+		// A 2xx cut mid-body keeps the fields that arrived whole (a new
+		// password exists nowhere else), with the read error.
+		fields, _ := parseSOAP(op, resp.StatusCode, data, secrets)
+		return fields, e
 	}
 	return parseSOAP(op, resp.StatusCode, data, secrets)
 }

@@ -37,6 +37,11 @@ type Who struct {
 	// waiting for it to expire.
 	Run      int64
 	TakeOver bool
+	// Claim: the administrator entering the password states that Verizon
+	// reset the failed-login count. It lets this explicit verification pass
+	// the hard cap, judged by the failures made since the first claim
+	// (store.Account.ClaimFailures), which a claim never resets.
+	Claim bool
 }
 
 func (w Who) leasePrefix() string {
@@ -70,26 +75,31 @@ var errLeaseHeld = errors.New("another login with this account is in flight")
 // settleTimeout bounds recording an attempt whose caller has gone.
 const settleTimeout = 30 * time.Second
 
-// Lease is one reserved login attempt; settle it exactly once.
+// Lease is one reserved login attempt on an account whose lock the
+// holder has; make it (Login) and settle it exactly once.
 type Lease struct {
 	g        *Guard
+	held     *AccountLock
 	username string
 	id       string
 	seq      int64
 	who      Who
 }
 
-// TryReserve reserves one login attempt for username inside the caller's
-// transaction (the rotation folds it into its start). It returns nil and
-// no error when another attempt holds the lease: reserve again later with
-// Reserve, which waits. A refusal is an error wrapping ErrGuardRefused.
-func (g *Guard) TryReserve(ctx context.Context, tx *store.Tx, username string, who Who, explicit bool) (*Lease, error) {
-	l, events, err := g.reserveIn(ctx, tx, username, who, explicit)
+// TryReserve reserves one login attempt for the held account inside the
+// caller's transaction (the rotation folds it into its start). It returns
+// nil and no error when another attempt holds the lease: reserve again
+// later with Reserve, which waits. A refusal is an error wrapping
+// ErrGuardRefused; its events (the refusal, and a quarantine it made) are
+// written in tx all the same, so that a caller who goes on with tx never
+// commits a quarantine without its event.
+func (g *Guard) TryReserve(ctx context.Context, tx *store.Tx, held *AccountLock, who Who, explicit bool) (*Lease, error) {
+	l, events, err := g.reserveIn(ctx, tx, held, who, explicit)
 	if errors.Is(err, errLeaseHeld) {
 		return nil, nil
 	}
-	if err == nil {
-		err = g.audit(ctx, tx, events)
+	if aerr := g.audit(ctx, tx, events); aerr != nil {
+		return nil, aerr
 	}
 	return l, err
 }
@@ -98,13 +108,14 @@ func (g *Guard) TryReserve(ctx context.Context, tx *store.Tx, username string, w
 // own, waiting while another instance's attempt is in flight. A refusal
 // (audited, and the credential quarantined if it reached the threshold) is
 // an error wrapping thingspace.ErrGuardRefused.
-func (g *Guard) Reserve(ctx context.Context, username string, who Who, explicit bool) (*Lease, error) {
+func (g *Guard) Reserve(ctx context.Context, held *AccountLock, who Who, explicit bool) (*Lease, error) {
+	username := held.username
 	wait := 5 * time.Millisecond
 	for {
 		var lease *Lease
 		var refused error
 		err := g.s.db.WithTx(ctx, func(tx *store.Tx) error {
-			l, events, err := g.reserveIn(ctx, tx, username, who, explicit)
+			l, events, err := g.reserveIn(ctx, tx, held, who, explicit)
 			if err != nil && !errors.Is(err, thingspace.ErrGuardRefused) {
 				return err
 			}
@@ -131,9 +142,12 @@ func (g *Guard) Reserve(ctx context.Context, username string, who Who, explicit 
 }
 
 // reserveIn is the guard's decision, under the account's row lock.
-func (g *Guard) reserveIn(ctx context.Context, tx *store.Tx, username string, who Who, explicit bool) (*Lease, []*models.AuditEvent, error) {
+func (g *Guard) reserveIn(ctx context.Context, tx *store.Tx, held *AccountLock, who Who, explicit bool) (*Lease, []*models.AuditEvent, error) {
+	if held == nil || held.s != g.s {
+		return nil, nil, errors.New("lockout guard: a login needs the account's lock")
+	}
 	db := g.s.db
-	a, err := db.LockAccount(ctx, tx, username)
+	a, err := db.LockAccount(ctx, tx, held.username)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -161,15 +175,29 @@ func (g *Guard) reserveIn(ctx context.Context, tx *store.Tx, username string, wh
 			a.CredentialState = string(models.StateQuarantined)
 		}
 	}
-	if refused := g.s.rule.Refusal(models.CredentialState(a.CredentialState), a.ConsecutiveFailures, a.FailuresSinceSuccess, explicit); refused != nil {
+	claim := who.Claim && explicit
+	if refused := g.s.rule.Refusal(models.CredentialState(a.CredentialState), a.ConsecutiveFailures, sinceSuccess(a, claim), explicit); refused != nil {
 		events = append(events, loginEvent(who, models.EvUpstreamLoginGuard, nil, a.ConsecutiveFailures))
 		return nil, events, refused
 	}
-	l := &Lease{g: g, username: a.Username, id: who.leasePrefix() + newLeaseID(), who: who}
-	if l.seq, err = db.ReserveLogin(ctx, tx, a.Username, l.id, g.s.cfg.LoginLease); err != nil {
+	l := &Lease{g: g, held: held, username: a.Username, id: who.leasePrefix() + newLeaseID(), who: who}
+	if l.seq, err = db.ReserveLogin(ctx, tx, a.Username, l.id, g.s.cfg.LoginLease, claim); err != nil {
 		return nil, nil, err
 	}
 	return l, events, nil
+}
+
+// sinceSuccess is the failures the hard cap judges: ThingSpace's count
+// since the last successful login, or, for a claimed verification, the
+// failures since the first claim after it.
+func sinceSuccess(a store.Account, claim bool) int {
+	if !claim {
+		return a.FailuresSinceSuccess
+	}
+	if a.ClaimFailures == nil {
+		return 0
+	}
+	return *a.ClaimFailures
 }
 
 func (g *Guard) countOrphan(ctx context.Context, tx *store.Tx, a store.Account) (store.Account, error) {
@@ -299,19 +327,3 @@ func loginEvent(who Who, code string, err error, failures int) *models.AuditEven
 	}
 	return e
 }
-
-// clientGuard lets the session-reusing thingspace.Client reserve through
-// the guard; the attribution comes with the context (WithWho).
-type clientGuard struct{ g *Guard }
-
-func (c clientGuard) Reserve(ctx context.Context, key string) (thingspace.Lease, error) {
-	l, err := c.g.Reserve(ctx, key, whoOf(ctx), false)
-	if err != nil {
-		return nil, err
-	}
-	return clientLease{l}, nil
-}
-
-type clientLease struct{ l *Lease }
-
-func (c clientLease) Settle(ctx context.Context, err error) error { return c.l.Settle(ctx, nil, err) }

@@ -48,7 +48,7 @@ func TestWrongPasswordQuarantinesAtThreshold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.TestLogin(ctx, e.CredOf("fleet")); !upstream.Refused(err) {
+	if err := c.Login(ctx, e.CredOf("fleet")); !upstream.Refused(err) {
 		t.Fatalf("client past quarantine: %v", err)
 	}
 	if up2 := e.Sim.User(t, "fleet_uws"); up2.LoginFailures != 2 {
@@ -102,7 +102,7 @@ func TestNeverAFifthFailure(t *testing.T) {
 			case 2:
 				_, _ = svc.Rotation.ResolveStuck(ctx)
 			case 3:
-				_ = c.TestLogin(ctx, a.CredOf("fleet")) // the raw client, guard only
+				_ = c.Login(ctx, a.CredOf("fleet")) // the client, through the door
 			case 4:
 				_, _ = sa.Pass(ctx)
 				_, _ = sb.Pass(ctx)
@@ -133,7 +133,7 @@ func TestOrphanedLoginCountsAsFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.TestLogin(ctx, e.CredOf("fleet")); !upstream.Refused(err) {
+	if err := c.Login(ctx, e.CredOf("fleet")); !upstream.Refused(err) {
 		t.Fatalf("got %v, want a refusal", err)
 	}
 	if row := e.Row("fleet"); row.State != "quarantined" || row.ConsecutiveFailures != 2 {
@@ -181,11 +181,20 @@ func TestClearingQuarantineNeverLeadsToAFifthFailure(t *testing.T) {
 	if _, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "fleet"); !errors.Is(err, models.ErrConflict) {
 		t.Fatalf("a test login as the fifth attempt after a plain replace: %v", err)
 	}
-	// The administrator states that Verizon reset the count (unlocked the
-	// account, or the password was set in ThingSpace Manage): audited, and
-	// the portal counts afresh.
+	// The statement that Verizon reset the count needs a verification:
+	// without one it is refused and changes nothing.
 	if err := e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, departments.CredentialInput{Department: "fleet", Username: "fleet_uws",
-		Password: apptest.GoodPW, CountReset: true}); err != nil {
+		Password: apptest.GoodPW, CountReset: true}); !errors.Is(err, models.ErrInvalid) {
+		t.Fatalf("a count reset without verification: %v", err)
+	}
+	if slices.Contains(e.Events("fleet"), models.EvFailuresReset) {
+		t.Fatal("a refused count reset was audited as done")
+	}
+	// The administrator states that Verizon reset the count (unlocked the
+	// account, or the password was set in ThingSpace Manage) and verifies:
+	// audited, and the portal counts afresh.
+	if err := e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, departments.CredentialInput{Department: "fleet", Username: "fleet_uws",
+		Password: apptest.GoodPW, CountReset: true, Verify: true}); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(e.Events("fleet"), models.EvFailuresReset) {

@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"context"
-	"errors"
 
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -10,63 +9,55 @@ import (
 )
 
 // Credential is the thingspace.Credential of an account: the cache and the
-// guard know it by its account key.
-func Credential(username string, pw secret.Secret) thingspace.Credential {
-	return thingspace.Credential{Key: store.AccountKey(username), Username: username, Password: pw}
+// door know it by its account key.
+func Credential(username string) thingspace.Credential {
+	return thingspace.Credential{Key: store.AccountKey(username), Username: username}
 }
 
-// LoginWith makes one login attempt under lease (already reserved) and
-// settles it in a transaction of its own.
-func (s *Service) LoginWith(ctx context.Context, lease *Lease, b thingspace.Backend, username string, pw secret.Secret) (string, error) {
-	tok, err := b.Login(ctx, username, pw.Reveal())
-	if serr := lease.Settle(ctx, nil, err); serr != nil {
-		if err == nil {
-			// A stale count only makes the guard stricter; the session works.
-			s.log.Warn("lockout guard: record login success", "account", lease.username, "err", serr)
-		} else {
-			err = errors.Join(err, serr)
-		}
-	}
-	return tok, err
+// TestLogin logs in once with the account's current password through the
+// guard, under the account lock, and logs out again, leaving the cached
+// session alone: the "test login" button.
+func (s *Service) TestLogin(ctx context.Context, who Who, username string) error {
+	return s.loginOnce(ctx, who, username, false, func(l *Lease) (string, error) { return l.Login(ctx) })
 }
 
-// TestLogin logs in once with username and pw through the guard and logs
-// out again, leaving the cached session alone: the "test login" button
-// (explicit false) and an administrator's verification of a password
-// being entered (explicit true: it may pass a quarantine, never the cap).
-func (s *Service) TestLogin(ctx context.Context, who Who, username string, pw secret.Secret, explicit bool) error {
-	b, err := s.Backend(who.Protocol)
+// VerifyCandidate logs in once with a password an administrator is
+// entering (explicit: it may pass a quarantine, never the hard cap; with
+// who.Claim, the cap counts from the first claim) and logs out again.
+func (s *Service) VerifyCandidate(ctx context.Context, who Who, username string, pw secret.Secret) error {
+	return s.loginOnce(ctx, who, username, true, func(l *Lease) (string, error) { return l.VerifyCandidate(ctx, pw) })
+}
+
+func (s *Service) loginOnce(ctx context.Context, who Who, username string, explicit bool, login func(*Lease) (string, error)) error {
+	held, err := s.LockAccount(ctx, username)
 	if err != nil {
 		return err
 	}
-	lease, err := s.guard.Reserve(ctx, username, who, explicit)
+	defer held.Unlock()
+	lease, err := s.guard.Reserve(ctx, held, who, explicit)
 	if err != nil {
 		return err
 	}
-	tok, err := s.LoginWith(ctx, lease, b, username, pw)
+	tok, err := login(lease)
+	if serr := lease.Settle(ctx, nil, err); serr != nil && err == nil {
+		// A stale count only makes the guard stricter; the login worked.
+		s.log.Warn("lockout guard: record login success", "account", lease.username, "err", serr)
+	} else if serr != nil {
+		return serr
+	}
 	if err != nil {
 		return err
 	}
-	s.Logout(ctx, b, username, tok)
+	s.Logout(ctx, who.Protocol, username, tok)
 	return nil
 }
 
-// Logout ends a session made for one purpose; an orphan session expires
-// by itself after 20 minutes, so a failure is only logged.
-func (s *Service) Logout(ctx context.Context, b thingspace.Backend, username, tok string) {
-	if err := b.Logout(ctx, tok); err != nil && thingspace.ClassOf(err) != thingspace.ClassSessionExpired {
-		s.log.Warn("thingspace: logout after login", "account", store.AccountKey(username), "err", err)
-	}
-}
-
 // EnsureSession makes sure the account has a cached session, logging in
-// (through the guard) only if no instance holds one: the client takes the
-// account lock around its login, so an instance finding no session waits
-// for the one logging in and then uses its session.
-func (s *Service) EnsureSession(ctx context.Context, who Who, username string, pw secret.Secret) error {
+// (through the door) only if no instance holds one.
+func (s *Service) EnsureSession(ctx context.Context, who Who, username string) error {
 	c, err := s.Client(who.Protocol)
 	if err != nil {
 		return err
 	}
-	return c.Login(WithWho(ctx, who), Credential(username, pw))
+	return c.Login(WithWho(ctx, who), Credential(username))
 }

@@ -9,12 +9,16 @@ import (
 
 // HardFailureCap is the most failed logins the portal will ever have made
 // with an account since its last successful login, whatever admins clear
-// or enter: ThingSpace locks at 5.
-const HardFailureCap = thingspace.MaxGuardLimit
+// or enter: ThingSpace locks at 5, so one attempt always stays between.
+const HardFailureCap = 4
+
+// DefaultThreshold is the default quarantine threshold.
+const DefaultThreshold = 2
 
 // Rule is the lockout rule. Refusal is the one place it is written; the
 // guard applies it under the account's row lock before every login, and
-// the use cases ask it first only to explain a refusal before starting.
+// the use cases ask it only to explain a refusal before starting, or (an
+// administrator's clear) to refuse what would let the portal pass the cap.
 type Rule struct {
 	Threshold int // consecutive failures that quarantine (< HardFailureCap)
 }

@@ -30,7 +30,7 @@ func TestSessionSharedAcrossInstances(t *testing.T) {
 		wg.Go(func() {
 			cred := e.CredOf("fleet")
 			who := upstream.Who{P: e.Admin, Purpose: upstream.PurposeUse, Department: "fleet", Protocol: models.ProtocolREST}
-			if err := e.App.Upstream.EnsureSession(ctx, who, cred.Username, cred.Password); err != nil {
+			if err := e.App.Upstream.EnsureSession(ctx, who, cred.Username); err != nil {
 				t.Error(err)
 			}
 		})

@@ -25,7 +25,7 @@ type Config struct {
 	// Backends per protocol; a protocol without one is "not configured".
 	Backends map[models.Protocol]thingspace.Backend
 	// QuarantineThreshold: consecutive failed logins that quarantine a
-	// credential (default 2, at most thingspace.MaxGuardLimit).
+	// credential (default 2, at most HardFailureCap).
 	QuarantineThreshold int
 	// HTTPTimeout bounds one upstream request (default
 	// thingspace.DefaultTimeout); the timeouts below derive from it.
@@ -39,6 +39,12 @@ type Config struct {
 	// fetches and two sends). A lease left by a dead process expires and
 	// its attempt is counted as failed.
 	LoginLease time.Duration
+	// RotationDeadline bounds one rotation from its start to its recorded
+	// end (default 3×HTTPTimeout + 90 s: a login, the reset, the
+	// verification, and time to store what arrived). Shutdown waits this
+	// long for a rotation in flight rather than close the database under
+	// a password ThingSpace will not say again.
+	RotationDeadline time.Duration
 }
 
 // ConfigFrom builds the REST backend (when THINGSPACE_APP_KEY and
@@ -90,10 +96,10 @@ type Service struct {
 // protocol over the shared guard and session cache.
 func New(cfg Config, d Deps) (*Service, error) {
 	if cfg.QuarantineThreshold == 0 {
-		cfg.QuarantineThreshold = thingspace.DefaultGuardLimit
+		cfg.QuarantineThreshold = DefaultThreshold
 	}
-	if cfg.QuarantineThreshold < 1 || cfg.QuarantineThreshold > thingspace.MaxGuardLimit {
-		return nil, fmt.Errorf("quarantine threshold %d outside 1..%d (ThingSpace locks at 5)", cfg.QuarantineThreshold, thingspace.MaxGuardLimit)
+	if cfg.QuarantineThreshold < 1 || cfg.QuarantineThreshold > HardFailureCap {
+		return nil, fmt.Errorf("quarantine threshold %d outside 1..%d (ThingSpace locks at 5)", cfg.QuarantineThreshold, HardFailureCap)
 	}
 	if cfg.HTTPTimeout <= 0 {
 		cfg.HTTPTimeout = thingspace.DefaultTimeout
@@ -104,6 +110,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if cfg.LoginLease <= 0 {
 		cfg.LoginLease = 5 * cfg.HTTPTimeout
 	}
+	if cfg.RotationDeadline <= 0 {
+		cfg.RotationDeadline = 3*cfg.HTTPTimeout + 90*time.Second
+	}
 	if d.DB == nil || d.Keys == nil || d.Log == nil || d.Now == nil {
 		return nil, fmt.Errorf("upstream: database, keyring, logger and clock are required")
 	}
@@ -112,8 +121,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s.guard = &Guard{s: s}
 	s.sessions = &Sessions{db: d.DB, keys: d.Keys, log: d.Log}
 	for proto, b := range cfg.Backends {
-		c, err := thingspace.NewClient(thingspace.ClientConfig{Backend: b, Cache: s.sessions, Guard: clientGuard{s.guard}, Logger: d.Log,
-			LoginLock: s.loginLock})
+		c, err := thingspace.NewClient(thingspace.ClientConfig{Backend: b, Cache: s.sessions, Login: s.door, Logger: d.Log})
 		if err != nil {
 			return nil, fmt.Errorf("upstream %s: %w", proto, err)
 		}
@@ -134,13 +142,20 @@ func (s *Service) Guard() *Guard { return s.guard }
 // Sessions is the shared session cache.
 func (s *Service) Sessions() *Sessions { return s.sessions }
 
-// Backend returns the wire protocol for proto.
-func (s *Service) Backend(proto models.Protocol) (thingspace.Backend, error) {
+// backend returns the wire protocol for proto: unexported, so that logins
+// and resets go through the door (door.go).
+func (s *Service) backend(proto models.Protocol) (thingspace.Backend, error) {
 	b, ok := s.cfg.Backends[proto]
 	if !ok {
 		return nil, models.Errorf(models.ErrUnavailable, "ThingSpace (%s) is not configured on this portal.", proto)
 	}
 	return b, nil
+}
+
+// Configured says why proto cannot be used on this portal, if it cannot.
+func (s *Service) Configured(proto models.Protocol) error {
+	_, err := s.backend(proto)
+	return err
 }
 
 // Client returns the session-reusing client for proto.
@@ -186,15 +201,8 @@ func Refused(err error) bool {
 	return errors.Is(err, thingspace.ErrGuardRefused) || thingspace.ClassOf(err) == thingspace.ClassGuardRefused
 }
 
+// RotationDeadline bounds one rotation (see Config.RotationDeadline).
+func (s *Service) RotationDeadline() time.Duration { return s.cfg.RotationDeadline }
+
 // LoginLease is how long one login attempt may hold an account's lease.
 func (s *Service) LoginLease() time.Duration { return s.cfg.LoginLease }
-
-// loginLock is the account lock, held around a login that fills the
-// shared session cache (see thingspace.ClientConfig.LoginLock).
-func (s *Service) loginLock(ctx context.Context, key string) (func(), error) {
-	l, err := s.db.LockAccountSession(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	return l.Unlock, nil
-}

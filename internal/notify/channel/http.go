@@ -143,14 +143,7 @@ func clipBody(b string) string {
 		return r
 	}, b)
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= maxResponseShown {
-		return s
-	}
-	cut := maxResponseShown
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return models.ClipMark(s, maxResponseShown)
 }
 
 // retryAfter reads a Retry-After header given in seconds (the form rate

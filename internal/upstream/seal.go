@@ -1,4 +1,4 @@
-package departments
+package upstream
 
 import (
 	"fmt"
