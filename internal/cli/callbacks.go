@@ -56,3 +56,16 @@ func (a *app) callbacks(ctx context.Context, args []string) error {
 		return nil
 	})
 }
+
+// followAccount registers the portal as the listener of a department's new
+// account when callbacks are configured; a failure is said, not fatal
+// (polling finds the outcomes until someone registers).
+func (a *app) followAccount(ctx context.Context, pa *portal.App, p *models.Principal, slug string) {
+	registered, err := pa.Requests.Follow(ctx, p, cliMeta(), slug)
+	switch {
+	case err != nil:
+		fmt.Fprintf(a.stderr, "callback listener not registered (%s): run uwsportal callbacks register --department %s later\n", safe(err), slug)
+	case registered:
+		fmt.Fprintf(a.stdout, "department %s: the portal is the account's callback listener\n", slug)
+	}
+}

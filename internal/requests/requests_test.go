@@ -1,6 +1,7 @@
 package requests_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/requests"
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/tsim"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -210,5 +212,45 @@ func TestLostAnswerBecomesUnknownThenResolved(t *testing.T) {
 				t.Fatal("the callback's request id was not kept")
 			}
 		})
+	}
+}
+
+// A callback that comes while the send's own transaction is still open
+// waits on the request id's lock and, once that transaction commits,
+// finds the request and ends it.
+func TestCallbackDuringTheSendsTransactionWaitsForIt(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	e.register(t)
+	user, pw := e.credentials(t)
+	dev := e.active(t, 1)[0]
+	body := message(t, requests.Message{Username: user, Password: pw, RequestID: "race-1", DeviceIDs: []models.DeviceID{dev}, Status: "Success"})
+	answered := make(chan int, 1)
+	var id int64
+	err := e.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := e.DB.LockRequestID(ctx, tx, "race-1"); err != nil {
+			return err
+		}
+		go func() { answered <- e.post(t, body) }()
+		select {
+		case code := <-answered:
+			return fmt.Errorf("the callback was answered (%d) while the send's transaction held the request id", code)
+		case <-time.After(300 * time.Millisecond):
+		}
+		var err error
+		id, err = e.DB.CreateDeviceRequest(ctx, tx, models.DeviceRequest{RequestID: "race-1", Department: "fleet", Account: account,
+			Actor: lead.Actor, ActorName: lead.Name, Operation: models.OpSuspend, Devices: []models.DeviceID{dev}, SentAt: e.Clock.Now(),
+			Status: models.RequestPending})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := <-answered; code != http.StatusOK {
+		t.Fatalf("callback answered %d", code)
+	}
+	e.want(t, id, models.RequestSucceeded, models.EndedByCallback)
+	if n := e.count(t, `SELECT count(*) FROM callback_inbox`); n != 0 {
+		t.Fatalf("%d messages kept as unmatched", n)
 	}
 }
