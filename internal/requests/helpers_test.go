@@ -138,6 +138,19 @@ func (e *env) post(t *testing.T, body []byte) int {
 	return res.StatusCode
 }
 
+// postStatus is post for another goroutine: 0 when it could not send.
+func (e *env) postStatus(body []byte) int {
+	res, err := http.Post(e.listener.URL+requests.ListenerPath, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	if _, err := io.Copy(io.Discard, res.Body); err != nil {
+		return 0
+	}
+	return res.StatusCode
+}
+
 // count counts rows of an SQL query.
 func (e *env) count(t *testing.T, q string, args ...any) int {
 	t.Helper()

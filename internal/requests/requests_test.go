@@ -231,7 +231,7 @@ func TestCallbackDuringTheSendsTransactionWaitsForIt(t *testing.T) {
 		if err := e.DB.LockRequestID(ctx, tx, "race-1"); err != nil {
 			return err
 		}
-		go func() { answered <- e.post(t, body) }()
+		go func() { answered <- e.postStatus(body) }()
 		select {
 		case code := <-answered:
 			return fmt.Errorf("the callback was answered (%d) while the send's transaction held the request id", code)
