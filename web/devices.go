@@ -46,7 +46,8 @@ func (s *Server) devicesList(c echo.Context) error {
 		key := d.Primary()
 		v.Rows = append(v.Rows, templates.DeviceRow{Key: key.Kind + ":" + key.ID, MDN: d.ID("mdn"), ICCID: d.ID("iccid"), IMEI: d.ID("imei"),
 			State: d.State, Plan: d.ServicePlan, LastActivation: dateOf(d.LastActivation), LastConnection: dateOf(d.LastConnection), Connected: d.Connected,
-			HistoryHref: "/audit?" + url.Values{"department": {slug}, "q": {key.ID}}.Encode()})
+			HistoryHref:  "/audit?" + url.Values{"department": {slug}, "q": {key.ID}}.Encode(),
+			RequestsHref: "/departments/" + slug + "/requests?" + url.Values{"device": {key.Kind + ":" + key.ID}}.Encode()})
 	}
 	if page.Next > 0 {
 		v.NextHref = "/departments/" + slug + "/devices?" + url.Values{"state": {q.State}, "after": {strconv.FormatInt(page.Next, 10)}}.Encode()

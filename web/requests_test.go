@@ -77,6 +77,9 @@ func TestSuspendPendingThenDoneOnThePages(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, `data-status="succeeded"`) || strings.Contains(body, `http-equiv="refresh"`) {
 		t.Fatalf("followed requests: %d %.600s", res.StatusCode, body)
 	}
+	if _, body = do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/requests?device=iccid:"+iccid, nil); strings.Count(body, `data-status="succeeded"`) != 1 {
+		t.Fatalf("the device's requests: %.600s", body)
+	}
 	if d, _ := sim.Device(account, iccid); d.State() != "suspend" {
 		t.Fatalf("device is %s", d.State())
 	}
