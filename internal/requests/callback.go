@@ -103,31 +103,45 @@ func (s *Service) callback(ctx context.Context, body []byte) error {
 		fault = strings.TrimSpace(m.FaultResponse.FaultCode + ": " + m.FaultResponse.FaultString)
 	}
 	fault = models.Clip(strings.TrimPrefix(fault, ": "), 1000)
-	now := s.now()
-	return s.db.WithTx(ctx, func(tx *store.Tx) error {
-		if err := s.db.LockRequestID(ctx, tx, m.RequestID); err != nil {
-			return err
+	j := &job{l: l, m: m, st: st, fault: fault}
+	return s.db.WithTx(ctx, func(tx *store.Tx) error { return s.record(ctx, tx, j) })
+}
+
+// job is one checked callback to record.
+type job struct {
+	l     store.ListenerRow
+	m     Message
+	st    models.RequestStatus
+	fault string
+}
+
+// record records one message in tx: its request's outcome, a lost
+// request's, or the message kept as unmatched. The request id's lock
+// orders it with the send's own transaction.
+func (s *Service) record(ctx context.Context, tx *store.Tx, j *job) error {
+	l, m, now := j.l, j.m, s.now()
+	if err := s.db.LockRequestID(ctx, tx, m.RequestID); err != nil {
+		return err
+	}
+	r, ok, err := s.db.DeviceRequestByRequestID(ctx, tx, m.RequestID)
+	if err != nil {
+		return err
+	}
+	if ok && r.Account != l.AccountName {
+		return errAccount
+	}
+	how := ending{status: j.st, how: models.EndedByCallback, fault: j.fault, at: now}
+	if ok {
+		return s.end(ctx, tx, r, how)
+	}
+	if r, ok, err = s.db.LostDeviceRequest(ctx, tx, l.AccountName, m.DeviceIDs, now.Add(-models.PollGiveUp)); err != nil || ok {
+		how.rid = m.RequestID
+		if err == nil {
+			err = s.end(ctx, tx, r, how)
 		}
-		r, ok, err := s.db.DeviceRequestByRequestID(ctx, tx, m.RequestID)
-		if err != nil {
-			return err
-		}
-		if ok && r.Account != l.AccountName {
-			return errAccount
-		}
-		how := ending{status: st, how: models.EndedByCallback, fault: fault, at: now}
-		if ok {
-			return s.end(ctx, tx, r, how)
-		}
-		if r, ok, err = s.db.LostDeviceRequest(ctx, tx, l.AccountName, m.DeviceIDs, now.Add(-models.PollGiveUp)); err != nil || ok {
-			how.rid = m.RequestID
-			if err == nil {
-				err = s.end(ctx, tx, r, how)
-			}
-			return err
-		}
-		return s.unmatched(ctx, tx, l, m, st, fault)
-	})
+		return err
+	}
+	return s.unmatched(ctx, tx, l, m, j.st, j.fault)
 }
 
 // outcomeOf reads a message's outcome: its status, else which response it carries.
