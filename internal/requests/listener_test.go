@@ -10,6 +10,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/internal/tsim"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -138,4 +139,23 @@ func TestPollingIsBoundedPerAccount(t *testing.T) {
 			t.Fatalf("pass polled %d (%v), want %d", n, err, want)
 		}
 	}
+}
+
+// A change made in ThingSpace Manage arrives with a request id nobody here
+// sent: it is recorded as its own audit event, once, and ends nothing.
+func TestChangeMadeOutsideThePortalIsItsOwnEvent(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	e.register(t)
+	e.Sim.Hold(true)
+	res := e.suspend(t, e.active(t, 1)...)
+	other := e.active(t, 2)[1]
+	e.Sim.Hold(false)
+	rid := e.Sim.ForeignChange(account, tsim.ActionSuspend, tsim.DeviceID{Kind: other.Kind, ID: other.ID})
+	e.Sim.Wait()
+	if n := e.count(t, `SELECT count(*) FROM audit_events WHERE code = $1 AND detail->>'request_id' = $2 AND department = 'fleet'`,
+		models.EvCallbackUnmatched, rid); n != 1 {
+		t.Fatalf("%d unmatched events for the outside change, want 1", n)
+	}
+	e.want(t, res[0].Request, models.RequestPending, "")
 }
