@@ -50,6 +50,17 @@ const (
 	EvDevicePlan          = "device.plan"
 	EvDeviceDeactivate    = "device.deactivate"
 
+	EvDeviceRequestSent      = "device.request.sent"
+	EvDeviceRequestSucceeded = "device.request.succeeded"
+	EvDeviceRequestFailed    = "device.request.failed"
+	EvDeviceRequestUnknown   = "device.request.unknown"
+	EvCallbackUnmatched      = "device.callback.unmatched"
+	EvCallbackRefused        = "device.callback.refused"
+	EvCallbackRegistered     = "department.callback.registered"
+	EvCallbackDeregistered   = "department.callback.deregistered"
+	EvClientListenerSet      = "api_client.callback.registered"
+	EvClientListenerRemoved  = "api_client.callback.deregistered"
+
 	EvAPIClientCreated = "api_client.created"
 	EvAPIClientRotated = "api_client.secret.rotated"
 	EvAPIClientRevoked = "api_client.revoked"
@@ -132,6 +143,16 @@ var Catalogue = []EventSpec{
 	{EvDeviceActivate, "A person asked ThingSpace to activate a device on a service plan.", []string{"operation", "account", "username", "device", "result", "request_id", "service_plan", "upstream_code"}},
 	{EvDevicePlan, "A person asked ThingSpace to change a device's service plan.", []string{"operation", "account", "username", "device", "result", "request_id", "service_plan", "upstream_code"}},
 	{EvDeviceDeactivate, "A person asked ThingSpace to deactivate a device (after typing its MDN or ICCID).", []string{"operation", "account", "username", "device", "result", "request_id", "reason_code", "etf_waiver", "upstream_code"}},
+	{EvDeviceRequestSent, "An application's device action through the gateway was sent and recorded as a device request to follow (a person's is recorded by its device.<operation> event).", []string{"request_id", "operation", "account", "devices", "status", "client_id"}},
+	{EvDeviceRequestSucceeded, "ThingSpace reported that a device request was done (by callback or status read); attributed to who asked, linked to the send's event.", []string{"request", "request_id", "operation", "devices", "how", "first_event", "took_seconds", "early_callback"}},
+	{EvDeviceRequestFailed, "ThingSpace reported that a device request failed, with its fault text; attributed to who asked, linked to the send's event.", []string{"request", "request_id", "operation", "devices", "how", "first_event", "fault", "took_seconds", "early_callback"}},
+	{EvDeviceRequestUnknown, "Nobody learned a device request's outcome within a day of status reads: it stays unknown (a later callback may still end it).", []string{"request", "request_id", "operation", "devices", "first_event", "polls"}},
+	{EvCallbackUnmatched, "A CarrierService callback named a request id the portal had not sent (a change made in ThingSpace Manage or by another system), or that it had not recorded yet.", []string{"request_id", "account", "status", "devices", "fault"}},
+	{EvCallbackRefused, "The callback listener refused a message (wrong or missing username and password, malformed, too big, unknown account); nothing was recorded as an outcome.", []string{"reason", "account", "status"}},
+	{EvCallbackRegistered, "The portal registered itself as a department account's CarrierService listener (a random username and password, sealed; never recorded).", []string{"account", "url"}},
+	{EvCallbackDeregistered, "The portal removed its CarrierService listener for a department account.", []string{"account"}},
+	{EvClientListenerSet, "An application registered its own callback listener through the gateway (nothing is forwarded upstream).", []string{"client_id", "service", "url"}},
+	{EvClientListenerRemoved, "An application removed its callback listener.", []string{"client_id", "service"}},
 	{EvAPIClientCreated, "An API client was created for a department (its secret is shown once, never stored); role is its maker's, whose device policy bounds it at every call.", []string{"client_id", "name", "owner", "operations", "role", "expires_at"}},
 	{EvAPIClientRotated, "An API client's secret was replaced; the old one works until the overlap ends.", []string{"client_id", "overlap_seconds", "prev_until"}},
 	{EvAPIClientRevoked, "An API client was revoked: its tokens and handles stop working at the next call.", []string{"client_id"}},

@@ -22,13 +22,14 @@ const (
 	NotifyApprovalRequested NotifyEvent = "approval-requested"
 	NotifyApprovalDecided   NotifyEvent = "approval-decided"
 	NotifyAPIClientExpiring NotifyEvent = "api-client-expiring"
+	NotifyDeviceFailed      NotifyEvent = "device-failed"
 )
 
 // NotifyEvents lists every notification event, in the order pages show them.
 var NotifyEvents = []NotifyEvent{
 	NotifyQuarantined, NotifyAttention, NotifyRotationFailed, NotifyDue, NotifyRotated,
 	NotifyBreakGlass, NotifyAuditChain, NotifyApprovalRequested, NotifyApprovalDecided,
-	NotifyAPIClientExpiring,
+	NotifyAPIClientExpiring, NotifyDeviceFailed,
 }
 
 // ParseNotifyEvents reads a comma-separated list of event names; empty

@@ -83,10 +83,26 @@ func route(e *AuditEvent) (Outbound, bool) {
 		o.Subject = "Audit chain verification failed"
 		o.Text = "The audit trail's hash chain is broken at event " + detail(e, "first_bad") + ": an event was changed or removed outside the portal."
 		o.field(e, "first_bad", "reason")
+	case EvDeviceRequestFailed:
+		return deviceFailedOutbound(e, o), true
 	default:
 		return approvalOutbound(e, o)
 	}
 	return o, true
+}
+
+// deviceFailedOutbound tells the department's channels and the person who
+// asked (the event is written in their name) that ThingSpace failed a request.
+func deviceFailedOutbound(e *AuditEvent, o Outbound) Outbound {
+	o.Event, o.Link = NotifyDeviceFailed, "/departments/"+e.Department+"/requests"
+	o.Subject = fmt.Sprintf("%s of %s failed in %s", detail(e, "operation"), detail(e, "devices"), e.Department)
+	o.Text = fmt.Sprintf("ThingSpace reported that the %s asked by %s failed: %s", detail(e, "operation"), e.ActorName, detail(e, "fault"))
+	o.field(e, "request_id", "operation", "devices", "how", "fault")
+	o.set("requester", e.ActorName)
+	if who, err := strconv.ParseInt(e.Actor, 10, 64); err == nil && who > 0 {
+		o.Recipients = []int64{who}
+	}
+	return o
 }
 
 // approvalOutbound routes the approval events: a request to its approvers

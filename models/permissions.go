@@ -32,6 +32,9 @@ const (
 	// PermGateway marks the gateway's routes (/api/...): they are not for
 	// people; the gateway's own bearer tokens and session handles decide.
 	PermGateway Permission = "gateway"
+	// PermCallback marks ThingSpace's callback listener: not for people;
+	// the username and password ThingSpace echoes decide.
+	PermCallback Permission = "callback"
 	// PermManageNotifications adds, removes and tests notification channels.
 	PermManageNotifications Permission = "notify.manage"
 	// PermDecideApprovals approves or refuses another person's request

@@ -19,6 +19,11 @@ type Page struct {
 	Flashes  []Flash
 	Path     string
 	Warnings []string // shown to every page, such as break-glass sign-in
+	// Refresh reloads the page after that many seconds (0: never), at
+	// RefreshURL if set: a meta refresh, which works without JavaScript
+	// and under the page's CSP.
+	Refresh    int
+	RefreshURL string
 }
 
 // UserView is the signed-in person as the header shows them.

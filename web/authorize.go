@@ -13,8 +13,8 @@ import (
 func (s *Server) authorize(perm models.Permission) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if perm == models.PermPublic || perm == models.PermGateway {
-				// The gateway authenticates its own callers.
+			if perm == models.PermPublic || perm == models.PermGateway || perm == models.PermCallback {
+				// The gateway and the callback listener authenticate their own callers.
 				return next(c)
 			}
 			p := principal(c)

@@ -32,6 +32,7 @@ func (s *Server) dashboard(c echo.Context) error {
 	if p.Can(models.PermManageNotifications, "") {
 		s.notificationWarnings(c, &pg)
 	}
+	s.requestTroubles(c, &v)
 	return render(c, http.StatusOK, templates.Dashboard(pg, v))
 }
 
@@ -76,4 +77,22 @@ func orText(s, alt string) string {
 		return alt
 	}
 	return s
+}
+
+// requestTroubles adds each department's failed and long-pending device
+// requests to its card. A failure to read them is logged: the dashboard
+// still shows.
+func (s *Server) requestTroubles(c echo.Context, v *templates.DashboardView) {
+	troubles, err := s.reqs.Troubles(c.Request().Context(), principal(c))
+	if err != nil {
+		s.log.Error("device request troubles", "err", err)
+		return
+	}
+	for _, t := range troubles {
+		for i := range v.Cards {
+			if v.Cards[i].Slug == t.Department {
+				v.Cards[i].RequestsFailed, v.Cards[i].RequestsLongPending = t.Failed+t.UnknownCount, t.LongPending
+			}
+		}
+	}
 }

@@ -153,6 +153,11 @@ func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.F
 			return err
 		}
 	}
+	if v.CanManage && d.AccountName != "" {
+		if v.Callback, err = s.callbackView(c, false); err != nil {
+			return err
+		}
+	}
 	for _, r := range dv.Runs {
 		started := r.StartedAt
 		v.Runs = append(v.Runs, templates.RunRow{Started: day(&started), Ended: day(r.EndedAt),
@@ -221,6 +226,11 @@ func (s *Server) departmentSettings(c echo.Context) error {
 			Rotate: c.FormValue("approve_rotate") == "on"}}
 	if err := s.creds.UpdateSettings(c.Request().Context(), principal(c), meta(c), c.Param("slug"), set); err != nil {
 		return s.departmentError(c, err)
+	}
+	if registered, err := s.reqs.Follow(c.Request().Context(), principal(c), meta(c), c.Param("slug")); err != nil {
+		return s.back(c, "error", "Settings saved, but registering the callback listener did not work: "+personMessage(err)+" Outcomes are found by polling until it is registered.")
+	} else if registered {
+		return s.back(c, "success", "Settings saved; the portal is registered as the account's callback listener.")
 	}
 	return s.back(c, "success", "Settings saved.")
 }

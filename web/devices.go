@@ -46,12 +46,17 @@ func (s *Server) devicesList(c echo.Context) error {
 		key := d.Primary()
 		v.Rows = append(v.Rows, templates.DeviceRow{Key: key.Kind + ":" + key.ID, MDN: d.ID("mdn"), ICCID: d.ID("iccid"), IMEI: d.ID("imei"),
 			State: d.State, Plan: d.ServicePlan, LastActivation: dateOf(d.LastActivation), LastConnection: dateOf(d.LastConnection), Connected: d.Connected,
-			HistoryHref: "/audit?" + url.Values{"department": {slug}, "q": {key.ID}}.Encode()})
+			HistoryHref:  "/audit?" + url.Values{"department": {slug}, "q": {key.ID}}.Encode(),
+			RequestsHref: "/departments/" + slug + "/requests?" + url.Values{"device": {key.Kind + ":" + key.ID}}.Encode()})
 	}
 	if page.Next > 0 {
 		v.NextHref = "/departments/" + slug + "/devices?" + url.Values{"state": {q.State}, "after": {strconv.FormatInt(page.Next, 10)}}.Encode()
 	}
-	return render(c, http.StatusOK, templates.Devices(s.page(c, "Devices of "+page.Department.Name), v))
+	pg := s.page(c, "Devices of "+page.Department.Name)
+	if err := s.recentRequests(c, &v, &pg); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, templates.Devices(pg, v))
 }
 
 // deviceIDs reads the devices of a request: checked boxes ("kind:id") and
@@ -120,14 +125,20 @@ func (s *Server) deviceAct(op models.Operation) echo.HandlerFunc {
 			return err
 		}
 		v := templates.DeviceResultsView{Slug: slug, Name: slug, Op: string(op)}
+		var reqIDs []int64
 		for _, r := range results {
+			reqIDs = append(reqIDs, r.Request)
 			row := templates.DeviceResultRow{Device: r.Device.Kind + ":" + r.Device.ID, Outcome: r.Outcome, RequestID: r.RequestID, Message: r.Message}
 			if r.Now != nil {
 				row.StateNow = r.Now.State
 			}
 			v.Rows = append(v.Rows, row)
 		}
-		return render(c, http.StatusOK, templates.DeviceResults(s.page(c, string(op)+" results"), v))
+		pg := s.page(c, string(op)+" results")
+		if v.Follow = followURL(slug, reqIDs); v.Follow != "" {
+			pg.Refresh, pg.RefreshURL = 3, v.Follow
+		}
+		return render(c, http.StatusOK, templates.DeviceResults(pg, v))
 	}
 }
 

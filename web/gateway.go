@@ -8,6 +8,7 @@ import (
 
 	"github.com/uwsportal/uwsportal/api"
 	"github.com/uwsportal/uwsportal/internal/gateway"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -40,7 +41,8 @@ func (s *Server) gatewayServe(c echo.Context) error {
 }
 
 // notForGateway skips a browser middleware (session, principal, CSRF) on
-// the gateway's paths: a session cookie means nothing there.
+// the gateway's paths and ThingSpace's callback listener: a session cookie
+// means nothing there.
 func notForGateway(mw echo.MiddlewareFunc) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		withMW := mw(next)
@@ -54,5 +56,5 @@ func notForGateway(mw echo.MiddlewareFunc) echo.MiddlewareFunc {
 }
 
 func isGateway(path string) bool {
-	return strings.HasPrefix(path, gatewayPrefix) || path == strings.TrimSuffix(gatewayPrefix, "/")
+	return strings.HasPrefix(path, gatewayPrefix) || path == strings.TrimSuffix(gatewayPrefix, "/") || path == requests.ListenerPath
 }

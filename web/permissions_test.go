@@ -136,6 +136,13 @@ var matrix = map[string]string{
 	"PATCH /api/*":          "gateway",
 	"HEAD /api/*":           "gateway",
 	"OPTIONS /api/*":        "gateway",
+	// Device requests: those who work on the department's devices; the
+	// callback listener answers only ThingSpace's echoed credentials.
+	"GET /departments/:slug/requests":          "admin lead-A member-A",
+	"GET /departments/:slug/callbacks":         "admin",
+	"POST /departments/:slug/callbacks":        "admin",
+	"POST /departments/:slug/callbacks/delete": "admin",
+	"POST /callbacks/thingspace":               "callback",
 }
 
 func defaultPolicyForm() []string {
@@ -197,6 +204,10 @@ func TestPermissionMatrix(t *testing.T) {
 				checkGatewayRefuses(t, c, ts.URL, r.Method, path, who.name)
 				continue
 			}
+			if matrix[r.Method+" "+r.Path] == "callback" {
+				checkListenerRefuses(t, c, ts.URL+path, who.name)
+				continue
+			}
 			if r.Method == http.MethodGet {
 				res, body = do(t, c, http.MethodGet, ts.URL+path, nil)
 			} else {
@@ -223,6 +234,20 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 	if denied == 0 {
 		t.Fatal("denials were not audited")
+	}
+}
+
+// checkListenerRefuses posts a persona's browser request (cookie, no
+// echoed credentials) to the callback listener: a 401, whoever is signed in.
+func checkListenerRefuses(t *testing.T, c *http.Client, u, who string) {
+	t.Helper()
+	res, err := c.Post(u, "application/json", strings.NewReader(`{"requestId":"r-1","status":"Success","deviceIds":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("%s: the callback listener answered %d, want 401", who, res.StatusCode)
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	people "github.com/uwsportal/uwsportal/internal/identity"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/notify"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/models"
@@ -59,6 +60,7 @@ type Server struct {
 	gateway   *gateway.Service
 	notify    *notify.Service
 	approvals *approvals.Service
+	reqs      *requests.Service
 	sessions  *scs.SessionManager
 	oidc      *sso.Client
 	keys      *secret.Keyring
@@ -87,7 +89,7 @@ func New(d Deps) (*Server, error) {
 		version: d.Version, assets: a, policies: map[string]models.Permission{},
 		now: d.App.Now, keys: d.App.Keys, heavy: make(chan struct{}, maxHeavy),
 		people: d.App.Identity, trail: d.App.Audit, creds: d.App.Departments, rotations: d.App.Rotation, devices: d.App.Devices,
-		gateway: d.App.Gateway, approvals: d.App.Approvals, notify: d.App.Notify, ready: d.App.Ready,
+		gateway: d.App.Gateway, approvals: d.App.Approvals, notify: d.App.Notify, ready: d.App.Ready, reqs: d.App.Requests,
 		sessions: d.App.Web.Sessions, oidc: d.App.Web.SSO, stateKeys: d.App.Web.StateKeys, tokenKeys: d.App.Web.TokenKeys,
 	}
 	if s.cfg.MetricsAddr == "" && !metricsOnMainListener(s.cfg.Addr, "") {
@@ -200,6 +202,7 @@ func (s *Server) routes() {
 	s.apiClientRoutes()
 	s.gatewayRoutes()
 	s.notifyRoutes()
+	s.requestRoutes()
 
 	s.route(http.MethodGet, "/admin/users", models.PermViewUsers, s.users)
 	s.route(http.MethodPost, "/admin/users/:id/disable", models.PermManageUsers, s.userDisable)

@@ -95,7 +95,6 @@ func run(ctx context.Context, getenv func(string) string) error {
 		go func() { _ = hs.Serve(listeners[addr]) }()
 		defer hs.Close()
 	}
-
 	defer serveMailbox(listeners[mailAddr]).Close()
 
 	env := map[string]string{
@@ -103,6 +102,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		"UWSPORTAL_MASTER_KEY":   key,
 		"UWSPORTAL_ADDR":         portalAddr,
 		"UWSPORTAL_BASE_URL":     "http://" + portalAddr,
+		"UWSPORTAL_CALLBACK_URL": "http://" + portalAddr, // ThingSpace (the simulator) calls the portal back here
 		"OIDC_ISSUER":            "http://" + idpAddr,
 		"OIDC_CLIENT_ID":         "uwsportal",
 		"OIDC_CLIENT_SECRET":     idpSecret,
@@ -173,7 +173,10 @@ func seed(ctx context.Context, getenv func(string) string, sim *tsim.Server) err
 			return err
 		}
 	}
-	return ageDemoCredential(ctx, getenv("DATABASE_URL"))
+	if err := ageDemoCredential(ctx, getenv("DATABASE_URL")); err != nil {
+		return err
+	}
+	return followDemo(ctx, getenv, sim)
 }
 
 var demoDepartments = []struct {

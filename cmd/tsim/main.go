@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		devices   = fs.Int("devices", 0, "seed this many devices into -device-account (0: no device inventory)")
 		devAcct   = fs.String("device-account", "0000123456-00001", "billing account name of the seeded devices")
 		devSeed   = fs.Int64("device-seed", 1, "seed of the generated devices")
+		async     = fs.Duration("async", 0, "complete device actions this long after answering, with status reads and callbacks (0: at once)")
 	)
 	fs.Var(users, "user", "a UWS user as name:password (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -79,6 +80,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		SessionIdle: *idle, BearerTTL: *bearerTTL, Lockout: *lockout, Logger: log,
 	})
 	sim.SetTokenLatency(*tokenWait)
+	if *async > 0 {
+		sim.SetAsync(tsim.AsyncOptions{Delay: *async, Retry: 30 * time.Second})
+	}
 	if *devices < 0 {
 		return errors.New("-devices must not be negative")
 	}

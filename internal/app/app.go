@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/approvals"
@@ -25,6 +28,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/netguard"
 	"github.com/uwsportal/uwsportal/internal/notify"
 	"github.com/uwsportal/uwsportal/internal/notify/channel"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -63,6 +67,8 @@ type App struct {
 	// KeySource names where the master keys come from, for messages
 	// (empty: UWSPORTAL_MASTER_KEY).
 	KeySource string
+	// Requests follows every device action to its end (callbacks, polling).
+	Requests *requests.Service
 }
 
 // Parts are what New builds the portal from. Open fills them from the
@@ -79,6 +85,10 @@ type Parts struct {
 	Metrics   *metrics.Metrics // may be nil
 	// GatewayLimits bound each API client (zero: the defaults).
 	GatewayLimits gateway.Limits
+	// Poll bounds the request status reads (zero: the defaults).
+	Poll requests.PollOptions
+	// CallbackTargets checks a client listener URL (nil: requests.PublicTarget).
+	CallbackTargets func(*url.URL) error
 	// Sender delivers notifications (nil: built from the configuration;
 	// tests give one that trusts their mail server).
 	Sender *channel.Sender
@@ -125,19 +135,28 @@ func New(p Parts) (*App, error) {
 	ntf := newNotify(core, p)
 	appr := approvals.New(approvals.Deps{DB: core.DB, Log: core.Log, Now: core.Now, Window: core.Config.ApprovalWindow})
 	depts := departments.New(departments.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Approvals: appr, Log: core.Log, Metrics: core.Metrics, Now: core.Now,
-		Resealers: []departments.Resealer{ntf}})
+		Resealers: []departments.Resealer{ntf, requests.Resealer{DB: core.DB, Keys: p.Keys}}})
 	rot := rotation.New(rotation.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Log: core.Log,
 		Metrics: core.Metrics, Now: core.Now})
-	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Log: core.Log,
+	guard := outboundGuard(core)
+	targets, hc := p.CallbackTargets, (*http.Client)(nil)
+	if targets == nil {
+		// Client listeners are outbound targets like notification ones:
+		// checked when registered, and again at every connection.
+		targets, hc = listenerCheck(guard), guard.Client(10*time.Second)
+	}
+	reqs := requests.New(requests.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
+		Now: core.Now, CallbackURL: core.Config.CallbackURL, Poll: p.Poll, CheckTarget: targets, HTTPClient: hc})
+	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Requests: reqs, Log: core.Log,
 		Metrics: core.Metrics, Now: core.Now})
-	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
+	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Requests: reqs, Log: core.Log, Metrics: core.Metrics,
 		Now: core.Now, Limits: p.GatewayLimits})
 	web, err := newWebParts(core, p.Keys)
 	if err != nil {
 		return nil, err
 	}
 	return &App{Core: *core, Keys: p.Keys, Upstream: up, Departments: depts, Rotation: rot, Devices: devs, Gateway: gw,
-		Approvals: appr, Notify: ntf, Web: web, KeySource: p.KeySource}, nil
+		Requests: reqs, Approvals: appr, Notify: ntf, Web: web, KeySource: p.KeySource}, nil
 }
 
 // newNotify builds the notification service from the configuration.
@@ -177,6 +196,25 @@ func UpstreamConfig(cfg *config.Config, version string, now func() time.Time) (u
 	}
 	backends[models.ProtocolSOAP] = soap
 	return upstream.Config{Backends: backends, QuarantineThreshold: cfg.QuarantineThreshold}, nil
+}
+
+// listenerCheck refuses a client listener URL that is not https or http,
+// or whose host resolves to an address the guard refuses.
+func listenerCheck(g *netguard.Guard) func(*url.URL) error {
+	return func(u *url.URL) error {
+		if err := requests.PublicTarget(u); err != nil {
+			return err
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
+		}
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return fmt.Errorf("listener port %q: %w", port, err)
+		}
+		return g.CheckHost(context.Background(), u.Hostname(), uint16(n))
+	}
 }
 
 // outboundGuard checks the connections to targets people type: private

@@ -9,16 +9,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/app"
+	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/notify/channel"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
@@ -120,6 +123,12 @@ type Options struct {
 	LoginLease time.Duration
 	// GatewayLimits bound each API client (zero: the defaults).
 	GatewayLimits gateway.Limits
+	// CallbackURL is UWSPORTAL_CALLBACK_URL ("" : none).
+	CallbackURL string
+	// Poll bounds request status reads (zero: the defaults).
+	Poll requests.PollOptions
+	// AnyCallbackTarget lets client listeners be on loopback (httptest).
+	AnyCallbackTarget bool
 	// Sender delivers notifications (nil: one built from an empty
 	// configuration, which cannot send email).
 	Sender *channel.Sender
@@ -155,7 +164,11 @@ func New(t testing.TB, o Options) *Env {
 	}
 	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(app.Parts{DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), GatewayLimits: o.GatewayLimits, Sender: o.Sender,
+	var targets func(*url.URL) error
+	if o.AnyCallbackTarget {
+		targets = func(*url.URL) error { return nil }
+	}
+	a, err := app.New(app.Parts{Config: &config.Config{CallbackURL: o.CallbackURL}, Poll: o.Poll, CallbackTargets: targets, DB: o.DB, Keys: o.Keys, Log: log, Metrics: metrics.New(), GatewayLimits: o.GatewayLimits, Sender: o.Sender,
 		Upstream: upstream.Config{Backends: o.Sim.Backends(t), QuarantineThreshold: o.Threshold, HTTPTimeout: 5 * time.Second, LoginLease: o.LoginLease}})
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ var groups = map[string]string{
 	"api-client": "Manage the gateway's API clients",
 	"notify":     "Manage notification channels",
 	"audit":      "Verify the audit chain, export the trail",
+	"callbacks":  "The portal as a department account's CarrierService listener (UWSPORTAL_CALLBACK_URL)",
 }
 
 func leaves() []leaf {
@@ -81,6 +82,11 @@ func leaves() []leaf {
 			run: func(a *app, ctx context.Context, args []string) error { return a.healthcheck(ctx, args) }},
 		{path: "version", short: "Print the version",
 			run: func(a *app, ctx context.Context, args []string) error { return a.version(args) }},
+	}
+	for verb, short := range map[string]string{"register": "Register the portal as the department account's CarrierService listener",
+		"list": "Show the account's current listener registration", "deregister": "Remove the portal's listener (outcomes are then found by polling)"} {
+		ls = append(ls, leaf{path: "callbacks " + verb, short: short,
+			run: func(a *app, ctx context.Context, args []string) error { return a.callbacks(ctx, verb, args) }})
 	}
 	for _, verb := range []string{"remove", "test"} {
 		ls = append(ls, leaf{path: "notify " + verb, short: map[string]string{"remove": "Remove a channel and its pending messages",

@@ -62,6 +62,7 @@ func (a *app) departmentSet(ctx context.Context, args []string) error {
 				return userError(err)
 			}
 			fmt.Fprintf(a.stdout, "department %s: ThingSpace account %s\n", slug, account)
+			a.followAccount(ctx, pa, p, slug)
 		}
 		if !changed {
 			return nil

@@ -87,6 +87,9 @@ func (a *app) devicesAct(ctx context.Context, op models.Operation, args []string
 		failed := 0
 		for _, r := range results {
 			fmt.Fprintf(a.stdout, "%s:%s\t%s\t%s\t%s\n", r.Device.Kind, r.Device.ID, r.Outcome, orDash(r.RequestID), r.Message)
+			if r.Request != 0 {
+				fmt.Fprintf(a.stdout, "\tfollowed as device request %d: see the department's Requests page for how it ends\n", r.Request)
+			}
 			if r.Outcome != devices.Accepted {
 				failed++
 			}

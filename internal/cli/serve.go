@@ -191,6 +191,7 @@ func startBackground(ctx context.Context, cfg *config.Config, pa *portal.App, lo
 		resolveStuckRotations(ctx, pa, log)
 		run("notification worker", pa.NotificationWorker().Run)
 		run("audit watch", pa.Audit.Watch)
+		run("device requests", pa.Requests.Run)
 		if cfg.SchedulerEnabled {
 			run("scheduler", pa.Rotation.NewScheduler(rotation.SchedulerOptions{}).Run)
 		}

@@ -22,6 +22,9 @@ type Config struct {
 	DatabaseURL string // may be empty: the caller bootstraps a local database
 	Addr        string
 	BaseURL     *url.URL
+	// CallbackURL is the portal's address as ThingSpace reaches it, for
+	// its callbacks ("" : none, the portal polls request status instead).
+	CallbackURL string
 	MetricsAddr string // empty: /metrics on the main listener
 	AutoMigrate bool
 	LogLevel    string
@@ -92,6 +95,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		DatabaseURL:         p.secret("DATABASE_URL"),
 		Addr:                p.addr("UWSPORTAL_ADDR", "127.0.0.1:8080"),
 		BaseURL:             p.baseURL("UWSPORTAL_BASE_URL", "http://127.0.0.1:8080"),
+		CallbackURL:         p.optHTTPURL("UWSPORTAL_CALLBACK_URL"),
 		MetricsAddr:         p.optAddr("UWSPORTAL_METRICS_ADDR"),
 		AutoMigrate:         p.boolean("UWSPORTAL_AUTO_MIGRATE", true),
 		LogLevel:            p.oneOf("UWSPORTAL_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
@@ -219,6 +223,14 @@ func (p *parser) httpURL(name, def string) string {
 		p.fail(name, "must be an absolute http(s) URL")
 	}
 	return strings.TrimRight(v, "/")
+}
+
+// optHTTPURL reads an optional absolute http(s) URL ("" when unset).
+func (p *parser) optHTTPURL(name string) string {
+	if p.getenv(name) == "" {
+		return ""
+	}
+	return p.httpURL(name, "")
 }
 
 func (p *parser) baseURL(name, def string) *url.URL {

@@ -29,6 +29,7 @@ func TestEachVariableIsValidated(t *testing.T) {
 	cases := map[string]string{
 		"UWSPORTAL_ADDR":                 "no-port",
 		"UWSPORTAL_BASE_URL":             "ftp://x",
+		"UWSPORTAL_CALLBACK_URL":         "callbacks.example.com",
 		"UWSPORTAL_METRICS_ADDR":         "nope",
 		"UWSPORTAL_AUTO_MIGRATE":         "perhaps",
 		"UWSPORTAL_LOG_LEVEL":            "loud",
@@ -146,5 +147,17 @@ func TestOIDCIssuerMustBeHTTPSOffLoopback(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("OIDC_ISSUER=%s: %v", issuer, err)
 		}
+	}
+}
+
+func TestCallbackURLIsOptional(t *testing.T) {
+	c, err := Load(env(minimal()))
+	if err != nil || c.CallbackURL != "" {
+		t.Fatalf("unset: %q, %v", c.CallbackURL, err)
+	}
+	m := minimal()
+	m["UWSPORTAL_CALLBACK_URL"] = "https://cb.example.com/"
+	if c, err = Load(env(m)); err != nil || c.CallbackURL != "https://cb.example.com" {
+		t.Fatalf("set: %q, %v", c.CallbackURL, err)
 	}
 }

@@ -46,6 +46,9 @@ type DeviceResult struct {
 	// Now is the device as re-read after an unknown outcome (nil if that
 	// read failed too).
 	Now *models.Device
+	// Request is the portal's record that follows the action to its end
+	// (0 if it could not be written).
+	Request int64
 }
 
 var (
@@ -141,9 +144,7 @@ func (s *Service) Act(ctx context.Context, p *models.Principal, meta models.Requ
 		if a.Op == models.OpDeactivate {
 			e.With("reason_code", a.ReasonCode, "etf_waiver", a.ETFWaiver)
 		}
-		if err := s.db.AuditAlone(ctx, e); err != nil {
-			s.log.Error("audit", "code", e.Code, "err", err)
-		}
+		r.Request = s.recordSend(ctx, p, meta, ss, a.Op, r, e)
 		results = append(results, r)
 	}
 	return results, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/approvals"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
@@ -34,6 +35,9 @@ type Deps struct {
 	Log       *slog.Logger
 	Metrics   *metrics.Metrics // may be nil
 	Now       func() time.Time
+
+	// Requests follows each action sent to its end.
+	Requests *requests.Service
 }
 
 // Service is the devices use cases.
@@ -46,11 +50,14 @@ type Service struct {
 	log   *slog.Logger
 	m     *metrics.Metrics
 	now   func() time.Time
+
+	reqs *requests.Service
 }
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, m: d.Metrics, now: d.Now}
+	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, m: d.Metrics, now: d.Now,
+		reqs: d.Requests}
 }
 
 // session is what one operation needs upstream: the department, its

@@ -68,6 +68,9 @@ func (s *Service) device(q *request, op models.Operation) error {
 		return err
 	}
 	s.keep(q, idem, ans.Status, ans.Body)
+	if op != models.OpList {
+		s.recordSend(ctx, q, op, body, ans)
+	}
 	ct := ans.ContentType
 	if ct == "" {
 		ct = "application/json"

@@ -26,6 +26,7 @@ import (
 
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/metrics"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/upstream"
@@ -84,6 +85,10 @@ type Deps struct {
 	Metrics     *metrics.Metrics // may be nil
 	Now         func() time.Time
 	Limits      Limits
+
+	// Requests records each action sent, follows it to its end and
+	// answers the clients' status reads and callbacks.
+	Requests *requests.Service
 }
 
 // Service is the gateway: API client management and the protocol.
@@ -92,6 +97,7 @@ type Service struct {
 	keys   *secret.Keyring
 	up     *upstream.Service
 	depts  *departments.Service
+	reqs   *requests.Service
 	log    *slog.Logger
 	m      *metrics.Metrics
 	now    func() time.Time
@@ -104,7 +110,7 @@ type Service struct {
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, log: d.Log, m: d.Metrics, now: d.Now,
+	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, reqs: d.Requests, log: d.Log, m: d.Metrics, now: d.Now,
 		limits: d.Limits.withDefaults(), inFlight: map[string]int{}}
 }
 

@@ -88,6 +88,8 @@ func (s *Service) dispatch(q *request) error {
 	case path == PathLogout:
 		q.op = "logout"
 		return s.onlyPost(q, s.logout)
+	case isFollowUp(path):
+		return s.followUp(q)
 	case strings.HasPrefix(path, PathDevices):
 		op, err := models.ParseOperation(strings.TrimPrefix(path, PathDevices))
 		if err != nil || strings.ContainsAny(strings.TrimPrefix(path, PathDevices), " \t") {

@@ -181,6 +181,10 @@ func (s *Server) handleDeviceAction(op string) http.HandlerFunc {
 			writeM2MError(w, http.StatusBadRequest, codeInvalidInput, msg)
 			return
 		}
+		if s.async.enabled() {
+			s.queue(w, op, name, b)
+			return
+		}
 		if code, msg := s.inv.apply(op, b, name, s.now()); code != "" {
 			s.countDeviceCall(name, deviceRejected)
 			writeM2MError(w, http.StatusBadRequest, code, msg)

@@ -42,6 +42,8 @@ type Server struct {
 	tokenLatency time.Duration // see SetTokenLatency
 
 	inv *inventory // devices; its own lock
+
+	async *asyncMode // asynchronous actions and callbacks; its own lock
 }
 
 type session struct {
@@ -79,6 +81,7 @@ func New(opts Options) *Server {
 		users:    make(map[string]*user),
 		sessions: make(map[string]*session),
 		inv:      newInventory(),
+		async:    newAsyncMode(),
 	}
 	for name, pw := range opts.Users {
 		s.SetUser(name, pw)
@@ -94,6 +97,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/m2m/v1/session/logout", s.handleLogout)
 	m.HandleFunc("PUT /api/m2m/v1/session/password/actions/reset", s.handleReset)
 	s.deviceRoutes(m)
+	s.asyncRoutes(m)
 	m.HandleFunc("POST /api/v2/SessionService.svc", s.handleSOAP)
 	m.HandleFunc("GET /_tsim/stats", s.handleAdminStats)
 	m.HandleFunc("GET /_tsim/users/{name}", s.handleAdminGetUser)

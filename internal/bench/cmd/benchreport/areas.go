@@ -38,7 +38,7 @@ type area struct {
 
 // areas are the report's sections, in the order they are printed.
 func areas() []area {
-	return []area{auditArea(), webArea(), thingSpaceArea(), rotationArea(), devicesArea(), gatewayArea(), otherArea()}
+	return []area{auditArea(), webArea(), thingSpaceArea(), rotationArea(), devicesArea(), gatewayArea(), requestsArea(), otherArea()}
 }
 
 // lt and ge are the common targets: a figure below, or at least, a limit.

@@ -53,6 +53,9 @@ var benchtimes = map[string]string{
 	"BenchmarkRotation":                 "200x",
 	"BenchmarkSchedulerPass100":         "5x",
 	"BenchmarkNewDatabase":              "30x",
+	"BenchmarkCallbacksRecorded":        "2000x",
+	"BenchmarkCallbacksRecordedPgx":     "2000x",
+	"BenchmarkStatusCallsPerRequest":    "1x",
 }
 
 // pkgBenchmarks is one package and the benchmark functions its tests define.

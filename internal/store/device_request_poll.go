@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// claimDueRequests takes the open requests whose status read is due, at
+// most perAccount of each account and limit in all, and leases them to
+// the caller until the lease ends: SKIP LOCKED and the lease make every
+// request asked about by one instance at a time.
+const claimDueRequests = `
+WITH due AS (
+    SELECT id, account_name, next_poll_at FROM device_requests
+     WHERE next_poll_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
+     ORDER BY next_poll_at
+     LIMIT ? FOR UPDATE SKIP LOCKED
+), ranked AS (
+    SELECT id, row_number() OVER (PARTITION BY account_name ORDER BY next_poll_at) AS n FROM due
+)
+UPDATE device_requests r SET claimed_until = ?
+  FROM ranked WHERE r.id = ranked.id AND ranked.n <= ?
+RETURNING r.id`
+
+// ClaimDueRequests leases the requests due for a status read at now.
+func (db *DB) ClaimDueRequests(ctx context.Context, now time.Time, lease time.Duration, limit, perAccount int) ([]models.DeviceRequest, error) {
+	var ids []int64
+	err := db.q(ctx, nil).Raw(claimDueRequests, now, now, limit*4, now.Add(lease), perAccount).Scan(&ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("claim due requests: %w", err)
+	}
+	if len(ids) > limit {
+		// Past the limit: give the lease back at once.
+		if err := db.q(ctx, nil).Exec(`UPDATE device_requests SET claimed_until = NULL WHERE id IN ?`, ids[limit:]).Error; err != nil {
+			return nil, fmt.Errorf("release requests: %w", err)
+		}
+		ids = ids[:limit]
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return db.requests(ctx, nil, requestSelect+` WHERE r.id IN ? ORDER BY r.next_poll_at`, ids)
+}
+
+// RequestPolled records a status read of request id that found no
+// outcome: the number of reads made and the next one (nil: none, the
+// request is then unknown). It changes nothing once the request ended.
+func (db *DB) RequestPolled(ctx context.Context, tx *Tx, id int64, polls int, next *time.Time) (bool, error) {
+	res := db.q(ctx, tx).Exec(`UPDATE device_requests SET polls = ?, next_poll_at = ?, claimed_until = NULL,
+	       status = CASE WHEN ?::timestamptz IS NULL THEN 'unknown' ELSE status END
+	 WHERE id = ? AND status IN ('pending', 'unknown')`, polls, next, next, id)
+	if res.Error != nil {
+		return false, fmt.Errorf("record poll of request %d: %w", id, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// RequestFilter selects requests for a page.
+type RequestFilter struct {
+	Department string // slug; "" all
+	Device     string // "kind:id"; "" any
+	Open       bool   // only pending and unknown
+	Limit      int
+}
+
+// DeviceRequests lists requests, newest first.
+func (db *DB) DeviceRequests(ctx context.Context, f RequestFilter) ([]models.DeviceRequest, error) {
+	q, args := requestSelect+` WHERE true`, []any{}
+	if f.Department != "" {
+		q, args = q+` AND d.slug = ?`, append(args, f.Department)
+	}
+	if f.Device != "" {
+		q, args = q+` AND ? = ANY (r.devices)`, append(args, f.Device)
+	}
+	if f.Open {
+		q += ` AND r.status IN ('pending', 'unknown')`
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	return db.requests(ctx, nil, q+` ORDER BY r.sent_at DESC, r.id DESC LIMIT ?`, append(args, f.Limit)...)
+}
+
+// DeviceRequestsByID reads the requests ids (those that exist).
+func (db *DB) DeviceRequestsByID(ctx context.Context, ids []int64) ([]models.DeviceRequest, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return db.requests(ctx, nil, requestSelect+` WHERE r.id IN ? ORDER BY r.id`, ids)
+}
+
+// RequestTroubles counts, per department slug, the requests that failed
+// since and those pending for longer than pendingFor.
+type RequestTroubles struct {
+	Department   string
+	Failed       int
+	LongPending  int
+	UnknownCount int
+}
+
+// CountRequestTroubles reads the dashboard's counts.
+func (db *DB) CountRequestTroubles(ctx context.Context, since, pendingBefore time.Time) ([]RequestTroubles, error) {
+	var out []RequestTroubles
+	err := db.q(ctx, nil).Raw(`SELECT d.slug AS department,
+	       count(*) FILTER (WHERE r.status = 'failed' AND r.sent_at >= ?) AS failed,
+	       count(*) FILTER (WHERE r.status = 'pending' AND r.sent_at < ?) AS long_pending,
+	       count(*) FILTER (WHERE r.status = 'unknown' AND r.sent_at >= ?) AS unknown_count
+	  FROM device_requests r JOIN departments d ON d.id = r.department_id
+	 WHERE r.sent_at >= ? OR r.status = 'pending'
+	 GROUP BY d.slug ORDER BY d.slug`, since, pendingBefore, since, since).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("count request troubles: %w", err)
+	}
+	return out, nil
+}
