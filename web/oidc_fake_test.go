@@ -78,7 +78,26 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		}
 		answer(w, map[string]any{"sub": "user-1", "groups": f.currentGroups()})
 	})
-	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/token", f.token(t, answer))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(mux)
+	if err := srv.Listener.Close(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	f.URL = srv.URL
+	return f
+}
+
+// token is the fake token endpoint: the code or a refresh token for an ID
+// token shaped (and signed) as the test asks.
+func (f *fakeIdP) token(t *testing.T, answer func(http.ResponseWriter, any)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if r.FormValue("grant_type") == "refresh_token" && (f.refuse || r.FormValue("refresh_token") != "rt") {
@@ -106,20 +125,7 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		answer(w, map[string]any{"access_token": "at", "refresh_token": "rt", "token_type": "Bearer", "expires_in": 300, "id_token": tok})
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(mux)
-	if err := srv.Listener.Close(); err != nil {
-		t.Fatal(err)
-	}
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL
-	return f
 }
 
 // signToken makes a compact RS256 JWT of claims, signed by key as "k1".

@@ -11,7 +11,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uwsportal/uwsportal/internal/requests"
-	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/templates"
 )
@@ -84,7 +83,7 @@ func requestRows(list []models.DeviceRequest, now time.Time) []templates.Request
 			took = now.Sub(r.SentAt).Round(time.Second).String() + " so far"
 		}
 		rows = append(rows, templates.RequestRow{ID: strconv.FormatInt(r.ID, 10), RequestID: orDash(r.RequestID), Operation: string(r.Operation),
-			Devices: strings.Join(store.DeviceKeys(r.Devices), " "), Who: orDash(r.ActorName), Sent: r.SentAt.UTC().Format("2006-01-02 15:04:05"),
+			Devices: strings.Join(models.DeviceKeys(r.Devices), " "), Who: orDash(r.ActorName), Sent: r.SentAt.UTC().Format("2006-01-02 15:04:05"),
 			Status: string(r.Status), How: orDash(r.EndedBy), Took: took, Fault: r.Fault})
 	}
 	return rows

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -131,8 +132,7 @@ func (a answer) code(t testing.TB) string {
 		return "oauth:" + e
 	}
 	if f, ok := m["fault"].(map[string]any); ok {
-		b, _ := json.Marshal(f["code"])
-		return "fault:" + string(b)
+		return "fault:" + fmt.Sprint(f["code"])
 	}
 	t.Fatalf("answer %d is not in ThingSpace's error shape: %.200s", a.Status, a.Body)
 	return ""

@@ -97,7 +97,9 @@ func TestTheCheckHoldsAtConnectionTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
+	if err := res.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if res.StatusCode != http.StatusFound || hits.Load() != 1 {
 		t.Fatalf("redirect: %d after %d requests, want the 302 itself", res.StatusCode, hits.Load())
 	}

@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
@@ -101,8 +100,7 @@ func checkOnce(t *testing.T, name string, reqs []channeltest.Request, want map[s
 	}
 	got := byEvent(reqs)
 	if !maps.Equal(got, want) {
-		b, _ := json.Marshal(got)
-		t.Errorf("%s got %s, want %v", name, b, want)
+		t.Errorf("%s got %v, want %v", name, got, want)
 	}
 }
 
@@ -116,7 +114,9 @@ func (w *world) causeOneOfEach(lea int64) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		_, _ = w.a.App.Departments.TestLogin(context.Background(), w.a.Admin, apptest.Meta, "yard")
+		if res, err := w.a.App.Departments.TestLogin(context.Background(), w.a.Admin, apptest.Meta, "yard"); err != nil || res.OK {
+			t.Fatalf("a test login with the wrong password: %+v %v", res, err)
+		}
 	}
 	if got := apptest.Only(w.a.Events("yard"), models.EvQuarantined); len(got) != 1 {
 		t.Fatalf("yard was not quarantined: %v", w.a.Events("yard"))

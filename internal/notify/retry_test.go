@@ -38,8 +38,8 @@ func TestRetriesSurviveAReceiverThatFailsTwice(t *testing.T) {
 		}
 		w.a.Clock.Advance(2 * time.Hour)
 	}
-	if failing, _ := w.a.App.Notify.Failing(context.Background()); len(failing) != 0 {
-		t.Fatalf("two failures flagged the channel: %+v", failing)
+	if failing, err := w.a.App.Notify.Failing(context.Background()); err != nil || len(failing) != 0 {
+		t.Fatalf("two failures flagged the channel: %+v %v", failing, err)
 	}
 	w.drain()
 	if got := hook.Received(); len(got) != 1 || got[0].Header.Get("X-Uwsportal-Delivery") == "" {
@@ -61,8 +61,8 @@ func TestRetriesSurviveAReceiverThatFailsTwice(t *testing.T) {
 		t.Fatalf("three failures in a row: %+v %v", failing, err)
 	}
 	w.drain()
-	if failing, _ := w.a.App.Notify.Failing(context.Background()); len(failing) != 0 || len(hook.Received()) != 2 {
-		t.Fatalf("after recovery: failing %+v, received %d", failing, len(hook.Received()))
+	if failing, err := w.a.App.Notify.Failing(context.Background()); err != nil || len(failing) != 0 || len(hook.Received()) != 2 {
+		t.Fatalf("after recovery: failing %+v (%v), received %d", failing, err, len(hook.Received()))
 	}
 }
 

@@ -126,9 +126,8 @@ func TestDeviceLostAnswerApplies(t *testing.T) {
 	}
 	hc := &http.Client{Timeout: 5 * time.Second}
 	if resp, err := hc.Do(req); err == nil {
-		b, _ := io.ReadAll(resp.Body) // for the message only
-		resp.Body.Close()
-		t.Fatalf("dropped answer arrived: %d %s", resp.StatusCode, b)
+		b, rerr := io.ReadAll(resp.Body)
+		t.Fatalf("dropped answer arrived: %d %s (read: %v, close: %v)", resp.StatusCode, b, rerr, resp.Body.Close())
 	}
 	if d := e.device(t, ids[1]); d.State() != tsim.StateSuspend {
 		t.Fatalf("the action behind the dropped connection was not applied: %s", d.State())

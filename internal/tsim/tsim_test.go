@@ -134,8 +134,13 @@ func TestGeneratedPasswordsMeetPolicy(t *testing.T) {
 	for range 50 {
 		w := do(t, s, http.MethodPost, "/api/m2m/v1/session/login", `{"username":"u","password":"`+pw+`"}`, map[string]string{"Authorization": bearer})
 		var out struct{ SessionToken string }
-		json.Unmarshal(w.Body.Bytes(), &out)
-		b, _ := json.Marshal(map[string]string{"oldPassword": pw})
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(map[string]string{"oldPassword": pw})
+		if err != nil {
+			t.Fatal(err)
+		}
 		w = do(t, s, http.MethodPut, "/api/m2m/v1/session/password/actions/reset", string(b),
 			map[string]string{"Authorization": bearer, "VZ-M2M-Token": out.SessionToken})
 		var res struct{ NewPassword string }

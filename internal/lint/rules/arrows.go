@@ -9,16 +9,17 @@ import (
 // Packages that may speak to the database directly besides the store:
 // test harnesses and development tools, each for a reason.
 var databaseHarnesses = []string{
-	"internal/testdb",           // creates and seeds test databases
-	"internal/devdb",            // finds or starts a development cluster
-	"internal/bench",            // measures the floors: the same work through pgx
-	"internal/faults",           // reads state behind a killed process's back
-	"internal/e2e",              // the same, behind the browser
-	"cmd/demo",                  // creates the demo database
-	"internal/cli/admin_test",   // reads what a command wrote
-	"internal/cli/notify_test",  // allows a loopback receiver behind the page's back
-	"internal/cli/migrate_test", // reads the schema a command left
-	"internal/app/release_test", // replays an old release's writes
+	"internal/testdb",              // creates and seeds test databases
+	"internal/devdb",               // finds or starts a development cluster
+	"internal/bench",               // measures the floors: the same work through pgx
+	"internal/faults",              // reads state behind a killed process's back
+	"internal/e2e",                 // the same, behind the browser
+	"cmd/demo",                     // creates the demo database
+	"internal/cli/admin_test",      // reads what a command wrote
+	"internal/cli/notify_test",     // allows a loopback receiver behind the page's back
+	"internal/cli/migrate_test",    // reads the schema a command left
+	"internal/app/release_test",    // replays an old release's writes
+	"internal/requests/bench_test", // the floor: the same inserts through pgx
 }
 
 // arrows: dependencies point one way.

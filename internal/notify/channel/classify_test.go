@@ -98,7 +98,9 @@ func TestHTTPStatusClassification(t *testing.T) {
 
 func TestHTTPNetworkErrorsAreRetryableAndSecretFree(t *testing.T) {
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body) // only then does the server notice the client leaving
+		if _, err := io.Copy(io.Discard, r.Body); err != nil { // only then does the server notice the client leaving
+			t.Error(err)
+		}
 		select {
 		case <-r.Context().Done():
 		case <-time.After(5 * time.Second):
@@ -110,7 +112,9 @@ func TestHTTPNetworkErrorsAreRetryableAndSecretFree(t *testing.T) {
 		t.Fatal(err)
 	}
 	closedURL := "http://" + l.Addr().String()
-	l.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	n := sampleNotification()
 	short := &channel.Sender{Guard: channeltest.Loopback, Timeout: 100 * time.Millisecond}

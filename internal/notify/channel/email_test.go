@@ -3,6 +3,7 @@ package channel_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -194,9 +195,14 @@ func TestEmailClassification(t *testing.T) {
 	}
 
 	// Nothing listening: a network error, retryable.
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	closed := l.Addr().String()
-	l.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 	s.SMTP.Addr = closed
 	if err := s.Send(context.Background(), toOps(), sampleNotification()); err == nil || channel.IsPermanent(err) {
 		t.Errorf("no server: Send = %v, want retryable", err)
@@ -209,14 +215,14 @@ func silentServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
+	t.Cleanup(func() { closeQuietly(t, l) })
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			t.Cleanup(func() { c.Close() })
+			t.Cleanup(func() { closeQuietly(t, c) })
 		}
 	}()
 	return l.Addr().String()
@@ -245,5 +251,13 @@ func TestEmailHonoursContext(t *testing.T) {
 		if !errors.Is(err, tc.want) {
 			t.Errorf("error does not wrap %v: %v", tc.want, err)
 		}
+	}
+}
+
+// closeQuietly closes c at the end of a test; one the test closed already
+// is fine, any other failure is reported.
+func closeQuietly(t *testing.T, c io.Closer) {
+	if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		t.Error(err)
 	}
 }

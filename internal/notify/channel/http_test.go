@@ -147,7 +147,10 @@ func TestTeamsDelivered(t *testing.T) {
 	}
 
 	n.Link, n.Text, n.Fields = "", "", nil
-	b, _ := json.Marshal(channel.TeamsMessage(n))
+	b, err := json.Marshal(channel.TeamsMessage(n))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s := string(b); strings.Contains(s, "actions") || strings.Count(s, "RichTextBlock") != 1 {
 		t.Errorf("a card without link or fields still has actions or facts: %s", s)
 	}

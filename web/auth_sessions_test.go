@@ -1,0 +1,35 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+func TestSessionsSurviveARestartAndWorkAcrossInstances(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	a := newTestServer(t, db, nil)
+	c := a.client(t, models.Grant{Role: models.RoleAdmin})
+	b := newTestServer(t, db, nil) // a second instance (or the restarted one) on the same database
+	c.Jar.SetCookies(mustURL(b.URL), c.Jar.Cookies(mustURL(a.URL)))
+	if res, _ := do(t, c, http.MethodGet, b.URL+"/admin/users", nil); res.StatusCode != 200 {
+		t.Fatalf("other instance: %d", res.StatusCode)
+	}
+}
+
+func TestIdPDownKeepsSessionsWorking(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"OIDC_ISSUER": "http://127.0.0.1:1", "OIDC_CLIENT_ID": "x", "OIDC_CLIENT_SECRET": "y"}
+	ts := newTestServer(t, testdb.New(t), env)
+	c := ts.client(t, models.Grant{Role: models.RoleAuditor})
+	if res, _ := do(t, c, http.MethodGet, ts.URL+"/", nil); res.StatusCode != 200 {
+		t.Fatalf("session while IdP down: %d", res.StatusCode)
+	}
+	if res, body := do(t, anonClient(), http.MethodGet, ts.URL+"/auth/login", nil); res.StatusCode != 503 || !strings.Contains(body, "identity provider cannot be reached") {
+		t.Fatalf("login while IdP down: %d", res.StatusCode)
+	}
+}
