@@ -27,7 +27,7 @@ type faultsJSON struct {
 	ResetMalformed200   bool   `json:"reset_malformed_200"`
 	SOAPFault200        bool   `json:"soap_fault_200"`
 
-	ResetCutAfter   int  `json:"reset_cut_after"` // bytes of the answer's body sent
+	ResetCutAfter   int  `json:"reset_cut_after"` // bytes of the answer's body sent (< 0: all but the last -N)
 	ResetCutHeaders bool `json:"reset_cut_headers"`
 	LoginCutAfter   int  `json:"login_cut_after"`
 	LoginCutHeaders bool `json:"login_cut_headers"`
@@ -75,7 +75,7 @@ func (s *Server) handleAdminUnlock(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAdminPutFaults(w http.ResponseWriter, r *http.Request) {
 	var in faultsJSON
-	if !decodeBody(r, &in) || !validUnauthorized(in.Unauthorized401Next) || in.ResetCutAfter < 0 || in.LoginCutAfter < 0 {
+	if !decodeBody(r, &in) || !validUnauthorized(in.Unauthorized401Next) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "malformed faults"})
 		return
 	}

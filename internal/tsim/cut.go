@@ -15,14 +15,15 @@ import (
 // carried whole (Counters.DeliveredPassword), so a test can tell a password
 // the portal could read from one it never saw.
 
-// cut says how an answer is cut: after n bytes of its body, or (headers)
-// right after its headers; zero is no cut.
+// cut says how an answer is cut: after n bytes of its body (n < 0: all
+// but its last -n bytes), or (headers) right after its headers; zero is
+// no cut.
 type cut struct {
 	n       int
 	headers bool
 }
 
-func (c cut) active() bool { return c.n > 0 || c.headers }
+func (c cut) active() bool { return c.n != 0 || c.headers }
 
 // resetCut and loginCut are f's cuts of a reset or a login answer.
 func (f Faults) resetCut() cut { return cut{n: f.ResetCutAfter, headers: f.ResetCutHeaders} }
@@ -30,8 +31,11 @@ func (f Faults) loginCut() cut { return cut{n: f.LoginCutAfter, headers: f.Login
 
 // sent is how many bytes of a body of size bytes c lets through.
 func (c cut) sent(size int) int {
-	if c.headers {
+	switch {
+	case c.headers:
 		return 0
+	case c.n < 0:
+		return max(0, size+c.n)
 	}
 	return min(c.n, size)
 }

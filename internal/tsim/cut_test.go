@@ -84,6 +84,7 @@ func TestResetCutAnswers(t *testing.T) {
 		{"cut inside the password", tsim.Faults{ResetCutAfter: 20}},
 		{"cut before the closing quote", tsim.Faults{ResetCutAfter: 32}},
 		{"cut after the closing quote", tsim.Faults{ResetCutAfter: 33}},
+		{"cut before the last two bytes", tsim.Faults{ResetCutAfter: -2}},
 		{"headers only", tsim.Faults{ResetCutHeaders: true}},
 		{"whole", tsim.Faults{}},
 	} {
@@ -91,7 +92,7 @@ func TestResetCutAnswers(t *testing.T) {
 			e := newCutEnv(t)
 			e.faults(tc.f)
 			status, body, err := e.post(http.MethodPut, "/api/m2m/v1/session/password/actions/reset", `{"oldPassword":"Old!Passw0rd12"}`)
-			cut := tc.f.ResetCutAfter > 0 || tc.f.ResetCutHeaders
+			cut := tc.f.ResetCutAfter != 0 || tc.f.ResetCutHeaders
 			if status != 200 || cut != errors.Is(err, io.ErrUnexpectedEOF) {
 				t.Fatalf("status %d, read error %v (cut: %v)", status, err, cut)
 			}
@@ -104,7 +105,16 @@ func TestResetCutAnswers(t *testing.T) {
 				t.Fatal(err)
 			}
 			whole = append(whole, '\n')
-			if !bytes.HasPrefix(whole, body) || (cut && len(body) != tc.f.ResetCutAfter) || (!cut && len(body) != len(whole)) {
+			wantLen := len(whole)
+			switch n := tc.f.ResetCutAfter; {
+			case tc.f.ResetCutHeaders:
+				wantLen = 0
+			case n > 0:
+				wantLen = n
+			case n < 0:
+				wantLen += n
+			}
+			if !bytes.HasPrefix(whole, body) || len(body) != wantLen {
 				t.Fatalf("got %q, want a prefix of %q of %d bytes", body, whole, tc.f.ResetCutAfter)
 			}
 			// The password's last byte and its closing quote arrived.

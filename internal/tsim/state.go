@@ -28,8 +28,8 @@ type Faults struct {
 	SOAPFault200        bool          // SOAP faults for the user come with HTTP 200 instead of 500
 
 	// Cut answers (cut.go): the answer is a 200 announcing its whole
-	// length, and the connection closes after N bytes of its body, or
-	// right after its headers.
+	// length, and the connection closes after N bytes of its body (N < 0:
+	// before its last -N bytes), or right after its headers.
 	ResetCutAfter   int  // reset applies; its answer's body is cut after N bytes (0: no cut)
 	ResetCutHeaders bool // reset applies; nothing of its answer's body is sent
 	LoginCutAfter   int  // login is processed (and counted); its answer's body is cut after N bytes
