@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,7 +10,7 @@ import (
 
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/departments"
-	"github.com/uwsportal/uwsportal/internal/upstream"
+	"github.com/uwsportal/uwsportal/internal/devices"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -35,9 +36,13 @@ func TestCancelledLoginIsSettledAndAudited(t *testing.T) {
 			return e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, departments.CredentialInput{
 				Department: "fleet", Username: "fleet_uws", Password: apptest.GoodPW, Verify: true})
 		},
-		"session": func(ctx context.Context, e *apptest.Env) error {
-			who := upstream.Who{P: e.Admin, Meta: apptest.Meta, Purpose: upstream.PurposeUse, Department: "fleet", Protocol: models.ProtocolREST}
-			return e.App.Upstream.EnsureSession(ctx, who, "fleet_uws", apptest.GoodPW)
+		"devices page": func(ctx context.Context, e *apptest.Env) error {
+			if err := e.App.Departments.SetAccount(context.Background(), e.Admin, apptest.Meta, "fleet", "0000123456-00001"); err != nil {
+				return fmt.Errorf("set account: %w", err)
+			}
+			e.Sim.SeedDevices("0000123456-00001", 3, 1)
+			_, err := e.App.Devices.List(ctx, e.Admin, apptest.Meta, "fleet", devices.Query{})
+			return err
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
