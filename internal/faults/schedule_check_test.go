@@ -32,6 +32,7 @@ func (w *world) actsOn(p stepPlan, run stepRun, i int) acts {
 	a := acts{explicit: map[string]bool{}}
 	for k, op := range p.Ops {
 		r := run.results[k]
+		r.ran = r.ran || run.started[k].Load() // a dead instance's operation may have acted before it died
 		if op.Kind == opScheduler && r.ran {
 			a.rotating = true // a pass may rotate any department
 		}

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/apptest"
@@ -29,7 +30,7 @@ func devicesQuery() devices.Query { return devices.Query{} }
 
 // runOp runs op on its instance (as of the op's start) and logs it. It
 // never calls t.Fatal: it runs in a goroutine of its own.
-func (w *world) runOp(op opPlan, in *instance) (res opResult) {
+func (w *world) runOp(op opPlan, in *instance, started *atomic.Bool) (res opResult) {
 	d := w.depts[op.Dept]
 	if !in.enter() {
 		w.logf("  w%d %s %s on %s: refused, the instance is stopping or dead", op.Worker, op.Kind, d.slug, in.name)
@@ -37,6 +38,7 @@ func (w *world) runOp(op opPlan, in *instance) (res opResult) {
 	}
 	defer in.leave()
 	res.ran = true
+	started.Store(true)
 	ctx := in.ctx
 	if op.CancelMS > 0 {
 		var cancel context.CancelFunc

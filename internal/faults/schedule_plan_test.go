@@ -101,7 +101,32 @@ func (w *world) drawStep(i, steps int) stepPlan {
 		p.Outage = &outagePlan{AfterMS: r.IntN(200), ForMS: 50 + r.IntN(600)}
 	}
 	p.Checkpoint = i%checkpointEvery == checkpointEvery-1 || i == steps-1
+	p.Ops = unlockAlone(p.Ops)
 	return p
+}
+
+// unlockAlone keeps a step with "Verizon unlocked it" free of other
+// logins with that username (other operations on the department, scheduler
+// passes): the administrator's statement that ThingSpace's count is 0 is
+// then true when it is made. (Two people acting on one credential at the
+// very moment one of them states the count reset is outside the promise.)
+func unlockAlone(ops []opPlan) []opPlan {
+	unlocked := map[int]bool{}
+	for _, op := range ops {
+		if op.Kind == opFix && op.Unlock {
+			unlocked[op.Dept] = true
+		}
+	}
+	if len(unlocked) == 0 {
+		return ops
+	}
+	var out []opPlan
+	for _, op := range ops {
+		if (op.Kind == opFix && op.Unlock) || (!unlocked[op.Dept] && op.Kind != opScheduler) {
+			out = append(out, op)
+		}
+	}
+	return out
 }
 
 func (w *world) drawOp(worker int) opPlan {

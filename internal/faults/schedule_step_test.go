@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // stepRun is what happened in a step, beyond the operations' results.
 type stepRun struct {
 	results []opResult
+	started []atomic.Bool   // the operation was admitted by its instance (it may have died since)
 	killed  map[string]bool // instances that died in the step (SIGKILL, or SIGTERM's grace ran out)
 	termed  map[string]bool // instances stopped cleanly by SIGTERM
 	outage  bool
@@ -26,13 +28,13 @@ func (w *world) runStep(i int, p stepPlan) {
 	w.arm(p)
 	run := stepRun{results: make([]opResult, len(p.Ops)), killed: map[string]bool{}, termed: map[string]bool{}}
 	insts := w.inst // as of the step's start
-	done := make([]chan struct{}, len(p.Ops))
+	done := make([]chan opResult, len(p.Ops))
+	run.started = make([]atomic.Bool, len(p.Ops))
 	for k, op := range p.Ops {
-		done[k] = make(chan struct{})
+		done[k] = make(chan opResult, 1) // a dead instance's operation may end any time later
 		go func() {
-			defer close(done[k])
 			time.Sleep(time.Duration(op.DelayMS) * time.Millisecond)
-			run.results[k] = w.runOp(op, insts[op.Inst])
+			done[k] <- w.runOp(op, insts[op.Inst], &run.started[k])
 		}()
 	}
 	var bg sync.WaitGroup
@@ -57,11 +59,14 @@ func (w *world) runStep(i int, p stepPlan) {
 		go func() { defer bg.Done(); w.outage(o, insts) }()
 	}
 	bg.Wait()
-	w.waitOps(p, insts, done)
+	w.waitOps(p, insts, done, run.results)
 	w.disarm()
 	w.front.idle(w.t)
 	run.calls = w.front.take()
 	w.stats.endStep()
+	if run.outage {
+		w.afterOutage()
+	}
 	w.restartDead()
 	w.check(p, run, before)
 	w.record(p, run)
@@ -107,10 +112,23 @@ func (w *world) outage(o *outagePlan, insts [2]*instance) {
 	}
 }
 
+// afterOutage drops the live instances' pooled connections the outage
+// killed once the step's operations ended, so that the outage's effects
+// stay in its step: otherwise the first statement on each dead connection
+// fails in a later step, and a failed settle there leaves its lease held
+// until it expires (the guard counts it then, the safe side).
+func (w *world) afterOutage() {
+	for _, in := range w.inst {
+		if in.alive() {
+			in.db.Pool.Reset()
+		}
+	}
+}
+
 // waitOps waits for the step's operations: those of a live instance must
 // end (a hang is a failure); those of a dead one may still run in its
 // goroutines, which can no longer reach anything, and are left behind.
-func (w *world) waitOps(p stepPlan, insts [2]*instance, done []chan struct{}) {
+func (w *world) waitOps(p stepPlan, insts [2]*instance, done []chan opResult, results []opResult) {
 	for k, op := range p.Ops {
 		in := insts[op.Inst]
 		patience := time.Minute
@@ -118,7 +136,7 @@ func (w *world) waitOps(p stepPlan, insts [2]*instance, done []chan struct{}) {
 			patience = 2 * time.Second
 		}
 		select {
-		case <-done[k]:
+		case results[k] = <-done[k]:
 		case <-time.After(patience):
 			if in.alive() {
 				w.fail("w%d's %s on %s has not ended after %s", op.Worker, op.Kind, in.name, patience)

@@ -94,6 +94,7 @@ func TestFaultSchedule(t *testing.T) {
 func runSchedule(t *testing.T, setup worldSetup, replay []traceStep, steps int, total *figures) {
 	w := newWorld(t, setup)
 	w.replaying = replay
+	defer total.merge(w.stats) // a failed seed's figures count too
 	start := time.Now()
 	for i := range steps {
 		var p stepPlan
@@ -104,7 +105,6 @@ func runSchedule(t *testing.T, setup worldSetup, replay []traceStep, steps int, 
 		}
 		w.runStep(i, p)
 	}
-	total.merge(w.stats)
 	t.Logf("seed %d: %d steps in %s, all invariants held; excused as known %d; replayed calls out of turn %d; events %s",
 		setup.Seed, steps, time.Since(start).Round(time.Millisecond), w.knownHits, w.front.diverged, w.eventSummary())
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/internal/testutil"
 	"github.com/uwsportal/uwsportal/internal/tsim"
@@ -56,7 +57,8 @@ type world struct {
 	threshold int
 	inst      [2]*instance
 	depts     []*sdept
-	url       string // the database
+	url       string    // the database
+	checkDB   *store.DB // the test's own pool, outside the proxies
 	keys      *secret.Keyring
 	clock     *testutil.Clock
 	front     *front
@@ -91,6 +93,7 @@ func newWorld(t *testing.T, setup worldSetup) *world {
 		rng: rand.New(rand.NewPCG(setup.Seed, setup.Seed^0x5eed)), clock: testutil.NewClock(time.Now()),
 		stats: newFigures(), trace: &trace{Setup: setup}}
 	drawSetup(setup.Seed, w.rng) // the same draws as the recording, so the steps follow
+	w.checkDB = apptest.OpenDB(t, w.url)
 	w.front = newFront(tsim.New(tsim.Options{AppKey: apptest.SimKey, AppSecret: apptest.SimSecret}))
 	for i := range w.inst {
 		w.inst[i] = w.startInstance(i, 0)
@@ -197,7 +200,7 @@ func (w *world) expireLeases() {
 	w.t.Helper()
 	ctx, cancel := checkCtx()
 	defer cancel()
-	if _, err := w.inst[0].db.Pool.Exec(ctx,
+	if _, err := w.checkDB.Pool.Exec(ctx,
 		"UPDATE upstream_accounts SET lease_until = now() - interval '1 second' WHERE lease_until IS NOT NULL"); err != nil {
 		w.t.Fatal(err)
 	}
