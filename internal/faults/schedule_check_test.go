@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"os"
 	"slices"
 
 	"github.com/uwsportal/uwsportal/internal/tsim"
@@ -160,7 +161,7 @@ func (w *world) checkPassword(d *sdept, ac acts, b, a tsim.Counters, killed bool
 		switch {
 		case !readable || killed:
 			d.mayBeLost = true // the portal never had it, or died with it
-		case stored != up && ac.cutLate && knownCutBodyDropped:
+		case stored != up && ac.cutLate && excused(knownCutBodyDropped):
 			w.knownHit("cut-body-dropped", "known: the password arrived whole in a cut answer and was dropped (issue 21, path 3)")
 			d.mayBeLost = true
 		default:
@@ -198,7 +199,6 @@ func (w *world) checkResets(p stepPlan, ac acts, d *sdept, b, a tsim.Counters) {
 }
 
 func (w *world) knownHit(name, line string) {
-	w.knownHits++
 	w.stats.known(name)
 	w.logf("  %s", line)
 }
@@ -208,3 +208,7 @@ func (w *world) knownHit(name, line string) {
 // is treated as a lost answer, and the password is dropped. Set it to
 // false once the lead's fix is merged: the schedule then checks it.
 const knownCutBodyDropped = true
+
+// excused reports whether a known defect is excused: UWSPORTAL_FAULT_STRICT=1
+// excuses none (to see them fail, or to check a fix).
+func excused(known bool) bool { return known && os.Getenv("UWSPORTAL_FAULT_STRICT") == "" }

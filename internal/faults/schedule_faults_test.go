@@ -65,7 +65,7 @@ func (w *world) drawFaults(d int) []deptFaults {
 			f.ResetCutAfter = 3 + r.IntN(12) // before the password ends
 			add("reset-cut-early")
 		case 14:
-			f.ResetCutAfter = -(1 + r.IntN(8)) // the password whole, the envelope cut
+			f.ResetCutAfter = -(1 + r.IntN(2)) // the password whole (REST: `"}\n` is its tail), the rest cut
 			add("reset-cut-late")
 		case 15:
 			f.ResetCutHeaders = true

@@ -64,7 +64,12 @@ func (w *world) doOp(ctx context.Context, op opPlan, in *instance, d *sdept, res
 		if op.Right {
 			pw = w.upUser(d.user).Password
 		}
-		return w.enter(ctx, e, d, pw, op.Kind == opEnterVerify, false, res)
+		claim := op.Kind == opEnterVerify && op.CountReset
+		if claim && !op.Right && excused(knownCountResetBuys) {
+			w.knownHit("count-reset-with-wrong-password", "known: a count reset stated with a wrong password is not sent (issue 21, path 1)")
+			claim = false
+		}
+		return w.enter(ctx, e, d, pw, op.Kind == opEnterVerify, claim, res)
 	case opTest:
 		r, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, d.slug)
 		return sprintf("ok=%v code=%s err=%v", r.OK, r.UpstreamCode, err)
@@ -149,3 +154,12 @@ func (w *world) fixUpstream(ctx context.Context, op opPlan, e *apptest.Env, d *s
 	}
 	return sprintf("unlock=%v, then ", op.Unlock) + w.enter(ctx, e, d, op.Password, op.Verify, op.Unlock, res)
 }
+
+// knownCountResetBuys excuses a known defect (issue 21, path 1): "Verizon
+// reset the failed-login count" is applied before the verification login
+// and kept when that login fails, so an administrator who resubmits a
+// wrong password with the box ticked resets the portal's count each time
+// and locks the account. While it is true, the schedule does not state a
+// count reset with a wrong password; set it to false once the lead's fix
+// is merged.
+const knownCountResetBuys = true

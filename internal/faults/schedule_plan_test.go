@@ -38,13 +38,16 @@ type opPlan struct {
 	CancelMS int    `json:"cancel_ms,omitempty"` // the caller goes after this long (0: never)
 	Right    bool   `json:"right,omitempty"`     // enter ThingSpace's current password (else Password)
 	Verify   bool   `json:"verify,omitempty"`    // fix-upstream: enter with verify
-	Enter    bool   `json:"enter,omitempty"`     // fix-upstream: enter at once
-	Unlock   bool   `json:"unlock,omitempty"`    // fix-upstream: Verizon unlocked it (count reset)
-	Age      bool   `json:"age,omitempty"`       // scheduler: age the credential first
-	Yield    bool   `json:"yield,omitempty"`     // scheduler: give up leadership after the pass
-	Suspend  bool   `json:"suspend,omitempty"`   // device actions: suspend (else restore)
-	Device   int    `json:"device,omitempty"`
-	Password string `json:"password,omitempty"` // a password ThingSpace does not know (yet)
+	// CountReset: enter+verify states "Verizon reset the failed-login
+	// count", true or not (a mistaken administrator).
+	CountReset bool   `json:"count_reset,omitempty"`
+	Enter      bool   `json:"enter,omitempty"`   // fix-upstream: enter at once
+	Unlock     bool   `json:"unlock,omitempty"`  // fix-upstream: Verizon unlocked it (count reset)
+	Age        bool   `json:"age,omitempty"`     // scheduler: age the credential first
+	Yield      bool   `json:"yield,omitempty"`   // scheduler: give up leadership after the pass
+	Suspend    bool   `json:"suspend,omitempty"` // device actions: suspend (else restore)
+	Device     int    `json:"device,omitempty"`
+	Password   string `json:"password,omitempty"` // a password ThingSpace does not know (yet)
 }
 
 // signalPlan stops an instance mid-step.
@@ -145,7 +148,8 @@ func (w *world) drawOp(worker int) opPlan {
 	}
 	op := opPlan{Worker: worker, Inst: r.IntN(2), Kind: kind, Dept: r.IntN(len(w.depts)), DelayMS: r.IntN(60),
 		Right: r.IntN(10) < 6, Verify: r.IntN(2) == 0, Enter: r.IntN(5) > 0, Unlock: r.IntN(5) < 2,
-		Age: r.IntN(2) == 0, Yield: r.IntN(3) == 0, Suspend: r.IntN(2) == 0, Device: r.IntN(4), Password: password(r)}
+		Age: r.IntN(2) == 0, Yield: r.IntN(3) == 0, Suspend: r.IntN(2) == 0, Device: r.IntN(4), Password: password(r),
+		CountReset: r.IntN(4) == 0}
 	if cancellable[kind] && r.IntN(6) == 0 {
 		op.CancelMS = 1 + r.IntN(120)
 	}

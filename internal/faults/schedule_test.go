@@ -105,8 +105,8 @@ func runSchedule(t *testing.T, setup worldSetup, replay []traceStep, steps int, 
 		}
 		w.runStep(i, p)
 	}
-	t.Logf("seed %d: %d steps in %s, all invariants held; excused as known %d; replayed calls out of turn %d; events %s",
-		setup.Seed, steps, time.Since(start).Round(time.Millisecond), w.knownHits, w.front.diverged, w.eventSummary())
+	t.Logf("seed %d: %d steps in %s, all invariants held; excused as known %v; replayed calls out of turn %d; events %s",
+		setup.Seed, steps, time.Since(start).Round(time.Millisecond), w.stats.Known, w.front.diverged, w.eventSummary())
 }
 
 // scheduleBudget reads the seeds and steps to run: one seed of 40 steps

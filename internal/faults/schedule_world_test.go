@@ -65,7 +65,6 @@ type world struct {
 	stats     *figures
 	trace     *trace
 	replaying []traceStep // the steps replayed (nil: drawn from the seed)
-	knownHits int         // steps excused by a known defect
 
 	mu  sync.Mutex
 	log []string // the steps so far, for the failure report
