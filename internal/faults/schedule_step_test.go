@@ -24,6 +24,7 @@ type stepRun struct {
 func (w *world) runStep(i int, p stepPlan) {
 	before := w.snapshot()
 	w.logf("step %d: %s", i, describe(p))
+	w.trace.Steps = append(w.trace.Steps, traceStep{Plan: p}) // a failure's replay includes its step
 	w.front.expectStep(w.replayCalls(i))
 	w.arm(p)
 	run := stepRun{results: make([]opResult, len(p.Ops)), killed: map[string]bool{}, termed: map[string]bool{}}
@@ -68,8 +69,8 @@ func (w *world) runStep(i int, p stepPlan) {
 		w.afterOutage()
 	}
 	w.restartDead()
-	w.check(p, run, before)
 	w.record(p, run)
+	w.check(p, run, before)
 	if p.Checkpoint {
 		w.checkpoint()
 	}
