@@ -3,6 +3,7 @@ package faults
 import (
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/uwsportal/uwsportal/internal/tsim"
 	"github.com/uwsportal/uwsportal/models"
@@ -78,8 +79,29 @@ func (w *world) check(p stepPlan, run stepRun, before []simState) {
 			w.fail("invariant 5, %s: a login lease is still held after a step in which no instance died and the database stayed up", d.user)
 		}
 	}
+	w.checkSessionKeys(run.calls)
 	if cut {
 		w.expireLeases() // a dead instance's leases, or those whose settle the outage cut
+	}
+}
+
+// checkSessionKeys is invariant 8: every device call carries a session of
+// the department's own username (sessions are keyed by username; one
+// department's work never runs on another's session).
+func (w *world) checkSessionKeys(calls []call) {
+	for _, c := range calls {
+		if !strings.HasPrefix(c.Kind, "device-") || c.User == "" {
+			continue // an expired session: ThingSpace refuses it
+		}
+		for _, d := range w.depts {
+			if d.account != c.Account {
+				continue
+			}
+			w.stats.check("8-own-session")
+			if !strings.EqualFold(c.User, d.user) {
+				w.fail("invariant 8, %s: a device call for %s's account carried a session of %s", d.slug, d.slug, c.User)
+			}
+		}
 	}
 }
 

@@ -38,7 +38,8 @@ type call struct {
 	AtMS     int64  `json:"at_ms"`
 	Instance string `json:"instance"` // "a#0": instance a, first life
 	Kind     string `json:"kind"`
-	User     string `json:"user,omitempty"`
+	User     string `json:"user,omitempty"`    // logins: the username sent; device calls: the session's user
+	Account  string `json:"account,omitempty"` // device calls: the accountName sent
 	password string // logins only; never written out
 }
 
@@ -48,6 +49,13 @@ func newFront(sim *tsim.Server) *front { return &front{sim: sim, start: time.Now
 func (f *front) serve(from string, w http.ResponseWriter, r *http.Request) {
 	kind, user, pw := classify(r)
 	c := call{AtMS: time.Since(f.start).Milliseconds(), Instance: from, Kind: kind, User: user, password: pw}
+	if strings.HasPrefix(kind, "device-") {
+		c.User, _ = f.sim.SessionUser(r.Header.Get("VZ-M2M-Token"))
+		var in struct{ AccountName string }
+		if json.Unmarshal(peekBody(r), &in) == nil {
+			c.Account = in.AccountName
+		}
+	}
 	f.mu.Lock()
 	replay := f.expect != nil
 	f.mu.Unlock()

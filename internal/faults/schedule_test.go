@@ -60,6 +60,8 @@ import (
 //     and the one after it were sent, cut or not) is kept: the stored
 //     password is ThingSpace's, never replaced by attention, unless the
 //     instance holding it was killed.
+//  8. Every device call (devices page or gateway) carries a session of the
+//     department's own username: sessions are keyed by username.
 //
 // UWSPORTAL_FAULT_SEED=N replays seed N (the same draws; the timing may
 // differ); UWSPORTAL_FAULT_REPLAY=path replays a failure's recorded

@@ -192,3 +192,14 @@ func between(s, a, b string) string {
 	}
 	return s[:j]
 }
+
+// SessionUser names a session's user without using it.
+func TestSessionUser(t *testing.T) {
+	e := newCutEnv(t)
+	if u, ok := e.s.SessionUser(e.session); !ok || u != "u" {
+		t.Fatalf("SessionUser(session) = %q, %v", u, ok)
+	}
+	if _, ok := e.s.SessionUser("nope"); ok {
+		t.Fatal("an unknown token has a user")
+	}
+}
