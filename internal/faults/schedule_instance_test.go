@@ -29,6 +29,7 @@ import (
 // rotations get the grace period, then the database is closed.
 type instance struct {
 	name  string // "a#1": instance a, second life
+	life  int
 	env   *apptest.Env
 	db    *store.DB
 	proxy *testdb.Proxy
@@ -51,7 +52,7 @@ type instance struct {
 // what a dead instance left, as serve does at start-up.
 func (w *world) startInstance(idx, life int) *instance {
 	t := w.t
-	in := &instance{name: fmt.Sprintf("%c#%d", 'a'+idx, life)}
+	in := &instance{name: fmt.Sprintf("%c#%d", 'a'+idx, life), life: life}
 	in.ctx, in.kill = context.WithCancel(context.Background())
 	in.bg, in.bgStop = context.WithCancel(in.ctx)
 	var dsn string
@@ -136,8 +137,11 @@ func (in *instance) die() {
 	in.mu.Unlock()
 	in.proxy.Down()
 	in.kill()
-	in.gate.CloseClientConnections()
-	in.web.CloseClientConnections()
+	for _, s := range []*httptest.Server{in.gate, in.web} {
+		if s != nil { // nil when the start failed half-way
+			s.CloseClientConnections()
+		}
+	}
 }
 
 // terminate is SIGTERM with a grace period, as serve shuts down: refuse

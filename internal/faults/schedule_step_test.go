@@ -153,9 +153,7 @@ func (w *world) restartDead() {
 		if in.alive() {
 			continue
 		}
-		life := 0
-		fmt.Sscanf(in.name[2:], "%d", &life)
-		w.inst[i] = w.startInstance(i, life+1)
+		w.inst[i] = w.startInstance(i, in.life+1)
 	}
 }
 
