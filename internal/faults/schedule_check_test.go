@@ -61,7 +61,7 @@ func (w *world) actsOn(p stepPlan, run stepRun, i int) acts {
 func (w *world) check(p stepPlan, run stepRun, before []simState) {
 	w.t.Helper()
 	after := w.snapshot()
-	cut := len(run.killed) > 0 || run.outage
+	cut, leaked := len(run.killed) > 0 || run.outage, false
 	for i, d := range w.depts {
 		b, a := before[i].up, after[i].up
 		ac := w.actsOn(p, run, i)
@@ -76,11 +76,15 @@ func (w *world) check(p stepPlan, run stepRun, before []simState) {
 		}
 		w.stats.check("5-every-lease-settled")
 		if acct := w.account(d.user); acct.leased && !cut {
-			w.fail("invariant 5, %s: a login lease is still held after a step in which no instance died and the database stayed up", d.user)
+			if !ac.cancelled || !excused(knownCancelledReserveLeaks) {
+				w.fail("invariant 5, %s: a login lease is still held after a step in which no instance died and the database stayed up", d.user)
+			}
+			w.knownHit("cancelled-reserve-leaks-lease", "known: a caller that went away during the lease's reservation left the lease held (TestCancelledReserveLeavesNoLease); time passes beyond it")
+			leaked = true
 		}
 	}
 	w.checkSessionKeys(run.calls)
-	if cut {
+	if cut || leaked {
 		w.expireLeases() // a dead instance's leases, or those whose settle the outage cut
 	}
 }

@@ -81,3 +81,47 @@ func TestCancelledLoginIsSettledAndAudited(t *testing.T) {
 		})
 	}
 }
+
+// A test login whose caller goes away while the guard reserves its lease
+// (before anything is sent to ThingSpace) leaves no lease behind.
+//
+// Found by TestFaultSchedule (seed 1 under load, step 2: test login of a
+// SOAP department cancelled after 109 ms; ThingSpace saw no login, the
+// page said "transient", credential.tested was audited, and the lease
+// stayed held). Today the reservation's transaction runs on the caller's
+// context: cancelled during its COMMIT, the commit lands while the caller
+// sees "context canceled" and never settles; the lease blocks every login
+// with the username until it expires (5×HTTPTimeout, 150 s by default),
+// and the guard then counts a failed login ThingSpace never saw.
+// Skipped while knownCancelledReserveLeaks is set (UWSPORTAL_FAULT_STRICT=1
+// runs it).
+func TestCancelledReserveLeavesNoLease(t *testing.T) {
+	if excused(knownCancelledReserveLeaks) {
+		t.Skip("known defect (knownCancelledReserveLeaks); UWSPORTAL_FAULT_STRICT=1 runs it")
+	}
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolSOAP)
+	// The moment the reservation commits differs between machines: sweep.
+	for us := 0; us < 20000; us += 250 {
+		ctx, cancel := context.WithCancel(context.Background())
+		timer := time.AfterFunc(time.Duration(us)*time.Microsecond, cancel)
+		res, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "fleet")
+		timer.Stop()
+		cancel()
+		var leased bool
+		if qerr := e.DB.Pool.QueryRow(context.Background(),
+			"SELECT lease_until IS NOT NULL AND lease_until > now() FROM upstream_accounts WHERE username = 'fleet_uws'").Scan(&leased); qerr != nil {
+			t.Fatal(qerr)
+		}
+		if leased {
+			up := e.Sim.User(t, "fleet_uws")
+			t.Fatalf("cancelled after %dµs: %+v, %v; the lease is still held; ThingSpace saw %d logins", us, res, err, up.LoginsOK+up.LoginFailures)
+		}
+	}
+}
+
+// knownCancelledReserveLeaks excuses the defect TestCancelledReserveLeavesNoLease
+// shows; set it to false once the guard reserves detached from its
+// caller's cancellation.
+const knownCancelledReserveLeaks = true
