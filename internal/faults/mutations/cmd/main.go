@@ -70,7 +70,7 @@ func run() error {
 		return err
 	}
 	if baseline.fault != "" {
-		return fmt.Errorf("the unbroken tree fails the fault schedule (%s): fix that first", baseline.fault)
+		return fmt.Errorf("the unbroken tree fails the fault schedule (%s; output in %s): fix that first", baseline.fault, baseline.log)
 	}
 	fmt.Fprintf(os.Stderr, "baseline: %d seeds of %d steps pass\n", o.seeds, o.steps)
 	var rows []result
@@ -84,7 +84,7 @@ func run() error {
 		if r.fault == "" && !r.unitCaught {
 			missed++
 		}
-		fmt.Fprintf(os.Stderr, "%s: fault test %q, unit tests caught %v\n", m.Name, r.fault, r.unitCaught)
+		fmt.Fprintf(os.Stderr, "%s: fault test %q (%s), unit tests caught %v\n", m.Name, r.fault, r.log, r.unitCaught)
 	}
 	printTable(os.Stdout, rows, o)
 	if missed > 0 {
@@ -100,6 +100,21 @@ type result struct {
 	seedsRun   int
 	unitCaught bool
 	unitLine   string
+	log        string // the failing seed's output, kept
+}
+
+// keepLog writes a failing run's output beside the system's temporary
+// files and returns its path.
+func keepLog(mutation string, seed uint64, out []byte) string {
+	dir := filepath.Join(os.TempDir(), "uwsportal-mutate-logs")
+	path := filepath.Join(dir, fmt.Sprintf("%s-seed%d.txt", strings.ReplaceAll(mutation, " ", "-"), seed))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err.Error()
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		return err.Error()
+	}
+	return path
 }
 
 // check copies the tree, applies m (nil: none) and runs the tests.
@@ -127,9 +142,10 @@ func check(root string, m *mutations.Mutation, o options) (result, error) {
 		seed := o.first + uint64(i)
 		r.seedsRun = i + 1
 		env := []string{"UWSPORTAL_FAULT_SEED=" + strconv.FormatUint(seed, 10), "UWSPORTAL_FAULT_STEPS=" + strconv.Itoa(o.steps)}
-		out, err := command(filepath.Join(tmp, "internal", "faults"), env, o.patience, bin, "-test.run", "^TestFaultSchedule$", "-test.count=1")
+		out, err := command(filepath.Join(tmp, "internal", "faults"), env, o.patience, bin, "-test.run", "^TestFaultSchedule$", "-test.count=1", "-test.v")
 		if err != nil {
 			r.fault = fmt.Sprintf("seed %d: %s", seed, firstFailure(out))
+			r.log = keepLog(name(m), seed, out)
 			break
 		}
 	}
