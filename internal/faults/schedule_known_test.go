@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,3 +126,53 @@ func TestCancelledReserveLeavesNoLease(t *testing.T) {
 // shows; set it to false once the guard reserves detached from its
 // caller's cancellation.
 const knownCancelledReserveLeaks = true
+
+// A login whose failure quarantines the credential, settled while an
+// administrator clears the same credential, is recorded: its
+// upstream.login.failed event, the guard's count, its lease released.
+//
+// Found by TestFaultSchedule (make soak, seed 243851746, step 27: clear
+// and test login of dept0 at once; ThingSpace saw the failed login, the
+// trail has no event). ClearQuarantine locks the credential's row, then
+// the account's; the guard's Settle locks the account's row, then the
+// credential's to quarantine it. PostgreSQL detects the deadlock and
+// aborts the settle; LoginWith joins that error to the login's and
+// nobody logs it: the failed login is not counted (until its lease
+// expires and the guard counts it as an orphan), not audited, and its
+// lease blocks every login with the username meanwhile. Skipped while
+// knownClearSettleDeadlock is set (UWSPORTAL_FAULT_STRICT=1 runs it).
+func TestClearDoesNotLoseALogin(t *testing.T) {
+	if excused(knownClearSettleDeadlock) {
+		t.Skip("known defect (knownClearSettleDeadlock); UWSPORTAL_FAULT_STRICT=1 runs it")
+	}
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{Threshold: 3})
+	e.SeedWrong("fleet", "fleet_uws")
+	ctx := context.Background()
+	for i := range 60 {
+		// attention, one failure short of the threshold: the next failed
+		// login quarantines it; the clear takes it back to idle.
+		for _, q := range []string{"UPDATE credentials SET state = 'attention'",
+			"UPDATE upstream_accounts SET consecutive_failures = 2, failures_since_success = 2, lease_id = NULL, lease_until = NULL"} {
+			if _, err := e.DB.Pool.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := len(apptest.Only(e.Events("fleet"), "upstream.login.failed"))
+		upBefore := e.Sim.User(t, "fleet_uws").LoginFailures
+		var wg sync.WaitGroup
+		var cerr, terr error
+		wg.Add(2)
+		go func() { defer wg.Done(); cerr = e.App.Departments.ClearQuarantine(ctx, e.Admin, apptest.Meta, "fleet") }()
+		go func() { defer wg.Done(); _, terr = e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "fleet") }()
+		wg.Wait()
+		events := len(apptest.Only(e.Events("fleet"), "upstream.login.failed")) - before
+		if up := e.Sim.User(t, "fleet_uws").LoginFailures - upBefore; up != events {
+			t.Fatalf("round %d: ThingSpace saw %d failed logins, the trail has %d (clear: %v, test: %v)", i, up, events, cerr, terr)
+		}
+	}
+}
+
+// knownClearSettleDeadlock excuses the defect TestClearDoesNotLoseALogin
+// shows; set it to false once clear and settle lock in one order.
+const knownClearSettleDeadlock = true
