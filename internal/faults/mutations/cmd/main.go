@@ -1,6 +1,7 @@
 // Command mutate is the mutation check (make mutate): for each deliberate
 // one-line breakage in internal/faults/mutations it copies the tree to a
-// temporary directory (the worktree is never changed), applies the
+// temporary directory (the worktree is never changed; -trimpath lets
+// every copy share the build cache), applies the
 // breakage, runs the randomized fault-schedule test alone over a fixed
 // list of seeds (stopping at the first that fails), then the unit tests
 // of the broken package, and prints the table (mutation, caught by the
@@ -150,7 +151,7 @@ func check(root string, m *mutations.Mutation, o options) (result, error) {
 		}
 	}
 	bin := filepath.Join(tmp, "faults.test")
-	if out, err := goCmd(tmp, nil, 10*time.Minute, "test", "-c", "-o", bin, "./internal/faults/"); err != nil {
+	if out, err := goCmd(tmp, nil, 10*time.Minute, "test", "-trimpath", "-c", "-o", bin, "./internal/faults/"); err != nil {
 		return result{}, fmt.Errorf("build the fault test (%v): %w\n%s", name(m), err, out)
 	}
 	for i := range o.seeds {
@@ -165,7 +166,7 @@ func check(root string, m *mutations.Mutation, o options) (result, error) {
 		}
 	}
 	if m != nil && o.unit {
-		out, err := goCmd(tmp, nil, 20*time.Minute, append([]string{"test", "-count=1"}, m.Unit...)...)
+		out, err := goCmd(tmp, nil, 20*time.Minute, append([]string{"test", "-trimpath", "-count=1"}, m.Unit...)...)
 		r.unitCaught = err != nil
 		if r.unitCaught {
 			r.unitLine = firstFailure(out)
