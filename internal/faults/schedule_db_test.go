@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/uwsportal/uwsportal/internal/departments"
+	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -44,20 +44,12 @@ func (w *world) auditedLogins(slug string) int {
 	return n
 }
 
-// stored is slug's stored password, decrypted.
+// stored is slug's stored password, decrypted (through apptest, over the
+// test's own pool).
 func (w *world) stored(slug string) string {
 	w.t.Helper()
-	ctx, cancel := checkCtx()
-	defer cancel()
-	r, err := w.checkDB.Credential(ctx, nil, slug, false)
-	if err != nil {
-		w.t.Fatalf("read credential %s: %v", slug, err)
-	}
-	pw, err := departments.Open(w.keys, &r)
-	if err != nil {
-		w.t.Fatalf("open credential %s: %v", slug, err)
-	}
-	return pw.Reveal()
+	e := &apptest.Env{T: w.t, DB: w.checkDB, Keys: w.keys}
+	return e.Stored(slug)
 }
 
 func (w *world) state(slug string) models.CredentialState {
