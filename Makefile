@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: demo test lint generate build bench tools soak
+.PHONY: demo test lint generate build bench tools soak mutate
 
 demo: tools
 	$(GO) run ./cmd/demo
@@ -37,6 +37,11 @@ bench: tools
 # The randomized fault schedule over SEEDS random seeds (default 20) (UWSPORTAL_FAULT_SEED=N replays one).
 soak: tools
 	UWSPORTAL_FAULT_SEEDS=$(or $(SEEDS),20) $(GO) test -count=1 -timeout 0 -run 'TestFaultSchedule$$' -v ./internal/faults/
+
+# The mutation check: each deliberate one-line breakage in internal/faults/mutations, applied to a copy
+# of the tree, must fail the fault schedule (SEEDS seeds, default 20) or the unit tests; prints the table.
+mutate: tools
+	$(GO) run ./internal/faults/mutations/cmd -seeds $(or $(SEEDS),20) $(if $(ONLY),-only '$(ONLY)')
 
 # A missing tool gets one line saying what to do.
 tools:

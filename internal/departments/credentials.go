@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -76,6 +77,15 @@ func (s *Service) SetCredential(ctx context.Context, p *models.Principal, meta m
 	}
 	wasQuarantined := exists && old.CredState() == models.StateQuarantined
 	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		// The account rows first, then the credential's: the lockout guard
+		// locks them in that order when a failure quarantines.
+		users := []string{in.Username}
+		if exists {
+			users = append(users, old.Username)
+		}
+		if err := lockAccounts(ctx, s.db, tx, users...); err != nil {
+			return err
+		}
 		if in.CountReset {
 			if err := s.auditCountReset(ctx, tx, p, meta, slug, in.Username); err != nil {
 				return err
@@ -181,4 +191,20 @@ func (s *Service) verifyNew(ctx context.Context, p *models.Principal, meta model
 		}
 		return &models.Error{Kind: models.ErrUnavailable, Message: fmt.Sprintf("The verification login did not work (%s). Nothing was saved.", upstream.Code(err)), Err: err}
 	}
+}
+
+// lockAccounts takes the row locks of the usernames' accounts, in one
+// order, before a transaction locks a credential row.
+func lockAccounts(ctx context.Context, db *store.DB, tx *store.Tx, usernames ...string) error {
+	keys := make([]string, 0, len(usernames))
+	for _, u := range usernames {
+		keys = append(keys, store.AccountKey(u))
+	}
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if _, err := db.LockAccount(ctx, tx, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

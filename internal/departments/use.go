@@ -147,13 +147,22 @@ func (s *Service) ClearQuarantine(ctx context.Context, p *models.Principal, meta
 	if err := p.Require(models.PermClearQuarantine, slug); err != nil {
 		return err
 	}
-	if _, err := s.Credential(ctx, slug); err != nil {
+	pre, err := s.Credential(ctx, slug)
+	if err != nil {
 		return err
 	}
-	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		// The account row first, then the credential's: the lockout guard
+		// locks them in that order when a failure quarantines.
+		if err := lockAccounts(ctx, s.db, tx, pre.Username); err != nil {
+			return err
+		}
 		row, err := s.db.Credential(ctx, tx, slug, true)
 		if err != nil {
 			return err
+		}
+		if row.Username != pre.Username {
+			return models.Errorf(models.ErrConflict, "The credential of %s was replaced meanwhile; look again.", slug)
 		}
 		if st := row.CredState(); st != models.StateQuarantined && st != models.StateAttention {
 			return models.Errorf(models.ErrConflict, "The credential of %s is %s, not quarantined.", slug, st)

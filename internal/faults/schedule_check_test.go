@@ -1,66 +1,15 @@
 package faults
 
 import (
-	"fmt"
+	"os"
 	"slices"
 	"strings"
-	"testing"
-	"time"
 
 	"github.com/uwsportal/uwsportal/internal/tsim"
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// runSchedule runs steps random steps of seed, checking the invariants
-// after each (see TestFaultSchedule).
-func runSchedule(t *testing.T, seed uint64, steps int, bin string) {
-	w := newWorld(t, seed, bin)
-	start := time.Now()
-	kinds := map[string]int{}
-	for i := range steps {
-		p := w.drawPlan()
-		d := w.depts[p.dept]
-		before := w.snapshot()
-		w.logf("step %d: %s %s (%s) on instance %c, faults %s", i, kindNames[p.kind], d.slug, d.proto, 'a'+p.inst, p.faults)
-		w.arm(p.faults, d)
-		out := w.run(p, d)
-		w.disarm()
-		w.front.idle(t)
-		w.check(p, out, before)
-		kinds[kindNames[p.kind]]++
-	}
-	t.Logf("seed %d: %d steps in %s, all invariants held; kinds %v; excused as known %d; events %s", seed, steps,
-		time.Since(start).Round(time.Millisecond), kinds, w.knownHits, w.eventSummary())
-}
-
-// eventSummary counts the credential and upstream events of the run: what
-// the schedule reached (quarantines, lost answers, recoveries).
-func (w *world) eventSummary() string {
-	w.t.Helper()
-	ctx, cancel := checkCtx()
-	defer cancel()
-	rows, err := w.inst[0].DB.Pool.Query(ctx, `SELECT code, count(*) FROM audit_events
-	  WHERE code LIKE 'credential.%' OR code LIKE 'upstream.%' GROUP BY code ORDER BY code`)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer rows.Close()
-	var parts []string
-	for rows.Next() {
-		var code string
-		var n int
-		if err := rows.Scan(&code, &n); err != nil {
-			w.t.Fatal(err)
-		}
-		parts = append(parts, fmt.Sprintf("%s:%d", code, n))
-	}
-	if err := rows.Err(); err != nil {
-		w.t.Fatal(err)
-	}
-	return strings.Join(parts, " ")
-}
-
-// simState is what the simulator and the account say of one username.
+// simState is what the simulator and the audit trail say of one username.
 type simState struct {
 	up      tsim.Counters
 	audited int // upstream.login.succeeded + counted upstream.login.failed
@@ -69,47 +18,134 @@ type simState struct {
 func (w *world) snapshot() []simState {
 	out := make([]simState, len(w.depts))
 	for i, d := range w.depts {
-		out[i] = simState{up: w.sim().User(w.t, d.user), audited: w.auditedLogins(d.slug)}
+		out[i] = simState{up: w.upUser(d.user), audited: w.auditedLogins(d.slug)}
 	}
 	return out
 }
 
+// acts is what the step's operations did to one department.
+type acts struct {
+	saved, cleared, unlocked, fixed, rotating, cancelled bool
+	explicit                                             map[string]bool // wrong passwords a person verified
+	cutLate                                              bool            // a reset-cut-late fault was armed on it
+}
+
+func (w *world) actsOn(p stepPlan, run stepRun, i int) acts {
+	a := acts{explicit: map[string]bool{}}
+	for k, op := range p.Ops {
+		r := run.results[k]
+		r.ran = r.ran || run.started[k].Load() // a dead instance's operation may have acted before it died
+		if op.Kind == opScheduler && r.ran {
+			a.rotating = true // a pass may rotate any department
+		}
+		if op.Dept != i || !r.ran {
+			continue
+		}
+		a.saved = a.saved || r.saved
+		a.cleared = a.cleared || r.cleared
+		a.unlocked = a.unlocked || r.unlocked
+		a.fixed = a.fixed || r.fixed != ""
+		a.rotating = a.rotating || op.Kind == opRotateNow
+		a.cancelled = a.cancelled || r.cancelled
+		if r.verify && r.entered != r.fixed {
+			a.explicit[r.entered] = true
+		}
+	}
+	for _, f := range p.Faults {
+		a.cutLate = a.cutLate || (f.Dept == i && f.F.ResetCutAfter < 0)
+	}
+	return a
+}
+
 // check asserts the invariants after a step and moves the model on.
-func (w *world) check(p plan, out outcome, before []simState) {
+func (w *world) check(p stepPlan, run stepRun, before []simState) {
 	w.t.Helper()
 	after := w.snapshot()
+	cut, leaked := len(run.killed) > 0 || run.outage, false
 	for i, d := range w.depts {
 		b, a := before[i].up, after[i].up
-		w.moveModel(p, out, i, d, b, a)
+		ac := w.actsOn(p, run, i)
+		w.moveModel(run, ac, d, b, a)
 		w.checkLockout(d, a)
-		w.checkPassword(d)
-		w.checkResets(p, out, i, d, b, a)
+		w.checkPassword(d, ac, b, a, len(run.killed) > 0)
+		w.checkResets(p, ac, d, b, a)
+		w.stats.check("4-every-login-audited")
+		if excess := a.LoginsOK + a.LoginFailures - after[i].audited - d.unaudited; excess > 0 && ac.cleared && excused(knownClearSettleDeadlock) {
+			w.knownHit("clear-settle-deadlock", "known: a clear and a login's settle deadlocked; the login has no event and its lease stays (TestClearDoesNotLoseALogin)")
+			d.unaudited += excess
+			leaked = true
+		}
 		if a.LoginsOK+a.LoginFailures < after[i].audited-d.uncertain || a.LoginsOK+a.LoginFailures > after[i].audited+d.unaudited {
-			w.fail("invariant 4, %s: ThingSpace saw %d logins (%d ok, %d failed), the audit trail has %d counted upstream.login events; %d logins died with their caller, %d were cancelled on the wire",
+			w.fail("invariant 4, %s: ThingSpace saw %d logins (%d ok, %d failed), the audit trail has %d counted upstream.login events; %d logins died with their instance or database, %d may be audited without reaching ThingSpace",
 				d.user, a.LoginsOK+a.LoginFailures, a.LoginsOK, a.LoginFailures, after[i].audited, d.unaudited, d.uncertain)
 		}
-		if acct := w.account(d.user); acct.leased && !out.abandoned && !out.orphaned {
-			w.fail("invariant 5, %s: a login lease is still held after a step that was not abandoned (cancelled: %v)", d.user, out.cancelled)
+		w.stats.check("5-every-lease-settled")
+		if acct := w.account(d.user); acct.leased && !cut {
+			if !(ac.cancelled && excused(knownCancelledReserveLeaks)) && !(ac.cleared && excused(knownClearSettleDeadlock)) {
+				w.fail("invariant 5, %s: a login lease is still held after a step in which no instance died and the database stayed up", d.user)
+			}
+			w.knownHit("lease-left-held", "known: a lease left held by a cancelled reservation or a deadlocked settle (TestCancelledReserveLeavesNoLease, TestClearDoesNotLoseALogin); time passes beyond it")
+			leaked = true
+		}
+	}
+	w.checkSessionKeys(run.calls)
+	if cut || leaked {
+		w.expireLeases() // a dead instance's leases, or those whose settle the outage cut
+	}
+}
+
+// checkSessionKeys is invariant 8: every device call carries a session of
+// the department's own username (sessions are keyed by username; one
+// department's work never runs on another's session).
+func (w *world) checkSessionKeys(calls []call) {
+	for _, c := range calls {
+		if !strings.HasPrefix(c.Kind, "device-") || c.User == "" {
+			continue // an expired session: ThingSpace refuses it
+		}
+		for _, d := range w.depts {
+			if d.account != c.Account {
+				continue
+			}
+			w.stats.check("8-own-session")
+			if !strings.EqualFold(c.User, d.user) {
+				w.fail("invariant 8, %s: a device call for %s's account carried a session of %s", d.slug, d.slug, c.User)
+			}
 		}
 	}
 }
 
-// moveModel updates the automatic-failure count and the lost-answer flag
-// of department i after a step.
-func (w *world) moveModel(p plan, out outcome, i int, d *sdept, b, a tsim.Counters) {
-	acting := i == p.dept
-	if acting && a.ResetsApplied > b.ResetsApplied && (p.faults.answerMayLose || out.killedAt == "reset") {
-		d.mayBeLost = true
+// moveModel updates what the test knows of d after a step.
+func (w *world) moveModel(run stepRun, ac acts, d *sdept, b, a tsim.Counters) {
+	logins, dead, explicitFails := 0, 0, 0
+	for _, c := range run.calls {
+		if c.Kind != "login" || c.User != d.user {
+			continue
+		}
+		logins++
+		if run.killed[c.Instance] {
+			dead++
+		}
+		if ac.explicit[c.password] {
+			explicitFails++ // a wrong password fails
+		}
 	}
+	d.unaudited += dead
+	d.uncertain += dead
+	if run.outage {
+		d.unaudited += logins
+		d.uncertain += logins
+	}
+	if ac.cancelled {
+		d.uncertain += logins
+	}
+	auto := max(0, a.LoginFailures-b.LoginFailures-explicitFails)
 	switch {
-	case acting && out.resetPoint:
-		d.auto = 0
-	case acting && out.explicit:
-		// A person's verify-on-entry: its failure is theirs to spend.
+	case ac.saved || ac.cleared || ac.unlocked:
+		d.auto = 0 // a reset point (lenient: failures after it in the step are not counted)
 	case a.LoginsOK > b.LoginsOK:
-		d.auto = a.ConsecutiveFailures
+		d.auto = min(a.ConsecutiveFailures, auto)
 	default:
-		d.auto += a.LoginFailures - b.LoginFailures
+		d.auto += auto
 	}
 }
 
@@ -119,6 +155,7 @@ const thingSpaceLocksAt = 5
 
 // checkLockout is invariant 1.
 func (w *world) checkLockout(d *sdept, a tsim.Counters) {
+	w.stats.check("1-never-a-fifth-failure")
 	if a.MaxConsecutiveFailures >= thingSpaceLocksAt || a.Locked {
 		w.fail("invariant 1, %s: ThingSpace saw %d consecutive failed logins (locked: %v)", d.user, a.MaxConsecutiveFailures, a.Locked)
 	}
@@ -134,68 +171,75 @@ func (w *world) checkLockout(d *sdept, a tsim.Counters) {
 		w.fail("invariant 1, %s: ThingSpace has %d consecutive failures, the portal counts %d since the last success (lease pending: %v)",
 			d.user, a.ConsecutiveFailures, acct.sinceSuccess, orphan == 1)
 	}
+	w.stats.check("1-threshold")
 	if d.auto > w.threshold {
 		w.fail("invariant 1, %s: automatic paths made %d failed logins since the last reset point; the threshold is %d", d.user, d.auto, w.threshold)
 	}
 }
 
-// checkPassword is invariant 2.
-func (w *world) checkPassword(d *sdept) {
-	stored, up := w.inst[0].Stored(d.slug), w.sim().User(w.t, d.user).Password
+// checkPassword is invariant 2 (no lost password) and invariant 7 (a
+// password ThingSpace returned in a readable answer is kept).
+func (w *world) checkPassword(d *sdept, ac acts, b, a tsim.Counters, killed bool) {
+	stored, up := w.stored(d.slug), a.Password
+	switch {
+	case ac.saved || ac.fixed:
+		d.personMismatch, d.mayBeLost = stored != up, false
+	case ac.cleared && stored != up:
+		d.personMismatch = true // cleared without fixing its password
+	}
+	if a.ResetsApplied > b.ResetsApplied && !d.personMismatch {
+		readable := a.ResetsDelivered > b.ResetsDelivered && a.DeliveredPassword == up
+		switch {
+		case !readable || killed:
+			d.mayBeLost = true // the portal never had it, or died with it
+		case stored != up && ac.cutLate && excused(knownCutBodyDropped):
+			w.knownHit("cut-body-dropped", "known: the password arrived whole in a cut answer and was dropped (issue 21, path 3)")
+			d.mayBeLost = true
+		default:
+			w.stats.check("7-readable-answer-kept")
+			if stored != up {
+				w.fail("invariant 7, %s: ThingSpace returned the new password in a readable answer and the portal did not keep it; state %s",
+					d.slug, w.state(d.slug))
+			}
+		}
+	}
+	w.stats.check("2-no-lost-password")
 	if stored == up || d.personMismatch {
 		return
 	}
-	st := models.CredentialState(w.inst[0].Row(d.slug).State)
+	st := w.state(d.slug)
 	flagged := []models.CredentialState{models.StateAttention, models.StateQuarantined, models.StateUnknown, models.StateResetting, models.StateVerifying}
 	if !d.mayBeLost || !slices.Contains(flagged, st) {
 		w.fail("invariant 2, %s: the stored password is not ThingSpace's; state %s; a reset's answer could have been lost: %v", d.slug, st, d.mayBeLost)
 	}
 }
 
-// checkResets is invariant 3.
-func (w *world) checkResets(p plan, out outcome, i int, d *sdept, b, a tsim.Counters) {
-	n := a.ResetsApplied - b.ResetsApplied
+// checkResets is invariant 3: a step's resets per username are at most
+// its operations that may rotate that credential.
+func (w *world) checkResets(p stepPlan, ac acts, d *sdept, b, a tsim.Counters) {
+	w.stats.check("3-one-reset-per-request")
 	allowed := 0
-	if out.mayRotate && (i == p.dept || p.kind == kSchedule) {
-		allowed = 1
+	for _, op := range p.Ops {
+		if op.Kind == opScheduler || (op.Kind == opRotateNow && w.depts[op.Dept] == d) {
+			allowed++
+		}
 	}
-	if n > allowed {
-		w.fail("invariant 3, %s: %d resets applied in one %s step (allowed %d)", d.user, n, kindNames[p.kind], allowed)
+	if n := a.ResetsApplied - b.ResetsApplied; n > allowed || (n > 0 && !ac.rotating) {
+		w.fail("invariant 3, %s: %d resets applied in one step whose operations may rotate it %d times", d.user, n, allowed)
 	}
 }
 
-// account is the lockout guard's row of a username.
-type account struct {
-	consecutive, sinceSuccess int
-	leased, leaseExpired      bool
+func (w *world) knownHit(name, line string) {
+	w.stats.known(name)
+	w.logf("  %s", line)
 }
 
-func (w *world) account(user string) account {
-	w.t.Helper()
-	ctx, cancel := checkCtx()
-	defer cancel()
-	var a account
-	err := w.inst[0].DB.Pool.QueryRow(ctx, `SELECT consecutive_failures, failures_since_success,
-	    lease_until IS NOT NULL AND lease_until > now(), lease_until IS NOT NULL AND lease_until <= now()
-	  FROM upstream_accounts WHERE username = lower($1)`, user).Scan(&a.consecutive, &a.sinceSuccess, &a.leased, &a.leaseExpired)
-	if err != nil {
-		w.t.Fatalf("read account %s: %v", user, err)
-	}
-	return a
-}
+// knownCutBodyDropped excuses a known defect (issue 21, path 3): a reset
+// answered 200 whose connection is cut after the password arrived whole
+// is treated as a lost answer, and the password is dropped. Set it to
+// false once the lead's fix is merged: the schedule then checks it.
+const knownCutBodyDropped = false
 
-// auditedLogins counts slug's login events that claim to have reached
-// ThingSpace's login service (or may have).
-func (w *world) auditedLogins(slug string) int {
-	w.t.Helper()
-	ctx, cancel := checkCtx()
-	defer cancel()
-	var n int
-	err := w.inst[0].DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE department = $1
-	    AND (code = $2 OR (code = $3 AND COALESCE(detail->>'counted', '') <> 'false'))`,
-		slug, models.EvUpstreamLoginOK, models.EvUpstreamLoginFailed).Scan(&n)
-	if err != nil {
-		w.t.Fatalf("count login events of %s: %v", slug, err)
-	}
-	return n
-}
+// excused reports whether a known defect is excused: UWSPORTAL_FAULT_STRICT=1
+// excuses none (to see them fail, or to check a fix).
+func excused(known bool) bool { return known && os.Getenv("UWSPORTAL_FAULT_STRICT") == "" }

@@ -27,6 +27,11 @@ type faultsJSON struct {
 	ResetMalformed200   bool   `json:"reset_malformed_200"`
 	SOAPFault200        bool   `json:"soap_fault_200"`
 
+	ResetCutAfter   int  `json:"reset_cut_after"` // bytes of the answer's body sent (< 0: all but the last -N)
+	ResetCutHeaders bool `json:"reset_cut_headers"`
+	LoginCutAfter   int  `json:"login_cut_after"`
+	LoginCutHeaders bool `json:"login_cut_headers"`
+
 	DeviceActionFailAfter bool `json:"device_action_5xx_after"`
 	DeviceActionDropAfter bool `json:"device_action_drop_after"`
 }
@@ -88,6 +93,11 @@ func (s *Server) handleAdminPutFaults(w http.ResponseWriter, r *http.Request) {
 		RetryAfter:          time.Duration(in.RetryAfterS) * time.Second,
 		ResetMalformed200:   in.ResetMalformed200,
 		SOAPFault200:        in.SOAPFault200,
+
+		ResetCutAfter:   in.ResetCutAfter,
+		ResetCutHeaders: in.ResetCutHeaders,
+		LoginCutAfter:   in.LoginCutAfter,
+		LoginCutHeaders: in.LoginCutHeaders,
 
 		DeviceActionFailAfter: in.DeviceActionFailAfter,
 		DeviceActionDropAfter: in.DeviceActionDropAfter,

@@ -40,7 +40,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case loginBad:
 		writeM2MError(w, http.StatusBadRequest, codeInvalidCredentials, "Invalid username or password.")
 	default:
-		writeJSON(w, http.StatusOK, map[string]string{"sessionToken": tok})
+		b, _ := json.Marshal(map[string]string{"sessionToken": tok}) // a map of strings always encodes
+		answerLogin(w, "application/json", append(b, '\n'), f)
 	}
 }
 
@@ -109,11 +110,12 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		dropConnection(w)
 	case f.ResetFailAfter:
 		writeProxyError(w)
-	case f.ResetMalformed200:
-		w.Header().Set("Content-Type", "application/json")
-		b, _ := json.Marshal(map[string]string{"newPassword": pw}) // a map of strings always encodes
-		_, _ = w.Write(append(b, malformedTail...))
 	default:
-		writeJSON(w, http.StatusOK, map[string]string{"newPassword": pw})
+		b, _ := json.Marshal(map[string]string{"newPassword": pw}) // a map of strings always encodes
+		tail := "\n"
+		if f.ResetMalformed200 {
+			tail = malformedTail
+		}
+		s.answerReset(w, name, pw, jsonText(pw), "application/json", append(b, tail...), f)
 	}
 }

@@ -65,7 +65,7 @@ func (s *Server) soapLogin(w http.ResponseWriter, r *http.Request, req soapReque
 	case loginBad:
 		writeSOAPFault(w, "s:Client", codeInvalidCredentials, "Invalid username or password.")
 	default:
-		writeSOAPResult(w, "LogIn", "<a:SessionToken>"+xmlEscape(tok)+"</a:SessionToken>")
+		answerLogin(w, soapContentType, soapResult("LogIn", "<a:SessionToken>"+xmlEscape(tok)+"</a:SessionToken>"), f)
 	}
 }
 
@@ -101,11 +101,11 @@ func (s *Server) soapReset(w http.ResponseWriter, r *http.Request, req soapReque
 		writeProxyError(w)
 	case f.ResetMalformed200:
 		// The password arrives whole; the envelope breaks after it.
-		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-		_, _ = io.WriteString(w, `<s:Envelope xmlns:s="`+soapEnvNS+`"><s:Body><GetNewPasswordResponse xmlns="`+soapV2NS+
-			`"><Output xmlns:a="`+soapContractNS+`"><a:NewPassword>`+xmlEscape(pw)+`</a:NewPassword></Output></GetNewPassword`+malformedTail)
+		body := `<s:Envelope xmlns:s="` + soapEnvNS + `"><s:Body><GetNewPasswordResponse xmlns="` + soapV2NS +
+			`"><Output xmlns:a="` + soapContractNS + `"><a:NewPassword>` + xmlEscape(pw) + `</a:NewPassword></Output></GetNewPassword` + malformedTail
+		s.answerReset(w, name, pw, xmlEscape(pw), soapContentType, []byte(body), f)
 	default:
-		writeSOAPResult(w, "GetNewPassword", "<a:NewPassword>"+xmlEscape(pw)+"</a:NewPassword>")
+		s.answerReset(w, name, pw, xmlEscape(pw), soapContentType, soapResult("GetNewPassword", "<a:NewPassword>"+xmlEscape(pw)+"</a:NewPassword>"), f)
 	}
 }
 
@@ -115,12 +115,19 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
+const soapContentType = "text/xml; charset=utf-8"
+
 func writeSOAPResult(w http.ResponseWriter, op, output string) {
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Header().Set("Content-Type", soapContentType)
 	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, `<s:Envelope xmlns:s="`+soapEnvNS+`"><s:Body><`+op+`Response xmlns="`+soapV2NS+`">`+
-		`<Output xmlns:a="`+soapContractNS+`" xmlns:i="http://www.w3.org/2001/XMLSchema-instance">`+output+
-		`</Output></`+op+`Response></s:Body></s:Envelope>`)
+	_, _ = w.Write(soapResult(op, output))
+}
+
+// soapResult is the envelope of op's answer carrying output.
+func soapResult(op, output string) []byte {
+	return []byte(`<s:Envelope xmlns:s="` + soapEnvNS + `"><s:Body><` + op + `Response xmlns="` + soapV2NS + `">` +
+		`<Output xmlns:a="` + soapContractNS + `" xmlns:i="http://www.w3.org/2001/XMLSchema-instance">` + output +
+		`</Output></` + op + `Response></s:Body></s:Envelope>`)
 }
 
 // writeSOAPFault answers with a SOAP 1.1 fault and HTTP 500, as WCF does.

@@ -27,6 +27,14 @@ type Faults struct {
 	ResetMalformed200   bool          // reset applies, then answers 200 with the new password followed by garbage
 	SOAPFault200        bool          // SOAP faults for the user come with HTTP 200 instead of 500
 
+	// Cut answers (cut.go): the answer is a 200 announcing its whole
+	// length, and the connection closes after N bytes of its body (N < 0:
+	// before its last -N bytes), or right after its headers.
+	ResetCutAfter   int  // reset applies; its answer's body is cut after N bytes (0: no cut)
+	ResetCutHeaders bool // reset applies; nothing of its answer's body is sent
+	LoginCutAfter   int  // login is processed (and counted); its answer's body is cut after N bytes
+	LoginCutHeaders bool // login is processed (and counted); nothing of its answer's body is sent
+
 	DeviceActionFailAfter bool // every device action is applied, then answered 502 (a lost answer)
 	DeviceActionDropAfter bool // every device action is applied, then the connection is dropped
 }
@@ -48,6 +56,10 @@ type Counters struct {
 	DeviceLists            int    `json:"device_lists"`            // list calls (also counted in Calls)
 	DeviceActions          int    `json:"device_actions"`          // device actions applied (also in Calls)
 	DeviceActionsRejected  int    `json:"device_actions_rejected"` // device actions refused with a 400 (also in Calls)
+	// ResetsDelivered counts reset answers that carried their new password
+	// whole (cut or not); DeliveredPassword is the newest such password.
+	ResetsDelivered   int    `json:"resets_delivered"`
+	DeliveredPassword string `json:"delivered_password"`
 }
 
 // Stats are totals over all users.

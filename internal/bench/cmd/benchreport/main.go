@@ -206,7 +206,7 @@ func writeReport(info runInfo, out, root, rawPath string) error {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(root, path)
 	}
-	if err := os.WriteFile(path, []byte(report), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(report+keptSections(path)), 0o644); err != nil {
 		return err
 	}
 	say("wrote %s in %s (raw output in %s)", path, info.Ended.Sub(info.Started).Round(time.Second), rawPath)
@@ -341,4 +341,20 @@ func lastLines(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// keptMarker starts the sections of the report that other commands write
+// (make soak, make mutate): a rewrite keeps them.
+const keptMarker = "<!-- sections below are not written by make bench: it keeps them -->"
+
+// keptSections is the part of the report at path from keptMarker on, or "".
+func keptSections(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if i := strings.Index(string(b), keptMarker); i >= 0 {
+		return "\n" + string(b[i:])
+	}
+	return ""
 }
