@@ -7,7 +7,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"github.com/uwsportal/uwsportal/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uwsportal/uwsportal/internal/testutil"
 
 	"github.com/uwsportal/uwsportal/internal/cli"
 	"github.com/uwsportal/uwsportal/internal/secret"
@@ -59,12 +60,18 @@ func startPortal(t *testing.T, env map[string]string) *portal {
 	go func() {
 		p.done <- cli.Run(ctx, []string{"uwsportal", "serve"}, func(k string) string { return full[k] }, cli.Stdio{In: strings.NewReader(""), Out: p.Logs, Err: p.Logs})
 	}()
-	t.Cleanup(func() { p.Stop() })
+	t.Cleanup(func() {
+		if err := p.Stop(); err != nil {
+			t.Logf("stop the portal: %v", err) // a test may have stopped it on purpose
+		}
+	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		res, err := http.Get(p.URL + "/healthz")
 		if err == nil {
-			res.Body.Close()
+			if err := res.Body.Close(); err != nil {
+				t.Fatal(err)
+			}
 			return p
 		}
 		select {
@@ -105,7 +112,10 @@ func (p *portal) run(t *testing.T, stdin string, args ...string) string {
 
 // browser is an HTTP client with cookies that does not follow redirects.
 func browser() *http.Client {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		panic(err) // cookiejar.New fails only on a bad PublicSuffixList, and there is none
+	}
 	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
@@ -115,7 +125,10 @@ func fetch(c *http.Client, method, u string, form url.Values) (int, string, erro
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, _ := http.NewRequest(method, u, body)
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		return 0, "", err
+	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -124,8 +137,8 @@ func fetch(c *http.Client, method, u string, form url.Values) (int, string, erro
 		return 0, "", err
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b), nil
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), err
 }
 
 // signInBreakGlass creates a break-glass admin and signs c in with it.

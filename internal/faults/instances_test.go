@@ -23,7 +23,9 @@ func TestTwoProcessesRotateOnce(t *testing.T) {
 	p.run(t, uwsPass+"\n", "credential", "set", "--department", "fleet", "--username", uwsUser)
 	bin := buildPortal(t)
 	// A little latency keeps both processes inside the same window.
-	sim.SetFaults(uwsUser, tsim.Faults{Latency: 300 * time.Millisecond})
+	if err := sim.SetFaults(uwsUser, tsim.Faults{Latency: 300 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
 
 	var wg sync.WaitGroup
 	outs := make([]*testutil.Buffer, 2)
@@ -57,7 +59,9 @@ func TestTwoProcessesRotateOnce(t *testing.T) {
 	if ok != 1 || refused != 1 || up.ResetsApplied != 1 || up.LoginFailures != 0 {
 		t.Fatalf("ok %d refused %d, simulator %+v\n%s\n%s", ok, refused, up, outs[0].String(), outs[1].String())
 	}
-	sim.SetFaults(uwsUser, tsim.Faults{})
+	if err := sim.SetFaults(uwsUser, tsim.Faults{}); err != nil {
+		t.Fatal(err)
+	}
 	if out := p.run(t, "", "credential", "test", "--department", "fleet"); !strings.Contains(out, "worked") {
 		t.Fatalf("the stored password does not match ThingSpace's: %s", out)
 	}

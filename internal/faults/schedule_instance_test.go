@@ -113,7 +113,9 @@ func dropConn(rw http.ResponseWriter) {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
-	_ = conn.Close() // the point is to close it
+	if err := conn.Close(); err != nil { // the point is to close it
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // enter admits one operation (a request, a scheduler pass); false if the

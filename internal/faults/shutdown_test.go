@@ -2,7 +2,7 @@ package faults
 
 import (
 	"context"
-	"github.com/uwsportal/uwsportal/internal/testutil"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/uwsportal/uwsportal/internal/testutil"
 
 	"github.com/jackc/pgx/v5"
 
@@ -73,12 +75,18 @@ func TestSIGTERMDuringARotationRequest(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	t.Cleanup(func() {
+		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Error(err)
+		}
+	})
 	waitUp(t, p.URL, logs)
 
 	c := browser()
 	p.signInBreakGlass(t, c)
-	sim.SetFaults(uwsUser, tsim.Faults{Latency: 1500 * time.Millisecond})
+	if err := sim.SetFaults(uwsUser, tsim.Faults{Latency: 1500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
 
 	type result struct {
 		status int
@@ -135,7 +143,9 @@ func waitUp(t *testing.T, base string, logs *testutil.Buffer) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if res, err := http.Get(base + "/readyz"); err == nil {
-			res.Body.Close()
+			if err := res.Body.Close(); err != nil {
+				t.Fatal(err)
+			}
 			if res.StatusCode == 200 {
 				return
 			}
@@ -159,7 +169,9 @@ func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
 	p.run(t, uwsPass+"\n", "credential", "set", "--department", "fleet", "--username", uwsUser)
 	bin := buildPortal(t)
 
-	sim.SetFaults(uwsUser, tsim.Faults{Latency: 1500 * time.Millisecond})
+	if err := sim.SetFaults(uwsUser, tsim.Faults{Latency: 1500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
 	rot := exec.Command(bin, "credential", "rotate", "--department", "fleet")
 	for k, v := range env {
 		rot.Env = append(rot.Env, k+"="+v)
@@ -170,10 +182,16 @@ func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(2500 * time.Millisecond) // login (1.5 s), then the reset is in flight
-	_ = rot.Process.Kill()
-	_ = rot.Wait()
+	if err := rot.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rot.Wait(); err == nil {
+		t.Fatal("the killed rotation exited 0")
+	}
 	time.Sleep(1500 * time.Millisecond) // the simulator finishes applying the reset
-	sim.SetFaults(uwsUser, tsim.Faults{})
+	if err := sim.SetFaults(uwsUser, tsim.Faults{}); err != nil {
+		t.Fatal(err)
+	}
 
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, env["DATABASE_URL"])

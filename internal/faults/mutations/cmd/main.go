@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/faults/mutations"
+	"github.com/uwsportal/uwsportal/models"
 )
 
 type options struct {
@@ -187,12 +188,12 @@ var failureLine = regexp.MustCompile(`(INVARIANT VIOLATED[^\n]*|--- FAIL: [^\n]*
 // firstFailure is the most telling line of a failed run.
 func firstFailure(out []byte) string {
 	if m := regexp.MustCompile(`INVARIANT VIOLATED \(seed \d+\): ([^\n]*)`).FindSubmatch(out); m != nil {
-		return clip(string(m[1]))
+		return cell(string(m[1]))
 	}
 	if m := failureLine.Find(out); m != nil {
-		return clip(string(m))
+		return cell(string(m))
 	}
-	return clip(strings.TrimSpace(lastLine(out)))
+	return cell(strings.TrimSpace(lastLine(out)))
 }
 
 func lastLine(b []byte) string {
@@ -200,13 +201,7 @@ func lastLine(b []byte) string {
 	return lines[len(lines)-1]
 }
 
-func clip(s string) string {
-	s = strings.ReplaceAll(s, "|", "/")
-	if len(s) > 160 {
-		return s[:160] + "…"
-	}
-	return s
-}
+func cell(s string) string { return models.ClipMark(strings.ReplaceAll(s, "|", "/"), 160) }
 
 func goCmd(dir string, env []string, patience time.Duration, args ...string) ([]byte, error) {
 	return command(dir, env, patience, "go", args...)
@@ -291,6 +286,6 @@ func printTable(w io.Writer, rows []result, o options) {
 				unit = "yes: " + r.unitLine
 			}
 		}
-		fmt.Fprintf(w, "| %s | %s | `%s` → `%s` | %s | %s |\n", r.m.Name, r.m.Area, r.m.File+": "+clip(r.m.Find), clip(r.m.Replace), fault, unit)
+		fmt.Fprintf(w, "| %s | %s | `%s` → `%s` | %s | %s |\n", r.m.Name, r.m.Area, r.m.File+": "+cell(r.m.Find), cell(r.m.Replace), fault, unit)
 	}
 }
