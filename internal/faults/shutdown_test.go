@@ -210,20 +210,7 @@ func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
 	if _, err := conn.Exec(ctx, "UPDATE credentials SET state_since = now() - interval '1 hour'"); err != nil {
 		t.Fatal(err)
 	}
-	next := startPortal(t, env)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if err := conn.QueryRow(ctx, "SELECT state FROM credentials").Scan(&state); err != nil {
-			t.Fatal(err)
-		}
-		if state == "attention" || state == "idle" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not resolved: %s\n%s", state, next.Logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	state = waitResolved(t, conn, startPortal(t, env))
 	up, _ := sim.User(uwsUser)
 	if up.ResetsApplied != 1 || up.MaxConsecutiveFailures > 1 || up.Locked {
 		t.Fatalf("simulator after recovery: %+v", up)
@@ -239,5 +226,25 @@ func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
 	}
 	if result != "attention" {
 		t.Fatalf("run result %q", result)
+	}
+}
+
+// waitResolved waits for the next instance to resolve the stuck rotation
+// and returns the state it left.
+func waitResolved(t *testing.T, conn *pgx.Conn, next *portal) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var state string
+		if err := conn.QueryRow(context.Background(), "SELECT state FROM credentials").Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+		if state == "attention" || state == "idle" {
+			return state
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not resolved: %s\n%s", state, next.Logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
