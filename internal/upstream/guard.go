@@ -114,14 +114,26 @@ func (g *Guard) Reserve(ctx context.Context, held *AccountLock, who Who, explici
 	for {
 		var lease *Lease
 		var refused error
-		err := g.s.db.WithTx(ctx, func(tx *store.Tx) error {
-			l, events, err := g.reserveIn(ctx, tx, held, who, explicit)
+		// The reservation is not cut short by the caller: a commit whose
+		// answer a cancelled context dropped would leave a lease nobody
+		// settles. The caller's end is looked at once it is done.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		err := g.s.db.WithTx(rctx, func(tx *store.Tx) error {
+			l, events, err := g.reserveIn(rctx, tx, held, who, explicit)
 			if err != nil && !errors.Is(err, thingspace.ErrGuardRefused) {
 				return err
 			}
 			lease, refused = l, err
-			return g.audit(ctx, tx, events)
+			return g.audit(rctx, tx, events)
 		})
+		cancel()
+		if err == nil && lease != nil && ctx.Err() != nil {
+			// The caller has gone: give the attempt back unused.
+			if serr := lease.Settle(ctx, nil, thingspace.NotSent("login", ctx.Err())); serr != nil {
+				return nil, errors.Join(ctx.Err(), serr)
+			}
+			return nil, fmt.Errorf("reserve a login for %s: %w", username, ctx.Err())
+		}
 		switch {
 		case err == nil && refused != nil:
 			g.s.countLogin("refused")
