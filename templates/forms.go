@@ -1,6 +1,10 @@
 package templates
 
-import "github.com/a-h/templ"
+import (
+	"sort"
+
+	"github.com/a-h/templ"
+)
 
 // FieldErrors are a re-shown form's messages, by field name; nil or empty:
 // the form is fresh or was accepted.
@@ -22,3 +26,13 @@ func (e FieldErrors) Attrs(name string) templ.Attributes {
 }
 
 func fieldErrorID(name string) string { return "error-" + name }
+
+// names are the fields with an error, in a stable order.
+func (e FieldErrors) names() []string {
+	out := make([]string, 0, len(e))
+	for k := range e {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

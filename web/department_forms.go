@@ -49,7 +49,7 @@ func (s *Server) credentialSet(c echo.Context) error {
 		if !ok {
 			return err
 		}
-		return s.renderDepartment(c, formStatus, nil, func(v *templates.DepartmentPage) {
+		return s.renderDepartment(c, formStatus, summary(errs), func(v *templates.DepartmentPage) {
 			v.Credential = templates.CredentialForm{Username: models.Clip(in.Username, 128), Verify: in.Verify, CountReset: in.CountReset, Errors: errs}
 		})
 	}
@@ -67,7 +67,7 @@ func (s *Server) departmentSettings(c echo.Context) error {
 		if !ok {
 			return err
 		}
-		return s.renderDepartment(c, formStatus, nil, func(v *templates.DepartmentPage) {
+		return s.renderDepartment(c, formStatus, summary(errs), func(v *templates.DepartmentPage) {
 			v.Settings.Name, v.Settings.Protocol = models.Clip(set.Name, 200), string(set.Protocol)
 			v.Settings.RevealAllowed, v.Settings.AccountName = set.RevealAllowed, models.Clip(set.AccountName, 20)
 			v.Settings.ApproveReveal, v.Settings.ApproveDeactivate, v.Settings.ApproveRotate = set.Approvals.Reveal, set.Approvals.Deactivate, set.Approvals.Rotate
@@ -96,9 +96,18 @@ func (s *Server) schedule(c echo.Context) error {
 		if !ok {
 			return err
 		}
-		return s.renderDepartment(c, formStatus, nil, func(v *templates.DepartmentPage) {
+		return s.renderDepartment(c, formStatus, summary(errs), func(v *templates.DepartmentPage) {
 			v.Schedule = templates.ScheduleForm{Enabled: enabled, MaxAgeDays: models.Clip(text, 10), Errors: errs}
 		})
 	}
 	return s.back(c, "success", "Schedule saved.")
+}
+
+// summary is the flash that heads a page whose form was shown again, for
+// the forms of the department page (one of which may be hidden).
+func summary(errs templates.FieldErrors) *templates.Flash {
+	for _, msg := range errs {
+		return &templates.Flash{Kind: "error", Message: "Nothing was saved: " + msg}
+	}
+	return nil
 }

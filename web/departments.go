@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/uwsportal/uwsportal/internal/secret"

@@ -113,7 +113,9 @@ var matrix = map[string]string{
 	// API clients: admins, and leads of their own department.
 	"GET /departments/:slug/api-clients":             "admin lead-A",
 	"POST /departments/:slug/api-clients":            "admin lead-A",
+	"GET /departments/:slug/api-clients/:id/rotate":  "admin lead-A",
 	"POST /departments/:slug/api-clients/:id/rotate": "admin lead-A",
+	"GET /departments/:slug/api-clients/:id/revoke":  "admin lead-A",
 	"POST /departments/:slug/api-clients/:id/revoke": "admin lead-A",
 	"POST /departments/:slug/api-clients/ceiling":    "admin",
 	// The gateway answers only its own tokens: every persona's cookie is
