@@ -19,6 +19,9 @@ type Page struct {
 	Flashes  []Flash
 	Path     string
 	Warnings []string // shown to every page, such as break-glass sign-in
+	// Refresh, when above 0, reloads the page after that many seconds (a
+	// page following a long operation; works without JavaScript).
+	Refresh int
 }
 
 // UserView is the signed-in person as the header shows them.

@@ -284,15 +284,3 @@ func (s *Server) reveal(c echo.Context) error {
 		Slug: slug, Name: dv.Department.Name, Username: dv.Credential.Username, Password: pw.Reveal(),
 	}))
 }
-
-// rotate runs the rotation engine now (after the confirmation page).
-func (s *Server) rotate(c echo.Context) error {
-	res, err := s.rotations.RotateNow(c.Request().Context(), principal(c), meta(c), c.Param("slug"), approvalIDForm(c))
-	if err != nil {
-		return s.departmentError(c, err)
-	}
-	if res.Rotated() {
-		return s.back(c, "success", res.Message)
-	}
-	return s.back(c, "error", "Rotation did not complete: "+res.Message)
-}

@@ -80,6 +80,7 @@ var matrix = map[string]string{
 	"POST /departments/:slug/credential":            "admin",
 	"POST /departments/:slug/test-login":            "admin lead-A",
 	"POST /departments/:slug/rotate":                "admin lead-A",
+	"GET /departments/:slug/rotations/:id":          "admin lead-A",
 	"GET /departments/:slug/rotate":                 "admin lead-A",
 	"POST /departments/:slug/schedule":              "admin lead-A",
 	"POST /departments/:slug/reveal":                "admin lead-A",
