@@ -237,7 +237,12 @@ func (s *Server) revealForm(c echo.Context) error {
 		return err
 	}
 	if !dv.Department.RevealAllowed {
-		return models.Errorf(models.ErrForbidden, "This department does not allow revealing its password.")
+		// Not a bare 403: say where reveal is turned on, and by whom; the
+		// refusal is audited as the error handler audits any other.
+		perm, _ := s.Policy(c.Request().Method, c.Path())
+		s.people.Denied(c.Request().Context(), p, meta(c), c.Request().Method, c.Request().URL.Path, string(perm))
+		v := templates.RevealOffView{Slug: slug, Name: dv.Department.Name, CanAllow: p.Can(models.PermManageDepartments, slug)}
+		return render(c, http.StatusForbidden, templates.RevealOff(s.page(c, "Reveal is off"), v))
 	}
 	g, err := s.gate(c, dv.Department, models.ApproveReveal, nil)
 	if err != nil {

@@ -147,3 +147,17 @@ func TestAPIClientConfirmationPages(t *testing.T) {
 		t.Fatalf("unknown client: %d", res.StatusCode)
 	}
 }
+
+// An admin who opens reveal where it is off is told where to turn it on.
+func TestRevealOffPointsAtTheSetting(t *testing.T) {
+	t.Parallel()
+	ts, _ := newTSimServer(t)
+	admin := ts.client(t, models.Grant{Role: models.RoleAdmin})
+	if res, body := ts.post(t, admin, "/departments/fleet/credential", url.Values{"username": {fleetUser}, "password": {fleetPassword}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("credential: %d %.300s", res.StatusCode, body)
+	}
+	res, body := do(t, admin, http.MethodGet, ts.URL+"/departments/fleet/reveal", nil)
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(body, `id="reveal-setting"`) || !strings.Contains(body, "#settings-form") {
+		t.Fatalf("reveal off: %d %.1500s", res.StatusCode, body)
+	}
+}

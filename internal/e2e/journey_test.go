@@ -60,6 +60,8 @@ func TestBrowserJourney(t *testing.T) {
 				t.Errorf("nora's navigation offers %v, want only the dashboard", n)
 			}
 		}},
+		{"every page for every role", func(t *testing.T) { sweepPages(t, alice, lena, mike, oscar) }},
+		{"accessibility (axe-core: no serious or critical violation)", func(t *testing.T) { reportAccessibility(t, b) }},
 		{"screenshots", func(t *testing.T) {
 			if os.Getenv("UWSPORTAL_SCREENSHOTS") != "1" {
 				t.Skip("set UWSPORTAL_SCREENSHOTS=1 to refresh docs/screenshots")
@@ -172,11 +174,13 @@ func leadRotates(t *testing.T, s *stack, lena *persona) {
 	lena.do(t, "open fleet from the dashboard", chromedp.Click(chromedp.CSS(`article.card a[href="/departments/fleet"]`)), chromedp.WaitVisible(chromedp.ID("rotate")))
 	lena.snapshot(t)
 	lena.click(t, "rotate", "rotate-confirm")
-	lena.click(t, "rotate-confirm", "credential-status")
-
+	lena.do(t, "rotate now", chromedp.Click(chromedp.ID("rotate-confirm")))
+	// The progress page refreshes itself until the rotation ends.
+	lena.waitFor(t, "the rotation's end", `document.getElementById("rotation-done") !== null`)
 	if f := lena.flashes(t, "success"); !strings.Contains(strings.ToLower(f), "rotated") {
 		t.Errorf("after rotating the success message is %q, want one saying the password was rotated (errors: %q)", f, lena.flashes(t, "error"))
 	}
+	lena.click(t, "rotation-back", "credential-status")
 	if st := lena.text(t, "credential-status"); st != "OK" {
 		t.Errorf("after rotating the status is %q, want OK", st)
 	}
