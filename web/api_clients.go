@@ -50,9 +50,21 @@ func (s *Server) renderAPIClients(c echo.Context, status int, form templates.API
 	}
 	v := templates.APIClientsView{Slug: slug, Name: name, Operations: models.OpNames(ops), CanCeiling: p.Can(models.PermManageDepartments, slug),
 		Ceiling: strconv.FormatFloat(ceil.PerSecond, 'f', -1, 64), CeilingDefault: ceil.Default, Form: form}
+	ids := make([]string, len(list))
+	for i, cl := range list {
+		ids[i] = cl.ID
+	}
+	used, err := s.gateway.LastUsed(ctx, p, slug, ids)
+	if err != nil {
+		return err
+	}
 	now := s.now()
 	for _, cl := range list {
-		v.Rows = append(v.Rows, templates.APIClientRow{ID: cl.ID, Name: cl.Name, Owner: cl.Owner(),
+		last := "never"
+		if at, ok := used[cl.ID]; ok {
+			last = at.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		v.Rows = append(v.Rows, templates.APIClientRow{ID: cl.ID, Name: cl.Name, Owner: cl.Owner(), LastUsed: last,
 			Operations: clientOps(cl), Status: cl.Status(now), Active: cl.Active(now),
 			Expires: cl.ExpiresAt.UTC().Format("2006-01-02"), Created: cl.CreatedAt.UTC().Format("2006-01-02"),
 			HistoryHref: "/audit?" + url.Values{"department": {slug}, "q": {cl.ID}}.Encode()})

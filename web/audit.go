@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -74,7 +75,15 @@ func (s *Server) auditList(c echo.Context) error {
 // a mistake in a date is not a reason to lose the other fields.
 func (s *Server) renderAuditForm(c echo.Context, errs templates.FieldErrors) error {
 	q := c.QueryParams()
-	get := func(name string) string { return models.Clip(strings.TrimSpace(q.Get(name)), 200) }
+	get := func(name string) string {
+		v := strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, q.Get(name))
+		return models.Clip(strings.TrimSpace(v), 200)
+	}
 	v := templates.AuditListView{Since: get("since"), Until: get("until"), Actor: get("actor"), Department: get("department"),
 		Event: get("event"), Outcome: get("outcome"), Text: get("q"), Zone: s.auditZone().String(), Filtered: true, Errors: errs}
 	if err := s.auditSuggestions(c, &v); err != nil {

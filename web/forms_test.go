@@ -134,6 +134,25 @@ func TestAPIClientConfirmationPages(t *testing.T) {
 		t.Fatalf("no client link on the list: %.2000s", list)
 	}
 	id := list[i+len("/api-clients/") : i+strings.Index(list[i:], "/rotate")]
+	if !strings.Contains(list, `<td class="last-used">never</td>`) {
+		t.Error("a client never used does not say so")
+	}
+	secret := body[strings.Index(body, `id="client-secret">`)+len(`id="client-secret">`):]
+	secret = secret[:strings.Index(secret, "<")]
+	tok, err := http.NewRequest(http.MethodPost, ts.URL+"/api/ts/v1/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.SetBasicAuth(id, secret)
+	tok.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if r, err := anonClient().Do(tok); err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("token: %v %v", r, err)
+	} else if err := r.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, list = do(t, admin, http.MethodGet, ts.URL+"/departments/fleet/api-clients", nil); strings.Contains(list, `<td class="last-used">never</td>`) {
+		t.Error("a client that fetched a token is still never used")
+	}
 	if strings.Contains(list, `action="/departments/fleet/api-clients/`+id+`/revoke"`) {
 		t.Fatal("the list revokes in one click")
 	}

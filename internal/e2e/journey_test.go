@@ -31,7 +31,7 @@ func TestBrowserJourney(t *testing.T) {
 			savePortalLog(t, s)
 		}
 	})
-	b := newBrowser(t, s, 90*time.Second)
+	b := newBrowser(t, s, 300*time.Second) // axe-core on every page takes its time
 	alice, lena, mike, oscar, nora := b.persona("alice"), b.persona("lena"), b.persona("mike"), b.persona("oscar"), b.persona("nora")
 	var exportCSV string
 
@@ -45,21 +45,7 @@ func TestBrowserJourney(t *testing.T) {
 		{"lead operates devices, member is refused", func(t *testing.T) { devicesJourney(t, s, alice, lena, mike) }},
 		{"reveal under dual control, with notifications", func(t *testing.T) { dualControlJourney(t, s, alice, lena) }},
 		{"auditor checks the trail", func(t *testing.T) { exportCSV = auditorChecks(t, oscar) }},
-		{"no groups, no access", func(t *testing.T) {
-			nora.signIn(t)
-			nora.do(t, "see the no-access page", chromedp.WaitVisible(chromedp.ID("no-access")))
-			txt := nora.text(t, "no-access")
-			if !strings.Contains(txt, "No access yet") {
-				t.Errorf("nora sees %q, want the no-access page", txt)
-			}
-			if !strings.Contains(txt, "Alice Admin") {
-				t.Errorf("the no-access page does not name the admin who signed in before: %q", txt)
-			}
-			if n := get(t, nora, "look for navigation", chromedp.Evaluate[[]string](
-				`[...document.querySelectorAll("nav.nav a")].map(a => a.getAttribute("href"))`)); !slices.Equal(n, []string{"/"}) {
-				t.Errorf("nora's navigation offers %v, want only the dashboard", n)
-			}
-		}},
+		{"no groups, no access", func(t *testing.T) { noAccess(t, nora) }},
 		{"every page for every role", func(t *testing.T) { sweepPages(t, alice, lena, mike, oscar) }},
 		{"accessibility (axe-core: no serious or critical violation)", func(t *testing.T) { reportAccessibility(t, b) }},
 		{"screenshots", func(t *testing.T) {
@@ -103,6 +89,23 @@ func TestBrowserJourney(t *testing.T) {
 		if !t.Run(st.name, st.run) {
 			return // later steps build on this one
 		}
+	}
+}
+
+// noAccess: nora, in no mapped group, is told she has no access yet.
+func noAccess(t *testing.T, nora *persona) {
+	nora.signIn(t)
+	nora.do(t, "see the no-access page", chromedp.WaitVisible(chromedp.ID("no-access")))
+	txt := nora.text(t, "no-access")
+	if !strings.Contains(txt, "No access yet") {
+		t.Errorf("nora sees %q, want the no-access page", txt)
+	}
+	if !strings.Contains(txt, "Alice Admin") {
+		t.Errorf("the no-access page does not name the admin who signed in before: %q", txt)
+	}
+	if n := get(t, nora, "look for navigation", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("nav.nav a")].map(a => a.getAttribute("href"))`)); !slices.Equal(n, []string{"/"}) {
+		t.Errorf("nora's navigation offers %v, want only the dashboard", n)
 	}
 }
 

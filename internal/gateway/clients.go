@@ -126,6 +126,15 @@ func (s *Service) List(ctx context.Context, p *models.Principal, slug string) ([
 	return s.db.APIClients(ctx, d.ID)
 }
 
+// LastUsed is when each client of the department last did anything (its
+// latest audit event); a client that never did is absent.
+func (s *Service) LastUsed(ctx context.Context, p *models.Principal, slug string, ids []string) (map[string]time.Time, error) {
+	if err := p.Require(models.PermManageAPIClients, slug); err != nil {
+		return nil, err
+	}
+	return s.db.ClientsLastUsed(ctx, ids)
+}
+
 // RotateSecret gives client id a new secret (returned once); the old one
 // keeps working for overlap (at most 24 hours; 0: it stops at once).
 func (s *Service) RotateSecret(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug, id string, overlap time.Duration) (Created, error) {
