@@ -15,7 +15,8 @@ document.addEventListener("submit", function (ev) {
     ev.preventDefault();
     return;
   }
-  if (form.method.toLowerCase() !== "post") return;
+  // A download leaves the page in place: it may be asked for again.
+  if (form.method.toLowerCase() !== "post" || form.hasAttribute("data-repeatable")) return;
   // A second press sends nothing: the first is under way, and says so.
   if (form.getAttribute("data-sent") === "yes") {
     ev.preventDefault();
