@@ -105,3 +105,31 @@ func reportAccessibility(t *testing.T, b *browser) {
 		t.Errorf("accessibility: %s", v)
 	}
 }
+
+// busyPress presses the button with id while holding the submission back
+// (a listener on window cancels it, after the page's own script ran), then
+// submits the form again: the button must be disabled, say what is
+// happening, and the second submission be dropped. It returns the button's
+// text.
+func busyPress(t *testing.T, p *persona, id string) string {
+	t.Helper()
+	got := get(t, p, "press #"+id+" with the submission held", chromedp.Evaluate[[]string](fmt.Sprintf(`(async () => {
+		const seen = [];
+		document.addEventListener("submit", ev => seen.push(ev.defaultPrevented));
+		window.addEventListener("submit", ev => ev.preventDefault());
+		const b = document.getElementById(%q);
+		b.form.requestSubmit(b);
+		await new Promise(r => setTimeout(r, 50));
+		b.form.requestSubmit();
+		await new Promise(r => setTimeout(r, 50));
+		return [b.textContent.trim(), String(b.disabled), String(seen[0]), String(seen[1])];
+	})()`, id), chromedp.EvalAwaitPromise))
+	if len(got) != 4 {
+		t.Fatalf("%s: pressing #%s answered %v", p.name, id, got)
+	}
+	if got[1] != "true" || got[2] != "false" || got[3] != "true" {
+		t.Errorf("%s: pressing #%s: disabled %s, first sent %v, second dropped %v; want disabled, sent, dropped",
+			p.name, id, got[1], got[2] == "false", got[3] == "true")
+	}
+	return got[0]
+}

@@ -210,6 +210,11 @@ func leadRotates(t *testing.T, s *stack, lena *persona) {
 	if c.LoginFailures != 0 {
 		t.Errorf("the rotation spent %d failed logins", c.LoginFailures)
 	}
+	// Test login may wait on ThingSpace: the pressed button says so at once and a second press sends nothing.
+	if txt := busyPress(t, lena, "test-login"); txt != "Logging in to ThingSpace…" {
+		t.Errorf("the pressed Test login button says %q", txt)
+	}
+	lena.open(t, "/departments/fleet", "#credential-status")
 }
 
 // memberCannotRotate: mike sees the status but no rotate button, and a
