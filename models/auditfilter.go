@@ -80,10 +80,10 @@ func auditParamReader(q url.Values) auditParamGetter {
 	return func(name string) (string, error) {
 		v := strings.TrimSpace(q.Get(name))
 		if len(v) > auditParamMax {
-			return "", Errorf(ErrInvalid, "%s: at most %d characters, please.", name, auditParamMax)
+			return "", Invalidf(name, "%s: at most %d characters, please.", name, auditParamMax)
 		}
 		if !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
-			return "", Errorf(ErrInvalid, "%s: control characters are not allowed.", name)
+			return "", Invalidf(name, "%s: control characters are not allowed.", name)
 		}
 		return v, nil
 	}
@@ -111,10 +111,10 @@ func parseAuditRange(f *AuditFilter, q url.Values, get auditParamGetter, loc *ti
 		f.Until = f.Until.AddDate(0, 0, 1)
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return Errorf(ErrInvalid, "since: the start (%s) must be before the end (%s).", q.Get("since"), q.Get("until"))
+		return Invalidf("since", "since: the start (%s) must be before the end (%s).", q.Get("since"), q.Get("until"))
 	}
 	if !f.Since.IsZero() && f.Since.After(now.Add(24*time.Hour)) {
-		return Errorf(ErrInvalid, "since: %s is in the future.", q.Get("since"))
+		return Invalidf("since", "since: %s is in the future.", q.Get("since"))
 	}
 	return nil
 }
@@ -133,7 +133,7 @@ func parseAuditNarrowing(f *AuditFilter, get auditParamGetter) error {
 		return err
 	}
 	if f.CodePrefix != "" && !KnownEventPrefix(f.CodePrefix) {
-		return Errorf(ErrInvalid, "event: %q is not the start of any event code (see docs/audit-events.md), such as credential.rotate or auth.signin.", ClipMark(f.CodePrefix, 40))
+		return Invalidf("event", "event: %q is not the start of any event code (see docs/audit-events.md), such as credential.rotate or auth.signin.", ClipMark(f.CodePrefix, 40))
 	}
 	v, err := get("outcome")
 	if err != nil {
@@ -141,7 +141,7 @@ func parseAuditNarrowing(f *AuditFilter, get auditParamGetter) error {
 	}
 	if v != "" {
 		if !slices.Contains(Outcomes, Outcome(v)) {
-			return Errorf(ErrInvalid, "outcome: use success, failure or denied, not %q.", ClipMark(v, 40))
+			return Invalidf("outcome", "outcome: use success, failure or denied, not %q.", ClipMark(v, 40))
 		}
 		f.Outcome = Outcome(v)
 	}
@@ -203,13 +203,13 @@ func parseAuditTime(name, v string, loc *time.Location) (t time.Time, dateOnly b
 			return t, i == 0, err
 		}
 	}
-	return time.Time{}, false, Errorf(ErrInvalid, "%s: %q is not a date or time; use 2024-01-31, 2024-01-31T09:30 or RFC 3339 (2024-01-31T09:30:00Z).", name, ClipMark(v, 40))
+	return time.Time{}, false, Invalidf(name, "%s: %q is not a date or time; use 2024-01-31, 2024-01-31T09:30 or RFC 3339 (2024-01-31T09:30:00Z).", name, ClipMark(v, 40))
 }
 
 // checkYear keeps times inside what Postgres and a person mean by a date.
 func checkYear(name, v string, t time.Time) (time.Time, bool, error) {
 	if t.Year() < 1970 || t.Year() > 9999 {
-		return time.Time{}, false, Errorf(ErrInvalid, "%s: %q is out of range (years 1970 to 9999).", name, ClipMark(v, 40))
+		return time.Time{}, false, Invalidf(name, "%s: %q is out of range (years 1970 to 9999).", name, ClipMark(v, 40))
 	}
 	return t, false, nil
 }

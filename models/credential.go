@@ -130,7 +130,7 @@ type DepartmentView struct {
 // without spaces (ThingSpace's own format is like michelle_brown_my_companyUWS).
 func ValidateUsername(u string) error {
 	if u == "" || len(u) > 128 || !utf8.ValidString(u) || hasControl(u) || strings.ContainsAny(u, " \t") {
-		return Errorf(ErrInvalid, "The username must be 1 to 128 printable characters without spaces.")
+		return Invalidf("username", "The username must be 1 to 128 printable characters without spaces.")
 	}
 	return nil
 }

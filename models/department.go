@@ -37,16 +37,16 @@ const DefaultMaxAgeDays = 90
 func (d *Department) Validate() error {
 	d.Name = strings.TrimSpace(d.Name)
 	if !ValidSlug(d.Slug) {
-		return Errorf(ErrInvalid, "The slug must be 1 to 63 lower-case letters, digits or dashes, starting with a letter or digit.")
+		return Invalidf("slug", "The slug must be 1 to 63 lower-case letters, digits or dashes, starting with a letter or digit.")
 	}
 	if d.Name == "" || len(d.Name) > 200 || hasControl(d.Name) {
-		return Errorf(ErrInvalid, "The name must be 1 to 200 printable characters.")
+		return Invalidf("name", "The name must be 1 to 200 printable characters.")
 	}
 	if d.Protocol == "" {
 		d.Protocol = ProtocolREST
 	}
 	if d.Protocol != ProtocolREST && d.Protocol != ProtocolSOAP {
-		return Errorf(ErrInvalid, "The protocol must be rest or soap.")
+		return Invalidf("protocol", "The protocol must be rest or soap.")
 	}
 	if d.MaxAgeDays == 0 {
 		d.MaxAgeDays = DefaultMaxAgeDays
@@ -55,7 +55,7 @@ func (d *Department) Validate() error {
 		return err
 	}
 	if d.MaxAgeDays < 1 || d.MaxAgeDays > 3650 {
-		return Errorf(ErrInvalid, "The maximum age must be from 1 to 3650 days.")
+		return Invalidf("max_age_days", "The maximum age must be from 1 to 3650 days.")
 	}
 	return nil
 }

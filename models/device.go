@@ -155,7 +155,7 @@ var accountName = regexp.MustCompile(`^[0-9]{10}-[0-9]{5}$`)
 // ValidAccountName checks a ThingSpace account name ("" is none yet).
 func ValidAccountName(s string) error {
 	if s != "" && !accountName.MatchString(s) {
-		return Errorf(ErrInvalid, "The ThingSpace account name looks like 0000123456-00001 (10 digits, a dash, 5 digits).")
+		return Invalidf("account_name", "The ThingSpace account name looks like 0000123456-00001 (10 digits, a dash, 5 digits).")
 	}
 	return nil
 }

@@ -29,6 +29,9 @@ type Error struct {
 	Err     error
 	// RetryAfter, for ErrRateLimited, is how long to wait (0: unknown).
 	RetryAfter time.Duration
+	// Field, when the input came from a form, names the field at fault
+	// (its form name), so the page can show the message beside it.
+	Field string
 }
 
 func (e *Error) Error() string {
@@ -46,6 +49,21 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf builds an *Error of the given kind with a user-safe message.
 func Errorf(kind error, format string, args ...any) error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalidf builds an ErrInvalid about one field of the input, named as the
+// form names it.
+func Invalidf(field, format string, args ...any) error {
+	return &Error{Kind: ErrInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldOf names the field an error is about, or "" when it names none.
+func FieldOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
 }
 
 // SafeMessage returns the message to show a user for err, and whether the

@@ -40,18 +40,18 @@ func (m Mapping) Validate() error {
 	m.Group = strings.TrimSpace(m.Group)
 	switch {
 	case m.Group == "" || len(m.Group) > 256:
-		return Errorf(ErrInvalid, "The group name must be 1 to 256 characters.")
+		return Invalidf("group", "The group name must be 1 to 256 characters.")
 	case hasControl(m.Group):
-		return Errorf(ErrInvalid, "The group name must not contain control characters.")
+		return Invalidf("group", "The group name must not contain control characters.")
 	}
 	if _, err := ParseRole(string(m.Role)); err != nil {
 		return err
 	}
 	if m.Role.Global() && m.Department != "" {
-		return Errorf(ErrInvalid, "The %s role is global: leave the department empty.", m.Role)
+		return Invalidf("department", "The %s role is global: leave the department empty.", m.Role)
 	}
 	if !m.Role.Global() && m.Department == "" {
-		return Errorf(ErrInvalid, "The %s role needs a department.", m.Role)
+		return Invalidf("department", "The %s role needs a department.", m.Role)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func ParseNotifyEvents(s string) ([]NotifyEvent, error) {
 		}
 		ev := NotifyEvent(f)
 		if !slices.Contains(NotifyEvents, ev) {
-			return nil, Errorf(ErrInvalid, "unknown notification event %q (known: %s)", f, NotifyEventNames())
+			return nil, Invalidf("events", "unknown notification event %q (known: %s)", f, NotifyEventNames())
 		}
 		if !slices.Contains(out, ev) {
 			out = append(out, ev)
@@ -78,7 +78,7 @@ var ChannelKinds = []ChannelKind{ChannelWebhook, ChannelSlack, ChannelTeams, Cha
 func ParseChannelKind(s string) (ChannelKind, error) {
 	k := ChannelKind(strings.ToLower(strings.TrimSpace(s)))
 	if !slices.Contains(ChannelKinds, k) {
-		return "", Errorf(ErrInvalid, "unknown channel kind %q: use webhook, slack, teams or email", s)
+		return "", Invalidf("kind", "unknown channel kind %q: use webhook, slack, teams or email", s)
 	}
 	return k, nil
 }

@@ -20,7 +20,7 @@ var Roles = []Role{RoleAdmin, RoleAuditor, RoleLead, RoleMember}
 func ParseRole(s string) (Role, error) {
 	r := Role(s)
 	if !slices.Contains(Roles, r) {
-		return "", Errorf(ErrInvalid, "unknown role %q: use admin, auditor, lead or member", ClipMark(s, 40))
+		return "", Invalidf("role", "unknown role %q: use admin, auditor, lead or member", ClipMark(s, 40))
 	}
 	return r, nil
 }

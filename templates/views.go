@@ -37,6 +37,7 @@ type UserView struct {
 type NavItem struct {
 	Label string
 	Href  string
+	Count int // shown beside the label when above 0 (pending approvals)
 }
 
 // Flash is a one-time message carried across a redirect.

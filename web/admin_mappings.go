@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -15,7 +14,9 @@ func (s *Server) mappings(c echo.Context) error {
 	return s.renderMappings(c, http.StatusOK, templates.MappingRow{Role: string(models.RoleLead)}, nil)
 }
 
-func (s *Server) renderMappings(c echo.Context, status int, form templates.MappingRow, flash *templates.Flash) error {
+// renderMappings shows the mappings and the form: as typed with its errors,
+// or fresh, where a lead is offered the first department (a lead needs one).
+func (s *Server) renderMappings(c echo.Context, status int, form templates.MappingRow, errs templates.FieldErrors) error {
 	ctx := c.Request().Context()
 	p := principal(c)
 	list, err := s.people.Mappings(ctx, p)
@@ -26,7 +27,10 @@ func (s *Server) renderMappings(c echo.Context, status int, form templates.Mappi
 	if err != nil {
 		return err
 	}
-	v := templates.MappingsView{AdminGroups: s.cfg.AdminGroups, Form: form}
+	if errs == nil && form.Department == "" && len(depts) > 0 && !models.Role(form.Role).Global() {
+		form.Department = depts[0].Slug
+	}
+	v := templates.MappingsView{AdminGroups: s.cfg.AdminGroups, Form: form, Errors: errs}
 	for _, r := range models.Roles {
 		v.Roles = append(v.Roles, string(r))
 	}
@@ -37,11 +41,7 @@ func (s *Server) renderMappings(c echo.Context, status int, form templates.Mappi
 		v.Mappings = append(v.Mappings, templates.MappingRow{ID: m.ID, Group: m.Group, Role: string(m.Role),
 			Department: m.Department, CreatedAt: m.CreatedAt.UTC().Format("2006-01-02")})
 	}
-	pg := s.page(c, "Group mappings")
-	if flash != nil {
-		pg.Flashes = append(pg.Flashes, *flash)
-	}
-	return render(c, status, templates.Mappings(pg, v))
+	return render(c, status, templates.Mappings(s.page(c, "Group mappings"), v))
 }
 
 func (s *Server) mappingCreate(c echo.Context) error {
@@ -49,9 +49,9 @@ func (s *Server) mappingCreate(c echo.Context) error {
 	_, err := s.people.CreateMapping(c.Request().Context(), principal(c), meta(c), m)
 	if err != nil {
 		// Bad input: show the form again with the message; nothing changed.
-		if msg, ok := models.SafeMessage(err); ok && (errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrConflict) || errors.Is(err, models.ErrNotFound)) {
+		if errs, ok := formProblem(err, "group"); ok {
 			form := templates.MappingRow{Group: models.Clip(m.Group, 256), Role: string(m.Role), Department: models.Clip(m.Department, 64)}
-			return s.renderMappings(c, statusOf(err), form, &templates.Flash{Kind: "error", Message: msg})
+			return s.renderMappings(c, formStatus, form, errs)
 		}
 		return err
 	}

@@ -26,6 +26,11 @@ func (s *Server) approvalsList(c echo.Context) error {
 	for _, a := range lists.Mine {
 		v.Mine = append(v.Mine, s.approvalRow(a))
 	}
+	for _, a := range lists.Decided {
+		r := s.approvalRow(a)
+		r.Decider, r.Decided, r.Note = a.DeciderName, day(a.DecidedAt), a.Note
+		v.Decided = append(v.Decided, r)
+	}
 	return render(c, http.StatusOK, templates.Approvals(s.page(c, "Approvals"), v))
 }
 
@@ -171,17 +176,22 @@ func (s *Server) gate(c echo.Context, d models.Department, action models.Approva
 	return g, nil
 }
 
-// approvalsNav reports whether the navigation links /approvals for p:
-// those who decide, and those who have asked.
-func (s *Server) approvalsNav(c echo.Context, p *models.Principal) bool {
+// approvalsNav reports whether the navigation links /approvals for p
+// (those who decide, and those who have asked), and how many requests of
+// others wait for p's decision.
+func (s *Server) approvalsNav(c echo.Context, p *models.Principal) (bool, int) {
 	if p.Can(models.PermDecideApprovals, "") {
-		return true
+		n, err := s.approvals.Pending(c.Request().Context(), p)
+		if err != nil {
+			s.log.Warn("approvals navigation", "err", err)
+		}
+		return true, n
 	}
 	has, err := s.approvals.HasRequests(c.Request().Context(), p)
 	if err != nil {
 		s.log.Warn("approvals navigation", "err", err)
 	}
-	return has
+	return has, 0
 }
 
 // approvalReason prefills an approved reveal's reason with the request's.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,7 +24,11 @@ func (s *Server) auditList(c echo.Context) error {
 	loc := s.auditZone()
 	f, err := models.ParseAuditFilter(c.QueryParams(), loc, s.now())
 	if err != nil {
-		return err
+		errs, ok := formProblem(err, "q")
+		if !ok {
+			return err
+		}
+		return s.renderAuditForm(c, errs)
 	}
 	p := principal(c)
 	page, err := s.trail.SearchAudit(c.Request().Context(), p, f)
@@ -35,8 +40,8 @@ func (s *Server) auditList(c echo.Context) error {
 		Event: f.CodePrefix, Outcome: string(f.Outcome), Text: f.Text,
 		Zone: loc.String(), Filtered: len(f.Unpaged().Query()) > 0,
 	}
-	for _, spec := range models.Catalogue {
-		v.Codes = append(v.Codes, spec.Code)
+	if err := s.auditSuggestions(c, &v); err != nil {
+		return err
 	}
 	for _, e := range page.Events {
 		v.Rows = append(v.Rows, auditRow(e, f, loc))
@@ -64,6 +69,49 @@ func (s *Server) auditList(c echo.Context) error {
 		v.VerifyHref = "/audit/verify"
 	}
 	return render(c, http.StatusOK, templates.AuditList(s.page(c, "Audit trail"), v))
+}
+
+// renderAuditForm shows the filter as typed with its error, and no results:
+// a mistake in a date is not a reason to lose the other fields.
+func (s *Server) renderAuditForm(c echo.Context, errs templates.FieldErrors) error {
+	q := c.QueryParams()
+	get := func(name string) string {
+		v := strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, q.Get(name))
+		return models.Clip(strings.TrimSpace(v), 200)
+	}
+	v := templates.AuditListView{Since: get("since"), Until: get("until"), Actor: get("actor"), Department: get("department"),
+		Event: get("event"), Outcome: get("outcome"), Text: get("q"), Zone: s.auditZone().String(), Filtered: true, Errors: errs}
+	if err := s.auditSuggestions(c, &v); err != nil {
+		return err
+	}
+	return render(c, formStatus, templates.AuditList(s.page(c, "Audit trail"), v))
+}
+
+// auditSuggestions fills the filter's suggestions: event codes, and the
+// people (name and email) for those who may see the users.
+func (s *Server) auditSuggestions(c echo.Context, v *templates.AuditListView) error {
+	for _, spec := range models.Catalogue {
+		v.Codes = append(v.Codes, spec.Code)
+	}
+	p := principal(c)
+	if !p.Can(models.PermViewUsers, "") {
+		return nil
+	}
+	users, err := s.people.Users(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.Email != "" {
+			v.People = append(v.People, templates.Option{Value: u.Email, Label: u.Name})
+		}
+	}
+	return nil
 }
 
 func auditRow(e models.AuditEvent, f models.AuditFilter, loc *time.Location) templates.AuditRow {

@@ -6,10 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/uwsportal/uwsportal/internal/departments"
 
 	"github.com/labstack/echo/v4"
 
@@ -78,28 +75,6 @@ func (s *Server) renderDepartments(c echo.Context, status int, form templates.De
 	return render(c, status, templates.Departments(pg, v))
 }
 
-// departmentCreate creates a department (admin).
-func (s *Server) departmentCreate(c echo.Context) error {
-	maxAge, _ := strconv.Atoi(c.FormValue("max_age_days"))
-	form := templates.DepartmentForm{Slug: models.Clip(c.FormValue("slug"), 63), Name: models.Clip(c.FormValue("name"), 200),
-		Protocol: c.FormValue("protocol"), MaxAgeDays: maxAge, ScheduleEnabled: c.FormValue("schedule_enabled") == "on",
-		RevealAllowed: c.FormValue("reveal_allowed") == "on", AccountName: models.Clip(strings.TrimSpace(c.FormValue("account_name")), 20)}
-	d := models.Department{Slug: c.FormValue("slug"), Name: c.FormValue("name"), Protocol: models.Protocol(form.Protocol),
-		MaxAgeDays: maxAge, ScheduleEnabled: form.ScheduleEnabled, RevealAllowed: form.RevealAllowed, AccountName: form.AccountName}
-	if c.FormValue("max_age_days") != "" && maxAge == 0 {
-		d.MaxAgeDays = -1 // not a number: let validation say so
-	}
-	created, err := s.creds.CreateDepartment(c.Request().Context(), principal(c), meta(c), d)
-	if err != nil {
-		if f, ok := formError(err); ok {
-			return s.renderDepartments(c, statusOf(err), form, f)
-		}
-		return err
-	}
-	s.flash(c, "success", "Department created. Enter its UWS credential next.")
-	return c.Redirect(http.StatusSeeOther, "/departments/"+created.Slug)
-}
-
 // formError turns a domain error about input into a flash for a re-shown
 // form: bad input changes nothing and says why.
 func formError(err error) (*templates.Flash, bool) {
@@ -124,7 +99,7 @@ func (s *Server) department(c echo.Context) error {
 	return s.renderDepartment(c, http.StatusOK, nil)
 }
 
-func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.Flash) error {
+func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.Flash, edits ...func(*templates.DepartmentPage)) error {
 	p := principal(c)
 	slug := c.Param("slug")
 	dv, err := s.creds.DepartmentView(c.Request().Context(), p, slug)
@@ -144,6 +119,11 @@ func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.F
 		Settings: templates.DepartmentForm{Slug: d.Slug, Name: d.Name, Protocol: string(d.Protocol), MaxAgeDays: d.MaxAgeDays,
 			ScheduleEnabled: d.ScheduleEnabled, RevealAllowed: d.RevealAllowed, AccountName: d.AccountName,
 			ApproveReveal: d.Approvals.Reveal, ApproveDeactivate: d.Approvals.Deactivate, ApproveRotate: d.Approvals.Rotate},
+	}
+	v.Credential = templates.CredentialForm{Username: cs.Username, Verify: true}
+	v.Schedule = templates.ScheduleForm{Enabled: d.ScheduleEnabled, MaxAgeDays: strconv.Itoa(d.MaxAgeDays)}
+	for _, edit := range edits {
+		edit(&v)
 	}
 	if err := s.devicePanel(c, &v); err != nil {
 		return err
@@ -207,52 +187,6 @@ func (s *Server) back(c echo.Context, kind, msg string) error {
 	return c.Redirect(http.StatusSeeOther, "/departments/"+c.Param("slug"))
 }
 
-// credentialSet enters or replaces a department's credential (admin).
-func (s *Server) credentialSet(c echo.Context) error {
-	pw := secret.Secret(c.FormValue("password"))
-	err := s.creds.SetCredential(c.Request().Context(), principal(c), meta(c), departments.CredentialInput{Department: c.Param("slug"),
-		Username: c.FormValue("username"), Password: pw, Verify: c.FormValue("verify") == "on", CountReset: c.FormValue("count_reset") == "on"})
-	if err != nil {
-		return s.departmentError(c, err)
-	}
-	return s.back(c, "success", "Credential saved and encrypted. It will not be shown again unless reveal is allowed.")
-}
-
-// departmentSettings saves an admin's edit of the department.
-func (s *Server) departmentSettings(c echo.Context) error {
-	set := models.DepartmentSettings{Name: c.FormValue("name"), Protocol: models.Protocol(c.FormValue("protocol")),
-		RevealAllowed: c.FormValue("reveal_allowed") == "on", AccountName: strings.TrimSpace(c.FormValue("account_name")),
-		Approvals: models.ApprovalRules{Reveal: c.FormValue("approve_reveal") == "on", Deactivate: c.FormValue("approve_deactivate") == "on",
-			Rotate: c.FormValue("approve_rotate") == "on"}}
-	if err := s.creds.UpdateSettings(c.Request().Context(), principal(c), meta(c), c.Param("slug"), set); err != nil {
-		return s.departmentError(c, err)
-	}
-	if registered, err := s.reqs.Follow(c.Request().Context(), principal(c), meta(c), c.Param("slug")); err != nil {
-		return s.back(c, "error", "Settings saved, but registering the callback listener did not work: "+personMessage(err)+" Outcomes are found by polling until it is registered.")
-	} else if registered {
-		return s.back(c, "success", "Settings saved; the portal is registered as the account's callback listener.")
-	}
-	return s.back(c, "success", "Settings saved.")
-}
-
-// schedule turns scheduled rotation on or off and sets the maximum age.
-func (s *Server) schedule(c echo.Context) error {
-	// Empty keeps the current maximum age; anything else must be a valid one.
-	maxAge := 0
-	if v := c.FormValue("max_age_days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			n = -1
-		}
-		maxAge = n
-	}
-	if err := s.creds.SetScheduleApproved(c.Request().Context(), principal(c), meta(c), c.Param("slug"), c.FormValue("enabled") == "on", maxAge,
-		approvalIDForm(c)); err != nil {
-		return s.departmentError(c, err)
-	}
-	return s.back(c, "success", "Schedule saved.")
-}
-
 // testLogin makes one login and logout with the credential.
 func (s *Server) testLogin(c echo.Context) error {
 	res, err := s.creds.TestLogin(c.Request().Context(), principal(c), meta(c), c.Param("slug"))
@@ -308,7 +242,12 @@ func (s *Server) revealForm(c echo.Context) error {
 		return err
 	}
 	if !dv.Department.RevealAllowed {
-		return models.Errorf(models.ErrForbidden, "This department does not allow revealing its password.")
+		// Not a bare 403: say where reveal is turned on, and by whom; the
+		// refusal is audited as the error handler audits any other.
+		perm, _ := s.Policy(c.Request().Method, c.Path())
+		s.people.Denied(c.Request().Context(), p, meta(c), c.Request().Method, c.Request().URL.Path, string(perm))
+		v := templates.RevealOffView{Slug: slug, Name: dv.Department.Name, CanAllow: p.Can(models.PermManageDepartments, slug)}
+		return render(c, http.StatusForbidden, templates.RevealOff(s.page(c, "Reveal is off"), v))
 	}
 	g, err := s.gate(c, dv.Department, models.ApproveReveal, nil)
 	if err != nil {
@@ -354,16 +293,4 @@ func (s *Server) reveal(c echo.Context) error {
 	return render(c, http.StatusOK, templates.Reveal(s.page(c, "Reveal"), templates.RevealView{
 		Slug: slug, Name: dv.Department.Name, Username: dv.Credential.Username, Password: pw.Reveal(),
 	}))
-}
-
-// rotate runs the rotation engine now (after the confirmation page).
-func (s *Server) rotate(c echo.Context) error {
-	res, err := s.rotations.RotateNow(c.Request().Context(), principal(c), meta(c), c.Param("slug"), approvalIDForm(c))
-	if err != nil {
-		return s.departmentError(c, err)
-	}
-	if res.Rotated() {
-		return s.back(c, "success", res.Message)
-	}
-	return s.back(c, "error", "Rotation did not complete: "+res.Message)
 }

@@ -40,9 +40,11 @@ func TestMetricsMoveWithTheWork(t *testing.T) {
 		before[s] = metric(t, ts, s)
 	}
 	ts.post(t, admin, "/departments/fleet/credential", url.Values{"username": {fleetUser}, "password": {fleetPassword}})
-	if res, _ := ts.post(t, admin, "/departments/fleet/rotate", nil); res.StatusCode != http.StatusSeeOther {
+	res, _ := ts.post(t, admin, "/departments/fleet/rotate", nil)
+	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("rotate: %d", res.StatusCode)
 	}
+	followRotation(t, ts, admin, res)
 	for _, s := range series {
 		if after := metric(t, ts, s); after <= before[s] {
 			t.Errorf("%s did not move: %v → %v", s, before[s], after)

@@ -87,10 +87,10 @@ func (s *Server) notificationAdd(c echo.Context) error {
 		Events: strings.Join(f["events"], ",")}
 	made, err := s.notify.Add(c.Request().Context(), principal(c), meta(c), in)
 	if err != nil {
-		if msg, ok := models.SafeMessage(err); ok && (errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrNotFound)) {
+		if errs, ok := formProblem(err, "target"); ok {
 			// The target is not echoed back: a Slack or Teams URL is a secret.
-			form := templates.ChannelForm{Kind: models.Clip(in.Kind, 16), Department: models.Clip(in.Department, 64), Events: f["events"]}
-			return s.renderNotifications(c, statusOf(err), form, &templates.Flash{Kind: "error", Message: msg}, "")
+			form := templates.ChannelForm{Kind: models.Clip(in.Kind, 16), Department: models.Clip(in.Department, 64), Events: f["events"], Errors: errs}
+			return s.renderNotifications(c, formStatus, form, nil, "")
 		}
 		return err
 	}
@@ -130,9 +130,10 @@ func (s *Server) notificationRemove(c echo.Context) error {
 func (s *Server) networkAllow(c echo.Context) error {
 	err := s.notify.AllowNetwork(c.Request().Context(), principal(c), meta(c), c.FormValue("name"), c.FormValue("network"))
 	if err != nil {
-		if msg, ok := models.SafeMessage(err); ok && (errors.Is(err, models.ErrInvalid) || errors.Is(err, models.ErrConflict)) {
-			return s.renderNotifications(c, statusOf(err), templates.ChannelForm{Kind: string(models.ChannelSlack)},
-				&templates.Flash{Kind: "error", Message: msg}, "")
+		if errs, ok := formProblem(err, "network"); ok {
+			form := templates.ChannelForm{Kind: string(models.ChannelSlack), NetworkErrors: errs,
+				NetworkName: models.Clip(c.FormValue("name"), 100), Network: models.Clip(c.FormValue("network"), 50)}
+			return s.renderNotifications(c, formStatus, form, nil, "")
 		}
 		return err
 	}

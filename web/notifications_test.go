@@ -36,7 +36,7 @@ func TestNotificationsPage(t *testing.T) {
 		t.Fatalf("add slack: %d, token shown or host missing", res.StatusCode)
 	}
 	res, body = ts.post(t, admin, "/admin/notifications", url.Values{"kind": {"slack"}, "target": {"http://hooks.slack.com/services/" + token}})
-	if res.StatusCode != http.StatusBadRequest || strings.Contains(body, token) || !strings.Contains(body, "https") {
+	if res.StatusCode != http.StatusUnprocessableEntity || strings.Contains(body, token) || !strings.Contains(body, "https") {
 		t.Fatalf("bad slack URL: %d, or the URL was echoed back", res.StatusCode)
 	}
 	_, list := do(t, admin, http.MethodGet, ts.URL+"/admin/notifications", nil)

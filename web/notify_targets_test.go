@@ -35,7 +35,7 @@ func TestNotificationTargetsStayOutside(t *testing.T) {
 	hook := channeltest.NewReceiver(t, nil)
 	for _, target := range []string{"http://127.0.0.1:5432/", "http://[::1]:8080/x", "https://localhost./x", "http://localhost/x",
 		"https://169.254.169.254/latest/meta-data", "https://10.0.0.8/hook", "https://[fd00::1]/hook", hook.URL + "/in"} {
-		if status, body := add(target); status != http.StatusBadRequest || !strings.Contains(body, "refused") {
+		if status, body := add(target); status != http.StatusUnprocessableEntity || !strings.Contains(body, "refused") {
 			t.Errorf("%s: %d, want refused", target, status)
 		}
 	}
@@ -44,10 +44,10 @@ func TestNotificationTargetsStayOutside(t *testing.T) {
 		t.Fatalf("a lead allowed a network: %d", res.StatusCode)
 	}
 	allowLoopback(t, ts, admin)
-	if status, body := add(ts.URL + "/api/ts/v1/oauth2/token"); status != http.StatusBadRequest || !strings.Contains(body, "own address") {
+	if status, body := add(ts.URL + "/api/ts/v1/oauth2/token"); status != http.StatusUnprocessableEntity || !strings.Contains(body, "own address") {
 		t.Fatalf("the portal's own address: %d", status)
 	}
-	if status, body := add("https://10.0.0.8/hook"); status != http.StatusBadRequest {
+	if status, body := add("https://10.0.0.8/hook"); status != http.StatusUnprocessableEntity {
 		t.Fatalf("a private network nobody allowed: %d %.200s", status, body)
 	}
 	if status, _ := add(hook.URL + "/in"); status != http.StatusOK {

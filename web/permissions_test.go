@@ -80,6 +80,7 @@ var matrix = map[string]string{
 	"POST /departments/:slug/credential":            "admin",
 	"POST /departments/:slug/test-login":            "admin lead-A",
 	"POST /departments/:slug/rotate":                "admin lead-A",
+	"GET /departments/:slug/rotations/:id":          "admin lead-A",
 	"GET /departments/:slug/rotate":                 "admin lead-A",
 	"POST /departments/:slug/schedule":              "admin lead-A",
 	"POST /departments/:slug/reveal":                "admin lead-A",
@@ -113,7 +114,9 @@ var matrix = map[string]string{
 	// API clients: admins, and leads of their own department.
 	"GET /departments/:slug/api-clients":             "admin lead-A",
 	"POST /departments/:slug/api-clients":            "admin lead-A",
+	"GET /departments/:slug/api-clients/:id/rotate":  "admin lead-A",
 	"POST /departments/:slug/api-clients/:id/rotate": "admin lead-A",
+	"GET /departments/:slug/api-clients/:id/revoke":  "admin lead-A",
 	"POST /departments/:slug/api-clients/:id/revoke": "admin lead-A",
 	"POST /departments/:slug/api-clients/ceiling":    "admin",
 	// The gateway answers only its own tokens: every persona's cookie is

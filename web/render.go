@@ -36,8 +36,8 @@ func (s *Server) page(c echo.Context, title string) templates.Page {
 		p.Version = s.version // only for the signed in: it helps nobody else
 		p.User = &templates.UserView{Name: pr.Name, Roles: pr.RoleNames(), BreakGlass: pr.Local}
 		p.Nav = navFor(pr)
-		if s.approvalsNav(c, pr) {
-			p.Nav = append(p.Nav, templates.NavItem{Label: "Approvals", Href: "/approvals"})
+		if show, pending := s.approvalsNav(c, pr); show {
+			p.Nav = append(p.Nav, templates.NavItem{Label: "Approvals", Href: "/approvals", Count: pending})
 		}
 	}
 	return p

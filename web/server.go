@@ -185,6 +185,7 @@ func (s *Server) routes() {
 	s.route(http.MethodPost, "/departments/:slug/test-login", models.PermTestLogin, s.testLogin)
 	s.route(http.MethodGet, "/departments/:slug/rotate", models.PermRotate, s.rotateConfirm)
 	s.route(http.MethodPost, "/departments/:slug/rotate", models.PermRotate, s.rotate)
+	s.route(http.MethodGet, "/departments/:slug/rotations/:id", models.PermRotate, s.rotationProgress)
 	s.route(http.MethodPost, "/departments/:slug/schedule", models.PermSetSchedule, s.schedule)
 	s.route(http.MethodGet, "/departments/:slug/reveal", models.PermReveal, s.revealForm)
 	s.route(http.MethodPost, "/departments/:slug/reveal", models.PermReveal, s.reveal)

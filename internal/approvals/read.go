@@ -16,6 +16,9 @@ type Lists struct {
 	ToDecide []models.Approval
 	// Mine are p's own requests, newest first.
 	Mine []models.Approval
+	// Decided are the decisions in the departments p decides for, the
+	// latest first: the history of who approved or refused what.
+	Decided []models.Approval
 }
 
 // List returns the requests p may decide and p's own.
@@ -29,9 +32,22 @@ func (s *Service) List(ctx context.Context, p *models.Principal) (Lists, error) 
 		if out.ToDecide, err = s.db.PendingApprovals(ctx, p.Visible(models.PermDecideApprovals), p.Actor, s.now(), listLimit); err != nil {
 			return out, err
 		}
+		if out.Decided, err = s.db.DecidedApprovals(ctx, p.Visible(models.PermDecideApprovals), listLimit); err != nil {
+			return out, err
+		}
 	}
 	out.Mine, err = s.db.ApprovalsOf(ctx, p.Actor, listLimit)
 	return out, err
+}
+
+// Pending counts the requests of others that p may decide now (at most
+// the length of the approvals page's list).
+func (s *Service) Pending(ctx context.Context, p *models.Principal) (int, error) {
+	if !p.Can(models.PermDecideApprovals, "") {
+		return 0, nil
+	}
+	list, err := s.db.PendingApprovals(ctx, p.Visible(models.PermDecideApprovals), p.Actor, s.now(), listLimit)
+	return len(list), err
 }
 
 // Get returns request id to its requester and to those who may decide

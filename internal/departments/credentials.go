@@ -55,9 +55,9 @@ func (s *Service) SetCredential(ctx context.Context, p *models.Principal, meta m
 	if holder, err := s.db.CredentialHolding(ctx, in.Username); err != nil {
 		return err
 	} else if holder != "" && holder != slug {
-		return models.Errorf(models.ErrConflict, "The username %s is already the credential of department %s. "+
+		return &models.Error{Kind: models.ErrConflict, Field: "username", Message: fmt.Sprintf("The username %s is already the credential of department %s. "+
 			"ThingSpace counts failed logins per username, so one username belongs to one department: use that department, or another username.",
-			models.ClipMark(in.Username, 64), holder)
+			models.ClipMark(in.Username, 64), holder)}
 	}
 	old, err := s.db.Credential(ctx, nil, slug, false)
 	exists := err == nil

@@ -30,6 +30,7 @@ type browser struct {
 	deadline time.Time       // the test's own time limit, applied to every step
 	stack    *stack
 	pages    *pageLog
+	axe      axeLog // accessibility violations found on the pages loaded
 }
 
 // newBrowser starts Chromium for t; every step after this must finish
@@ -223,6 +224,7 @@ func (p *persona) snapshot(t testing.TB) {
 	html := get(t, p, "read the page", chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	loc := get(t, p, "read the location", chromedp.Location())
 	p.b.pages.add(p.name, loc, html)
+	p.checkAccessibility(t, loc)
 }
 
 // httpClient is a plain HTTP client carrying the persona's cookies for the

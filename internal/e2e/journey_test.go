@@ -31,7 +31,7 @@ func TestBrowserJourney(t *testing.T) {
 			savePortalLog(t, s)
 		}
 	})
-	b := newBrowser(t, s, 90*time.Second)
+	b := newBrowser(t, s, 300*time.Second) // axe-core on every page takes its time
 	alice, lena, mike, oscar, nora := b.persona("alice"), b.persona("lena"), b.persona("mike"), b.persona("oscar"), b.persona("nora")
 	var exportCSV string
 
@@ -45,21 +45,9 @@ func TestBrowserJourney(t *testing.T) {
 		{"lead operates devices, member is refused", func(t *testing.T) { devicesJourney(t, s, alice, lena, mike) }},
 		{"reveal under dual control, with notifications", func(t *testing.T) { dualControlJourney(t, s, alice, lena) }},
 		{"auditor checks the trail", func(t *testing.T) { exportCSV = auditorChecks(t, oscar) }},
-		{"no groups, no access", func(t *testing.T) {
-			nora.signIn(t)
-			nora.do(t, "see the no-access page", chromedp.WaitVisible(chromedp.ID("no-access")))
-			txt := nora.text(t, "no-access")
-			if !strings.Contains(txt, "No access yet") {
-				t.Errorf("nora sees %q, want the no-access page", txt)
-			}
-			if !strings.Contains(txt, "Alice Admin") {
-				t.Errorf("the no-access page does not name the admin who signed in before: %q", txt)
-			}
-			if n := get(t, nora, "look for navigation", chromedp.Evaluate[[]string](
-				`[...document.querySelectorAll("nav.nav a")].map(a => a.getAttribute("href"))`)); !slices.Equal(n, []string{"/"}) {
-				t.Errorf("nora's navigation offers %v, want only the dashboard", n)
-			}
-		}},
+		{"no groups, no access", func(t *testing.T) { noAccess(t, nora) }},
+		{"every page for every role", func(t *testing.T) { sweepPages(t, alice, lena, mike, oscar) }},
+		{"accessibility (axe-core: no serious or critical violation)", func(t *testing.T) { reportAccessibility(t, b) }},
 		{"screenshots", func(t *testing.T) {
 			if os.Getenv("UWSPORTAL_SCREENSHOTS") != "1" {
 				t.Skip("set UWSPORTAL_SCREENSHOTS=1 to refresh docs/screenshots")
@@ -101,6 +89,23 @@ func TestBrowserJourney(t *testing.T) {
 		if !t.Run(st.name, st.run) {
 			return // later steps build on this one
 		}
+	}
+}
+
+// noAccess: nora, in no mapped group, is told she has no access yet.
+func noAccess(t *testing.T, nora *persona) {
+	nora.signIn(t)
+	nora.do(t, "see the no-access page", chromedp.WaitVisible(chromedp.ID("no-access")))
+	txt := nora.text(t, "no-access")
+	if !strings.Contains(txt, "No access yet") {
+		t.Errorf("nora sees %q, want the no-access page", txt)
+	}
+	if !strings.Contains(txt, "Alice Admin") {
+		t.Errorf("the no-access page does not name the admin who signed in before: %q", txt)
+	}
+	if n := get(t, nora, "look for navigation", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("nav.nav a")].map(a => a.getAttribute("href"))`)); !slices.Equal(n, []string{"/"}) {
+		t.Errorf("nora's navigation offers %v, want only the dashboard", n)
 	}
 }
 
@@ -172,11 +177,13 @@ func leadRotates(t *testing.T, s *stack, lena *persona) {
 	lena.do(t, "open fleet from the dashboard", chromedp.Click(chromedp.CSS(`article.card a[href="/departments/fleet"]`)), chromedp.WaitVisible(chromedp.ID("rotate")))
 	lena.snapshot(t)
 	lena.click(t, "rotate", "rotate-confirm")
-	lena.click(t, "rotate-confirm", "credential-status")
-
+	lena.do(t, "rotate now", chromedp.Click(chromedp.ID("rotate-confirm")))
+	// The progress page refreshes itself until the rotation ends.
+	lena.waitFor(t, "the rotation's end", `document.getElementById("rotation-done") !== null`)
 	if f := lena.flashes(t, "success"); !strings.Contains(strings.ToLower(f), "rotated") {
 		t.Errorf("after rotating the success message is %q, want one saying the password was rotated (errors: %q)", f, lena.flashes(t, "error"))
 	}
+	lena.click(t, "rotation-back", "credential-status")
 	if st := lena.text(t, "credential-status"); st != "OK" {
 		t.Errorf("after rotating the status is %q, want OK", st)
 	}
@@ -203,6 +210,11 @@ func leadRotates(t *testing.T, s *stack, lena *persona) {
 	if c.LoginFailures != 0 {
 		t.Errorf("the rotation spent %d failed logins", c.LoginFailures)
 	}
+	// Test login may wait on ThingSpace: the pressed button says so at once and a second press sends nothing.
+	if txt := busyPress(t, lena, "test-login"); txt != "Logging in to ThingSpace…" {
+		t.Errorf("the pressed Test login button says %q", txt)
+	}
+	lena.open(t, "/departments/fleet", "#credential-status")
 }
 
 // memberCannotRotate: mike sees the status but no rotate button, and a

@@ -66,10 +66,10 @@ func (s *Service) Create(ctx context.Context, p *models.Principal, meta models.R
 func (s *Service) validate(ctx context.Context, in *CreateInput, mine []models.Operation) (models.APIClient, error) {
 	name := strings.TrimSpace(in.Name)
 	if name == "" || len(name) > 100 || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return models.APIClient{}, models.Errorf(models.ErrInvalid, "Give the client a name (at most 100 characters).")
+		return models.APIClient{}, models.Invalidf("name", "Give the client a name (at most 100 characters).")
 	}
 	if len(in.Operations) == 0 {
-		return models.APIClient{}, models.Errorf(models.ErrInvalid, "Give the client at least one operation.")
+		return models.APIClient{}, models.Invalidf("operation", "Give the client at least one operation.")
 	}
 	ops := []models.Operation{}
 	for _, op := range models.Operations {
@@ -85,7 +85,7 @@ func (s *Service) validate(ctx context.Context, in *CreateInput, mine []models.O
 	case in.Lifetime == 0:
 		in.Lifetime = models.DefaultClientLifetime
 	case in.Lifetime < time.Hour || in.Lifetime > models.MaxClientLifetime:
-		return models.APIClient{}, models.Errorf(models.ErrInvalid, "A client expires between an hour and a year from now.")
+		return models.APIClient{}, models.Invalidf("expires", "A client expires between an hour and a year from now.")
 	}
 	ownerName, ownerEmail, err := s.owner(ctx, in.Owner)
 	if err != nil {
@@ -99,7 +99,7 @@ func (s *Service) owner(ctx context.Context, text string) (string, string, error
 	text = strings.TrimSpace(text)
 	addr, err := mail.ParseAddress(text)
 	if err != nil || len(text) > 200 || strings.IndexFunc(text, unicode.IsControl) >= 0 {
-		return "", "", models.Errorf(models.ErrInvalid, "Give the owner as the email of a portal user, or as Name <email>.")
+		return "", "", models.Invalidf("owner", "Give the owner as the email of a portal user, or as Name <email>.")
 	}
 	if addr.Name != "" {
 		return addr.Name, addr.Address, nil
@@ -109,7 +109,7 @@ func (s *Service) owner(ctx context.Context, text string) (string, string, error
 		return "", "", err
 	}
 	if !ok {
-		return "", "", models.Errorf(models.ErrInvalid, "No portal user has the email %s: give the owner as Name <email>.", models.ClipMark(addr.Address, 80))
+		return "", "", models.Invalidf("owner", "No portal user has the email %s: give the owner as Name <email>.", models.ClipMark(addr.Address, 80))
 	}
 	return name, addr.Address, nil
 }
@@ -124,6 +124,15 @@ func (s *Service) List(ctx context.Context, p *models.Principal, slug string) ([
 		return nil, err
 	}
 	return s.db.APIClients(ctx, d.ID)
+}
+
+// LastUsed is when each client of the department last did anything (its
+// latest audit event); a client that never did is absent.
+func (s *Service) LastUsed(ctx context.Context, p *models.Principal, slug string, ids []string) (map[string]time.Time, error) {
+	if err := p.Require(models.PermManageAPIClients, slug); err != nil {
+		return nil, err
+	}
+	return s.db.ClientsLastUsed(ctx, ids)
 }
 
 // RotateSecret gives client id a new secret (returned once); the old one

@@ -144,6 +144,12 @@ func (e *Engine) RotateNow(ctx context.Context, p *models.Principal, meta models
 }
 
 func (e *Engine) rotate(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, trigger models.RotationTrigger, approval int64) (Result, error) {
+	return e.rotateFrom(ctx, p, meta, slug, starting{trigger: trigger, approval: approval}, nil)
+}
+
+// rotateFrom runs a rotation; started, if not nil, hears the run's id the
+// moment its start is committed (before anything is sent upstream).
+func (e *Engine) rotateFrom(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, how starting, started func(int64)) (Result, error) {
 	e.inflight.Add(1)
 	defer e.inflight.Done()
 	ctx, cancel := context.WithTimeout(ctx, e.up.RotationDeadline())
@@ -165,9 +171,12 @@ func (e *Engine) rotate(ctx context.Context, p *models.Principal, meta models.Re
 		return Result{}, err
 	}
 	defer held.Unlock()
-	r, err := e.start(ctx, p, meta, pre, starting{trigger: trigger, approval: approval}, held)
+	r, err := e.start(ctx, p, meta, pre, how, held)
 	if err != nil {
 		return Result{}, err
+	}
+	if started != nil {
+		started(r.id)
 	}
 	res := e.reset(ctx, r)
 	e.count(res)

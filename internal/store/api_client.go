@@ -213,3 +213,29 @@ func (db *DB) GatewayCaller(ctx context.Context, bearer, handle []byte, now time
 	c.APIClientRow = r.row()
 	return c, true, nil
 }
+
+// ClientsLastUsed is, for each of the API clients ids that has done
+// anything, the time of its latest audit event (a token, a call): one
+// index lookup per client on (actor, id).
+func (db *DB) ClientsLastUsed(ctx context.Context, ids []string) (map[string]time.Time, error) {
+	actors := make([]string, len(ids))
+	for i, id := range ids {
+		actors[i] = "api-client:" + id
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT a, e.occurred_at FROM unnest($1::text[]) a
+		CROSS JOIN LATERAL (SELECT occurred_at FROM audit_events WHERE actor = a ORDER BY id DESC LIMIT 1) e`, actors)
+	if err != nil {
+		return nil, fmt.Errorf("clients last used: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var actor string
+		var at time.Time
+		if err := rows.Scan(&actor, &at); err != nil {
+			return nil, fmt.Errorf("clients last used: %w", err)
+		}
+		out[strings.TrimPrefix(actor, "api-client:")] = at
+	}
+	return out, rows.Err()
+}

@@ -171,6 +171,16 @@ func (db *DB) PendingApprovals(ctx context.Context, slugs []string, requester st
 	return db.approvals(ctx, nil, q+` ORDER BY a.id LIMIT ?`, append(args, limit)...)
 }
 
+// DecidedApprovals lists the decided requests of the departments slugs
+// (nil: every department), the latest decision first.
+func (db *DB) DecidedApprovals(ctx context.Context, slugs []string, limit int) ([]models.Approval, error) {
+	q, args := approvalSelect+` WHERE a.decided_at IS NOT NULL`, []any{}
+	if slugs != nil {
+		q, args = q+` AND d.slug IN ?`, append(args, append(slugs, ""))
+	}
+	return db.approvals(ctx, nil, q+` ORDER BY a.decided_at DESC, a.id DESC LIMIT ?`, append(args, limit)...)
+}
+
 // ApprovalsOf lists requester's requests, newest first.
 func (db *DB) ApprovalsOf(ctx context.Context, requester string, limit int) ([]models.Approval, error) {
 	return db.approvals(ctx, nil, approvalSelect+` WHERE a.requester = ? ORDER BY a.id DESC LIMIT ?`, requester, limit)

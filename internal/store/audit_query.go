@@ -32,7 +32,9 @@ func auditWhere(f models.AuditFilter, departments []string, paged bool) (string,
 		add("occurred_at < $?", f.Until)
 	}
 	if f.Actor != "" {
-		add("actor = $?", f.Actor)
+		// An actor id, or a person by name, email or the email's local part.
+		add(`(actor = $? OR actor IN (SELECT id::text FROM users WHERE lower(name) = lower($?) OR lower(email) = lower($?)
+			OR lower(split_part(email, '@', 1)) = lower($?)))`, f.Actor)
 	}
 	if f.Department != "" {
 		add("department = $?", f.Department)

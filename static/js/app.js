@@ -9,6 +9,35 @@ document.addEventListener("click", function (ev) {
   });
 });
 document.addEventListener("submit", function (ev) {
-  var msg = ev.target.getAttribute("data-confirm");
-  if (msg && !window.confirm(msg)) ev.preventDefault();
+  var form = ev.target;
+  var msg = form.getAttribute("data-confirm");
+  if (msg && !window.confirm(msg)) {
+    ev.preventDefault();
+    return;
+  }
+  // A download leaves the page in place: it may be asked for again.
+  if (form.method.toLowerCase() !== "post" || form.hasAttribute("data-repeatable")) return;
+  // A second press sends nothing: the first is under way, and says so.
+  if (form.getAttribute("data-sent") === "yes") {
+    ev.preventDefault();
+    return;
+  }
+  form.setAttribute("data-sent", "yes");
+  var btn = ev.submitter || form.querySelector("button[type=submit]");
+  if (!btn) return;
+  var busy = btn.getAttribute("data-busy");
+  if (busy) btn.textContent = busy;
+  btn.setAttribute("aria-disabled", "true");
+  // Disabled after this event, so the button's own value is still sent.
+  window.setTimeout(function () { btn.disabled = true; }, 0);
+  var live = document.getElementById("busy-status");
+  if (live && busy) live.textContent = busy;
+});
+// Back/forward cache: a page shown again is ready for a new submission.
+window.addEventListener("pageshow", function (ev) {
+  if (!ev.persisted) return;
+  document.querySelectorAll("form[data-sent]").forEach(function (f) {
+    f.removeAttribute("data-sent");
+    f.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; b.removeAttribute("aria-disabled"); });
+  });
 });
