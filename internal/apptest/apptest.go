@@ -152,12 +152,14 @@ func New(t testing.TB, o Options) *Env {
 	if o.Sim == nil {
 		o.Sim = NewSim(t)
 	}
-	if o.Clock == nil {
-		c, ok := testutil.ClockOf(o.DB)
-		if !ok {
-			c = testutil.ClockFor(t)
-		}
+	// The portal's clock is its database's (given when it was opened):
+	// a different clock here would be silently ignored.
+	if c, ok := testutil.ClockOf(o.DB); ok && o.Clock != nil && o.Clock != c {
+		t.Fatal("apptest: Options.Clock differs from the clock the database was opened with")
+	} else if ok {
 		o.Clock = c
+	} else if o.Clock == nil {
+		o.Clock = testutil.ClockFor(t)
 	}
 	if o.Keys == nil {
 		o.Keys = Keyring(t)

@@ -57,7 +57,7 @@ func (w *world) startInstance(idx, life int) *instance {
 	in.bg, in.bgStop = context.WithCancel(in.ctx)
 	var dsn string
 	in.proxy, dsn = testdb.NewProxy(t, w.url)
-	db, err := store.Open(context.Background(), dsn, store.Options{MaxConns: 8})
+	db, err := store.Open(context.Background(), dsn, store.Options{MaxConns: 8, Now: w.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,7 @@ func drawSetup(seed uint64, rng *rand.Rand) worldSetup {
 func newWorld(t *testing.T, setup worldSetup) *world {
 	t.Helper()
 	w := &world{t: t, seed: setup.Seed, threshold: setup.Threshold, url: testdb.URL(t), keys: apptest.Keyring(t),
-		rng: rand.New(rand.NewPCG(setup.Seed, setup.Seed^0x5eed)), clock: testutil.NewClock(time.Now()),
+		rng: rand.New(rand.NewPCG(setup.Seed, setup.Seed^0x5eed)), clock: testutil.ClockFor(t),
 		stats: newFigures(), trace: &trace{Setup: setup}}
 	drawSetup(setup.Seed, w.rng) // the same draws as the recording, so the steps follow
 	w.checkDB = apptest.OpenDB(t, w.url)
