@@ -19,7 +19,10 @@ func (w *world) account(user string) account {
 	ctx, cancel := checkCtx()
 	defer cancel()
 	var a account
-	err := w.checkDB.Pool.QueryRow(ctx, `SELECT consecutive_failures, failures_since_success,
+	// After a statement that Verizon reset the count (made truthfully
+	// here: see enter), ThingSpace's count is the failures since the first
+	// such statement, which the guard judges a claimed verification by.
+	err := w.checkDB.Pool.QueryRow(ctx, `SELECT consecutive_failures, coalesce(claim_failures, failures_since_success),
 	    lease_until IS NOT NULL AND lease_until > now(), lease_until IS NOT NULL AND lease_until <= now()
 	  FROM upstream_accounts WHERE username = lower($1)`, user).Scan(&a.consecutive, &a.sinceSuccess, &a.leased, &a.leaseExpired)
 	if err != nil {
@@ -128,4 +131,19 @@ func (w *world) eventSummary() string {
 		w.t.Fatal(err)
 	}
 	return strings.Join(parts, " ")
+}
+
+// firstClaim reports whether no statement that Verizon reset user's count
+// was made since its last successful login.
+func (w *world) firstClaim(user string) bool {
+	w.t.Helper()
+	ctx, cancel := checkCtx()
+	defer cancel()
+	var none bool
+	err := w.checkDB.Pool.QueryRow(ctx, `SELECT coalesce((SELECT claim_failures IS NULL FROM upstream_accounts WHERE username = lower($1)), true)`,
+		user).Scan(&none)
+	if err != nil {
+		w.t.Fatalf("read claims of %s: %v", user, err)
+	}
+	return none
 }
