@@ -163,6 +163,7 @@ func waitUp(t *testing.T, base string, logs *testutil.Buffer) {
 func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t)
+	resetIn, resetDone := watchResets(t, sim, env)
 	p := &portal{URL: env["UWSPORTAL_BASE_URL"], Env: env}
 	p.run(t, "", "migrate")
 	p.run(t, "", "department", "create", "--slug", "fleet", "--name", "Fleet")
@@ -181,14 +182,18 @@ func TestKill9DuringAResetIsResolvedByTheNextInstance(t *testing.T) {
 	if err := rot.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2500 * time.Millisecond) // login (1.5 s), then the reset is in flight
+	select {
+	case <-resetIn: // the reset is in flight (the simulator answers 1.5 s later)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no reset reached ThingSpace\n%s", logs.String())
+	}
 	if err := rot.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	if err := rot.Wait(); err == nil {
 		t.Fatal("the killed rotation exited 0")
 	}
-	time.Sleep(1500 * time.Millisecond) // the simulator finishes applying the reset
+	<-resetDone // the simulator has applied the reset; its answer found no one
 	if err := sim.SetFaults(uwsUser, tsim.Faults{}); err != nil {
 		t.Fatal(err)
 	}
@@ -247,4 +252,24 @@ func waitResolved(t *testing.T, conn *pgx.Conn, next *portal) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// watchResets puts a watcher between the portal (env) and the simulator
+// that signals each reset's arrival and end, rather than guess how long a
+// process takes to start and log in on a loaded machine.
+func watchResets(t *testing.T, sim *tsim.Server, env map[string]string) (in, done chan struct{}) {
+	in, done = make(chan struct{}, 1), make(chan struct{}, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reset := r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/password/actions/reset")
+		if reset {
+			in <- struct{}{}
+		}
+		sim.ServeHTTP(w, r)
+		if reset {
+			done <- struct{}{}
+		}
+	}))
+	t.Cleanup(hs.Close)
+	env["THINGSPACE_URL"], env["THINGSPACE_SOAP_URL"] = hs.URL, hs.URL+"/api/v2/SessionService.svc"
+	return in, done
 }

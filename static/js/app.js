@@ -41,3 +41,13 @@ window.addEventListener("pageshow", function (ev) {
     f.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; b.removeAttribute("aria-disabled"); });
   });
 });
+// A page following a long operation reloads itself (without JavaScript,
+// its <noscript> meta refresh does the same).
+(function () {
+  var m = document.querySelector('meta[name="uwsportal-refresh"]');
+  if (!m) return;
+  var secs = parseInt(m.getAttribute("content"), 10);
+  if (!(secs > 0)) return;
+  var url = m.getAttribute("data-url") || window.location.href;
+  window.setTimeout(function () { window.location.replace(url); }, secs * 1000);
+})();
