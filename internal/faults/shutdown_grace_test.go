@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/uwsportal/uwsportal/internal/testutil"
 	"github.com/uwsportal/uwsportal/internal/tsim"
 )
 
@@ -40,26 +37,7 @@ func TestSIGTERMWithAShortGraceKeepsAPageRotationsPassword(t *testing.T) {
 	_, env := simEnv(t)
 	env["THINGSPACE_URL"], env["THINGSPACE_SOAP_URL"] = hs.URL, hs.URL+"/api/v2/SessionService.svc"
 	env["UWSPORTAL_SHUTDOWN_TIMEOUT"] = "300ms"
-	p := &portal{URL: env["UWSPORTAL_BASE_URL"], Env: env}
-	p.run(t, "", "migrate")
-	p.run(t, "", "department", "create", "--slug", "fleet", "--name", "Fleet")
-	p.run(t, uwsPass+"\n", "credential", "set", "--department", "fleet", "--username", uwsUser)
-
-	cmd := exec.Command(buildPortal(t), "serve")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH"))
-	logs := &testutil.Buffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cmd.Process.Kill(); err != nil && !strings.Contains(err.Error(), "finished") {
-			t.Log(err)
-		}
-	})
+	p, cmd, logs := serveFleet(t, env)
 	waitUp(t, p.URL, logs)
 	c := browser()
 	p.signInBreakGlass(t, c)

@@ -60,26 +60,7 @@ func simEnv(t *testing.T) (*tsim.Server, map[string]string) {
 func TestSIGTERMDuringARotationRequest(t *testing.T) {
 	t.Parallel()
 	sim, env := simEnv(t)
-	p := &portal{URL: env["UWSPORTAL_BASE_URL"], Env: env}
-	p.run(t, "", "migrate")
-	p.run(t, "", "department", "create", "--slug", "fleet", "--name", "Fleet")
-	p.run(t, uwsPass+"\n", "credential", "set", "--department", "fleet", "--username", uwsUser)
-
-	cmd := exec.Command(buildPortal(t), "serve")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH"))
-	logs := &testutil.Buffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			t.Error(err)
-		}
-	})
+	p, cmd, logs := serveFleet(t, env)
 	waitUp(t, p.URL, logs)
 
 	c := browser()
@@ -272,4 +253,30 @@ func watchResets(t *testing.T, sim *tsim.Server, env map[string]string) (in, don
 	t.Cleanup(hs.Close)
 	env["THINGSPACE_URL"], env["THINGSPACE_SOAP_URL"] = hs.URL, hs.URL+"/api/v2/SessionService.svc"
 	return in, done
+}
+
+// serveFleet sets up department fleet with its credential through the
+// command line and starts `uwsportal serve` on env.
+func serveFleet(t *testing.T, env map[string]string) (*portal, *exec.Cmd, *testutil.Buffer) {
+	t.Helper()
+	p := &portal{URL: env["UWSPORTAL_BASE_URL"], Env: env}
+	p.run(t, "", "migrate")
+	p.run(t, "", "department", "create", "--slug", "fleet", "--name", "Fleet")
+	p.run(t, uwsPass+"\n", "credential", "set", "--department", "fleet", "--username", uwsUser)
+	cmd := exec.Command(buildPortal(t), "serve")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH"))
+	logs := &testutil.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Error(err)
+		}
+	})
+	return p, cmd, logs
 }
