@@ -147,9 +147,9 @@ func New(p Parts) (*App, error) {
 	}
 	reqs := requests.New(requests.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Log: core.Log, Metrics: core.Metrics,
 		Now: core.Now, CallbackURL: core.Config.CallbackURL, Poll: p.Poll, CheckTarget: targets, HTTPClient: hc})
-	devs := devices.New(devices.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Approvals: appr, Requests: reqs, Log: core.Log,
+	devs := devices.New(devices.Deps{DB: core.DB, Upstream: up, Departments: depts, Approvals: appr, Requests: reqs, Log: core.Log,
 		Metrics: core.Metrics, Now: core.Now})
-	gw := gateway.New(gateway.Deps{DB: core.DB, Keys: p.Keys, Upstream: up, Departments: depts, Requests: reqs, Log: core.Log, Metrics: core.Metrics,
+	gw := gateway.New(gateway.Deps{DB: core.DB, Upstream: up, Departments: depts, Requests: reqs, Log: core.Log, Metrics: core.Metrics,
 		Now: core.Now, Limits: p.GatewayLimits})
 	web, err := newWebParts(core, p.Keys)
 	if err != nil {

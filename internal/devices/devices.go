@@ -16,7 +16,6 @@ import (
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/requests"
-	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
@@ -26,7 +25,6 @@ import (
 // Deps are what Service is built from.
 type Deps struct {
 	DB          *store.DB
-	Keys        *secret.Keyring
 	Upstream    *upstream.Service
 	Departments *departments.Service
 	// Approvals spends a second person's approval where the department
@@ -43,7 +41,6 @@ type Deps struct {
 // Service is the devices use cases.
 type Service struct {
 	db    *store.DB
-	keys  *secret.Keyring
 	up    *upstream.Service
 	depts *departments.Service
 	appr  *approvals.Service
@@ -56,7 +53,7 @@ type Service struct {
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, m: d.Metrics, now: d.Now,
+	return &Service{db: d.DB, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, m: d.Metrics, now: d.Now,
 		reqs: d.Requests}
 }
 

@@ -27,7 +27,6 @@ import (
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/requests"
-	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/upstream"
 )
@@ -78,7 +77,6 @@ func (l Limits) withDefaults() Limits {
 // Deps are what Service is built from.
 type Deps struct {
 	DB          *store.DB
-	Keys        *secret.Keyring
 	Upstream    *upstream.Service
 	Departments *departments.Service
 	Log         *slog.Logger
@@ -94,7 +92,6 @@ type Deps struct {
 // Service is the gateway: API client management and the protocol.
 type Service struct {
 	db     *store.DB
-	keys   *secret.Keyring
 	up     *upstream.Service
 	depts  *departments.Service
 	reqs   *requests.Service
@@ -110,7 +107,7 @@ type Service struct {
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, reqs: d.Requests, log: d.Log, m: d.Metrics, now: d.Now,
+	return &Service{db: d.DB, up: d.Upstream, depts: d.Departments, reqs: d.Requests, log: d.Log, m: d.Metrics, now: d.Now,
 		limits: d.Limits.withDefaults(), inFlight: map[string]int{}}
 }
 
