@@ -120,20 +120,21 @@ func watch(ctx context.Context, dbURL string, pid int) func() (int, int64) {
 		if err == nil {
 			defer conn.Close(context.WithoutCancel(ctx))
 		}
+		sample := func() {
+			rss.sample()
+			var n int
+			if conn != nil && conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n) == nil {
+				peak = max(peak, n)
+			}
+		}
 		for {
 			select {
 			case <-stop:
+				sample()
 				done <- peaks{peak, rss.peak()}
 				return
 			case <-time.After(100 * time.Millisecond):
-			}
-			rss.sample()
-			if conn == nil {
-				continue
-			}
-			var n int
-			if conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n) == nil {
-				peak = max(peak, n)
+				sample()
 			}
 		}
 	}()
