@@ -31,8 +31,10 @@ build: tools
 	mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
+# Every benchmark, then the load run (30 s per endpoint and concurrency): BENCHMARKS.md.
+# A short load alone: make bench BENCHFLAGS='-only load -out /tmp/load.md' UWSPORTAL_LOAD_DURATION=10s
 bench: tools
-	$(GO) run ./internal/bench/cmd/benchreport
+	$(GO) run ./internal/bench/cmd/benchreport $(BENCHFLAGS)
 
 # The randomized fault schedule over SEEDS random seeds (default 20) (UWSPORTAL_FAULT_SEED=N replays one).
 soak: tools

@@ -15,10 +15,22 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// hammer runs conns workers, each on its own keep-alive connection, sending
-// GET path until the duration is up. A request in flight at the end is
-// allowed to finish and counts.
-func hammer(ctx context.Context, base, path string, cookie *http.Cookie, conns int, d time.Duration, dbURL string) (Endpoint, error) {
+// target is one endpoint under load: how worker w builds its next request
+// and which statuses are a success.
+type target struct {
+	name, method, path string
+	request            func(ctx context.Context, w int) (*http.Request, error)
+	ok                 func(status int) bool
+}
+
+// only200 is a page's success.
+func only200(s int) bool { return s == http.StatusOK }
+
+// hammer runs conns workers, each on its own keep-alive connection,
+// sending t's request until the duration is up, while it samples the
+// portal's database connections and resident memory. A request in flight
+// at the end is allowed to finish and counts.
+func hammer(ctx context.Context, t target, conns int, d time.Duration, dbURL string, pid int) (Endpoint, error) {
 	tr := &http.Transport{
 		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
 		IdleConnTimeout: time.Minute, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
@@ -27,28 +39,27 @@ func hammer(ctx context.Context, base, path string, cookie *http.Cookie, conns i
 	client := &http.Client{Transport: tr, Timeout: 60 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-	ep := Endpoint{Path: path, Statuses: map[int]int64{}}
+	ep := Endpoint{Name: t.name, Method: t.method, Path: t.path, Conns: conns, Statuses: map[int]int64{}}
 	var mu sync.Mutex
 	var lat []time.Duration
 	var firstErr atomic.Value
 
-	peak := watchDBConns(ctx, dbURL)
+	stop := watch(ctx, dbURL, pid)
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for w := range conns {
+		wg.Go(func() {
 			mine := make([]time.Duration, 0, 4096)
 			statuses := map[int]int64{}
 			var transport int64
 			for time.Now().Before(deadline) && ctx.Err() == nil {
-				req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-				req.AddCookie(cookie)
-				// As a browser would; set by hand, the body stays compressed
-				// and the generator spends no CPU inflating it.
-				req.Header.Set("Accept-Encoding", "gzip")
+				req, err := t.request(ctx, w)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err.Error())
+					transport++
+					break
+				}
 				t0 := time.Now()
 				res, err := client.Do(req)
 				if err == nil {
@@ -60,12 +71,13 @@ func hammer(ctx context.Context, base, path string, cookie *http.Cookie, conns i
 				case err != nil:
 					transport++
 					firstErr.CompareAndSwap(nil, err.Error())
-				case res.StatusCode != http.StatusOK:
+				case !t.ok(res.StatusCode):
 					statuses[res.StatusCode]++
 					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d (request ID %s)", res.StatusCode, res.Header.Get("X-Request-Id")))
 				}
 			}
 			mu.Lock()
+			defer mu.Unlock()
 			lat = append(lat, mine...)
 			for k, v := range statuses {
 				ep.Statuses[k] += v
@@ -73,12 +85,11 @@ func hammer(ctx context.Context, base, path string, cookie *http.Cookie, conns i
 			}
 			ep.TransportErrors += transport
 			ep.Errors += transport
-			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
 	ep.Elapsed = time.Since(start)
-	ep.PeakDBConns = peak()
+	ep.PeakDBConns, ep.PeakRSS = stop()
 	if v, ok := firstErr.Load().(string); ok {
 		ep.FirstError = v
 	}
@@ -87,37 +98,45 @@ func hammer(ctx context.Context, base, path string, cookie *http.Cookie, conns i
 		return ep, errors.New("no request completed")
 	}
 	slices.Sort(lat)
-	ep.P50, ep.P99, ep.Max = lat[len(lat)*50/100], lat[len(lat)*99/100], lat[len(lat)-1]
+	ep.P50, ep.P95, ep.P99, ep.Max = lat[len(lat)*50/100], lat[len(lat)*95/100], lat[len(lat)*99/100], lat[len(lat)-1]
 	return ep, nil
 }
 
-// watchDBConns samples how many connections the portal holds on its
-// database (pg_stat_activity, by application name) until the returned
-// function is called, which gives the peak.
-func watchDBConns(ctx context.Context, dbURL string) func() int {
-	done := make(chan int)
+// watch samples, every 100 ms until the returned function is called, how
+// many connections Postgres has open to the load database (from
+// pg_stat_activity, the sampler's own left out) and the portal process's
+// resident memory; the function returns both peaks.
+func watch(ctx context.Context, dbURL string, pid int) func() (int, int64) {
+	type peaks struct {
+		conns int
+		rss   int64
+	}
+	done := make(chan peaks)
 	stop := make(chan struct{})
+	rss := newRSSWatch(pid)
 	go func() {
 		peak := 0
 		conn, err := pgx.Connect(ctx, dbURL)
 		if err == nil {
 			defer conn.Close(context.WithoutCancel(ctx))
 		}
-		for {
-			select {
-			case <-stop:
-				done <- peak
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			if conn == nil {
-				continue
-			}
+		sample := func() {
+			rss.sample()
 			var n int
-			if conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'uwsportal'`).Scan(&n) == nil {
+			if conn != nil && conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&n) == nil {
 				peak = max(peak, n)
 			}
 		}
+		for {
+			select {
+			case <-stop:
+				sample()
+				done <- peaks{peak, rss.peak()}
+				return
+			case <-time.After(100 * time.Millisecond):
+				sample()
+			}
+		}
 	}()
-	return func() int { close(stop); return <-done }
+	return func() (int, int64) { close(stop); p := <-done; return p.conns, p.rss }
 }

@@ -1,55 +1,54 @@
-// Package load runs the portal in process against a dedicated database and
-// drives it with many concurrent keep-alive connections from one signed-in
-// session, endpoint by endpoint, counting every error. benchreport runs it
-// after the benchmarks; it needs no external tool.
+// Package load runs the portal as a process of its own against a dedicated
+// database and the ThingSpace simulator, and drives it with many
+// concurrent keep-alive connections, endpoint by endpoint and at each
+// concurrency in turn, counting every error. benchreport runs it after the
+// benchmarks; it needs no external tool.
 package load
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"slices"
+	"os"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/uwsportal/uwsportal/internal/cli"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/testdb"
-	"github.com/uwsportal/uwsportal/models"
 )
 
 // Options tune Run; zero values pick the defaults.
 type Options struct {
 	// ServerURL is a Postgres server where the load database may be created.
 	ServerURL string
-	Database  string        // default uwsportal_bench_load (dropped and recreated)
-	Events    int           // seeded audit events, default 100,000
-	Conns     int           // concurrent connections, default 200
-	Duration  time.Duration // per endpoint, default 30 s
-	Log       func(format string, args ...any)
+	// Root is the repository, where the portal's command is built.
+	Root     string
+	Database string        // default uwsportal_bench_load (dropped and recreated)
+	Events   int           // seeded audit events, default 100,000
+	Conns    []int         // concurrent connections, in turn; default 50, 200
+	Duration time.Duration // per endpoint and concurrency, default 30 s
+	Log      func(format string, args ...any)
 }
 
-// Endpoint is what one phase measured.
+// Endpoint is what one endpoint measured at one concurrency.
 type Endpoint struct {
-	Name, Path string
-	Requests   int64
-	Elapsed    time.Duration
-	// Errors is every failed request: a status other than 200 or a
-	// transport error. Statuses counts the non-200 answers by status.
-	Errors          int64
-	Statuses        map[int]int64
-	TransportErrors int64
-	FirstError      string
-	P50, P99, Max   time.Duration
-	// PeakDBConns is the most connections the portal held open to its
-	// database at once while this phase ran (its pool allows 20).
+	Name, Method, Path string
+	Conns              int
+	Requests           int64
+	Elapsed            time.Duration
+	// Errors is every failed request: a status other than the endpoint's
+	// success or a transport error. Statuses counts the failed answers by
+	// status.
+	Errors             int64
+	Statuses           map[int]int64
+	TransportErrors    int64
+	FirstError         string
+	P50, P95, P99, Max time.Duration
+	// PeakDBConns is the most connections Postgres had open to the load
+	// database at once while this phase ran (the portal's pool allows 20).
 	PeakDBConns int
+	// PeakRSS is the portal process's peak resident memory in the phase,
+	// in bytes.
+	PeakRSS int64
 }
 
 // RPS is requests per second over the phase.
@@ -60,12 +59,23 @@ func (e Endpoint) RPS() float64 {
 	return float64(e.Requests) / e.Elapsed.Seconds()
 }
 
+// Logins is how many times the simulator saw one account's user log in
+// during the whole run.
+type Logins struct {
+	Account, User string
+	Logins        int
+}
+
 // Result is the whole load run.
 type Result struct {
-	Conns     int
-	Duration  time.Duration
-	Events    int
-	Endpoints []Endpoint
+	Conns       []int
+	Duration    time.Duration
+	Events      int
+	Departments int // with credentials, the simulator's one included
+	Devices     int // on the simulator's account
+	Clients     int // API clients on the gateway
+	Endpoints   []Endpoint
+	Logins      []Logins
 	// ServerErrors are the portal's own error-level log lines during the
 	// run (the first few), ServerErrorCount all of them.
 	ServerErrors     []string
@@ -76,6 +86,12 @@ const (
 	adminUser = "bench-admin"
 	// seedDepartments matches the seeded audit trail's department names.
 	seedDepartments = testdb.SeedDepartments
+	// simDevices are seeded on the simulator's account.
+	simDevices = 1000
+	// appsPerConn: each gateway connection takes turns among this many API
+	// clients, so one client's own rate limit (10 calls/s, burst 20) is
+	// not what the load measures.
+	appsPerConn = 2
 )
 
 func (o *Options) defaults() {
@@ -85,8 +101,8 @@ func (o *Options) defaults() {
 	if o.Events == 0 {
 		o.Events = 100_000
 	}
-	if o.Conns == 0 {
-		o.Conns = 200
+	if len(o.Conns) == 0 {
+		o.Conns = []int{50, 200}
 	}
 	if o.Duration == 0 {
 		o.Duration = 30 * time.Second
@@ -96,138 +112,87 @@ func (o *Options) defaults() {
 	}
 }
 
-// Run prepares the database, starts the portal, signs in and loads each
-// endpoint in turn.
+// Run builds the portal, prepares the database and the simulator, starts
+// the portal, signs in and loads each endpoint at each concurrency in turn.
 func Run(ctx context.Context, o Options) (Result, error) {
 	o.defaults()
-	res := Result{Conns: o.Conns, Duration: o.Duration, Events: o.Events}
+	f := fleet{slug: "fleet", account: "0000123456-00001", user: "fleet_mycompanyUWS",
+		password: secret.Secret("Fleet-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q")}
+	res := Result{Conns: o.Conns, Duration: o.Duration, Events: o.Events, Departments: seedDepartments + 1, Devices: simDevices,
+		Clients: appsPerConn * maxOf(o.Conns)}
+	tmp, err := os.MkdirTemp("", "uwsportal-load-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(tmp)
+	start := time.Now()
+	bin, err := build(ctx, o.Root, tmp)
+	if err != nil {
+		return res, err
+	}
+	o.Log("load: built the portal in %s", time.Since(start).Round(time.Millisecond))
+	sim, err := startSim(f)
+	if err != nil {
+		return res, err
+	}
+	defer sim.close()
 	dbURL, err := recreate(ctx, o.ServerURL, o.Database)
 	if err != nil {
 		return res, fmt.Errorf("load database: %w", err)
 	}
-	addr, err := freeAddr()
+	env, err := portalEnv(dbURL, sim.url)
 	if err != nil {
 		return res, err
 	}
 	password := "Load-" + strings.ToUpper(secret.GenerateKey()[:8]) + "-" + secret.GenerateKey()[:12] + "!q"
-	env := map[string]string{
-		"DATABASE_URL":         dbURL,
-		"UWSPORTAL_MASTER_KEY": secret.GenerateKey(),
-		"UWSPORTAL_ADDR":       addr,
-		"UWSPORTAL_BASE_URL":   "http://" + addr,
-		// Nothing in the load talks to ThingSpace; the address refuses.
-		"THINGSPACE_URL":        "http://127.0.0.1:9",
-		"THINGSPACE_SOAP_URL":   "http://127.0.0.1:9/api/v2/SessionService.svc",
-		"THINGSPACE_APP_KEY":    "load",
-		"THINGSPACE_APP_SECRET": "load",
-		// The scheduler would only add background queries to what is measured.
-		"UWSPORTAL_SCHEDULER": "false",
-	}
-	getenv := func(k string) string { return env[k] }
-	start := time.Now()
-	if err := seed(ctx, getenv, o.Events, password); err != nil {
+	start = time.Now()
+	clients, err := seed(ctx, func(k string) string { return env[k] }, seedInput{events: o.Events, adminPassword: password, fleet: f, clients: res.Clients})
+	if err != nil {
 		return res, fmt.Errorf("seed: %w", err)
 	}
-	o.Log("load: database %s seeded with %d audit events and %d departments in %s", o.Database, o.Events, seedDepartments, time.Since(start).Round(time.Millisecond))
+	o.Log("load: database %s seeded with %d audit events, %d departments and %d API clients in %s", o.Database, o.Events, res.Departments, res.Clients, time.Since(start).Round(time.Millisecond))
 
 	logs := &errorLog{}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() {
-		served <- cli.Run(sctx, []string{"uwsportal", "serve"}, getenv, cli.Stdio{In: strings.NewReader(""), Out: io.Discard, Err: logs})
-	}()
-	defer func() {
-		stop()
-		select {
-		case <-served:
-		case <-time.After(30 * time.Second):
-		}
-	}()
-	base := "http://" + addr
-	if err := waitReady(ctx, base, served); err != nil {
+	portal := func() (*portalProcess, error) { return startPortal(ctx, bin, env, logs) }
+	base := "http://" + env["UWSPORTAL_ADDR"]
+	s, err := prepare(ctx, portal, base, password, clients)
+	if err != nil {
 		return res, err
 	}
-	cookie, err := signIn(ctx, base, password)
-	if err != nil {
-		return res, fmt.Errorf("sign in: %w", err)
-	}
-	o.Log("load: portal on %s, signed in as break-glass admin %q", base, adminUser)
-
-	until := testdb.SeedStart.Add(time.Duration(o.Events) * testdb.SeedStep)
-	f := models.AuditFilter{Actor: "1007", Department: "dept03", Since: until.AddDate(0, 0, -30)}
-	for _, ep := range []struct{ name, path string }{
-		{"dashboard", "/"},
-		{"audit search (actor, department, 30 days)", "/audit?" + f.Query().Encode()},
-	} {
-		o.Log("load: %d connections on GET %s for %s", o.Conns, ep.path, o.Duration)
-		r, err := hammer(ctx, base, ep.path, cookie, o.Conns, o.Duration, dbURL)
-		if err != nil {
-			return res, err
+	o.Log("load: signed in as break-glass admin %q; %d API clients have a token and a session", adminUser, len(clients))
+	for _, t := range targets(base, f, s, o.Events) {
+		for _, conns := range o.Conns {
+			o.Log("load: %d connections on %s %s for %s", conns, t.method, t.path, o.Duration)
+			r, err := phase(ctx, portal, t, conns, o.Duration, dbURL)
+			if err != nil {
+				return res, fmt.Errorf("%s at %d connections: %w", t.name, conns, err)
+			}
+			res.Endpoints = append(res.Endpoints, r)
+			o.Log("load: %s at %d: %.0f req/s, p50 %s, p95 %s, p99 %s, %d errors, peak RSS %d MiB", t.name, conns, r.RPS(), r.P50, r.P95, r.P99, r.Errors, r.PeakRSS>>20)
 		}
-		r.Name = ep.name
-		res.Endpoints = append(res.Endpoints, r)
-		o.Log("load: %s: %.0f req/s, p50 %s, p99 %s, %d errors", ep.name, r.RPS(), r.P50, r.P99, r.Errors)
 	}
+	res.Logins = []Logins{{Account: f.account, User: f.user, Logins: sim.logins(f.user)}}
 	res.ServerErrors, res.ServerErrorCount = logs.snapshot()
 	return res, nil
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// phase starts a fresh portal process, so that its peak RSS is this
+// phase's alone (a Go process keeps memory it freed for a while), loads
+// it and stops it. Sessions, tokens and the upstream session live in
+// Postgres and outlast the process, as they outlast a restart.
+func phase(ctx context.Context, portal func() (*portalProcess, error), t target, conns int, d time.Duration, dbURL string) (Endpoint, error) {
+	p, err := portal()
 	if err != nil {
-		return "", err
+		return Endpoint{}, err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	defer p.stop()
+	return hammer(ctx, t, conns, d, dbURL, p.cmd.Process.Pid)
 }
 
-func waitReady(ctx context.Context, base string, served <-chan error) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-served:
-			return fmt.Errorf("the portal stopped: %v", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		res, err := http.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
+func maxOf(xs []int) int {
+	m := 0
+	for _, x := range xs {
+		m = max(m, x)
 	}
-	return errors.New("the portal did not become ready within 60 s")
-}
-
-// errorLog keeps the portal's error-level log lines (JSON, one per write).
-type errorLog struct {
-	mu    sync.Mutex
-	lines []string
-	n     int
-}
-
-func (l *errorLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	sc := bufio.NewScanner(bytes.NewReader(p))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.Contains(line, `"level":"ERROR"`) {
-			l.n++
-			if len(l.lines) < 5 {
-				l.lines = append(l.lines, line)
-			}
-		}
-	}
-	return len(p), nil
-}
-
-func (l *errorLog) snapshot() ([]string, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.lines), l.n
+	return m
 }

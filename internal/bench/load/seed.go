@@ -14,6 +14,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/devdb"
+	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/models"
@@ -34,43 +35,80 @@ func recreate(ctx context.Context, server, name string) (string, error) {
 	return devdb.EnsureDatabase(ctx, server, name)
 }
 
+// fleet is the department whose credential points at the simulator: the
+// devices page and the gateway read its devices.
+type fleet struct {
+	slug, account, user string
+	password            secret.Secret
+}
+
+// seedInput is what seed writes beside the audit trail.
+type seedInput struct {
+	events        int
+	adminPassword string
+	fleet         fleet
+	clients       int // API clients of fleet allowed to list devices
+}
+
 // seed migrates, appends the audit trail (which must start empty), creates
-// the departments with credentials through the service layer and the
-// break-glass admin through the command line, as an operator would.
-func seed(ctx context.Context, getenv func(string) string, events int, password string) error {
+// the departments with credentials and the API clients through the
+// service layer and the break-glass admin through the command line, as an
+// operator would. It returns the clients with their secrets.
+func seed(ctx context.Context, getenv func(string) string, in seedInput) ([]gateway.Created, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pa, err := portal.Open(ctx, portal.Env{Getenv: getenv, Log: slog.New(slog.DiscardHandler), MaxConns: 4}, cfg, "load")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer pa.DB.Close()
 	if _, err := pa.DB.Migrate(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	if err := testdb.SeedAudit(ctx, pa.DB, events); err != nil {
-		return err
+	if err := testdb.SeedAudit(ctx, pa.DB, in.events); err != nil {
+		return nil, err
 	}
 	admin := &models.Principal{Actor: "cli:bench", Name: "Load Setup", Grants: []models.Grant{{Role: models.RoleAdmin}}}
 	for i := range seedDepartments {
-		slug := fmt.Sprintf("dept%02d", i)
-		d := models.Department{Slug: slug, Name: fmt.Sprintf("Department %02d", i), Protocol: models.ProtocolREST, MaxAgeDays: 90, ScheduleEnabled: true}
-		if _, err := pa.Departments.CreateDepartment(ctx, admin, models.RequestMeta{}, d); err != nil {
-			return err
-		}
 		pw := secret.Secret("Seed-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q")
-		if err := pa.Departments.SetCredential(ctx, admin, models.RequestMeta{},
-			departments.CredentialInput{Department: slug, Username: fmt.Sprintf("dept%02d_mycompanyUWS", i), Password: pw}); err != nil {
-			return err
+		d := models.Department{Slug: fmt.Sprintf("dept%02d", i), Name: fmt.Sprintf("Department %02d", i), Protocol: models.ProtocolREST, MaxAgeDays: 90, ScheduleEnabled: true}
+		if err := department(ctx, pa, admin, d, fmt.Sprintf("dept%02d_mycompanyUWS", i), pw); err != nil {
+			return nil, err
+		}
+	}
+	f := in.fleet
+	d := models.Department{Slug: f.slug, Name: "Fleet", Protocol: models.ProtocolREST, MaxAgeDays: 90, AccountName: f.account}
+	if err := department(ctx, pa, admin, d, f.user, f.password); err != nil {
+		return nil, err
+	}
+	// The highest ceiling an admin may set: the load measures the portal,
+	// not the department's protection of ThingSpace.
+	if err := pa.Gateway.SetCeiling(ctx, admin, models.RequestMeta{}, f.slug, gateway.MaxCeiling); err != nil {
+		return nil, err
+	}
+	clients := make([]gateway.Created, in.clients)
+	for i := range clients {
+		if clients[i], err = pa.Gateway.Create(ctx, admin, models.RequestMeta{}, f.slug, gateway.CreateInput{Name: fmt.Sprintf("load app %03d", i),
+			Owner: "Load Owner <load@example.com>", Operations: []models.Operation{models.OpList}}); err != nil {
+			return nil, fmt.Errorf("API client: %w", err)
 		}
 	}
 	var out bytes.Buffer
 	err = cli.Run(ctx, []string{"uwsportal", "create-admin", "--username", adminUser}, getenv,
-		cli.Stdio{In: strings.NewReader(password + "\n"), Out: &out, Err: &out})
+		cli.Stdio{In: strings.NewReader(in.adminPassword + "\n"), Out: &out, Err: &out})
 	if err != nil {
-		return fmt.Errorf("create-admin: %w: %s", err, out.String())
+		return nil, fmt.Errorf("create-admin: %w: %s", err, out.String())
 	}
-	return nil
+	return clients, nil
+}
+
+// department creates d and sets its credential.
+func department(ctx context.Context, pa *portal.App, admin *models.Principal, d models.Department, user string, pw secret.Secret) error {
+	if _, err := pa.Departments.CreateDepartment(ctx, admin, models.RequestMeta{}, d); err != nil {
+		return err
+	}
+	return pa.Departments.SetCredential(ctx, admin, models.RequestMeta{},
+		departments.CredentialInput{Department: d.Slug, Username: user, Password: pw})
 }

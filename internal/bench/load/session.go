@@ -1,7 +1,9 @@
 package load
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +12,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/uwsportal/uwsportal/internal/gateway"
 )
 
 // signIn signs the break-glass admin in through the form, as a browser
@@ -64,4 +69,84 @@ func cookieValue(cs []*http.Cookie, name string) string {
 		}
 	}
 	return ""
+}
+
+// apiApp is an application's credentials at the gateway: its bearer token
+// and its M2M session handle, as Verizon's documented flow gives them.
+type apiApp struct {
+	token, session string
+}
+
+// startApps gets every client a token and a session through the gateway
+// (the client credentials flow, then the M2M session login), a few at a
+// time.
+func startApps(ctx context.Context, base string, clients []gateway.Created) ([]apiApp, error) {
+	apps := make([]apiApp, len(clients))
+	errs := make([]error, len(clients))
+	c := &http.Client{Timeout: 30 * time.Second}
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, cl := range clients {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			apps[i], errs[i] = startApp(ctx, c, base, cl.Client.ID, cl.Secret)
+		})
+	}
+	wg.Wait()
+	return apps, errors.Join(errs...)
+}
+
+func startApp(ctx context.Context, c *http.Client, base, id, secret string) (apiApp, error) {
+	var a apiApp
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/ts/v1/oauth2/token",
+		strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+	if err != nil {
+		return a, err
+	}
+	req.SetBasicAuth(id, secret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := postJSON(c, req, &tok); err != nil {
+		return a, fmt.Errorf("token for %s: %w", id, err)
+	}
+	body, err := json.Marshal(map[string]string{"username": id, "password": secret})
+	if err != nil {
+		return a, err
+	}
+	req, err = http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/m2m/v1/session/login", bytes.NewReader(body))
+	if err != nil {
+		return a, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	var ses struct {
+		SessionToken string `json:"sessionToken"`
+	}
+	if err := postJSON(c, req, &ses); err != nil {
+		return a, fmt.Errorf("session for %s: %w", id, err)
+	}
+	if tok.AccessToken == "" || ses.SessionToken == "" {
+		return a, fmt.Errorf("client %s got no token or no session", id)
+	}
+	return apiApp{token: tok.AccessToken, session: ses.SessionToken}, nil
+}
+
+// postJSON sends req and decodes a 200 answer into v.
+func postJSON(c *http.Client, req *http.Request, v any) error {
+	res, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %.200s", res.StatusCode, b)
+	}
+	return json.Unmarshal(b, v)
 }

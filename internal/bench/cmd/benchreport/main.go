@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -84,28 +85,59 @@ type pkgTime struct {
 
 // options are the command-line flags.
 type options struct {
-	out, only       string
+	out, benchRE    string
 	noBench, noLoad bool
 	load            load.Options // Conns, Duration and Events only
 }
 
-func parseFlags(args []string) (options, error) {
+// parseFlags reads the flags; UWSPORTAL_LOAD_DURATION, if set, is the
+// default of -load-duration (a short run while developing).
+func parseFlags(args []string, getenv func(string) string) (options, error) {
 	var o options
+	duration := 30 * time.Second
+	if v := getenv("UWSPORTAL_LOAD_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return o, fmt.Errorf("UWSPORTAL_LOAD_DURATION=%q is not a positive duration such as 10s", v)
+		}
+		duration = d
+	}
+	only, conns := "", "50,200"
 	fl := flag.NewFlagSet("benchreport", flag.ContinueOnError)
 	fl.StringVar(&o.out, "out", "BENCHMARKS.md", "report to rewrite, relative to the repository root")
-	fl.StringVar(&o.only, "bench", "", "run only the benchmarks whose name matches this regexp (default all)")
+	fl.StringVar(&o.benchRE, "bench", "", "run only the benchmarks whose name matches this regexp (default all)")
+	fl.StringVar(&only, "only", "", "run only the benchmarks (bench) or only the load (load)")
 	fl.BoolVar(&o.noBench, "no-bench", false, "skip the benchmarks (load only)")
 	fl.BoolVar(&o.noLoad, "no-load", false, "skip the load run")
-	fl.IntVar(&o.load.Conns, "conns", 200, "load: concurrent connections")
-	fl.DurationVar(&o.load.Duration, "load-duration", 30*time.Second, "load: duration per endpoint")
+	fl.StringVar(&conns, "conns", conns, "load: concurrent connections, each in turn (comma-separated)")
+	fl.DurationVar(&o.load.Duration, "load-duration", duration, "load: duration per endpoint and concurrency (default: UWSPORTAL_LOAD_DURATION, else 30s)")
 	fl.IntVar(&o.load.Events, "load-events", 100_000, "load: seeded audit events")
-	return o, fl.Parse(args[1:])
+	if err := fl.Parse(args[1:]); err != nil {
+		return o, err
+	}
+	switch only {
+	case "":
+	case "load":
+		o.noBench = true
+	case "bench":
+		o.noLoad = true
+	default:
+		return o, fmt.Errorf("-only %q: want bench or load", only)
+	}
+	for _, f := range strings.Split(conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("-conns %q: want positive numbers separated by commas", conns)
+		}
+		o.load.Conns = append(o.load.Conns, n)
+	}
+	return o, nil
 }
 
 // run is the whole report: find the repository and a database server, run
 // the benchmarks and the load, keep the raw output, and rewrite the report.
 func run(ctx context.Context, args []string, getenv func(string) string) error {
-	opts, err := parseFlags(args)
+	opts, err := parseFlags(args, getenv)
 	if err != nil {
 		return err
 	}
@@ -114,8 +146,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return err
 	}
 	var filter *regexp.Regexp
-	if opts.only != "" {
-		if filter, err = regexp.Compile(opts.only); err != nil {
+	if opts.benchRE != "" {
+		if filter, err = regexp.Compile(opts.benchRE); err != nil {
 			return fmt.Errorf("-bench: %w", err)
 		}
 	}
@@ -140,7 +172,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		}
 	}
 	if !opts.noLoad {
-		runLoad(ctx, server, opts.load, raw, &info)
+		runLoad(ctx, server, root, opts.load, raw, &info)
 	}
 	info.Ended, info.LoadAvgEnd = time.Now(), loadAvg()
 	return writeReport(info, opts.out, root, rawPath)
@@ -188,9 +220,9 @@ func runBenchmarks(ctx context.Context, root, module string, filter *regexp.Rege
 
 // runLoad runs the load test against server; its error goes into info (and
 // so into the report and the failure count), not out of the run.
-func runLoad(ctx context.Context, server string, lo load.Options, raw io.Writer, info *runInfo) {
-	say("load: %d connections, %s per endpoint", lo.Conns, lo.Duration)
-	res, err := load.Run(ctx, load.Options{ServerURL: server, Conns: lo.Conns, Duration: lo.Duration, Events: lo.Events, Log: say})
+func runLoad(ctx context.Context, server, root string, lo load.Options, raw io.Writer, info *runInfo) {
+	say("load: %v connections, %s per endpoint and concurrency", lo.Conns, lo.Duration)
+	res, err := load.Run(ctx, load.Options{ServerURL: server, Root: root, Conns: lo.Conns, Duration: lo.Duration, Events: lo.Events, Log: say})
 	info.Load, info.LoadErr = &res, err
 	if err != nil {
 		say("load failed: %v", err)

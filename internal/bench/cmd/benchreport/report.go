@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -209,54 +207,4 @@ func renderEveryFigure(p printf, info runInfo) {
 		}
 		p("%s.\n", strings.Join(parts, ", "))
 	}
-}
-
-// renderLoad writes the load run and returns the targets it missed.
-func renderLoad(p printf, info runInfo) []string {
-	p("## Load\n\n")
-	if info.Load == nil {
-		p("Not run.\n\n")
-		return nil
-	}
-	l := info.Load
-	p("The portal runs in process (`uwsportal serve`, its database pool of 20 connections, the scheduler off) on a database of its own. ")
-	p("That database holds %s audit events and 20 departments with credentials. ", thousands(float64(l.Events)))
-	p("A break-glass admin signs in once through `POST /login/local`. ")
-	p("Then %d keep-alive connections share that session and send requests for %s per endpoint, one endpoint after the other. ", l.Conns, l.Duration)
-	p("They ask for gzip as a browser does. ")
-	p("Every status other than 200 and every transport error counts as an error.\n\n")
-	p("| endpoint | requests | req/s | p50 | p99 | max | errors | peak DB connections | target | met |\n|---|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
-	var missed []string
-	for _, e := range l.Endpoints {
-		met := "yes"
-		if e.Errors > 0 {
-			met = "**no**"
-			missed = append(missed, fmt.Sprintf("load, %s: %d errors", e.Name, e.Errors))
-		}
-		p("| %s `%s` | %s | %s | %s | %s | %s | %d | %d of 20 | 0 errors | %s |\n", e.Name, mdEscape(e.Path), thousands(float64(e.Requests)),
-			thousands(e.RPS()), dur(e.P50), dur(e.P99), dur(e.Max), e.Errors, e.PeakDBConns, met)
-	}
-	p("\n")
-	for _, e := range l.Endpoints {
-		if e.Errors == 0 {
-			continue
-		}
-		var st []string
-		for _, code := range slices.Sorted(maps.Keys(e.Statuses)) {
-			st = append(st, fmt.Sprintf("%d × %d", e.Statuses[code], code))
-		}
-		p("%s: %d transport errors; statuses %s; first: %s\n\n", e.Name, e.TransportErrors, strings.Join(st, ", "), mdEscape(e.FirstError))
-	}
-	if info.LoadErr != nil {
-		p("The load run failed: %s\n\n", mdEscape(info.LoadErr.Error()))
-		missed = append(missed, "load: "+info.LoadErr.Error())
-	}
-	if l.ServerErrorCount > 0 {
-		p("The portal logged %d errors during the load; the first:\n\n", l.ServerErrorCount)
-		for _, s := range l.ServerErrors {
-			p("    %s\n", s)
-		}
-		p("\n")
-	}
-	return missed
 }

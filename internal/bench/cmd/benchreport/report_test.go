@@ -1,0 +1,95 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uwsportal/uwsportal/internal/bench/load"
+)
+
+func loadResult() *load.Result {
+	ep := func(name string, conns int, errs int64) load.Endpoint {
+		e := load.Endpoint{Name: name, Method: "GET", Path: "/", Conns: conns, Requests: 30_000, Elapsed: 30 * time.Second,
+			P50: 40 * time.Millisecond, P95: 70 * time.Millisecond, P99: 90 * time.Millisecond, Max: 300 * time.Millisecond,
+			PeakDBConns: 21, PeakRSS: 64 << 20, Errors: errs, Statuses: map[int]int64{}}
+		if errs > 0 {
+			e.Statuses[429] = errs
+			e.FirstError = "status 429"
+		}
+		return e
+	}
+	return &load.Result{Conns: []int{50, 200}, Duration: 30 * time.Second, Events: 100_000, Departments: 21, Devices: 1000, Clients: 400,
+		Endpoints: []load.Endpoint{ep("dashboard", 50, 0), ep("dashboard", 200, 0),
+			{Name: "gateway list", Method: "POST", Path: "/api/m2m/v1/devices/actions/list", Conns: 200, Requests: 9_000, Elapsed: 30 * time.Second,
+				P50: 500 * time.Millisecond, P95: 900 * time.Millisecond, P99: 1200 * time.Millisecond, Max: 2 * time.Second,
+				PeakDBConns: 20, PeakRSS: 80 << 20, Errors: 7, Statuses: map[int]int64{429: 7}, FirstError: "status 429 (request ID x)"}},
+		Logins: []load.Logins{{Account: "0000123456-00001", User: "fleet_uws", Logins: 1}}}
+}
+
+func TestRenderLoadRows(t *testing.T) {
+	var b strings.Builder
+	missed := renderLoad(printer(&b), runInfo{Load: loadResult()})
+	out := b.String()
+	for _, want := range []string{
+		"| dashboard `GET /` | 50 | 30,000 | 1,000 | 40 ms | 70 ms | 90 ms | 300 ms | 0 | 21 | 64 MiB | 0 errors | yes |",
+		"| dashboard `GET /` | 200 |",
+		"| gateway list `POST /api/m2m/v1/devices/actions/list` | 200 | 9,000 | 300 | 500 ms | 900 ms | 1.2 s | 2 s | 7 | 20 | 80 MiB | 0 errors | **no** |",
+		"| 0000123456-00001 (`fleet_uws`) | 1 | ≤ 1 | yes |",
+		"7 × 429",
+		"separate process",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the load section lacks %q:\n%s", want, out)
+		}
+	}
+	if len(missed) != 1 || !strings.Contains(missed[0], "gateway list at 200 connections: 7 errors") {
+		t.Fatalf("missed = %q", missed)
+	}
+}
+
+func TestRenderLoadLoginsMissed(t *testing.T) {
+	l := loadResult()
+	l.Logins[0].Logins = 3
+	var b strings.Builder
+	missed := renderLoad(printer(&b), runInfo{Load: l})
+	if !strings.Contains(b.String(), "| 0000123456-00001 (`fleet_uws`) | 3 | ≤ 1 | **no** |") {
+		t.Fatalf("the logins row does not say the target was missed:\n%s", b.String())
+	}
+	if len(missed) != 2 || !strings.Contains(missed[1], "3 upstream logins") {
+		t.Fatalf("missed = %q", missed)
+	}
+}
+
+func TestRenderLoadNotRun(t *testing.T) {
+	var b strings.Builder
+	if missed := renderLoad(printer(&b), runInfo{}); len(missed) != 0 || !strings.Contains(b.String(), "Not run.") {
+		t.Fatalf("missed %q, section %q", missed, b.String())
+	}
+}
+
+func TestParseFlagsLoad(t *testing.T) {
+	env := map[string]string{"UWSPORTAL_LOAD_DURATION": "10s"}
+	o, err := parseFlags([]string{"benchreport", "-only", "load", "-conns", "5,20"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.noBench || o.noLoad || o.load.Duration != 10*time.Second || len(o.load.Conns) != 2 || o.load.Conns[0] != 5 || o.load.Conns[1] != 20 {
+		t.Fatalf("%+v", o)
+	}
+	o, err = parseFlags([]string{"benchreport", "-load-duration", "2s"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.load.Duration != 2*time.Second || o.noBench || o.noLoad || len(o.load.Conns) != 2 || o.load.Conns[0] != 50 {
+		t.Fatalf("the flag does not win over the environment: %+v", o)
+	}
+	for _, bad := range [][]string{{"benchreport", "-only", "nothing"}, {"benchreport", "-conns", "0"}, {"benchreport", "-conns", "x"}} {
+		if _, err := parseFlags(bad, func(string) string { return "" }); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	if _, err := parseFlags([]string{"benchreport"}, func(string) string { return "soon" }); err == nil {
+		t.Error("a bad UWSPORTAL_LOAD_DURATION is not refused")
+	}
+}
