@@ -12,7 +12,7 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-var unlimited = gateway.Limits{Burst: 1e9, PerSecond: 1e9, MaxConcurrent: 1000}
+var unlimited = gateway.Limits{Burst: 1e9, PerSecond: 1e9, MaxConcurrent: 1000, DepartmentPerSecond: 1e9}
 
 func p95(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
