@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -50,5 +51,32 @@ func TestGatewayCallRoundTrips(t *testing.T) {
 	if len(sent) > maxRoundTrips {
 		t.Fatalf("%d round trips per call, want at most %d:\n%s", len(sent), maxRoundTrips, strings.Join(sent, "\n"))
 	}
-	t.Logf("%d round trips:\n%s", len(sent), strings.Join(sent, "\n"))
+	if len(sent) > maxActionRoundTrips {
+		t.Fatalf("%d round trips per action, want at most %d:\n%s", len(sent), maxActionRoundTrips, strings.Join(sent, "\n"))
+	}
+}
+
+// maxActionRoundTrips is what an action with an Idempotency-Key may cost:
+// the caller, the key's claim, the way upstream, the audit's two, keeping
+// the answer, and recording the request to follow (seven, internal/requests).
+const maxActionRoundTrips = 13
+
+// An action with an Idempotency-Key, everything warm, costs at most
+// maxActionRoundTrips.
+func TestGatewayActionRoundTrips(t *testing.T) {
+	t.Parallel()
+	p, rt := tracedPortal(t)
+	app := p.app(t, p.client(t, "fleet", models.OpList, models.OpSuspend, models.OpRestore)).start()
+	mdn := activeMDN(t, app)
+	if a := app.act("suspend", account, mdn, map[string]string{"Idempotency-Key": "warm"}); a.Status != http.StatusOK {
+		t.Fatalf("suspend: %d %s", a.Status, a.Body)
+	}
+	sent := rt.Count(func() {
+		if a := app.act("restore", account, mdn, map[string]string{"Idempotency-Key": "k1"}); a.Status != http.StatusOK {
+			t.Fatalf("restore: %d %s", a.Status, a.Body)
+		}
+	})
+	if len(sent) > maxActionRoundTrips {
+		t.Fatalf("%d round trips per action, want at most %d:\n%s", len(sent), maxActionRoundTrips, strings.Join(sent, "\n"))
+	}
 }
