@@ -149,7 +149,7 @@ func New(p Parts) (*App, error) {
 		Now: core.Now, CallbackURL: core.Config.CallbackURL, Poll: p.Poll, CheckTarget: targets, HTTPClient: hc})
 	devs := devices.New(devices.Deps{DB: core.DB, Upstream: up, Departments: depts, Approvals: appr, Requests: reqs, Log: core.Log,
 		Metrics: core.Metrics, Now: core.Now})
-	gw := gateway.New(gateway.Deps{DB: core.DB, Upstream: up, Departments: depts, Requests: reqs, Log: core.Log, Metrics: core.Metrics,
+	gw := gateway.New(gateway.Deps{DB: core.DB, Upstream: up, Requests: reqs, Log: core.Log, Metrics: core.Metrics,
 		Now: core.Now, Limits: p.GatewayLimits})
 	web, err := newWebParts(core, p.Keys)
 	if err != nil {

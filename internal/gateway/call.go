@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
@@ -55,14 +56,15 @@ func (s *Service) device(q *request, op models.Operation) error {
 	}
 	// Last before anything is sent: the department's ceiling, all its
 	// clients together (a replay above sends nothing and takes nothing).
-	if err := s.ceiling(q); err != nil {
+	way, err := s.ceiling(q)
+	if err != nil {
 		s.release(q, idem)
 		return err
 	}
 	// An action that has begun runs to its end and is recorded, even if
 	// the application goes away.
 	ctx := context.WithoutCancel(q.r.Context())
-	ans, err := s.forward(ctx, q, op, body)
+	ans, err := s.forward(ctx, q, op, body, way)
 	if err != nil {
 		s.release(q, idem)
 		return err
@@ -86,14 +88,15 @@ func (s *Service) device(q *request, op models.Operation) error {
 // forward calls ThingSpace and returns its answer, or the gateway's own
 // answer when ThingSpace's was lost (never sent again). A refusal means
 // nothing was sent.
-func (s *Service) forward(ctx context.Context, q *request, op models.Operation, body []byte) (thingspace.RawAnswer, error) {
+// way is the department's credential and shared session as read with its
+// ceiling.
+func (s *Service) forward(ctx context.Context, q *request, op models.Operation, body []byte, way store.GatewayWay) (thingspace.RawAnswer, error) {
 	devs := auditDevices(body)
-	row, err := s.depts.Credential(ctx, q.client.Department)
-	if err != nil {
+	if way.Username == "" {
 		return thingspace.RawAnswer{}, unavailable("no_credential", "The department has no usable UWS credential; nothing was sent.")
 	}
-	switch st := row.CredState(); {
-	case models.Protocol(row.Protocol) != models.ProtocolREST:
+	switch st := models.CredentialState(way.State); {
+	case models.Protocol(way.Protocol) != models.ProtocolREST:
 		return thingspace.RawAnswer{}, unavailable("soap_credential", "The department's credential uses legacy SOAP; nothing was sent.")
 	case st == models.StateQuarantined || st == models.StateAttention || st == models.StateUnknown:
 		return thingspace.RawAnswer{}, unavailable("credential_"+string(st), "The department's credential needs an administrator; nothing was sent.")
@@ -103,7 +106,8 @@ func (s *Service) forward(ctx context.Context, q *request, op models.Operation, 
 		return thingspace.RawAnswer{}, unavailable("not_configured", "ThingSpace is not configured on this portal; nothing was sent.")
 	}
 	who := upstream.Who{P: principal(q.client), Meta: q.meta, Purpose: upstream.PurposeUse, Department: q.client.Department, Protocol: models.ProtocolREST}
-	ans, err := c.Forward(upstream.WithWho(ctx, who), upstream.Credential(row.Username), opMethod(op), PathDevices+string(op), body)
+	ctx = upstream.WithSessionRead(upstream.WithWho(ctx, who), way.Username, way.Session)
+	ans, err := c.Forward(ctx, upstream.Credential(way.Username), opMethod(op), PathDevices+string(op), body)
 	detail := []any{"operation", string(op), "account", q.client.AccountName, "devices", devs}
 	if err == nil {
 		outcome := models.OutcomeSuccess

@@ -30,13 +30,15 @@ type Ceiling struct {
 
 // ceiling takes a token from the department's bucket before a call is
 // sent to ThingSpace: 429 naming the department's ceiling when it is empty.
-func (s *Service) ceiling(q *request) error {
-	ok, rate, wait, err := s.db.TakeDepartmentToken(q.r.Context(), q.client.DepartmentID, s.limits.DepartmentPerSecond, s.now())
-	if err != nil || ok {
-		return err
+// The same round trip reads the way upstream: the department's credential
+// and its account's shared session.
+func (s *Service) ceiling(q *request) (store.GatewayWay, error) {
+	w, err := s.db.TakeGatewayWay(q.r.Context(), q.client.DepartmentID, s.limits.DepartmentPerSecond, s.now())
+	if err != nil || w.Taken {
+		return w, err
 	}
-	return throttled(wait, LimitDepartment, "department_ceiling",
-		fmt.Sprintf("The department's ceiling of %s calls per second to ThingSpace, shared by all its API clients, was reached.", perSecond(rate)))
+	return w, throttled(w.Wait, LimitDepartment, "department_ceiling",
+		fmt.Sprintf("The department's ceiling of %s calls per second to ThingSpace, shared by all its API clients, was reached.", perSecond(w.Rate)))
 }
 
 // Ceiling reads dept's ceiling (for those who manage its clients).

@@ -24,7 +24,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -76,13 +75,12 @@ func (l Limits) withDefaults() Limits {
 
 // Deps are what Service is built from.
 type Deps struct {
-	DB          *store.DB
-	Upstream    *upstream.Service
-	Departments *departments.Service
-	Log         *slog.Logger
-	Metrics     *metrics.Metrics // may be nil
-	Now         func() time.Time
-	Limits      Limits
+	DB       *store.DB
+	Upstream *upstream.Service
+	Log      *slog.Logger
+	Metrics  *metrics.Metrics // may be nil
+	Now      func() time.Time
+	Limits   Limits
 
 	// Requests records each action sent, follows it to its end and
 	// answers the clients' status reads and callbacks.
@@ -93,7 +91,6 @@ type Deps struct {
 type Service struct {
 	db     *store.DB
 	up     *upstream.Service
-	depts  *departments.Service
 	reqs   *requests.Service
 	log    *slog.Logger
 	m      *metrics.Metrics
@@ -107,7 +104,7 @@ type Service struct {
 
 // New builds the service.
 func New(d Deps) *Service {
-	return &Service{db: d.DB, up: d.Upstream, depts: d.Departments, reqs: d.Requests, log: d.Log, m: d.Metrics, now: d.Now,
+	return &Service{db: d.DB, up: d.Upstream, reqs: d.Requests, log: d.Log, m: d.Metrics, now: d.Now,
 		limits: d.Limits.withDefaults(), inFlight: map[string]int{}}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/config"
 	"github.com/uwsportal/uwsportal/internal/gateway"
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/web"
@@ -39,7 +40,13 @@ type portal struct {
 func newPortal(t testing.TB, limits gateway.Limits) *portal {
 	t.Helper()
 	dbURL := testdb.URL(t)
-	e := apptest.New(t, apptest.Options{GatewayLimits: limits, DB: apptest.OpenDB(t, dbURL)})
+	return newPortalOn(t, limits, dbURL, apptest.OpenDB(t, dbURL))
+}
+
+// newPortalOn is newPortal on db, a pool on the database at dbURL.
+func newPortalOn(t testing.TB, limits gateway.Limits, dbURL string, db *store.DB) *portal {
+	t.Helper()
+	e := apptest.New(t, apptest.Options{GatewayLimits: limits, DB: db})
 	for _, d := range []struct{ slug, user, account string }{{"fleet", "fleet_uws", account}, {"beta", "beta_uws", other}} {
 		e.Seed(d.slug, d.user, models.ProtocolREST)
 		if err := e.App.Departments.SetAccount(ctx, e.Admin, apptest.Meta, d.slug, d.account); err != nil {

@@ -59,6 +59,9 @@ type Options struct {
 	Now func() time.Time
 	// AuditSink counts audit appends and failures (nil: none).
 	AuditSink AuditSink
+	// RoundTrips, when set, counts the statements and batches sent (tests
+	// pin a request's round trips with it).
+	RoundTrips *RoundTrips
 }
 
 // Open connects to dsn and checks that the server answers. Its error names
@@ -81,6 +84,9 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "uwsportal"
+	if o.RoundTrips != nil {
+		cfg.ConnConfig.Tracer = tracer{o.RoundTrips}
+	}
 	// A statement that runs away must not hold a connection forever.
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "60000"
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"

@@ -77,38 +77,41 @@ type Idempotent struct {
 	Body     []byte
 }
 
+// claimIdempotency claims a key in one statement: a new key is inserted,
+// one older than the keep ($5) is replaced as if new, a live one is left
+// and read (from the statement's snapshot).
+const claimIdempotency = `WITH claim AS (
+    INSERT INTO gateway_idempotency AS g (client_id, key, body_hash, created_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (client_id, key) DO UPDATE SET body_hash = excluded.body_hash, status = NULL, body = NULL, created_at = excluded.created_at
+     WHERE g.created_at <= $5
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM claim), g.body_hash, g.status, g.body
+  FROM (SELECT 1) one LEFT JOIN gateway_idempotency g ON g.client_id = $1 AND g.key = $2 AND g.created_at > $5`
+
 // ClaimIdempotency claims clientID's key for a request whose body hashes
 // to bodyHash. claimed is true when this request is the first (within
-// keep); otherwise prior is what the first left.
+// keep); otherwise prior is what the first left. One round trip, and one
+// more only when the first request's row was committed while this one's
+// statement ran.
 func (db *DB) ClaimIdempotency(ctx context.Context, clientID, key string, bodyHash []byte, now time.Time, keep time.Duration) (prior Idempotent, claimed bool, err error) {
-	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM gateway_idempotency WHERE client_id = $1 AND key = $2 AND created_at <= $3",
-			clientID, key, now.Add(-keep)); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO gateway_idempotency (client_id, key, body_hash, created_at) VALUES ($1, $2, $3, $4)
-		       ON CONFLICT (client_id, key) DO NOTHING`, clientID, key, bodyHash, now)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 1 {
-			claimed = true
-			return nil
-		}
-		var status *int
-		if err := tx.QueryRow(ctx, "SELECT body_hash, status, body FROM gateway_idempotency WHERE client_id = $1 AND key = $2",
-			clientID, key).Scan(&prior.BodyHash, &status, &prior.Body); err != nil {
-			return err
-		}
-		if status != nil {
-			prior.Status = *status
-		}
-		return nil
-	})
+	var status *int
+	cut := now.Add(-keep)
+	err = db.Pool.QueryRow(ctx, claimIdempotency, clientID, key, bodyHash, now, cut).Scan(&claimed, &prior.BodyHash, &status, &prior.Body)
+	if err == nil && !claimed && prior.BodyHash == nil {
+		err = db.Pool.QueryRow(ctx, "SELECT body_hash, status, body FROM gateway_idempotency WHERE client_id = $1 AND key = $2",
+			clientID, key).Scan(&prior.BodyHash, &status, &prior.Body)
+	}
 	if err != nil {
 		return Idempotent{}, false, fmt.Errorf("claim idempotency key: %w", err)
 	}
-	return prior, claimed, nil
+	if claimed {
+		return Idempotent{}, true, nil
+	}
+	if status != nil {
+		prior.Status = *status
+	}
+	return prior, false, nil
 }
 
 // FinishIdempotency keeps the answer to a claimed key.

@@ -104,9 +104,13 @@ func (c *Client) Login(ctx context.Context, cred Credential) error {
 }
 
 // session returns key's cached session unless it is stale (the token that
-// just expired), in which case the door makes a new login. Holding the
-// key's lock makes concurrent callers of this process share one login.
+// just expired), in which case the door makes a new login. A session in
+// the cache needs no lock; a miss takes the key's lock and looks again, so
+// concurrent callers of this process share one login.
 func (c *Client) session(ctx context.Context, cred Credential, stale string) (string, error) {
+	if tok, ok, err := c.cache.Get(ctx, cred.Key); err == nil && ok && tok != "" && tok != stale {
+		return tok, nil
+	}
 	unlock, err := c.lock(ctx, cred.Key)
 	if err != nil {
 		return "", err

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -25,10 +26,29 @@ func SessionAAD(username string) []byte {
 	return []byte("upstream_session:" + store.AccountKey(username))
 }
 
+// sessionRead is an account's shared session as a caller read it in a
+// statement it made anyway, for the first Get of key in its context.
+type sessionRead struct {
+	key  string
+	row  store.SealedSession // Username "": none was cached
+	used atomic.Bool
+}
+
+type sessionReadKey struct{}
+
+// WithSessionRead lets the first Get of row's account in ctx use row, the
+// account's shared session (or its absence) as the caller read it just
+// now, instead of reading it again. Only the first: a session that turns
+// out stale, and the door's look under the account lock, read the
+// database as ever, so it never costs a login.
+func WithSessionRead(ctx context.Context, username string, row store.SealedSession) context.Context {
+	return context.WithValue(ctx, sessionReadKey{}, &sessionRead{key: store.AccountKey(username), row: row})
+}
+
 // Get implements thingspace.SessionCache. A token that no longer opens
 // (key dropped, row tampered with) is a miss: logging in again is cheap.
 func (c *Sessions) Get(ctx context.Context, key string) (string, bool, error) {
-	row, ok, err := c.db.Session(ctx, nil, key, false)
+	row, ok, err := c.read(ctx, key)
 	if err != nil || !ok {
 		return "", false, err
 	}
@@ -38,6 +58,15 @@ func (c *Sessions) Get(ctx context.Context, key string) (string, bool, error) {
 		return "", false, nil
 	}
 	return string(tok), true, nil
+}
+
+// read is key's sealed session: the one read for this context if it is
+// the first look, else the database's.
+func (c *Sessions) read(ctx context.Context, key string) (store.SealedSession, bool, error) {
+	if r, _ := ctx.Value(sessionReadKey{}).(*sessionRead); r != nil && r.key == key && r.used.CompareAndSwap(false, true) {
+		return r.row, r.row.Username == key, nil
+	}
+	return c.db.Session(ctx, nil, key, false)
 }
 
 // Put implements thingspace.SessionCache.

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// RoundTrips counts what a pool sends Postgres while counting: each
+// statement alone, each batch (pipelined: one round trip) and each
+// prepare, by its first words. Give it to Open (Options.RoundTrips); tests
+// pin the round trips of a request with it.
+type RoundTrips struct {
+	mu   sync.Mutex
+	on   bool
+	sent []string
+}
+
+// Count runs fn and returns what was sent meanwhile, on any connection.
+func (r *RoundTrips) Count(fn func()) []string {
+	r.mu.Lock()
+	r.on, r.sent = true, nil
+	r.mu.Unlock()
+	fn()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	return r.sent
+}
+
+func (r *RoundTrips) note(sql string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.on {
+		r.sent = append(r.sent, models.Clip(strings.Join(strings.Fields(sql), " "), 70))
+	}
+}
+
+// tracer is RoundTrips as pgx's tracer.
+type tracer struct{ r *RoundTrips }
+
+func (t tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	t.r.note(d.SQL)
+	return ctx
+}
+
+func (tracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (t tracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	sql := "batch"
+	if d.Batch != nil && len(d.Batch.QueuedQueries) > 0 {
+		sql = "batch: " + d.Batch.QueuedQueries[len(d.Batch.QueuedQueries)-1].SQL
+	}
+	t.r.note(sql)
+	return ctx
+}
+
+func (tracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (tracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (t tracer) TracePrepareStart(ctx context.Context, _ *pgx.Conn, d pgx.TracePrepareStartData) context.Context {
+	t.r.note("prepare: " + d.SQL)
+	return ctx
+}
+
+func (tracer) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
