@@ -107,3 +107,29 @@ func TestAuditTextSearchMatchesAsBefore(t *testing.T) {
 		}
 	}
 }
+
+// The newest checkpoint and the newest full verification are found through
+// their partial indexes, not by reading every audit.verified event (the
+// seeded trail holds hundreds).
+func TestAuditCheckpointLookupsUseTheirIndexes(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	if err := testdb.SeedAudit(context.Background(), db, 20_000); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"audit_events_checkpoint_idx", "audit_events_full_verify_idx"} {
+		var raw []byte
+		if err := db.Pool.QueryRow(context.Background(), "EXPLAIN (FORMAT JSON) "+store.CheckpointSQLForTest[i]).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var plans []struct{ Plan planNode }
+		if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
+			t.Fatalf("%v %s", err, raw)
+		}
+		used := false
+		plans[0].Plan.walk(func(n planNode) { used = used || n.IndexName == want })
+		if !used {
+			t.Errorf("%s: not used: %s", want, raw)
+		}
+	}
+}

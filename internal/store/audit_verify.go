@@ -83,8 +83,9 @@ func (db *DB) VerifyAuditFrom(ctx context.Context, cp Checkpoint) (VerifyResult,
 	return db.verifyIn(ctx, func(context.Context, pgx.Tx) (Checkpoint, error) { return cp, nil })
 }
 
-// latestCheckpointSQL finds the newest checkpoint; the (code, id) index
-// serves it without reading the trail.
+// latestCheckpointSQL finds the newest checkpoint through the partial
+// index audit_events_checkpoint_idx (migration 00050), whose predicate it
+// repeats.
 const latestCheckpointSQL = `SELECT id, detail->>'` + CheckpointThrough + `', detail->>'` + CheckpointHash + `'
   FROM audit_events WHERE code = '` + models.EvAuditVerified + `' AND outcome = 'success' AND detail ? '` + CheckpointThrough + `'
  ORDER BY id DESC LIMIT 1`
@@ -234,12 +235,16 @@ func (db *DB) ClaimAuditWatch(ctx context.Context, now, cutoff time.Time) (bool,
 	return tag.RowsAffected() == 1, nil
 }
 
+// lastFullSQL finds the newest full verification through the partial
+// index audit_events_full_verify_idx (migration 00050).
+const lastFullSQL = `SELECT occurred_at FROM audit_events
+ WHERE code = '` + models.EvAuditVerified + `' AND detail @> '{"full": true}' ORDER BY id DESC LIMIT 1`
+
 // LastFullAuditVerify is when the whole chain was last walked (a full
 // audit.verified event, whatever its outcome), zero if never.
 func (db *DB) LastFullAuditVerify(ctx context.Context) (time.Time, error) {
 	var at time.Time
-	err := db.Pool.QueryRow(ctx, `SELECT occurred_at FROM audit_events
-		WHERE code = '`+models.EvAuditVerified+`' AND detail @> '{"full": true}' ORDER BY id DESC LIMIT 1`).Scan(&at)
+	err := db.Pool.QueryRow(ctx, lastFullSQL).Scan(&at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, nil
 	}

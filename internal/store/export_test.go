@@ -15,3 +15,7 @@ func SearchSQLForTest(f models.AuditFilter, departments []string) (string, []any
 	sql, args, _ := searchSQL(f, departments)
 	return sql, args
 }
+
+// CheckpointSQLForTest are the queries that find the newest checkpoint and
+// the newest full verification.
+var CheckpointSQLForTest = []string{latestCheckpointSQL, lastFullSQL}
