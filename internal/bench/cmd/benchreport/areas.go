@@ -82,7 +82,8 @@ func auditArea() area {
 			"The incremental verification walks the last day's 2,880 events from a checkpoint, as the daily automatic check does. " +
 			"Exports stream the whole trail. The COPY floor (1M) is the same columns, in id order, written by `COPY (SELECT …) TO STDOUT (FORMAT csv)`. Only the client counts the bytes. " +
 			"Peak RSS is sampled every 50 ms. Over HTTP it covers the server and the client, which share one process. " +
-			"10M is not seeded (about 20 minutes): the full walk is extrapolated linearly from 3M; the search, page and incremental walk read a bounded number of events, so their 3M figures are what 10M would show within the ratio 1M→3M.",
+			"10M is not seeded (about half an hour): the full walk is extrapolated linearly from 3M. The incremental walk reads one day's events whatever the trail's size. " +
+			"The search and the page read the events holding the searched word or the filtered actor, which grow with the trail: at 10M expect their 3M figure times the 1M→3M ratio once more.",
 		rows: rows,
 	}
 }
