@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -16,10 +17,41 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
+// actorIDs is what an actor filter matches: the text itself as an actor
+// id, and the ids of the people whose name, email or email's local part it
+// is (case-insensitive).
+const actorIDs = `SELECT $1::text UNION SELECT id::text FROM users WHERE lower(name) = lower($1) OR lower(email) = lower($1)
+	OR lower(split_part(email, '@', 1)) = lower($1)`
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// resolveActor lists the actor ids f.Actor matches, nil without an actor
+// filter. Resolved before the search, the list lets the planner see how
+// few actors it asks for: as a subquery its estimate sent a month of
+// events through the time index for a page of 21 (300 ms over 3M).
+func resolveActor(ctx context.Context, q querier, f models.AuditFilter) ([]string, error) {
+	if f.Actor == "" {
+		return nil, nil
+	}
+	rows, err := q.Query(ctx, actorIDs, f.Actor)
+	if err != nil {
+		return nil, fmt.Errorf("audit actor: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("audit actor: %w", err)
+	}
+	return ids, nil
+}
+
 // auditWhere turns a filter into a parameterised WHERE clause; no value
-// ever reaches the SQL text. departments nil means every department; a
-// non-nil list (even empty) restricts to it, so an empty grant sees nothing.
-func auditWhere(f models.AuditFilter, departments []string, paged bool) (string, []any) {
+// ever reaches the SQL text. actors is resolveActor's list for f.
+// departments nil means every department; a non-nil list (even empty)
+// restricts to it, so an empty grant sees nothing.
+func auditWhere(f models.AuditFilter, actors, departments []string, paged bool) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, arg any) {
@@ -33,12 +65,11 @@ func auditWhere(f models.AuditFilter, departments []string, paged bool) (string,
 		add("occurred_at < $?", f.Until)
 	}
 	if f.Actor != "" {
-		// An actor id, or a person by name, email or the email's local part.
-		// One IN list rather than "actor = $1 OR actor IN (…)": the OR kept
-		// the planner off the (department, actor, id) and (actor, id)
-		// indexes, and a page of a rare actor walked the whole trail by id.
-		add(`actor IN (SELECT $?::text UNION ALL SELECT id::text FROM users WHERE lower(name) = lower($?) OR lower(email) = lower($?)
-			OR lower(split_part(email, '@', 1)) = lower($?))`, f.Actor)
+		// An actor id, or a person by name, email or the email's local part,
+		// as one list: "actor = $1 OR actor IN (…)" kept the planner off the
+		// (department, actor, id) and (actor, id) indexes, and a page of a
+		// rare actor walked the whole trail by id.
+		add("actor = ANY($?)", nonNil(actors))
 	}
 	if f.Department != "" {
 		add("department = $?", f.Department)
@@ -89,24 +120,41 @@ func textConds(text string, add func(cond string, arg any)) {
 	}
 }
 
-// indexWord is the word of text (split at spaces) that the trigram index
-// is asked for: one with a digit before one without (numbers, addresses
-// and ids are rarer than words), then the longest; text itself when no
-// word has the three characters a trigram needs.
+// indexWord is the part of text (split at white space) that the trigram
+// index is asked for: a word with a digit before one without (numbers,
+// addresses and ids are rarer than words), then the longest, with the
+// white space around it in text (so the index knows where the word starts
+// or ends: " 4242" leaves out 14242); text itself when no word has the
+// three characters a trigram needs.
 func indexWord(text string) string {
 	best, bestScore := text, 0
-	for _, w := range strings.Fields(text) {
-		n := utf8.RuneCountInString(w)
-		if n < 3 {
-			continue
+	consider := func(from, to int) {
+		w := text[from:to]
+		score := utf8.RuneCountInString(w)
+		if score < 3 {
+			return
 		}
-		score := n
 		if strings.ContainsAny(w, "0123456789") {
 			score += 1 << 20
 		}
 		if score > bestScore {
-			best, bestScore = w, score
+			_, before := utf8.DecodeLastRuneInString(text[:from])
+			_, after := utf8.DecodeRuneInString(text[to:])
+			best, bestScore = text[from-before:to+after], score
 		}
+	}
+	from := -1
+	for i, r := range text {
+		switch {
+		case unicode.IsSpace(r) && from >= 0:
+			consider(from, i)
+			from = -1
+		case !unicode.IsSpace(r) && from < 0:
+			from = i
+		}
+	}
+	if from >= 0 {
+		consider(from, len(text))
 	}
 	return best
 }
@@ -122,8 +170,15 @@ func likeEscape(s string) string {
 // gapless and given out in commit order, so paging on id neither skips nor
 // repeats an event while others are being appended.
 func (db *DB) SearchAudit(ctx context.Context, f models.AuditFilter, departments []string) ([]models.AuditEvent, error) {
-	sql, args, limit := searchSQL(f, departments)
-	rows, err := db.Pool.Query(ctx, sql, args...)
+	actors, err := resolveActor(ctx, db.Pool, f)
+	if err != nil {
+		return nil, err
+	}
+	sql, args, limit := searchSQL(f, actors, departments)
+	// Planned for its values each time (an unnamed statement): a cached
+	// generic plan cannot tell a rare actor or word from a common one, and
+	// chose to read a month of events by time for a page of 21.
+	rows, err := db.Pool.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("search audit: %w", err)
 	}
@@ -151,13 +206,13 @@ func (db *DB) SearchAudit(ctx context.Context, f models.AuditFilter, departments
 
 // searchSQL is the query SearchAudit sends for f, its arguments and the
 // page size it asks for.
-func searchSQL(f models.AuditFilter, departments []string) (string, []any, int) {
+func searchSQL(f models.AuditFilter, actors, departments []string) (string, []any, int) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = models.AuditPageDefault
 	}
 	limit = min(limit, models.AuditPageMax+1) // +1: the service asks one extra to see further pages
-	where, args := auditWhere(f, departments, true)
+	where, args := auditWhere(f, actors, departments, true)
 	order := "DESC"
 	if f.After > 0 {
 		order = "ASC"
@@ -195,7 +250,11 @@ func (db *DB) ExportAudit(ctx context.Context, f models.AuditFilter, departments
 	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = '30min'`); err != nil {
 		return 0, fmt.Errorf("export audit: %w", err)
 	}
-	where, args := auditWhere(f, departments, false)
+	actors, err := resolveActor(ctx, tx, f)
+	if err != nil {
+		return 0, fmt.Errorf("export audit: %w", err)
+	}
+	where, args := auditWhere(f, actors, departments, false)
 	rows, err := tx.Query(ctx, `SELECT `+auditColumns+` FROM audit_events`+where+` ORDER BY id`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("export audit: %w", err)

@@ -77,7 +77,8 @@ func TestAuditTextSearchMatchesAsBefore(t *testing.T) {
 	seedVaried(t, db, 60)
 	ctx := context.Background()
 	for _, text := range []string{"user a", "USER B 1", "note-3", `"n": 4`, "100% sure", "100%", "under_score", "under score",
-		`back\slash`, "fleet-api", "uws:fleet-api user", " note-1", "note-1 ", "a  b", "Ü", "x", "42 note", "zzz nothing 7"} {
+		`back\slash`, "fleet-api", "uws:fleet-api user", " note-1", "note-1 ", "a  b", "Ü", "x", "42 note", "zzz nothing 7",
+		"User\tA", "\u00a0note", "r 10", ": 1", "User C 10", "note-1\"", "1, \"note"} {
 		got, err := db.SearchAudit(ctx, models.AuditFilter{Text: text, Limit: models.AuditPageMax}, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -9,10 +9,10 @@ import (
 // GormForTest lets the external tests prove the trigger refuses GORM too.
 func (db *DB) GormForTest() *gorm.DB { return db.gorm }
 
-// SearchSQLForTest is the query SearchAudit sends for f and its arguments,
-// for the tests that check its plan.
+// SearchSQLForTest is the query SearchAudit sends for f (without an actor
+// filter) and its arguments, for the tests that check its plan.
 func SearchSQLForTest(f models.AuditFilter, departments []string) (string, []any) {
-	sql, args, _ := searchSQL(f, departments)
+	sql, args, _ := searchSQL(f, nil, departments)
 	return sql, args
 }
 
