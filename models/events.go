@@ -135,7 +135,7 @@ var Catalogue = []EventSpec{
 	{EvRekey, "Secrets were re-encrypted under the current master key.", []string{"rows", "key_id"}},
 	{EvMasterKeys, "The master keys were stored wrapped by a KMS key in the database, or removed from it to be kept plain.", []string{"kms", "key_ids"}},
 	{EvAuditExported, "The audit trail was exported.", []string{"format", "filters", "rows"}},
-	{EvAuditVerified, "The audit chain was verified.", []string{"ok", "events", "first_bad"}},
+	{EvAuditVerified, "The audit chain was verified, whole (full) or from the last checkpoint (the latest successful audit.verified event, whose through and through_hash name the last event it verified and that event's hash). A successful one is the next checkpoint.", []string{"ok", "events", "full", "from", "checkpoint", "through", "through_hash", "first_bad", "reason"}},
 	{EvDevicePolicyChanged, "An admin changed which roles may do which device operation in a department.", []string{"before", "after"}},
 	{EvDeviceList, "A person listed or searched a department's devices through its credential.", []string{"operation", "account", "username", "q", "state", "count", "upstream_code"}},
 	{EvDeviceSuspend, "A person asked ThingSpace to suspend a device; result accepted, refused or unknown (answer lost, not retried).", []string{"operation", "account", "username", "device", "result", "request_id", "upstream_code"}},

@@ -5,6 +5,7 @@ package auditlog
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -161,16 +162,38 @@ func filterDetail(f models.AuditFilter) map[string]any {
 // VerifyAudit walks the whole chain and records that it was checked, with
 // the result: a broken chain is recorded as a failure so that it stands out.
 func (s *Service) VerifyAudit(ctx context.Context, p *models.Principal, meta models.RequestMeta) (store.VerifyResult, error) {
+	return s.verify(ctx, p, meta, s.db.VerifyAudit)
+}
+
+// VerifyAuditIncremental walks the chain from its latest checkpoint (the
+// last successful verification, full or not), so it costs the events
+// written since; without a checkpoint it walks the whole chain. An edit
+// before the checkpoint is found only by VerifyAudit.
+func (s *Service) VerifyAuditIncremental(ctx context.Context, p *models.Principal, meta models.RequestMeta) (store.VerifyResult, error) {
+	return s.verify(ctx, p, meta, s.db.VerifyAuditIncremental)
+}
+
+// verify runs walk and records the audit.verified event. A successful one
+// is the next checkpoint: it names the last event walked and its hash, and
+// being chained itself, it cannot be edited or forged in place without
+// breaking the chain after the point it names.
+func (s *Service) verify(ctx context.Context, p *models.Principal, meta models.RequestMeta,
+	walk func(context.Context) (store.VerifyResult, error)) (store.VerifyResult, error) {
 	if err := p.Require(models.PermVerifyAudit, ""); err != nil {
 		return store.VerifyResult{}, err
 	}
 	s.flushAuditWindows(ctx)
-	res, err := s.db.VerifyAudit(ctx)
+	res, err := walk(ctx)
 	if err != nil {
 		return res, fmt.Errorf("verify audit chain: %w", err)
 	}
-	e := models.NewEvent(models.EvAuditVerified, p, meta).With("ok", res.OK, "events", res.Events)
-	if !res.OK {
+	e := models.NewEvent(models.EvAuditVerified, p, meta).With("ok", res.OK, "events", res.Events, "full", res.Full, "from", res.From)
+	if res.Checkpoint != 0 {
+		e.With("checkpoint", res.Checkpoint)
+	}
+	if res.OK {
+		e.With(store.CheckpointThrough, res.Through, store.CheckpointHash, hex.EncodeToString(res.ThroughHash))
+	} else {
 		e.Outcome = models.OutcomeFailure
 		e.With("first_bad", res.FirstBad, "reason", res.Reason)
 	}

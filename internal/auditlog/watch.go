@@ -8,19 +8,35 @@ import (
 )
 
 // WatchEvery is how often the chain is verified automatically, once across
-// all instances; a broken chain is recorded (audit.verified, failure) and
-// so notified (audit-chain) without anyone asking.
+// all instances, from the last checkpoint (so it costs the events written
+// since; see WatchFullEvery); a broken chain is recorded (audit.verified, failure) and so
+// notified (audit-chain) without anyone asking.
 const WatchEvery = 24 * time.Hour
 
-// VerifyIfDue verifies the whole chain if no instance has done so
-// automatically for WatchEvery. It reports whether it ran.
+// WatchFullEvery is how often the automatic check walks the whole chain
+// instead: an edit before the last checkpoint is found only by a full
+// walk, so one runs at least this often (a full verification asked for
+// by hand counts).
+const WatchFullEvery = 7 * 24 * time.Hour
+
+// VerifyIfDue verifies the chain from its last checkpoint if no instance
+// has done so automatically for WatchEvery, or the whole chain if nobody
+// has for WatchFullEvery. It reports whether it ran.
 func (s *Service) VerifyIfDue(ctx context.Context) (bool, error) {
 	now := s.now()
 	won, err := s.db.ClaimAuditWatch(ctx, now, now.Add(-WatchEvery))
 	if err != nil || !won {
 		return false, err
 	}
-	res, err := s.VerifyAudit(ctx, models.SystemPrincipal("audit watch"), models.RequestMeta{RequestID: "audit-watch"})
+	lastFull, err := s.db.LastFullAuditVerify(ctx)
+	if err != nil {
+		return true, err
+	}
+	verify := s.VerifyAuditIncremental
+	if !lastFull.After(now.Add(-WatchFullEvery)) {
+		verify = s.VerifyAudit
+	}
+	res, err := verify(ctx, models.SystemPrincipal("audit watch"), models.RequestMeta{RequestID: "audit-watch"})
 	if err != nil {
 		return true, err
 	}

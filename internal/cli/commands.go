@@ -74,7 +74,7 @@ func leaves() []leaf {
 			run: func(a *app, ctx context.Context, args []string) error { return a.notifyAdd(ctx, args) }},
 		{path: "notify list", short: "List the channels (targets redacted) and their health",
 			run: func(a *app, ctx context.Context, args []string) error { return a.notifyList(ctx, args) }},
-		{path: "audit verify", short: "Verify the audit chain; exit 1 and name the first bad event if it is broken",
+		{path: "audit verify", short: "Verify the audit chain from its last checkpoint (--full: all of it); exit 1 and name the first bad event if it is broken",
 			run: func(a *app, ctx context.Context, args []string) error { return a.auditVerify(ctx, args) }},
 		{path: "audit export", short: "Export the filtered trail as CSV or NDJSON",
 			run: func(a *app, ctx context.Context, args []string) error { return a.auditExport(ctx, args) }},

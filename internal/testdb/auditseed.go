@@ -26,6 +26,9 @@ var SeedStart = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 // SeedStep spaces n = 1,000,000 events over about a year.
 const SeedStep = 30 * time.Second
 
+// SeedPerDay is the seeded trail's events per day.
+const SeedPerDay = int(24 * time.Hour / SeedStep)
+
 // SeedEvent is the i-th (0-based) seeded event, before id and hashes.
 func SeedEvent(i int) *models.AuditEvent {
 	codes := models.Catalogue
@@ -111,7 +114,11 @@ func BenchAudit(tb testing.TB, n int) *store.DB {
 	tb.Helper()
 	ctx := context.Background()
 	server := ServerURL(tb)
-	const name = "uwsportal_bench_audit"
+	// One database per size, kept: switching sizes does not reseed.
+	name := "uwsportal_bench_audit"
+	if n != 1_000_000 {
+		name += fmt.Sprintf("_%d", n)
+	}
 	u, err := devdb.WithDatabase(server, name)
 	if err != nil {
 		tb.Fatal(err)

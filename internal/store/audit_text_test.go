@@ -1,0 +1,136 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// planNode is the part of EXPLAIN (FORMAT JSON) the plan tests read.
+type planNode struct {
+	NodeType  string     `json:"Node Type"`
+	IndexName string     `json:"Index Name"`
+	IndexCond string     `json:"Index Cond"`
+	Plans     []planNode `json:"Plans"`
+}
+
+func (n planNode) walk(fn func(planNode)) {
+	fn(n)
+	for _, c := range n.Plans {
+		c.walk(fn)
+	}
+}
+
+// explainSearch plans the exact query SearchAudit sends for f.
+func explainSearch(t *testing.T, db *store.DB, f models.AuditFilter) planNode {
+	t.Helper()
+	sql, args := store.SearchSQLForTest(f, nil)
+	var raw []byte
+	if err := db.Pool.QueryRow(context.Background(), "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var plans []struct{ Plan planNode }
+	if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
+		t.Fatalf("%v %s", err, raw)
+	}
+	return plans[0].Plan
+}
+
+// A free-text search over a trail with statistics is served by the
+// trigram index, asked for the phrase's rarest-looking word only (GIN
+// intersecting the trigrams that every event holds was the cost): a
+// regression to a sequential scan, or to walking the trail by id, fails.
+func TestAuditTextSearchUsesTheTrigramIndex(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	if err := testdb.SeedAudit(context.Background(), db, 20_000); err != nil { // analyzed
+		t.Fatal(err)
+	}
+	for _, text := range []string{"seeded event 4242", "Seeded Event 12345", "mallory"} {
+		var found []planNode
+		explainSearch(t, db, models.AuditFilter{Text: text, Limit: 50}).walk(func(n planNode) {
+			if n.NodeType == "Seq Scan" || (n.NodeType == "Index Scan" && n.IndexName == "audit_events_pkey") {
+				t.Errorf("%q: %s on %s: the search no longer uses the trigram index", text, n.NodeType, n.IndexName)
+			}
+			if n.IndexName == "audit_events_text_idx" {
+				found = append(found, n)
+			}
+		})
+		if len(found) != 1 || strings.Contains(strings.ToLower(found[0].IndexCond), "event") {
+			t.Errorf("%q: want one scan of audit_events_text_idx for the rare word only, got %+v", text, found)
+		}
+	}
+}
+
+// The text matches exactly what it matched when the whole text was the
+// trigram index's condition: a case-insensitive substring of actor, name,
+// target and detail, wildcards literal.
+func TestAuditTextSearchMatchesAsBefore(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	seedVaried(t, db, 60)
+	ctx := context.Background()
+	for _, text := range []string{"user a", "USER B 1", "note-3", `"n": 4`, "100% sure", "100%", "under_score", "under score",
+		`back\slash`, "fleet-api", "uws:fleet-api user", " note-1", "note-1 ", "a  b", "Ü", "x", "42 note", "zzz nothing 7",
+		"User\tA", "\u00a0note", "r 10", ": 1", "User C 10", "note-1\"", "1, \"note"} {
+		got, err := db.SearchAudit(ctx, models.AuditFilter{Text: text, Limit: models.AuditPageMax}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := db.Pool.Query(ctx, `SELECT id FROM audit_events WHERE (actor || ' ' || actor_name || ' ' || target || ' ' || detail::text)
+			ILIKE '%' || replace(replace(replace($1, '\', '\\'), '%', '\%'), '_', '\_') || '%' ORDER BY id DESC`, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for want.Next() {
+			var id int64
+			if err := want.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		if err := want.Err(); err != nil {
+			t.Fatal(err)
+		}
+		var gotIDs []int64
+		for _, e := range got {
+			gotIDs = append(gotIDs, e.ID)
+		}
+		if !slices.Equal(gotIDs, ids) {
+			t.Errorf("%q: got %v, want %v", text, gotIDs, ids)
+		}
+	}
+}
+
+// The newest checkpoint and the newest full verification are found through
+// their partial indexes, not by reading every audit.verified event (the
+// seeded trail holds hundreds).
+func TestAuditCheckpointLookupsUseTheirIndexes(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	if err := testdb.SeedAudit(context.Background(), db, 20_000); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"audit_events_checkpoint_idx", "audit_events_full_verify_idx"} {
+		var raw []byte
+		if err := db.Pool.QueryRow(context.Background(), "EXPLAIN (FORMAT JSON) "+store.CheckpointSQLForTest[i]).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var plans []struct{ Plan planNode }
+		if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
+			t.Fatalf("%v %s", err, raw)
+		}
+		used := false
+		plans[0].Plan.walk(func(n planNode) { used = used || n.IndexName == want })
+		if !used {
+			t.Errorf("%s: not used: %s", want, raw)
+		}
+	}
+}
