@@ -117,26 +117,37 @@ func (s *Server) deviceConfirm(op models.Operation) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		d, err := s.creds.DepartmentView(c.Request().Context(), principal(c), slug)
+		v, err := s.confirmView(c, op, ids)
 		if err != nil {
 			return err
 		}
-		v := templates.DeviceConfirmView{Slug: slug, Name: d.Department.Name, Account: d.Department.AccountName, Op: string(op),
-			NeedsPlan: op == models.OpActivate || op == models.OpPlan, NeedsZIP: op == models.OpActivate, Deactivate: op == models.OpDeactivate}
-		if op == models.OpDeactivate {
-			if v.Gate, err = s.gate(c, d.Department, models.ApproveDeactivate, ids); err != nil {
-				return err
-			}
-		}
-		for _, id := range ids {
-			v.Devices = append(v.Devices, templates.NamedDevice{Key: id.Kind + ":" + id.ID, Name: deviceName(id)})
-		}
-		v.Count = plural(len(ids), "device")
 		return render(c, http.StatusOK, templates.DeviceConfirm(s.page(c, "Confirm "+string(op)+" of "+v.Count), v))
 	}
 }
 
-// deviceAct does a confirmed action and shows each device's result.
+// confirmView is the confirmation of op on ids.
+func (s *Server) confirmView(c echo.Context, op models.Operation, ids []models.DeviceID) (templates.DeviceConfirmView, error) {
+	slug := c.Param("slug")
+	d, err := s.creds.DepartmentView(c.Request().Context(), principal(c), slug)
+	if err != nil {
+		return templates.DeviceConfirmView{}, err
+	}
+	v := templates.DeviceConfirmView{Slug: slug, Name: d.Department.Name, Account: d.Department.AccountName, Op: string(op),
+		NeedsPlan: op == models.OpActivate || op == models.OpPlan, NeedsZIP: op == models.OpActivate, Deactivate: op == models.OpDeactivate, Reason: "FF"}
+	if op == models.OpDeactivate {
+		if v.Gate, err = s.gate(c, d.Department, models.ApproveDeactivate, ids); err != nil {
+			return v, err
+		}
+	}
+	for _, id := range ids {
+		v.Devices = append(v.Devices, templates.NamedDevice{Key: id.Kind + ":" + id.ID, Name: deviceName(id)})
+	}
+	v.Count = plural(len(ids), "device")
+	return v, nil
+}
+
+// deviceAct does a confirmed action and shows each device's result; a
+// mistake in the confirmation shows it again, beside its field (422).
 func (s *Server) deviceAct(op models.Operation) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		slug := c.Param("slug")
@@ -151,32 +162,48 @@ func (s *Server) deviceAct(op models.Operation) echo.HandlerFunc {
 			ReasonCode: c.FormValue("reason_code"), ETFWaiver: c.FormValue("etf_waiver") == "on", Confirm: c.FormValue("confirm"),
 			Approval: approvalIDForm(c)}
 		results, err := s.devices.Act(c.Request().Context(), principal(c), meta(c), slug, a)
+		if errs, ok := formProblem(err, "confirm"); ok && len(ids) > 0 {
+			v, verr := s.confirmView(c, op, ids)
+			if verr != nil {
+				return verr
+			}
+			v.Errors, v.Plan, v.ZIP, v.Reason, v.Typed, v.ETF = errs, models.Clip(a.ServicePlan, 64), models.Clip(a.ZIP, 5),
+				models.Clip(a.ReasonCode, 16), models.Clip(a.Confirm, 24), a.ETFWaiver
+			return render(c, formStatus, templates.DeviceConfirm(s.page(c, "Confirm "+string(op)+" of "+v.Count), v))
+		}
 		if err != nil {
 			return err
 		}
-		v := templates.DeviceResultsView{Slug: slug, Name: slug, Op: string(op)}
-		var reqIDs []int64
-		for _, r := range results {
-			reqIDs = append(reqIDs, r.Request)
-			row := templates.DeviceResultRow{Device: r.Device.Kind + ":" + r.Device.ID, Outcome: r.Outcome, RequestID: r.RequestID, Message: r.Message}
-			switch {
-			case r.Now != nil:
-				row.StateNow = devices.StateName(r.Now.State)
-			case r.Outcome == devices.Accepted:
-				row.StateNow = queued(op)
-			case r.Outcome == devices.Refused:
-				row.StateNow = "Unchanged"
-			default:
-				row.StateNow = "Unknown: look at the device"
-			}
-			v.Rows = append(v.Rows, row)
-		}
-		pg := s.page(c, string(op)+" results")
-		if v.Follow = followURL(slug, reqIDs); v.Follow != "" {
-			pg.Refresh, pg.RefreshURL = 3, v.Follow
-		}
-		return render(c, http.StatusOK, templates.DeviceResults(pg, v))
+		return s.deviceResults(c, op, results)
 	}
+}
+
+// deviceResults shows what an action did to each device, then follows
+// the requests to their end.
+func (s *Server) deviceResults(c echo.Context, op models.Operation, results []devices.DeviceResult) error {
+	slug := c.Param("slug")
+	v := templates.DeviceResultsView{Slug: slug, Name: slug, Op: string(op)}
+	var reqIDs []int64
+	for _, r := range results {
+		reqIDs = append(reqIDs, r.Request)
+		row := templates.DeviceResultRow{Device: deviceName(r.Device), Outcome: r.Outcome, RequestID: r.RequestID, Message: r.Message}
+		switch {
+		case r.Now != nil:
+			row.StateNow = devices.StateName(r.Now.State)
+		case r.Outcome == devices.Accepted:
+			row.StateNow = queued(op)
+		case r.Outcome == devices.Refused:
+			row.StateNow = "Unchanged"
+		default:
+			row.StateNow = "Unknown: look at the device"
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	pg := s.page(c, string(op)+" results")
+	if v.Follow = followURL(slug, reqIDs); v.Follow != "" {
+		pg.Refresh, pg.RefreshURL = 3, v.Follow
+	}
+	return render(c, http.StatusOK, templates.DeviceResults(pg, v))
 }
 
 // devicePolicy saves a department's device policy (admin).
