@@ -83,10 +83,19 @@ func requestRows(list []models.DeviceRequest, now time.Time) []templates.Request
 			took = now.Sub(r.SentAt).Round(time.Second).String() + " so far"
 		}
 		rows = append(rows, templates.RequestRow{ID: strconv.FormatInt(r.ID, 10), RequestID: orDash(r.RequestID), Operation: string(r.Operation),
-			Devices: strings.Join(models.DeviceKeys(r.Devices), " "), Who: orDash(r.ActorName), Sent: r.SentAt.UTC().Format("2006-01-02 15:04:05"),
+			Devices: deviceNames(r.Devices), Who: orDash(r.ActorName), Sent: r.SentAt.UTC().Format("2006-01-02 15:04:05"),
 			Status: string(r.Status), How: orDash(r.EndedBy), Took: took, Fault: r.Fault, StateNow: stateAfter(r.Operation, r.Status)})
 	}
 	return rows
+}
+
+// deviceNames are a request's devices as people write them.
+func deviceNames(ids []models.DeviceID) string {
+	names := make([]string, 0, len(ids))
+	for _, id := range ids {
+		names = append(names, deviceName(id))
+	}
+	return strings.Join(names, ", ")
 }
 
 // stateAfter is a device's state as its request has left it: queued while

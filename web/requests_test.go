@@ -89,7 +89,7 @@ func TestSuspendPendingThenDoneOnThePages(t *testing.T) {
 	sim.Wait()
 	res, body = do(t, lead, http.MethodGet, ts.URL+m[2], nil)
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, `data-status="succeeded"`) || strings.Contains(body, `http-equiv="refresh"`) ||
-		!strings.Contains(body, `<td class="state-now">Suspended</td>`) {
+		!strings.Contains(body, `<td class="state-now">Suspended</td>`) || !strings.Contains(body, "ICCID "+iccid) {
 		t.Fatalf("followed requests: %d %.1500s", res.StatusCode, body)
 	}
 	if _, body = do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/requests?device=iccid:"+iccid, nil); strings.Count(body, `data-status="succeeded"`) != 1 {
