@@ -57,3 +57,24 @@ type ErrorView struct {
 func joinComma(s []string) string { return strings.Join(s, ", ") }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// NamedDevice is a device as a form sends it (Key: "mdn:4158883049") and
+// as people read it (Name: "MDN 415-888-3049").
+type NamedDevice struct{ Key, Name string }
+
+// actionID names a device action's button: act-suspend below the list
+// (the one the journeys press), act-top-suspend above it.
+func actionID(where, op string) string {
+	if where == "" {
+		return "act-" + op
+	}
+	return "act-" + where + "-" + op
+}
+
+// pagerID keeps the bottom pager's links at their old ids (devices-next).
+func pagerID(link, where string) string {
+	if where == "bottom" {
+		return "devices-" + link
+	}
+	return "devices-" + link + "-" + where
+}

@@ -25,8 +25,12 @@ func TestGatewayCeilingForm(t *testing.T) {
 	if res, _ := ts.post(t, lead, "/departments/fleet/api-clients/ceiling", url.Values{"per_second": {"500"}}); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("a lead set the ceiling: %d", res.StatusCode)
 	}
-	if res, _ := ts.post(t, admin, "/departments/fleet/api-clients/ceiling", url.Values{"per_second": {"5000"}}); res.StatusCode != http.StatusBadRequest {
-		t.Fatalf("a ceiling of 5000: %d", res.StatusCode)
+	// A mistake is shown beside the field, what was typed kept (422).
+	for _, typed := range []string{"5000", "fast"} {
+		res, body := ts.post(t, admin, "/departments/fleet/api-clients/ceiling", url.Values{"per_second": {typed}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="error-per_second"`) || !strings.Contains(body, `value="`+typed+`"`) {
+			t.Fatalf("a ceiling of %s: %d %.2000s", typed, res.StatusCode, body)
+		}
 	}
 	if res, _ := ts.post(t, admin, "/departments/fleet/api-clients/ceiling", url.Values{"per_second": {"2.5"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("set: %d", res.StatusCode)

@@ -30,7 +30,7 @@ func (s *Server) apiClients(c echo.Context) error {
 	return s.renderAPIClients(c, http.StatusOK, templates.APIClientForm{Expires: "90d"})
 }
 
-func (s *Server) renderAPIClients(c echo.Context, status int, form templates.APIClientForm) error {
+func (s *Server) renderAPIClients(c echo.Context, status int, form templates.APIClientForm, edits ...func(*templates.APIClientsView)) error {
 	slug, ctx, p := c.Param("slug"), c.Request().Context(), principal(c)
 	list, err := s.gateway.List(ctx, p, slug)
 	if err != nil {
@@ -68,6 +68,9 @@ func (s *Server) renderAPIClients(c echo.Context, status int, form templates.API
 			Operations: clientOps(cl), Status: cl.Status(now), Active: cl.Active(now),
 			Expires: cl.ExpiresAt.UTC().Format("2006-01-02"), Created: cl.CreatedAt.UTC().Format("2006-01-02"),
 			HistoryHref: "/audit?" + url.Values{"department": {slug}, "q": {cl.ID}}.Encode()})
+	}
+	for _, edit := range edits {
+		edit(&v)
 	}
 	return render(c, status, templates.APIClients(s.page(c, "API clients of "+name), v))
 }
@@ -195,18 +198,28 @@ func (s *Server) showSecret(c echo.Context, slug string, made gateway.Created, n
 }
 
 // apiClientCeiling sets the department's ceiling on calls per second to
-// ThingSpace, all its clients together (admins; empty: the default).
+// ThingSpace, all its clients together (admins; empty: the default). A
+// mistake shows the page again with the message beside the field.
 func (s *Server) apiClientCeiling(c echo.Context) error {
 	slug := c.Param("slug")
-	v := 0.0
-	if text := strings.TrimSpace(c.FormValue("per_second")); text != "" {
-		var err error
+	text := strings.TrimSpace(c.FormValue("per_second"))
+	v, err := 0.0, error(nil)
+	if text != "" {
 		if v, err = strconv.ParseFloat(text, 64); err != nil {
-			return models.Errorf(models.ErrInvalid, "The ceiling is a number of calls per second, such as 10 or 2.5.")
+			err = models.Invalidf("per_second", "The ceiling is a number of calls per second, such as 10 or 2.5.")
 		}
 	}
-	if err := s.gateway.SetCeiling(c.Request().Context(), principal(c), meta(c), slug, v); err != nil {
-		return err
+	if err == nil {
+		err = s.gateway.SetCeiling(c.Request().Context(), principal(c), meta(c), slug, v)
+	}
+	if err != nil {
+		errs, ok := formProblem(err, "per_second")
+		if !ok {
+			return err
+		}
+		return s.renderAPIClients(c, formStatus, templates.APIClientForm{Expires: "90d"}, func(v *templates.APIClientsView) {
+			v.CeilingTyped, v.CeilingErrors = models.Clip(text, 20), errs
+		})
 	}
 	s.flash(c, "success", "Ceiling saved: it holds from the next call on every instance.")
 	return c.Redirect(http.StatusSeeOther, "/departments/"+slug+"/api-clients")

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -37,22 +38,29 @@ func (s *Server) approvalsList(c echo.Context) error {
 // approvalShow is one request: its details, and Approve / Refuse for
 // those who may decide it.
 func (s *Server) approvalShow(c echo.Context) error {
-	p := principal(c)
 	id, err := approvalParam(c)
 	if err != nil {
 		return err
 	}
-	a, err := s.approvals.Get(c.Request().Context(), p, id)
+	v, err := s.approvalView(c, id)
 	if err != nil {
 		return err
+	}
+	return render(c, http.StatusOK, templates.Approval(s.page(c, "Request #"+strconv.FormatInt(id, 10)), v))
+}
+
+func (s *Server) approvalView(c echo.Context, id int64) (templates.ApprovalView, error) {
+	p := principal(c)
+	a, err := s.approvals.Get(c.Request().Context(), p, id)
+	if err != nil {
+		return templates.ApprovalView{}, err
 	}
 	row := s.approvalRow(a)
 	if a.Requester != p.Actor {
 		row.Next, row.NextHref = "", "" // the next step is the requester's
 	}
-	v := templates.ApprovalView{ApprovalRow: row, DepartmentName: a.DepartmentName, Decider: a.DeciderName, DecidedAt: day(a.DecidedAt),
-		Note: a.Note, CanDecide: approvals.CanDecide(p, a) && a.StateAt(s.now()) == models.ApprovalPending}
-	return render(c, http.StatusOK, templates.Approval(s.page(c, "Request #"+strconv.FormatInt(id, 10)), v))
+	return templates.ApprovalView{ApprovalRow: row, DepartmentName: a.DepartmentName, Decider: a.DeciderName, DecidedAt: day(a.DecidedAt),
+		Note: a.Note, CanDecide: approvals.CanDecide(p, a) && a.StateAt(s.now()) == models.ApprovalPending}, nil
 }
 
 // approvalDecide approves or refuses a request.
@@ -63,7 +71,15 @@ func (s *Server) approvalDecide(approve bool) echo.HandlerFunc {
 			return err
 		}
 		a, err := s.approvals.Decide(c.Request().Context(), principal(c), meta(c), id, approve, c.FormValue("note"))
-		if f, ok := formError(err); ok {
+		if errs, ok := formProblem(err, "note"); ok && errors.Is(err, models.ErrInvalid) {
+			v, verr := s.approvalView(c, id)
+			if verr != nil {
+				return verr
+			}
+			v.NoteTyped, v.Errors = models.Clip(c.FormValue("note"), 600), errs
+			return render(c, formStatus, templates.Approval(s.page(c, "Request #"+strconv.FormatInt(id, 10)), v))
+		}
+		if f, ok := formError(err); ok { // decided meanwhile: the page shows by whom
 			s.flash(c, f.Kind, f.Message)
 			return c.Redirect(http.StatusSeeOther, "/approvals/"+strconv.FormatInt(id, 10))
 		}

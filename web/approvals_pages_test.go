@@ -40,6 +40,13 @@ func TestApprovalsMenuCountAndHistory(t *testing.T) {
 	if n := strings.Count(page, `name="note"`); n != 1 || !strings.Contains(page, `formaction="/approvals/`+m[1]+`/refuse"`) {
 		t.Fatalf("the decision form has %d note fields, or no refuse button in it: %.2000s", n, page)
 	}
+	// A note too long: the request's page again, the message beside the
+	// note and what was typed kept (422), nothing decided.
+	long := strings.Repeat("n", 501)
+	if res, body := ts.post(t, lead2, "/approvals/"+m[1]+"/refuse", url.Values{"note": {long}}); res.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, `id="error-note"`) || !strings.Contains(body, `value="`+long+`"`) || !strings.Contains(body, `id="decision-note"`) {
+		t.Fatalf("a note too long: %d %.2000s", res.StatusCode, body)
+	}
 	if res, _ := ts.post(t, lead2, "/approvals/"+m[1]+"/refuse", url.Values{"note": {"use the gateway instead"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("refuse: %d", res.StatusCode)
 	}

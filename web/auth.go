@@ -141,15 +141,30 @@ func (s *Server) logout(c echo.Context) error {
 	if err := s.sessions.Destroy(ctx); err != nil {
 		return err
 	}
-	target := "/"
+	target := signedOutPath
 	if s.oidc != nil && idToken != "" && s.oidc.Ready(ctx) == nil && s.oidc.EndSession() != "" {
-		q := url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {s.cfg.BaseURL.String() + "/"}}
+		back := strings.TrimSuffix(s.cfg.BaseURL.String(), "/") + signedOutPath
+		q := url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {back}}
 		target = s.oidc.EndSession() + "?" + q.Encode()
 	}
 	if !p.Anonymous() {
-		s.people.SignedOut(ctx, p, meta(c), target != "/")
+		s.people.SignedOut(ctx, p, meta(c), target != signedOutPath)
 	}
 	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// signedOutPath is where a sign-out lands, from the IdP's end-session
+// endpoint too (its post_logout_redirect_uri).
+const signedOutPath = "/signed-out"
+
+// signedOut says the person is signed out and offers to sign in again,
+// rather than dropping them on the IdP's account picker.
+func (s *Server) signedOut(c echo.Context) error {
+	again := "/auth/login"
+	if s.oidc == nil {
+		again = "/login/local"
+	}
+	return render(c, http.StatusOK, templates.SignedOut(s.page(c, "Signed out"), templates.SignedOutView{SignInHref: again}))
 }
 
 // localLoginForm is the break-glass sign-in page.

@@ -372,6 +372,21 @@ func TestSignOutDestroysTheSessionAndUsesEndSession(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "end_session") || !strings.Contains(loc, "id_token_hint=") {
 		t.Fatalf("logout: %d %s", res.StatusCode, loc)
 	}
+	// The IdP sends the person back to the portal's own page, which says
+	// they are signed out and offers to sign in again.
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := u.Query().Get("post_logout_redirect_uri")
+	if !strings.HasSuffix(back, "/signed-out") {
+		t.Fatalf("the IdP sends the person back to %q", back)
+	}
+	res, body := do(t, c, http.MethodGet, back, nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "You are signed out") || !strings.Contains(body, `id="sign-in-again"`) ||
+		!strings.Contains(body, `href="/auth/login"`) {
+		t.Fatalf("the signed-out page: %d %.1500s", res.StatusCode, body)
+	}
 	if res, _ := do(t, c, http.MethodGet, ts.URL+"/", nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("session survived sign-out: %d", res.StatusCode)
 	}

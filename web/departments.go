@@ -271,7 +271,7 @@ func (s *Server) reveal(c echo.Context) error {
 		pw, err = s.creds.Reveal(ctx, p, meta(c), slug, reason, approvalIDForm(c))
 	}
 	if err != nil {
-		if f, ok := formError(err); ok {
+		if errs, ok := formProblem(err, "reason"); ok {
 			dv, derr := s.creds.DepartmentView(ctx, p, slug)
 			if derr != nil {
 				return derr
@@ -280,9 +280,8 @@ func (s *Server) reveal(c echo.Context) error {
 			if gerr != nil {
 				return gerr
 			}
-			pg := s.page(c, "Reveal")
-			pg.Flashes = append(pg.Flashes, *f)
-			return render(c, statusOf(err), templates.Reveal(pg, templates.RevealView{Slug: slug, Name: dv.Department.Name, Gate: g}))
+			return render(c, formStatus, templates.Reveal(s.page(c, "Reveal"), templates.RevealView{Slug: slug, Name: dv.Department.Name, Gate: g,
+				Reason: models.Clip(c.FormValue("reason"), 500), Errors: errs}))
 		}
 		return err
 	}

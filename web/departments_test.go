@@ -140,7 +140,7 @@ func TestRevealIsAuditedWithItsReason(t *testing.T) {
 		t.Fatalf("reveal while not allowed: %d", res.StatusCode)
 	}
 	ts.post(t, admin, "/departments/fleet/settings", url.Values{"name": {"Fleet"}, "protocol": {"rest"}, "reveal_allowed": {"on"}})
-	if res, body := ts.post(t, lead, "/departments/fleet/reveal", url.Values{"reason": {""}}); res.StatusCode != 400 || strings.Contains(body, fleetPassword) {
+	if res, body := ts.post(t, lead, "/departments/fleet/reveal", url.Values{"reason": {""}}); res.StatusCode != http.StatusUnprocessableEntity || strings.Contains(body, fleetPassword) {
 		t.Fatalf("reveal without a reason: %d", res.StatusCode)
 	}
 	res, body := ts.post(t, lead, "/departments/fleet/reveal", url.Values{"reason": {"incident 42"}})

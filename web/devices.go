@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -17,24 +16,15 @@ import (
 // devicesList is a department's devices, read through its credential.
 func (s *Server) devicesList(c echo.Context) error {
 	slug := c.Param("slug")
-	after, err := strconv.ParseInt(c.QueryParam("after"), 10, 64)
-	if c.QueryParam("after") == "" {
-		after, err = 0, nil
-	}
+	at, err := parsePlace(c)
 	if err != nil {
-		return models.Errorf(models.ErrInvalid, "The page cursor is not valid.")
+		return err
 	}
-	q := devices.Query{Q: models.Clip(c.QueryParam("q"), 64), State: models.Clip(c.QueryParam("state"), 20), After: after}
+	q := devices.Query{Q: models.Clip(c.QueryParam("q"), 64), State: models.Clip(c.QueryParam("state"), 20), After: at.After}
 	page, err := s.devices.List(c.Request().Context(), principal(c), meta(c), slug, q)
-	v := templates.DevicesView{Slug: slug, Q: q.Q, State: q.State, States: devices.States}
+	v := templates.DevicesView{Slug: slug, Q: q.Q, State: q.State, States: stateOptions(), SelectAll: c.QueryParam("select") == "all"}
 	if err != nil {
-		msg, ok := models.SafeMessage(err)
-		if !ok || errors.Is(err, models.ErrForbidden) || errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrUnauthorized) {
-			return err
-		}
-		v.Error = msg
-		v.Name = slug
-		return render(c, statusOf(err), templates.Devices(s.page(c, "Devices"), v))
+		return s.devicesRefused(c, v, err)
 	}
 	v.Name, v.Account = page.Department.Name, page.Department.AccountName
 	for _, op := range page.Operations {
@@ -45,18 +35,57 @@ func (s *Server) devicesList(c echo.Context) error {
 	for _, d := range page.Devices {
 		key := d.Primary()
 		v.Rows = append(v.Rows, templates.DeviceRow{Key: key.Kind + ":" + key.ID, MDN: d.ID("mdn"), ICCID: d.ID("iccid"), IMEI: d.ID("imei"),
-			State: d.State, Plan: d.ServicePlan, LastActivation: dateOf(d.LastActivation), LastConnection: dateOf(d.LastConnection), Connected: d.Connected,
+			State: devices.StateName(d.State), StateCode: d.State, Plan: d.ServicePlan, LastActivation: dateOf(d.LastActivation), LastConnection: dateOf(d.LastConnection), Connected: d.Connected,
 			HistoryHref:  "/audit?" + url.Values{"department": {slug}, "q": {key.ID}}.Encode(),
 			RequestsHref: "/departments/" + slug + "/requests?" + url.Values{"device": {key.Kind + ":" + key.ID}}.Encode()})
 	}
-	if page.Next > 0 {
-		v.NextHref = "/departments/" + slug + "/devices?" + url.Values{"state": {q.State}, "after": {strconv.FormatInt(page.Next, 10)}}.Encode()
-	}
+	pagingView(&v, q, at, page)
+	v.SelectHref = selectHref(c, !v.SelectAll)
 	pg := s.page(c, "Devices of "+page.Department.Name)
 	if err := s.recentRequests(c, &v, &pg); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, templates.Devices(pg, v))
+}
+
+// devicesRefused shows the devices page with why the list could not be
+// read: a search a person mistyped beside its field (422), ThingSpace's
+// refusal above the list; the heading still names the department.
+func (s *Server) devicesRefused(c echo.Context, v templates.DevicesView, err error) error {
+	msg, ok := models.SafeMessage(err)
+	if !ok || errors.Is(err, models.ErrForbidden) || errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrUnauthorized) {
+		return err
+	}
+	status := statusOf(err)
+	if fe, ok := formProblem(err, "q"); ok {
+		v.Errors, status = fe, formStatus
+	} else {
+		v.Error = msg
+	}
+	v.Name = v.Slug
+	if d, derr := s.creds.DepartmentView(c.Request().Context(), principal(c), v.Slug); derr == nil {
+		v.Name, v.Account = d.Department.Name, d.Department.AccountName
+	}
+	return render(c, status, templates.Devices(s.page(c, "Devices of "+v.Name), v))
+}
+
+// stateOptions are the states a search may ask for, in words.
+func stateOptions() []templates.Option {
+	out := make([]templates.Option, 0, len(devices.States))
+	for _, st := range devices.States {
+		out = append(out, templates.Option{Value: st, Label: devices.StateName(st)})
+	}
+	return out
+}
+
+// selectHref is this page again with every box ticked (all) or none.
+func selectHref(c echo.Context, all bool) string {
+	q := c.QueryParams()
+	q.Del("select")
+	if all {
+		q.Set("select", "all")
+	}
+	return devicesHref(c.Param("slug"), q)
 }
 
 // deviceIDs reads the devices of a request: checked boxes ("kind:id") and
@@ -88,25 +117,37 @@ func (s *Server) deviceConfirm(op models.Operation) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		d, err := s.creds.DepartmentView(c.Request().Context(), principal(c), slug)
+		v, err := s.confirmView(c, op, ids)
 		if err != nil {
 			return err
 		}
-		v := templates.DeviceConfirmView{Slug: slug, Name: d.Department.Name, Account: d.Department.AccountName, Op: string(op),
-			NeedsPlan: op == models.OpActivate || op == models.OpPlan, NeedsZIP: op == models.OpActivate, Deactivate: op == models.OpDeactivate}
-		if op == models.OpDeactivate {
-			if v.Gate, err = s.gate(c, d.Department, models.ApproveDeactivate, ids); err != nil {
-				return err
-			}
-		}
-		for _, id := range ids {
-			v.Devices = append(v.Devices, id.Kind+":"+id.ID)
-		}
-		return render(c, http.StatusOK, templates.DeviceConfirm(s.page(c, "Confirm "+string(op)), v))
+		return render(c, http.StatusOK, templates.DeviceConfirm(s.page(c, "Confirm "+string(op)+" of "+v.Count), v))
 	}
 }
 
-// deviceAct does a confirmed action and shows each device's result.
+// confirmView is the confirmation of op on ids.
+func (s *Server) confirmView(c echo.Context, op models.Operation, ids []models.DeviceID) (templates.DeviceConfirmView, error) {
+	slug := c.Param("slug")
+	d, err := s.creds.DepartmentView(c.Request().Context(), principal(c), slug)
+	if err != nil {
+		return templates.DeviceConfirmView{}, err
+	}
+	v := templates.DeviceConfirmView{Slug: slug, Name: d.Department.Name, Account: d.Department.AccountName, Op: string(op),
+		NeedsPlan: op == models.OpActivate || op == models.OpPlan, NeedsZIP: op == models.OpActivate, Deactivate: op == models.OpDeactivate, Reason: "FF"}
+	if op == models.OpDeactivate {
+		if v.Gate, err = s.gate(c, d.Department, models.ApproveDeactivate, ids); err != nil {
+			return v, err
+		}
+	}
+	for _, id := range ids {
+		v.Devices = append(v.Devices, templates.NamedDevice{Key: id.Kind + ":" + id.ID, Name: deviceName(id)})
+	}
+	v.Count = plural(len(ids), "device")
+	return v, nil
+}
+
+// deviceAct does a confirmed action and shows each device's result; a
+// mistake in the confirmation shows it again, beside its field (422).
 func (s *Server) deviceAct(op models.Operation) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		slug := c.Param("slug")
@@ -121,25 +162,48 @@ func (s *Server) deviceAct(op models.Operation) echo.HandlerFunc {
 			ReasonCode: c.FormValue("reason_code"), ETFWaiver: c.FormValue("etf_waiver") == "on", Confirm: c.FormValue("confirm"),
 			Approval: approvalIDForm(c)}
 		results, err := s.devices.Act(c.Request().Context(), principal(c), meta(c), slug, a)
+		if errs, ok := formProblem(err, "confirm"); ok && len(ids) > 0 {
+			v, verr := s.confirmView(c, op, ids)
+			if verr != nil {
+				return verr
+			}
+			v.Errors, v.Plan, v.ZIP, v.Reason, v.Typed, v.ETF = errs, models.Clip(a.ServicePlan, 64), models.Clip(a.ZIP, 5),
+				models.Clip(a.ReasonCode, 16), models.Clip(a.Confirm, 24), a.ETFWaiver
+			return render(c, formStatus, templates.DeviceConfirm(s.page(c, "Confirm "+string(op)+" of "+v.Count), v))
+		}
 		if err != nil {
 			return err
 		}
-		v := templates.DeviceResultsView{Slug: slug, Name: slug, Op: string(op)}
-		var reqIDs []int64
-		for _, r := range results {
-			reqIDs = append(reqIDs, r.Request)
-			row := templates.DeviceResultRow{Device: r.Device.Kind + ":" + r.Device.ID, Outcome: r.Outcome, RequestID: r.RequestID, Message: r.Message}
-			if r.Now != nil {
-				row.StateNow = r.Now.State
-			}
-			v.Rows = append(v.Rows, row)
-		}
-		pg := s.page(c, string(op)+" results")
-		if v.Follow = followURL(slug, reqIDs); v.Follow != "" {
-			pg.Refresh, pg.RefreshURL = 3, v.Follow
-		}
-		return render(c, http.StatusOK, templates.DeviceResults(pg, v))
+		return s.deviceResults(c, op, results)
 	}
+}
+
+// deviceResults shows what an action did to each device, then follows
+// the requests to their end.
+func (s *Server) deviceResults(c echo.Context, op models.Operation, results []devices.DeviceResult) error {
+	slug := c.Param("slug")
+	v := templates.DeviceResultsView{Slug: slug, Name: slug, Op: string(op)}
+	var reqIDs []int64
+	for _, r := range results {
+		reqIDs = append(reqIDs, r.Request)
+		row := templates.DeviceResultRow{Device: deviceName(r.Device), Outcome: r.Outcome, RequestID: r.RequestID, Message: r.Message}
+		switch {
+		case r.Now != nil:
+			row.StateNow = devices.StateName(r.Now.State)
+		case r.Outcome == devices.Accepted:
+			row.StateNow = queued(op)
+		case r.Outcome == devices.Refused:
+			row.StateNow = "Unchanged"
+		default:
+			row.StateNow = "Unknown: look at the device"
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	pg := s.page(c, string(op)+" results")
+	if v.Follow = followURL(slug, reqIDs); v.Follow != "" {
+		pg.Refresh, pg.RefreshURL = 3, v.Follow
+	}
+	return render(c, http.StatusOK, templates.DeviceResults(pg, v))
 }
 
 // devicePolicy saves a department's device policy (admin).

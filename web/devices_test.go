@@ -73,9 +73,11 @@ func TestDeviceActionsConfirmAndNeedCSRF(t *testing.T) {
 	if d, _ := sim.Device("0000123456-00001", iccid); d.State() != "suspend" {
 		t.Fatalf("after suspend the device is %s", d.State())
 	}
-	// Deactivate without the typed identifier: refused with the reason.
-	res, body = ts.post(t, lead, "/departments/fleet/devices/deactivate", url.Values{"id": {"iccid:" + iccid}, "reason_code": {"FF"}, "confirm": {"1"}})
-	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "type the device") {
-		t.Fatalf("deactivate without the typed identifier: %d %.300s", res.StatusCode, body)
+	// Deactivate without the typed identifier: the confirmation again, the
+	// message beside the field, what was typed kept (422).
+	res, body = ts.post(t, lead, "/departments/fleet/devices/deactivate", url.Values{"id": {"iccid:" + iccid}, "reason_code": {"XY"}, "confirm": {"1"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "type the device") || !strings.Contains(body, `id="error-confirm"`) ||
+		!strings.Contains(body, `value="XY"`) || !strings.Contains(body, `id="confirm-form"`) {
+		t.Fatalf("deactivate without the typed identifier: %d %.2000s", res.StatusCode, body)
 	}
 }

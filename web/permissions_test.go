@@ -53,6 +53,7 @@ var matrix = map[string]string{
 	"GET /readyz":                                   "all",
 	"GET /metrics":                                  "all",
 	"GET /login/local":                              "all",
+	"GET /signed-out":                               "all",
 	"POST /login/local":                             "all",
 	"GET /admin/users":                              "admin auditor",
 	"POST /admin/users/:id/disable":                 "admin",

@@ -83,10 +83,53 @@ func requestRows(list []models.DeviceRequest, now time.Time) []templates.Request
 			took = now.Sub(r.SentAt).Round(time.Second).String() + " so far"
 		}
 		rows = append(rows, templates.RequestRow{ID: strconv.FormatInt(r.ID, 10), RequestID: orDash(r.RequestID), Operation: string(r.Operation),
-			Devices: strings.Join(models.DeviceKeys(r.Devices), " "), Who: orDash(r.ActorName), Sent: r.SentAt.UTC().Format("2006-01-02 15:04:05"),
-			Status: string(r.Status), How: orDash(r.EndedBy), Took: took, Fault: r.Fault})
+			Devices: deviceNames(r.Devices), Who: orDash(r.ActorName), Sent: r.SentAt.UTC().Format("2006-01-02 15:04:05"),
+			Status: string(r.Status), How: orDash(r.EndedBy), Took: took, Fault: r.Fault, StateNow: stateAfter(r.Operation, r.Status)})
 	}
 	return rows
+}
+
+// deviceNames are a request's devices as people write them.
+func deviceNames(ids []models.DeviceID) string {
+	names := make([]string, 0, len(ids))
+	for _, id := range ids {
+		names = append(names, deviceName(id))
+	}
+	return strings.Join(names, ", ")
+}
+
+// stateAfter is a device's state as its request has left it: queued while
+// ThingSpace has not said, the state the action leads to once it
+// succeeded, unchanged when it failed.
+func stateAfter(op models.Operation, st models.RequestStatus) string {
+	switch st {
+	case models.RequestPending:
+		return queued(op)
+	case models.RequestFailed:
+		return "Unchanged"
+	case models.RequestUnknown:
+		return "Unknown: look at the device"
+	}
+	switch op {
+	case models.OpSuspend:
+		return "Suspended"
+	case models.OpRestore, models.OpActivate:
+		return "Active"
+	case models.OpDeactivate:
+		return "Deactivated"
+	case models.OpPlan:
+		return "Plan changed"
+	}
+	return "Done"
+}
+
+// queued says an action was taken by ThingSpace but not yet done.
+func queued(op models.Operation) string {
+	name := string(op)
+	if op == models.OpPlan {
+		name = "plan change"
+	}
+	return strings.ToUpper(name[:1]) + name[1:] + " queued: not done yet"
 }
 
 // recentRequests fills the devices page's requests still open or ended

@@ -13,12 +13,29 @@ import (
 
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/devices"
+	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/internal/tsim"
 	"github.com/uwsportal/uwsportal/models"
 )
 
 var refreshTo = regexp.MustCompile(`<meta http-equiv="refresh" content="(\d+);url=([^"]+)"`)
+
+// fleetDepartment creates the department fleet with its credential, and
+// returns the admin who did.
+func fleetDepartment(t *testing.T, ts *testServer, account, user string, pw secret.Secret) *models.Principal {
+	t.Helper()
+	ctx := context.Background()
+	admin := &models.Principal{Actor: "cli:test", Name: "test", Grants: []models.Grant{{Role: models.RoleAdmin}}}
+	if _, err := ts.creds.CreateDepartment(ctx, admin, models.RequestMeta{}, models.Department{Slug: "fleet", Name: "Fleet",
+		Protocol: models.ProtocolREST, MaxAgeDays: 90, AccountName: account}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.creds.SetCredential(ctx, admin, models.RequestMeta{}, departments.CredentialInput{Department: "fleet", Username: user, Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	return admin
+}
 
 // A person's suspend goes pending → done on pages that reload themselves
 // (a meta refresh: no JavaScript needed, nothing the CSP forbids), the
@@ -43,14 +60,7 @@ func TestSuspendPendingThenDoneOnThePages(t *testing.T) {
 	ts := newTestServerAt(t, testdb.New(t), map[string]string{"THINGSPACE_URL": up.URL, "THINGSPACE_APP_KEY": "k", "THINGSPACE_APP_SECRET": "s",
 		"UWSPORTAL_CALLBACK_URL": "http://" + addr}, addr)
 	ctx := context.Background()
-	admin := &models.Principal{Actor: "cli:test", Name: "test", Grants: []models.Grant{{Role: models.RoleAdmin}}}
-	if _, err := ts.creds.CreateDepartment(ctx, admin, models.RequestMeta{}, models.Department{Slug: "fleet", Name: "Fleet",
-		Protocol: models.ProtocolREST, MaxAgeDays: 90, AccountName: account}); err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.creds.SetCredential(ctx, admin, models.RequestMeta{}, departments.CredentialInput{Department: "fleet", Username: user, Password: pw}); err != nil {
-		t.Fatal(err)
-	}
+	admin := fleetDepartment(t, ts, account, user, pw)
 	adminBrowser := ts.client(t, models.Grant{Role: models.RoleAdmin})
 	if res, body := ts.post(t, adminBrowser, "/departments/fleet/callbacks", nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("register: %d %.300s", res.StatusCode, body)
@@ -72,10 +82,15 @@ func TestSuspendPendingThenDoneOnThePages(t *testing.T) {
 	if res.StatusCode != http.StatusOK || m == nil || !strings.HasPrefix(m[2], "/departments/fleet/requests?ids=") {
 		t.Fatalf("results page: %d, refresh %v: %.400s", res.StatusCode, m, body)
 	}
+	// The state follows the request: queued first, suspended once done.
+	if !strings.Contains(body, `<td class="state-now">Suspend queued: not done yet</td>`) {
+		t.Fatalf("results page, state now: %.1500s", body)
+	}
 	sim.Wait()
 	res, body = do(t, lead, http.MethodGet, ts.URL+m[2], nil)
-	if res.StatusCode != http.StatusOK || !strings.Contains(body, `data-status="succeeded"`) || strings.Contains(body, `http-equiv="refresh"`) {
-		t.Fatalf("followed requests: %d %.600s", res.StatusCode, body)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `data-status="succeeded"`) || strings.Contains(body, `http-equiv="refresh"`) ||
+		!strings.Contains(body, `<td class="state-now">Suspended</td>`) || !strings.Contains(body, "ICCID "+iccid) {
+		t.Fatalf("followed requests: %d %.1500s", res.StatusCode, body)
 	}
 	if _, body = do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/requests?device=iccid:"+iccid, nil); strings.Count(body, `data-status="succeeded"`) != 1 {
 		t.Fatalf("the device's requests: %.600s", body)
@@ -87,7 +102,8 @@ func TestSuspendPendingThenDoneOnThePages(t *testing.T) {
 	sim.FailNext(account, "Line locked by the carrier.")
 	ts.post(t, lead, "/departments/fleet/devices/restore", url.Values{"id": {"iccid:" + iccid}})
 	sim.Wait()
-	if res, body = do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/requests", nil); !strings.Contains(body, `data-status="failed"`) || !strings.Contains(body, "Line locked by the carrier.") {
+	if res, body = do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/requests", nil); !strings.Contains(body, `data-status="failed"`) || !strings.Contains(body, "Line locked by the carrier.") ||
+		!strings.Contains(body, `<td class="state-now">Unchanged</td>`) {
 		t.Fatalf("requests page: %d %.600s", res.StatusCode, body)
 	}
 	if res, body = do(t, lead, http.MethodGet, ts.URL+"/", nil); !strings.Contains(body, "1 device requests failed") {

@@ -15,7 +15,8 @@ import (
 func (s *Server) revealGuard(c echo.Context, p *models.Principal) (string, error) {
 	reason, err := models.ValidReason(c.FormValue("reason"))
 	if err != nil {
-		return "", err
+		msg, _ := models.SafeMessage(err)
+		return "", models.Invalidf("reason", "%s", msg)
 	}
 	if err := s.creds.ReserveReveal(c.Request().Context(), p); err != nil {
 		var me *models.Error

@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/uwsportal/uwsportal/models"
@@ -20,9 +22,13 @@ func TestRevealNeedsAReasonAndIsRateLimited(t *testing.T) {
 	if _, err := ts.DB.Pool.Exec(context.Background(), "UPDATE departments SET reveal_allowed = true"); err != nil {
 		t.Fatal(err)
 	}
+	// A person's mistake: the form again, its message beside the reason,
+	// what was typed kept (422).
 	for _, reason := range []string{"x", "   why    ", "ok\u202eevil"} {
-		if res, _ := ts.post(t, admin, "/departments/fleet/reveal", url.Values{"reason": {reason}}); res.StatusCode != http.StatusBadRequest {
-			t.Errorf("reason %q: %d", reason, res.StatusCode)
+		res, body := ts.post(t, admin, "/departments/fleet/reveal", url.Values{"reason": {reason}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="error-reason"`) || !strings.Contains(body, `aria-invalid="true"`) ||
+			!strings.Contains(body, html.EscapeString(reason)+"</textarea>") || strings.Contains(body, `class="flash error"`) {
+			t.Errorf("reason %q: %d %.2000s", reason, res.StatusCode, body)
 		}
 	}
 	if n := ts.countEvents(t, models.EvCredentialRevealed); n != 0 {

@@ -174,6 +174,7 @@ func (s *Server) routes() {
 	s.route(http.MethodGet, "/auth/login", models.PermPublic, s.oidcLogin)
 	s.route(http.MethodGet, "/auth/callback", models.PermPublic, s.oidcCallback)
 	s.route(http.MethodPost, "/auth/logout", models.PermPublic, s.logout)
+	s.route(http.MethodGet, signedOutPath, models.PermPublic, s.signedOut)
 	s.route(http.MethodGet, "/login/local", models.PermPublic, s.localLoginForm)
 	s.route(http.MethodPost, "/login/local", models.PermPublic, s.localLogin)
 

@@ -73,21 +73,21 @@ func (a *Action) Validate() error {
 	switch a.Op {
 	case models.OpActivate:
 		if !planPattern.MatchString(a.ServicePlan) {
-			return models.Errorf(models.ErrInvalid, "Activating needs a service plan.")
+			return models.Invalidf("service_plan", "Activating needs a service plan.")
 		}
 		if !zipPattern.MatchString(a.ZIP) {
-			return models.Errorf(models.ErrInvalid, "Activating needs the 5-digit ZIP code of the number.")
+			return models.Invalidf("zip", "Activating needs the 5-digit ZIP code of the number.")
 		}
 	case models.OpPlan:
 		if !planPattern.MatchString(a.ServicePlan) {
-			return models.Errorf(models.ErrInvalid, "Changing the plan needs the new service plan.")
+			return models.Invalidf("service_plan", "Changing the plan needs the new service plan.")
 		}
 	case models.OpDeactivate:
 		if len(a.Devices) != 1 {
 			return models.Errorf(models.ErrInvalid, "Deactivate one device at a time: each needs its MDN or ICCID typed.")
 		}
 		if !reasonPattern.MatchString(a.ReasonCode) {
-			return models.Errorf(models.ErrInvalid, "Deactivating needs a reason code (for example FF).")
+			return models.Invalidf("reason_code", "Deactivating needs a reason code (for example FF).")
 		}
 	}
 	return nil
@@ -205,7 +205,7 @@ func (s *Service) confirmDeactivate(ctx context.Context, ss *session, a Action) 
 		return -1
 	}, a.Confirm)
 	if typed == "" || (typed != devs[0].ID("mdn") && typed != devs[0].ID("iccid")) {
-		return models.Errorf(models.ErrInvalid, "To deactivate, type the device's MDN or ICCID exactly. Nothing was sent.")
+		return models.Invalidf("confirm", "To deactivate, type the device's MDN or ICCID exactly. Nothing was sent.")
 	}
 	return nil
 }

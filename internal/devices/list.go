@@ -2,6 +2,7 @@ package devices
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -10,13 +11,31 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// Query is a devices page request: a search (an MDN, ICCID or IMEI), a
-// state, and the cursor of the page (ThingSpace's largest device id seen).
+// Query is a devices page request: a search (an MDN, ICCID or IMEI, whole
+// or its first digits), a state, and the cursor of the page (ThingSpace's
+// largest device id seen).
 type Query struct {
 	Q     string
 	State string
 	After int64
 }
+
+// Prefix is the digits a partial search looks for at the start of an MDN,
+// ICCID or IMEI ("" when Q is empty or a whole identifier).
+func (q Query) Prefix() string {
+	if q.Q == "" {
+		return ""
+	}
+	if _, err := models.ParseDeviceID(q.Q); err == nil {
+		return ""
+	}
+	return cleanDigits(q.Q)
+}
+
+// ScanPages bounds a partial search: ThingSpace's list filters by a whole
+// identifier only, so the first digits are matched here, over at most
+// this many pages from the cursor; the page says how far it looked.
+const ScanPages = 10
 
 // States are the device states ThingSpace names.
 var States = []string{thingspace.StateActive, thingspace.StateSuspend, thingspace.StateDeactive, thingspace.StatePreActive}
@@ -30,6 +49,10 @@ type Page struct {
 	Devices    []models.Device
 	// Next is the cursor of the next page (0: the last page).
 	Next int64
+	// Listed is how many devices ThingSpace returned for this page, before
+	// the state and partial search kept some (the page's place in the
+	// account's list moves by that many).
+	Listed int
 	// Operations are what the person may do here (the actions on each row).
 	Operations []models.Operation
 }
@@ -38,8 +61,8 @@ type Page struct {
 func ParseQuery(q, state string, after int64) (Query, error) {
 	q, state = strings.TrimSpace(q), strings.TrimSpace(state)
 	if q != "" {
-		if _, err := models.ParseDeviceID(q); err != nil {
-			return Query{}, err
+		if _, err := models.ParseDeviceID(q); err != nil && !partial.MatchString(cleanDigits(q)) {
+			return Query{}, models.Invalidf("q", "%q is not the start of an MDN, ICCID or IMEI: give digits (the first few are enough).", models.ClipMark(q, 40))
 		}
 	}
 	if state != "" && !slices.ContainsFunc(States, func(st string) bool { return thingspace.SameState(st, state) }) {
@@ -67,7 +90,7 @@ func (s *Service) List(ctx context.Context, p *models.Principal, meta models.Req
 		return Page{}, err
 	}
 	page := Page{Department: d}
-	devs, next, err := s.fetch(ctx, ss, q)
+	devs, next, listed, err := s.fetch(ctx, ss, q)
 	e := s.event(ss, models.OpList).With("q", q.Q, "state", q.State, "count", len(devs))
 	if err != nil {
 		e.Outcome = models.OutcomeFailure
@@ -79,27 +102,79 @@ func (s *Service) List(ctx context.Context, p *models.Principal, meta models.Req
 	if err != nil {
 		return Page{}, upstreamError("List the devices", err)
 	}
-	page.Devices, page.Next = devs, next
+	page.Devices, page.Next, page.Listed = devs, next, listed
 	page.Operations = policy.DeviceOperations(p, slug)
 	return page, nil
 }
 
-// fetch reads one page upstream (or the one device searched for) and
-// keeps those in the state asked for.
-func (s *Service) fetch(ctx context.Context, ss *session, q Query) ([]models.Device, int64, error) {
+// fetch reads one page upstream (or the one device searched for, or the
+// pages a partial search scans) and keeps those in the state asked for;
+// it returns the next cursor and how many devices ThingSpace listed.
+func (s *Service) fetch(ctx context.Context, ss *session, q Query) ([]models.Device, int64, int, error) {
 	var devs []models.Device
 	var next int64
 	var err error
-	if q.Q != "" {
+	switch prefix := q.Prefix(); {
+	case prefix != "":
+		return s.scan(ctx, ss, q, prefix)
+	case q.Q != "":
 		id, _ := models.ParseDeviceID(q.Q) // checked by ParseQuery
 		devs, err = s.lookup(ctx, ss, id)
-	} else {
+	default:
 		devs, next, err = s.listPage(ctx, ss, q.After)
 	}
-	if err != nil || q.State == "" {
-		return devs, next, err
+	listed := len(devs)
+	return keepState(devs, q.State), next, listed, err
+}
+
+// scan reads up to ScanPages pages from q's cursor and keeps the devices
+// one of whose MDN, ICCID or IMEI starts with prefix (and in q's state);
+// it stops early once a page's worth matched.
+func (s *Service) scan(ctx context.Context, ss *session, q Query, prefix string) ([]models.Device, int64, int, error) {
+	var found []models.Device
+	after, listed := q.After, 0
+	for range ScanPages {
+		devs, next, err := s.listPage(ctx, ss, after)
+		if err != nil {
+			return found, 0, listed, err
+		}
+		listed += len(devs)
+		found = append(found, keepState(slices.DeleteFunc(devs, func(d models.Device) bool { return !startsWith(d, prefix) }), q.State)...)
+		if after = next; after == 0 || len(found) >= PageSize {
+			break
+		}
 	}
-	return slices.DeleteFunc(devs, func(d models.Device) bool { return !thingspace.SameState(d.State, q.State) }), next, nil
+	return found, after, listed, nil
+}
+
+// partial is what a partial search may be: digits, at most an ICCID's.
+var partial = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// cleanDigits drops what people type between digits (spaces, dashes,
+// dots, brackets).
+func cleanDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" -.()\t", r) {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+}
+
+func startsWith(d models.Device, prefix string) bool {
+	for _, kind := range []string{"mdn", "iccid", "imei"} {
+		if id := d.ID(kind); id != "" && strings.HasPrefix(id, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func keepState(devs []models.Device, state string) []models.Device {
+	if state == "" {
+		return devs
+	}
+	return slices.DeleteFunc(devs, func(d models.Device) bool { return !thingspace.SameState(d.State, state) })
 }
 
 func (s *Service) event(ss *session, op models.Operation) *models.AuditEvent {
@@ -107,4 +182,19 @@ func (s *Service) event(ss *session, op models.Operation) *models.AuditEvent {
 		With("operation", string(op), "account", ss.dept.AccountName, "username", ss.row.Username)
 	e.Department, e.Target = ss.dept.Slug, "devices:"+ss.dept.Slug
 	return e
+}
+
+// StateName is a device state in words ("Active", "Suspended",
+// "Deactivated", "Pre-active"), or ThingSpace's own spelling for a state
+// it has not documented.
+func StateName(code string) string {
+	for _, st := range []struct{ code, name string }{
+		{thingspace.StateActive, "Active"}, {thingspace.StateSuspend, "Suspended"},
+		{thingspace.StateDeactive, "Deactivated"}, {thingspace.StatePreActive, "Pre-active"},
+	} {
+		if thingspace.SameState(code, st.code) {
+			return st.name
+		}
+	}
+	return code
 }

@@ -90,7 +90,7 @@ func quoteJS(s string) string {
 // which is checked too).
 func sweepPages(t *testing.T, personas ...*persona) {
 	paths := []string{"/", "/departments", "/departments/fleet", "/departments/fleet/rotate", "/departments/fleet/reveal",
-		"/departments/fleet/api-clients", "/audit", "/audit/1", "/audit/verify", "/approvals",
+		"/departments/fleet/api-clients", "/departments/fleet/devices", "/audit", "/audit/1", "/audit/verify", "/approvals",
 		"/admin/users", "/admin/mappings", "/admin/notifications"}
 	for _, p := range personas {
 		for _, path := range paths {

@@ -24,7 +24,7 @@ func devicesJourney(t *testing.T, s *stack, alice, lena, mike *persona) {
 	mdn := get(t, lena, "pick an active device", chromedp.Evaluate[string](`(() => {
 		for (const tr of document.querySelectorAll("#devices tbody tr")) {
 			const box = tr.querySelector("input[name=id]");
-			if (box && tr.textContent.includes("active") && !tr.textContent.includes("pre-active") && box.value.startsWith("mdn:")) {
+			if (box && tr.querySelector('abbr[title="ThingSpace: active"]') && box.value.startsWith("mdn:")) {
 				box.checked = true; return box.value.slice(4);
 			}
 		}
@@ -39,8 +39,8 @@ func devicesJourney(t *testing.T, s *stack, alice, lena, mike *persona) {
 			lena.do(t, "select the device", chromedp.Click(chromedp.CSS(`#devices input[name=id]`)))
 		}
 		lena.click(t, "act-"+step.op, "confirm-go")
-		if txt := lena.text(t, "confirm-devices"); !strings.Contains(txt, mdn) {
-			t.Fatalf("the confirmation of %s names %q, not %s", step.op, txt, mdn)
+		if txt, want := lena.text(t, "confirm-devices"), "MDN "+mdn[:3]+"-"+mdn[3:6]+"-"+mdn[6:]; !strings.Contains(txt, want) {
+			t.Fatalf("the confirmation of %s names %q, not %s", step.op, txt, want)
 		}
 		if d, _ := s.sim.Device(fleetAccount, mdn); step.op == "suspend" && d.State() != "active" {
 			t.Fatalf("the device changed before the confirmation: %s", d.State())

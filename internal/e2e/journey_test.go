@@ -43,10 +43,13 @@ func TestBrowserJourney(t *testing.T) {
 		{"lead rotates", func(t *testing.T) { leadRotates(t, s, lena) }},
 		{"member cannot rotate", func(t *testing.T) { memberCannotRotate(t, s, mike) }},
 		{"lead operates devices, member is refused", func(t *testing.T) { devicesJourney(t, s, alice, lena, mike) }},
+		{"keyboard only: rotate and suspend", func(t *testing.T) { keyboardJourney(t, s, lena) }},
 		{"reveal under dual control, with notifications", func(t *testing.T) { dualControlJourney(t, s, alice, lena) }},
 		{"auditor checks the trail", func(t *testing.T) { exportCSV = auditorChecks(t, oscar) }},
+		{"audit at phone width", func(t *testing.T) { phoneAudit(t, oscar) }},
 		{"no groups, no access", func(t *testing.T) { noAccess(t, nora) }},
 		{"every page for every role", func(t *testing.T) { sweepPages(t, alice, lena, mike, oscar) }},
+		{"sign-out lands on the portal's page", func(t *testing.T) { signOut(t, s, mike) }},
 		{"accessibility (axe-core: no serious or critical violation)", func(t *testing.T) { reportAccessibility(t, b) }},
 		{"screenshots", func(t *testing.T) {
 			if os.Getenv("UWSPORTAL_SCREENSHOTS") != "1" {
@@ -65,6 +68,7 @@ func TestBrowserJourney(t *testing.T) {
 			oscar.do(t, "open the audit trail", chromedp.Navigate(s.base+"/audit"), chromedp.WaitVisible(chromedp.CSS("table.audit-table")))
 			oscar.snapshot(t)
 			oscar.screenshot(t, filepath.Join(dir, "audit.png"))
+			phoneScreenshot(t, oscar, "/audit", "table.audit-table", filepath.Join(dir, "audit-390.png"))
 		}},
 		{"portal logged no errors", func(t *testing.T) {
 			for line := range strings.Lines(s.logs.String()) {
@@ -74,7 +78,7 @@ func TestBrowserJourney(t *testing.T) {
 			}
 		}},
 		{"no secret anywhere", func(t *testing.T) {
-			for _, p := range []*persona{alice, lena, mike, oscar, nora} {
+			for _, p := range []*persona{alice, lena, oscar, nora} { // mike's was taken before he signed out
 				_, cookies := p.httpClient(t)
 				v, err := cookie(cookies, "uwsportal_session")
 				if err != nil {

@@ -69,7 +69,7 @@ func startStack(t *testing.T) *stack {
 	idp, err := devidp.New(devidp.Config{
 		Issuer: idpURL, ClientID: idpClientID, ClientSecret: idpSecret,
 		RedirectURIs:           []string{s.base + "/auth/callback"},
-		PostLogoutRedirectURIs: []string{s.base + "/"},
+		PostLogoutRedirectURIs: []string{s.base + "/signed-out"},
 		Users:                  devidp.DefaultUsers(),
 	})
 	if err != nil {

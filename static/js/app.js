@@ -51,3 +51,16 @@ window.addEventListener("pageshow", function (ev) {
   var url = m.getAttribute("data-url") || window.location.href;
   window.setTimeout(function () { window.location.replace(url); }, secs * 1000);
 })();
+// "All" on the devices page ticks (or clears) every box of its form in
+// place; without this, its link reloads the page with the boxes ticked.
+document.addEventListener("click", function (ev) {
+  var link = ev.target.closest("[data-select-all]");
+  if (!link) return;
+  var form = document.getElementById(link.getAttribute("data-select-all"));
+  if (!form) return;
+  ev.preventDefault();
+  var boxes = form.querySelectorAll("input[type=checkbox][name=id]");
+  var all = Array.prototype.some.call(boxes, function (b) { return !b.checked; });
+  boxes.forEach(function (b) { b.checked = all; });
+  link.firstChild.textContent = all ? "Clear " : "All ";
+});
