@@ -18,21 +18,34 @@ func (s *Server) auditVerifyForm(c echo.Context) error {
 	return render(c, http.StatusOK, templates.AuditVerifyForm(s.page(c, "Audit chain")))
 }
 
-// auditVerify is POST /audit/verify: walk the chain, in one of the few
-// slots for heavy work, and show the result.
+// auditVerify is POST /audit/verify: walk the chain, whole (scope=full,
+// the default) or from the last verification's checkpoint (scope=new), in
+// one of the few slots for heavy work, and show the result.
 func (s *Server) auditVerify(c echo.Context) error {
+	walk := s.trail.VerifyAudit
+	switch c.FormValue("scope") {
+	case "", "full":
+	case "new":
+		walk = s.trail.VerifyAuditIncremental
+	default:
+		return models.Errorf(models.ErrInvalid, "Choose the whole chain or the events since the last verification.")
+	}
 	release, err := s.heavySlot(c)
 	if err != nil {
 		return err
 	}
 	defer release()
-	res, err := s.trail.VerifyAudit(c.Request().Context(), principal(c), meta(c))
+	res, err := walk(c.Request().Context(), principal(c), meta(c))
 	if err != nil {
 		return err
 	}
 	v := templates.AuditVerifyView{
 		OK: res.OK, Events: res.Events, FirstBad: res.FirstBad, Reason: res.Reason,
 		Checked: res.Checked.In(s.auditZone()).Format("2006-01-02 15:04:05 MST"),
+		Full:    res.Full, From: res.From, Checkpoint: res.Checkpoint,
+	}
+	if res.Checkpoint != 0 {
+		v.CheckpointHref = "/audit/" + strconv.FormatInt(res.Checkpoint, 10)
 	}
 	if !res.OK {
 		v.FirstBadHref = "/audit/" + strconv.FormatInt(res.FirstBad, 10)

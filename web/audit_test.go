@@ -263,3 +263,28 @@ func TestAuditVerifyPage(t *testing.T) {
 		t.Fatalf("%s", body)
 	}
 }
+
+func TestAuditVerifyPageFromTheCheckpoint(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ts := newTestServer(t, db, nil)
+	seedAudit(t, db, 6)
+	c := ts.client(t, gAuditor)
+	if res, body := ts.post(t, c, "/audit/verify", url.Values{"scope": {"full"}}); res.StatusCode != 200 || !strings.Contains(body, "All ") {
+		t.Fatalf("full walk: %d %s", res.StatusCode, body)
+	}
+	res, body := ts.post(t, c, "/audit/verify", url.Values{"scope": {"new"}})
+	if res.StatusCode != 200 || !strings.Contains(body, "Intact") || !strings.Contains(body, "since the last verification") {
+		t.Fatalf("walk from the checkpoint: %d %s", res.StatusCode, body)
+	}
+	events, err := db.SearchAudit(context.Background(), models.AuditFilter{CodePrefix: string(models.EvAuditVerified), Limit: 5}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 || events[0].Detail["full"] != false || events[1].Detail["full"] != true {
+		t.Fatalf("the second verification is not recorded as incremental: %+v", events)
+	}
+	if res, body := ts.post(t, c, "/audit/verify", url.Values{"scope": {"some"}}); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "whole chain") {
+		t.Fatalf("unknown scope: %d %.300s", res.StatusCode, body)
+	}
+}
