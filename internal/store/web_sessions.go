@@ -3,11 +3,15 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // SessionStore keeps the web's sessions server-side in Postgres (scs's
@@ -28,8 +32,12 @@ type sessionStore struct {
 
 var _ scs.CtxStore = (*sessionStore)(nil)
 
-// FindCtx implements scs.CtxStore.
+// FindCtx implements scs.CtxStore. A session read ahead by SessionAndUser
+// in this request is taken from ctx, once.
 func (st *sessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	if pre, ok := ctx.Value(prefetchKey{}).(*sessionPrefetch); ok && pre.token == token && pre.taken.CompareAndSwap(false, true) {
+		return pre.data, pre.data != nil, nil
+	}
 	var b []byte
 	err := st.db.Pool.QueryRow(ctx, "SELECT data FROM sessions WHERE token = $1 AND current_timestamp < expiry", token).Scan(&b)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -51,4 +59,48 @@ func (st *sessionStore) CommitCtx(ctx context.Context, token string, b []byte, e
 func (st *sessionStore) DeleteCtx(ctx context.Context, token string) error {
 	_, err := st.db.Pool.Exec(ctx, "DELETE FROM sessions WHERE token = $1", token)
 	return err
+}
+
+// sessionPrefetch is a session row read ahead of scs's Load, in the query
+// that also read the person.
+type sessionPrefetch struct {
+	token string
+	data  []byte // nil: no such session, or expired
+	taken atomic.Bool
+}
+
+type prefetchKey struct{}
+
+// sessionUserQuery reads a session and, in the same round trip, a user
+// with their grants: the first query of every signed-in request. One row
+// comes back whether or not either exists.
+const sessionUserQuery = `SELECT s.data, p.id, p.issuer, p.name, p.email, p.disabled, p.roles, p.depts
+  FROM (VALUES (1)) AS one
+  LEFT JOIN sessions s ON s.token = $1 AND current_timestamp < s.expiry
+  LEFT JOIN LATERAL (` + principalSelect + ` WHERE u.id = $2 GROUP BY u.id) p ON true`
+
+// SessionAndUser reads the session token names and, in the same round
+// trip, user uid as SessionUser does (found false: no such user, or uid
+// 0). The session is read afresh, never cached: the returned context
+// carries it to the session store's FindCtx, so the session manager's
+// Load that follows in this request makes no round trip of its own.
+func (db *DB) SessionAndUser(ctx context.Context, token string, uid int64) (context.Context, models.User, bool, error) {
+	var data []byte
+	var id *int64
+	var issuer, name, email *string
+	var disabled *bool
+	var roles, depts []string
+	err := db.Pool.QueryRow(ctx, sessionUserQuery, token, uid).Scan(&data, &id, &issuer, &name, &email, &disabled, &roles, &depts)
+	if err != nil {
+		return ctx, models.User{}, false, fmt.Errorf("read session: %w", err)
+	}
+	ctx = context.WithValue(ctx, prefetchKey{}, &sessionPrefetch{token: token, data: data})
+	if id == nil {
+		return ctx, models.User{}, false, nil
+	}
+	u := models.User{ID: *id, Issuer: *issuer, Name: *name, Email: *email, Disabled: *disabled}
+	for i := range roles {
+		u.Grants = append(u.Grants, models.Grant{Role: models.Role(roles[i]), Department: depts[i]})
+	}
+	return ctx, u, true, nil
 }
