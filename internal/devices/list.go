@@ -58,11 +58,18 @@ func (s *Service) List(ctx context.Context, p *models.Principal, meta models.Req
 	if err != nil {
 		return Page{}, err
 	}
-	d, policy, err := s.authorize(ctx, p, meta, slug, models.OpList)
+	if p.Anonymous() {
+		return Page{}, models.ErrUnauthorized
+	}
+	// The department, its policy and its credential in one round trip.
+	d, policy, cred, err := s.db.DeviceDepartment(ctx, slug)
 	if err != nil {
 		return Page{}, err
 	}
-	ss, err := s.open(ctx, p, meta, d)
+	if err := s.permit(ctx, p, meta, slug, models.OpList, policy); err != nil {
+		return Page{}, err
+	}
+	ss, err := s.openWith(ctx, p, meta, d, cred)
 	if err != nil {
 		return Page{}, err
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uwsportal/uwsportal/models"
@@ -75,4 +76,54 @@ func (db *DB) DepartmentPolicy(ctx context.Context, slug string) (models.Departm
 		ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.CreatedAt,
 		ApproveReveal: r.ApproveReveal, ApproveDeactivate: r.ApproveDeactivate, ApproveRotate: r.ApproveRotate}
 	return rec.model(), policy, nil
+}
+
+// deviceDepartmentQuery is DepartmentPolicy and Credential in one round
+// trip: the department, its device policy folded into "role:operation"
+// pairs, and its credential (NULL columns without one).
+const deviceDepartmentQuery = `SELECT c.*, d.id AS dept_id, d.slug, d.name AS department_name, d.protocol, d.max_age_days,
+       d.schedule_enabled, d.reveal_allowed, d.approve_reveal, d.approve_rotate, d.approve_deactivate, d.account_name,
+       d.created_at AS dept_created_at,
+       COALESCE(a.consecutive_failures, 0) AS consecutive_failures,
+       COALESCE(a.failures_since_success, 0) AS failures_since_success,
+       (SELECT string_agg(p.role || ':' || p.operation, ',' ORDER BY p.role, p.operation)
+          FROM device_policies p WHERE p.department_id = d.id) AS policy
+  FROM departments d LEFT JOIN credentials c ON c.department_id = d.id
+  LEFT JOIN upstream_accounts a ON a.username = lower(c.username)
+ WHERE d.slug = ?`
+
+// DeviceDepartment reads department slug, its device policy and its
+// credential (nil if it has none yet) in one round trip: what every device
+// operation needs before it goes upstream.
+func (db *DB) DeviceDepartment(ctx context.Context, slug string) (models.Department, models.DevicePolicy, *CredentialRow, error) {
+	var rows []struct {
+		CredentialRow
+		DeptID            int64
+		AccountName       string
+		ApproveDeactivate bool
+		DeptCreatedAt     time.Time
+		Policy            *string
+	}
+	if err := db.q(ctx, nil).Raw(deviceDepartmentQuery, slug).Scan(&rows).Error; err != nil {
+		return models.Department{}, nil, nil, fmt.Errorf("read department %s: %w", models.ClipMark(slug, 64), err)
+	}
+	if len(rows) == 0 {
+		return models.Department{}, nil, nil, models.Errorf(models.ErrNotFound, "No department named %q.", models.ClipMark(slug, 64))
+	}
+	r := rows[0]
+	rec := departmentRecord{ID: r.DeptID, Slug: r.Slug, Name: r.DepartmentName, Protocol: r.Protocol, MaxAgeDays: r.MaxAgeDays,
+		ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.DeptCreatedAt,
+		ApproveReveal: r.ApproveReveal, ApproveDeactivate: r.ApproveDeactivate, ApproveRotate: r.ApproveRotate}
+	policy := models.DevicePolicy{}
+	if r.Policy != nil {
+		for _, pair := range strings.Split(*r.Policy, ",") {
+			if role, op, ok := strings.Cut(pair, ":"); ok {
+				policy[models.Role(role)] = append(policy[models.Role(role)], models.Operation(op))
+			}
+		}
+	}
+	if r.ID == 0 {
+		return rec.model(), policy, nil, nil
+	}
+	return rec.model(), policy, &r.CredentialRow, nil
 }
