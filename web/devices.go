@@ -25,7 +25,9 @@ func (s *Server) devicesList(c echo.Context) error {
 		return models.Errorf(models.ErrInvalid, "The page cursor is not valid.")
 	}
 	q := devices.Query{Q: models.Clip(c.QueryParam("q"), 64), State: models.Clip(c.QueryParam("state"), 20), After: after}
-	page, err := s.devices.List(c.Request().Context(), principal(c), meta(c), slug, q)
+	// The page is prepared while the list's audit commits; it is answered
+	// only once the audit is durable (audited).
+	page, audited, err := s.devices.ListPage(c.Request().Context(), principal(c), meta(c), slug, q)
 	v := templates.DevicesView{Slug: slug, Q: q.Q, State: q.State, States: devices.States}
 	if err != nil {
 		msg, ok := models.SafeMessage(err)
@@ -54,6 +56,9 @@ func (s *Server) devicesList(c echo.Context) error {
 	}
 	pg := s.page(c, "Devices of "+page.Department.Name)
 	if err := s.recentRequests(c, &v, &pg); err != nil {
+		return errors.Join(err, audited())
+	}
+	if err := audited(); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, templates.Devices(pg, v))

@@ -75,3 +75,23 @@ func TestDevicesPageRoundTrips(t *testing.T) {
 		t.Fatalf("the page was not audited once as device.list: %v", after[before:])
 	}
 }
+
+// The page is prepared while the list's audit commits, but answered only
+// once the audit is durable: when the audit cannot be written, no device
+// is shown.
+func TestDevicesPageIsNotAnsweredWithoutItsAudit(t *testing.T) {
+	t.Parallel()
+	ts, _, lead := wiredDevicesServer(t)
+	ctx := context.Background()
+	_, err := ts.DB.Pool.Exec(ctx, `CREATE FUNCTION refuse_device_list() RETURNS trigger LANGUAGE plpgsql AS
+	  $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+	  CREATE TRIGGER refuse_device_list BEFORE INSERT ON audit_events FOR EACH ROW
+	  WHEN (NEW.code = 'device.list') EXECUTE FUNCTION refuse_device_list()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, body := do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/devices", nil)
+	if res.StatusCode < 500 || strings.Contains(body, "act-suspend") {
+		t.Fatalf("a devices page whose audit failed was answered: %d %.300s", res.StatusCode, body)
+	}
+}
