@@ -58,10 +58,7 @@ func (s *Server) devicesList(c echo.Context) error {
 	if err := s.recentRequests(c, &v, &pg); err != nil {
 		return errors.Join(err, audited())
 	}
-	if err := audited(); err != nil {
-		return err
-	}
-	return render(c, http.StatusOK, templates.Devices(pg, v))
+	return renderWhen(c, http.StatusOK, templates.Devices(pg, v), audited)
 }
 
 // deviceIDs reads the devices of a request: checked boxes ("kind:id") and
