@@ -17,7 +17,7 @@ import (
 
 // maxDevicesPageTrips bounds the database round trips of a devices page
 // for a signed-in person whose session and upstream session are warm.
-const maxDevicesPageTrips = 8
+const maxDevicesPageTrips = 7
 
 // wiredDevicesServer is devicesServer with the portal's database behind a
 // proxy that counts round trips.

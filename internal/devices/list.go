@@ -78,15 +78,23 @@ func (s *Service) ListPage(ctx context.Context, p *models.Principal, meta models
 	if p.Anonymous() {
 		return Page{}, nil, models.ErrUnauthorized
 	}
-	// The department, its policy and its credential in one round trip.
-	d, policy, cred, err := s.db.DeviceDepartment(ctx, slug)
+	// The department, its policy, its credential and the shared session
+	// in one round trip.
+	way, err := s.db.DeviceDepartment(ctx, slug)
 	if err != nil {
 		return Page{}, nil, err
 	}
+	d, policy := way.Department, way.Policy
 	if err := s.permit(ctx, p, meta, slug, models.OpList, policy); err != nil {
 		return Page{}, nil, err
 	}
-	ss, err := s.openWith(ctx, p, meta, d, cred)
+	// The session read is for the first look only (open's): the list
+	// call looks again, so a login open makes is never repeated.
+	octx := ctx
+	if way.Credential != nil {
+		octx = upstream.WithSessionRead(ctx, way.Credential.Username, way.Session)
+	}
+	ss, err := s.openWith(octx, p, meta, d, way.Credential)
 	if err != nil {
 		return Page{}, nil, err
 	}

@@ -37,10 +37,11 @@ func TestDeviceDepartmentIsDepartmentPolicyAndCredential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, policy, row, err := db.DeviceDepartment(ctx, "fleet")
+	way, err := db.DeviceDepartment(ctx, "fleet")
 	if err != nil {
 		t.Fatal(err)
 	}
+	d, policy, row := way.Department, way.Policy, way.Credential
 	wantD, wantPolicy, err := db.DepartmentPolicy(ctx, "fleet")
 	if err != nil {
 		t.Fatal(err)
@@ -64,10 +65,30 @@ func TestDeviceDepartmentIsDepartmentPolicyAndCredential(t *testing.T) {
 	if row == nil || !reflect.DeepEqual(*row, wantRow) {
 		t.Errorf("credential %+v, want %+v", row, wantRow)
 	}
-	if _, _, row, err := db.DeviceDepartment(ctx, "bare"); err != nil || row != nil {
-		t.Errorf("a department without a credential: %+v %v", row, err)
+	if way.Session.Username != "" {
+		t.Errorf("a shared session where none is cached: %+v", way.Session)
 	}
-	if _, _, _, err := db.DeviceDepartment(ctx, "nowhere"); !errors.Is(err, models.ErrNotFound) {
+	if err := db.PutSession(ctx, nil, store.SealedSession{Username: "fleet_uws", Ciphertext: []byte{4, 5}, KeyID: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	if way, err = db.DeviceDepartment(ctx, "fleet"); err != nil {
+		t.Fatal(err)
+	}
+	wantSession, ok, err := db.Session(ctx, nil, "fleet_uws", false)
+	if err != nil || !ok {
+		t.Fatalf("session: %v %v", ok, err)
+	}
+	if !way.Session.UpdatedAt.Equal(wantSession.UpdatedAt) {
+		t.Errorf("session updated at %v, want %v", way.Session.UpdatedAt, wantSession.UpdatedAt)
+	}
+	way.Session.UpdatedAt = wantSession.UpdatedAt
+	if !reflect.DeepEqual(way.Session, wantSession) {
+		t.Errorf("shared session %+v, want %+v", way.Session, wantSession)
+	}
+	if way, err := db.DeviceDepartment(ctx, "bare"); err != nil || way.Credential != nil {
+		t.Errorf("a department without a credential: %+v %v", way.Credential, err)
+	}
+	if _, err := db.DeviceDepartment(ctx, "nowhere"); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("an unknown department: %v", err)
 	}
 }
