@@ -88,17 +88,22 @@ func (s *Service) ListPage(ctx context.Context, p *models.Principal, meta models
 	if err := s.permit(ctx, p, meta, slug, models.OpList, policy); err != nil {
 		return Page{}, nil, err
 	}
-	// The session read is for the first look only (open's): the list
-	// call looks again, so a login open makes is never repeated.
-	octx := ctx
-	if way.Credential != nil {
-		octx = upstream.WithSessionRead(ctx, way.Credential.Username, way.Session)
+	// open's look at the shared session and the list call's first look
+	// each use the session as read just now (once each). A miss looks
+	// again in the database under the login lock, and so does a token
+	// ThingSpace says expired, so neither ever costs a login: a session
+	// open logs in for is found by the call's second look.
+	withRead := func(ctx context.Context) context.Context {
+		if way.Credential == nil {
+			return ctx
+		}
+		return upstream.WithSessionRead(ctx, way.Credential.Username, way.Session)
 	}
-	ss, err := s.openWith(octx, p, meta, d, way.Credential)
+	ss, err := s.openWith(withRead(ctx), p, meta, d, way.Credential)
 	if err != nil {
 		return Page{}, nil, err
 	}
-	devs, next, err := s.fetch(ctx, ss, q)
+	devs, next, err := s.fetch(withRead(ctx), ss, q)
 	e := s.event(ss, models.OpList).With("q", q.Q, "state", q.State, "count", len(devs))
 	if err != nil {
 		e.Outcome = models.OutcomeFailure
