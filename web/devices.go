@@ -21,7 +21,9 @@ func (s *Server) devicesList(c echo.Context) error {
 		return err
 	}
 	q := devices.Query{Q: models.Clip(c.QueryParam("q"), 64), State: models.Clip(c.QueryParam("state"), 20), After: at.After}
-	page, err := s.devices.List(c.Request().Context(), principal(c), meta(c), slug, q)
+	// The page is prepared while the list's audit commits; it is answered
+	// only once the audit is durable (audited).
+	page, audited, err := s.devices.ListPage(c.Request().Context(), principal(c), meta(c), slug, q)
 	v := templates.DevicesView{Slug: slug, Q: q.Q, State: q.State, States: stateOptions(), SelectAll: c.QueryParam("select") == "all"}
 	if err != nil {
 		return s.devicesRefused(c, v, err)
@@ -43,9 +45,9 @@ func (s *Server) devicesList(c echo.Context) error {
 	v.SelectHref = selectHref(c, !v.SelectAll)
 	pg := s.page(c, "Devices of "+page.Department.Name)
 	if err := s.recentRequests(c, &v, &pg); err != nil {
-		return err
+		return errors.Join(err, audited())
 	}
-	return render(c, http.StatusOK, templates.Devices(pg, v))
+	return renderWhen(c, http.StatusOK, templates.Devices(pg, v), audited)
 }
 
 // devicesRefused shows the devices page with why the list could not be

@@ -22,6 +22,22 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
+// renderWhen is render for a page that may be answered only once ready
+// returns nil (a list whose audit is committing): the page is rendered
+// meanwhile.
+func renderWhen(c echo.Context, status int, comp templ.Component, ready func() error) error {
+	var buf bytes.Buffer
+	err := comp.Render(c.Request().Context(), &buf)
+	if rerr := ready(); rerr != nil {
+		return rerr
+	}
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
 // page builds the layout data every page needs.
 func (s *Server) page(c echo.Context, title string) templates.Page {
 	p := templates.Page{

@@ -70,6 +70,8 @@ type Server struct {
 	// heavy holds a slot for each audit verification or export running
 	// in this instance (heavy.go).
 	heavy chan struct{}
+	// sessionUsers are hints for reading a session with its person.
+	sessionUsers sessionUsers
 	// ready says whether this instance may serve (/readyz).
 	ready func(context.Context) (map[string]any, error)
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	people "github.com/uwsportal/uwsportal/internal/identity"
@@ -51,9 +52,23 @@ func (s *Server) sessionLoad(next echo.HandlerFunc) echo.HandlerFunc {
 		if ck, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
 			token = ck.Value
 		}
-		ctx, err := s.sessions.Load(r.Context(), token)
-		if err != nil {
-			return fmt.Errorf("load session: %w", unavailable(err))
+		ctx := r.Context()
+		if token != "" {
+			// One round trip for the session and, named by the hint, its person.
+			pre := &prefetched{uid: s.sessionUsers.get(token)}
+			var err error
+			if ctx, pre.p, pre.err = s.people.OpenSession(ctx, token, pre.uid); pre.err != nil && !errors.Is(pre.err, people.ErrUserDisabled) {
+				return fmt.Errorf("load session: %w", unavailable(pre.err))
+			}
+			if ctx, err = s.sessions.Load(ctx, token); err != nil {
+				return fmt.Errorf("load session: %w", unavailable(err))
+			}
+			c.Set(prefetchedPrincipal, pre)
+		} else {
+			var err error
+			if ctx, err = s.sessions.Load(ctx, token); err != nil {
+				return fmt.Errorf("load session: %w", unavailable(err))
+			}
 		}
 		c.SetRequest(r.WithContext(ctx))
 		c.Set(sessionLoaded, true)
@@ -107,7 +122,7 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		case now.Sub(seen) > s.cfg.SessionIdle:
 			reason = "idle timeout"
 		}
-		p, err := s.people.Principal(ctx, uid)
+		p, err := s.principalFor(c, uid)
 		if errors.Is(err, people.ErrUserDisabled) {
 			reason = "user disabled"
 			p = &models.Principal{UserID: uid, Actor: itoa(uid)}
@@ -133,6 +148,59 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set("principal", p)
 		return next(c)
 	}
+}
+
+// prefetchedPrincipal is the context key of the person read with the
+// session (a *prefetched).
+const prefetchedPrincipal = "session-principal"
+
+// prefetched is the person read in the session's query: user uid, the
+// user the session named when this instance last loaded it.
+type prefetched struct {
+	uid int64
+	p   *models.Principal
+	err error
+}
+
+// principalFor is the person behind the session's user uid: the one read
+// with the session when the hint named uid, else read now (and the hint
+// kept for the session's next request).
+func (s *Server) principalFor(c echo.Context, uid int64) (*models.Principal, error) {
+	if pre, ok := c.Get(prefetchedPrincipal).(*prefetched); ok && pre.uid == uid {
+		return pre.p, pre.err
+	}
+	if ck, err := c.Request().Cookie(s.sessions.Cookie.Name); err == nil {
+		s.sessionUsers.put(ck.Value, uid)
+	}
+	return s.people.Principal(c.Request().Context(), uid)
+}
+
+// sessionUsers remembers, per session token, the user the session named,
+// so the next request reads the session and its person in one round trip.
+// It is only a hint: the session is read afresh on every request and the
+// person is used only if the session still names them. Bounded: when full
+// it starts again empty (the next request of each session pays one more
+// round trip).
+type sessionUsers struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+const maxSessionUsers = 10000
+
+func (h *sessionUsers) get(token string) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.m[token]
+}
+
+func (h *sessionUsers) put(token string, uid int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil || len(h.m) >= maxSessionUsers {
+		h.m = make(map[string]int64)
+	}
+	h.m[token] = uid
 }
 
 // startSession signs a person in: a fresh session ID (no fixation), then

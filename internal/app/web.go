@@ -24,18 +24,19 @@ type WebParts struct {
 	StateKeys, TokenKeys *secret.Keyring
 }
 
-// sessionSlack is how far scs's own lifetimes sit beyond the portal's:
-// they are backstops; the portal enforces idle and absolute timeouts with
-// its clock (and rewrites a session at most once a minute just to move the
-// idle clock).
+// sessionSlack is how far the stored sessions' lifetimes sit beyond the
+// portal's: they are backstops; the portal enforces idle and absolute
+// timeouts with its clock (and rewrites a session at most once a minute
+// just to move the idle clock). scs's own IdleTimeout is not set: it would
+// rewrite the session on every request; the store expires a row idle after
+// its last write instead.
 const sessionSlack = 2 * time.Minute
 
 func newWebParts(core *Core, keys *secret.Keyring) (WebParts, error) {
 	cfg := core.Config
 	sm := scs.New()
-	sm.Store = core.DB.SessionStore()
+	sm.Store = core.DB.SessionStore(cfg.SessionIdle + sessionSlack)
 	sm.Lifetime = cfg.SessionLifetime + sessionSlack
-	sm.IdleTimeout = cfg.SessionIdle + sessionSlack
 	sm.Cookie.Name = "uwsportal_session"
 	sm.Cookie.HttpOnly = true
 	sm.Cookie.SameSite = http.SameSiteLaxMode

@@ -82,15 +82,21 @@ func (s *Service) authorize(ctx context.Context, p *models.Principal, meta model
 	if err != nil {
 		return d, nil, err
 	}
+	return d, policy, s.permit(ctx, p, meta, slug, op, policy)
+}
+
+// permit checks policy for p doing op on slug's devices, and audits a
+// refusal.
+func (s *Service) permit(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, op models.Operation, policy models.DevicePolicy) error {
 	if !policy.Permits(p, slug, op) {
 		e := models.NewEvent(models.EvAccessDenied, p, meta).With("operation", string(op), "permission", "devices."+string(op))
 		e.Outcome, e.Department, e.Target = models.OutcomeDenied, slug, "devices:"+slug
 		if aerr := s.db.AuditAlone(ctx, e); aerr != nil {
 			s.log.Error("audit", "code", e.Code, "err", aerr)
 		}
-		return d, nil, models.Errorf(models.ErrForbidden, "The device policy of %s does not let you %s devices.", slug, op)
+		return models.Errorf(models.ErrForbidden, "The device policy of %s does not let you %s devices.", slug, op)
 	}
-	return d, policy, nil
+	return nil
 }
 
 // open readies the credential's shared session for dept, logging in
@@ -107,6 +113,18 @@ func (s *Service) open(ctx context.Context, p *models.Principal, meta models.Req
 	if err != nil {
 		return nil, err
 	}
+	return s.openWith(ctx, p, meta, d, &row)
+}
+
+// openWith is open with the credential already read (nil: none yet).
+func (s *Service) openWith(ctx context.Context, p *models.Principal, meta models.RequestMeta, d models.Department, cred *store.CredentialRow) (*session, error) {
+	if d.AccountName == "" {
+		return nil, models.Errorf(models.ErrConflict, "Department %s has no ThingSpace account name yet: an admin sets it on the department's settings.", d.Slug)
+	}
+	if cred == nil {
+		return nil, models.Errorf(models.ErrConflict, "Department %s has no UWS credential yet.", d.Slug)
+	}
+	row := *cred
 	switch st := row.CredState(); st {
 	case models.StateQuarantined:
 		return nil, models.Errorf(models.ErrConflict, "The credential of %s is quarantined, so the portal will not use it: %s", d.Slug, models.QuarantineAdvice(row.Username))

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
@@ -75,36 +76,70 @@ func ParseQuery(q, state string, after int64) (Query, error) {
 }
 
 // List returns one page of the department's devices, read through its
-// credential, as p may see them. Listing is audited (device.list).
+// credential, as p may see them. Listing is audited (device.list): List
+// returns once the event is durable.
 func (s *Service) List(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, q Query) (Page, error) {
-	q, err := ParseQuery(q.Q, q.State, q.After)
+	page, audited, err := s.ListPage(ctx, p, meta, slug, q)
+	if err == nil {
+		err = audited()
+	}
 	if err != nil {
 		return Page{}, err
 	}
-	d, policy, err := s.authorize(ctx, p, meta, slug, models.OpList)
+	return page, nil
+}
+
+// ListPage is List for a page that is prepared while the device.list
+// event commits (in the audit's group commit): audited waits until the
+// event is durable, and the page must not be answered unless it returns
+// nil. A failed list is audited before ListPage returns.
+func (s *Service) ListPage(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, q Query) (page Page, audited func() error, err error) {
+	q, err = ParseQuery(q.Q, q.State, q.After)
 	if err != nil {
-		return Page{}, err
+		return Page{}, nil, err
 	}
-	ss, err := s.open(ctx, p, meta, d)
+	if p.Anonymous() {
+		return Page{}, nil, models.ErrUnauthorized
+	}
+	// The department, its policy, its credential and the shared session
+	// in one round trip.
+	way, err := s.db.DeviceDepartment(ctx, slug)
 	if err != nil {
-		return Page{}, err
+		return Page{}, nil, err
 	}
-	page := Page{Department: d}
-	devs, next, listed, err := s.fetch(ctx, ss, q)
+	d, policy := way.Department, way.Policy
+	if err := s.permit(ctx, p, meta, slug, models.OpList, policy); err != nil {
+		return Page{}, nil, err
+	}
+	// open's look at the shared session and the list call's first look
+	// each use the session as read just now (once each). A miss looks
+	// again in the database under the login lock, and so does a token
+	// ThingSpace says expired, so neither ever costs a login: a session
+	// open logs in for is found by the call's second look.
+	withRead := func(ctx context.Context) context.Context {
+		if way.Credential == nil {
+			return ctx
+		}
+		return upstream.WithSessionRead(ctx, way.Credential.Username, way.Session)
+	}
+	ss, err := s.openWith(withRead(ctx), p, meta, d, way.Credential)
+	if err != nil {
+		return Page{}, nil, err
+	}
+	devs, next, listed, err := s.fetch(withRead(ctx), ss, q)
 	e := s.event(ss, models.OpList).With("q", q.Q, "state", q.State, "count", len(devs))
 	if err != nil {
 		e.Outcome = models.OutcomeFailure
 		e.With("upstream_code", upstream.Code(err))
+		if aerr := s.db.AuditAlone(ctx, e); aerr != nil {
+			return Page{}, nil, aerr
+		}
+		return Page{}, nil, upstreamError("List the devices", err)
 	}
-	if aerr := s.db.AuditAlone(ctx, e); aerr != nil {
-		return Page{}, aerr
-	}
-	if err != nil {
-		return Page{}, upstreamError("List the devices", err)
-	}
-	page.Devices, page.Next, page.Listed = devs, next, listed
-	page.Operations = policy.DeviceOperations(p, slug)
-	return page, nil
+	done := make(chan error, 1)
+	go func() { done <- s.db.AuditAlone(ctx, e) }()
+	audited = sync.OnceValue(func() error { return <-done })
+	return Page{Department: d, Devices: devs, Next: next, Listed: listed, Operations: policy.DeviceOperations(p, slug)}, audited, nil
 }
 
 // fetch reads one page upstream (or the one device searched for, or the

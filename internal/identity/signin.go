@@ -118,6 +118,25 @@ func (s *Service) Principal(ctx context.Context, userID int64) (*models.Principa
 	return principalOf(u), nil
 }
 
+// OpenSession reads the session token names and, in the same round trip,
+// the person behind user uid (whom the session named when this instance
+// last saw it: a hint the caller checks against the session it loads).
+// The context it returns carries the session for the session manager's
+// Load. The principal is nil if uid is 0 or names nobody; a disabled user
+// gives ErrUserDisabled, with the context.
+func (s *Service) OpenSession(ctx context.Context, token string, uid int64) (context.Context, *models.Principal, error) {
+	ctx, u, found, err := s.db.SessionAndUser(ctx, token, uid)
+	switch {
+	case err != nil:
+		return ctx, nil, err
+	case !found && uid == 0:
+		return ctx, nil, nil
+	case !found || u.Disabled:
+		return ctx, nil, ErrUserDisabled
+	}
+	return ctx, principalOf(u), nil
+}
+
 func principalOf(u models.User) *models.Principal {
 	return &models.Principal{UserID: u.ID, Actor: fmt.Sprint(u.ID), Name: displayName(u), Local: u.Issuer == models.IssuerLocal, Grants: u.Grants}
 }

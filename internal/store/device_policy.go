@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uwsportal/uwsportal/models"
@@ -75,4 +76,74 @@ func (db *DB) DepartmentPolicy(ctx context.Context, slug string) (models.Departm
 		ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.CreatedAt,
 		ApproveReveal: r.ApproveReveal, ApproveDeactivate: r.ApproveDeactivate, ApproveRotate: r.ApproveRotate}
 	return rec.model(), policy, nil
+}
+
+// deviceDepartmentQuery is DepartmentPolicy and Credential in one round
+// trip: the department, its device policy folded into "role:operation"
+// pairs, its credential (NULL columns without one) and its account's
+// shared session (NULL without one).
+const deviceDepartmentQuery = `SELECT c.*, d.id AS dept_id, d.slug, d.name AS department_name, d.protocol, d.max_age_days,
+       d.schedule_enabled, d.reveal_allowed, d.approve_reveal, d.approve_rotate, d.approve_deactivate, d.account_name,
+       d.created_at AS dept_created_at,
+       COALESCE(a.consecutive_failures, 0) AS consecutive_failures,
+       COALESCE(a.failures_since_success, 0) AS failures_since_success,
+       (SELECT string_agg(p.role || ':' || p.operation, ',' ORDER BY p.role, p.operation)
+          FROM device_policies p WHERE p.department_id = d.id) AS policy,
+       s.username AS session_username, s.ciphertext AS session_ciphertext, s.key_id AS session_key_id,
+       s.updated_at AS session_updated_at
+  FROM departments d LEFT JOIN credentials c ON c.department_id = d.id
+  LEFT JOIN upstream_accounts a ON a.username = lower(c.username)
+  LEFT JOIN upstream_sessions s ON s.username = lower(c.username)
+ WHERE d.slug = ?`
+
+// DeviceWay is what a device operation needs before it goes upstream.
+type DeviceWay struct {
+	Department models.Department
+	Policy     models.DevicePolicy
+	Credential *CredentialRow // nil: none yet
+	// Session is the account's shared session as read (Username "": none).
+	Session SealedSession
+}
+
+// DeviceDepartment reads department slug, its device policy, its
+// credential and its account's shared session in one round trip.
+func (db *DB) DeviceDepartment(ctx context.Context, slug string) (DeviceWay, error) {
+	var rows []struct {
+		CredentialRow
+		DeptID            int64
+		AccountName       string
+		ApproveDeactivate bool
+		DeptCreatedAt     time.Time
+		Policy            *string
+		SessionUsername   *string
+		SessionCiphertext []byte
+		SessionKeyID      *string
+		SessionUpdatedAt  *time.Time
+	}
+	if err := db.q(ctx, nil).Raw(deviceDepartmentQuery, slug).Scan(&rows).Error; err != nil {
+		return DeviceWay{}, fmt.Errorf("read department %s: %w", models.ClipMark(slug, 64), err)
+	}
+	if len(rows) == 0 {
+		return DeviceWay{}, models.Errorf(models.ErrNotFound, "No department named %q.", models.ClipMark(slug, 64))
+	}
+	r := rows[0]
+	rec := departmentRecord{ID: r.DeptID, Slug: r.Slug, Name: r.DepartmentName, Protocol: r.Protocol, MaxAgeDays: r.MaxAgeDays,
+		ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.DeptCreatedAt,
+		ApproveReveal: r.ApproveReveal, ApproveDeactivate: r.ApproveDeactivate, ApproveRotate: r.ApproveRotate}
+	policy := models.DevicePolicy{}
+	if r.Policy != nil {
+		for _, pair := range strings.Split(*r.Policy, ",") {
+			if role, op, ok := strings.Cut(pair, ":"); ok {
+				policy[models.Role(role)] = append(policy[models.Role(role)], models.Operation(op))
+			}
+		}
+	}
+	way := DeviceWay{Department: rec.model(), Policy: policy}
+	if r.ID != 0 {
+		way.Credential = &r.CredentialRow
+	}
+	if r.SessionUsername != nil && r.SessionKeyID != nil && r.SessionUpdatedAt != nil {
+		way.Session = SealedSession{Username: *r.SessionUsername, Ciphertext: r.SessionCiphertext, KeyID: *r.SessionKeyID, UpdatedAt: *r.SessionUpdatedAt}
+	}
+	return way, nil
 }

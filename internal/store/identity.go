@@ -77,13 +77,15 @@ func (db *DB) replaceGrants(ctx context.Context, tx *Tx, userID int64, grants []
 	return db.q(ctx, tx).Create(&recs).Error
 }
 
-// principalQuery loads a user and their grants in one round trip: it runs
-// on every signed-in request.
-const principalQuery = `SELECT u.id, u.issuer, u.name, u.email, u.disabled,
-       coalesce(array_agg(g.role) FILTER (WHERE g.role IS NOT NULL), '{}'),
-       coalesce(array_agg(g.department) FILTER (WHERE g.role IS NOT NULL), '{}')
-  FROM users u LEFT JOIN user_grants g ON g.user_id = u.id
- WHERE u.id = $1 GROUP BY u.id`
+// principalSelect reads a user and their grants (a WHERE and GROUP BY
+// u.id follow).
+const principalSelect = `SELECT u.id, u.issuer, u.name, u.email, u.disabled,
+       coalesce(array_agg(g.role) FILTER (WHERE g.role IS NOT NULL), '{}') AS roles,
+       coalesce(array_agg(g.department) FILTER (WHERE g.role IS NOT NULL), '{}') AS depts
+  FROM users u LEFT JOIN user_grants g ON g.user_id = u.id`
+
+// principalQuery loads a user and their grants in one round trip.
+const principalQuery = principalSelect + ` WHERE u.id = $1 GROUP BY u.id`
 
 // SessionUser returns what a signed-in request needs of a user (no
 // groups), or an ErrNotFound error.

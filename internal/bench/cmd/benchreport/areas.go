@@ -115,7 +115,7 @@ func webArea() area {
 	return area{
 		title: "Web: the dashboard through the whole stack",
 		intro: "The dashboard is `GET /` for a signed-in admin with 5 departments and credentials, served in process with no sockets. " +
-			"The request passes request ID, access log, recover, security headers, the session from Postgres, the principal, CSRF and authorisation. " +
+			"The request passes request ID, access log, recover, security headers, the session and the principal from Postgres (one round trip), CSRF and authorisation. " +
 			"The floor is a bare Echo router whose one handler writes the same page from memory. " +
 			"So the ratio is the whole cost of the portal's middleware, database reads and template.",
 		rows: []row{
@@ -167,11 +167,14 @@ func rotationArea() area {
 func devicesArea() area {
 	return area{
 		title: "Devices (against the simulator on loopback)",
-		intro: "A page of 100 devices through the whole portal, paired with the same list call made directly with the client.",
+		intro: "A page of 100 devices through the whole portal, paired with the same list call made directly with the client. " +
+			"The portal's added time is each pair's difference (the page less the list call), at p95: " +
+			"the session with its person, the department with its policy and credential, the shared session, the durable audit of the list, rendering.",
 		rows: []row{
+			{label: "Devices page, portal's added time p95", value: ref{pkgWeb, "BenchmarkDevicesPage", "added-p95-ms"},
+				target: "≤ 2 ms", met: func(v, _ float64) bool { return v <= 2 }},
 			{label: "Devices page, p95", value: ref{pkgWeb, "BenchmarkDevicesPage", "portal-p95-ms"},
-				floor: &ref{pkgWeb, "BenchmarkDevicesPage", "direct-p95-ms"}, floorNote: "the list call alone",
-				target: "≤ 1.3× direct", met: func(_, r float64) bool { return r <= 1.3 }},
+				floor: &ref{pkgWeb, "BenchmarkDevicesPage", "direct-p95-ms"}, floorNote: "the list call alone"},
 			{label: "Upstream logins per 1,000 operations, two instances, one session expiry", value: ref{pkgDevices, "BenchmarkLoginsPer1000Operations", "logins/1000ops"},
 				target: "≤ 2 (one per session)", met: func(v, _ float64) bool { return v <= 2 }},
 		},
