@@ -370,3 +370,11 @@ func TestRequestInFlightReloginsWithTheRotatedPassword(t *testing.T) {
 		t.Fatalf("credential %s with %d failures", row.State, row.ConsecutiveFailures)
 	}
 }
+
+// StateName runs for every row of every devices page: naming a state the
+// way ThingSpace spells it must not allocate.
+func TestStateNameAllocatesNothing(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { _ = devices.StateName("deactive") }); n != 0 {
+		t.Fatalf("devices.StateName allocates %v times per call", n)
+	}
+}

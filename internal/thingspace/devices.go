@@ -60,10 +60,17 @@ const (
 // SameState reports whether two spellings name the same device state,
 // ignoring case, hyphens and the verb forms ("Pre-active" = "preactive",
 // "Activate" = "active", "suspended" = "suspend").
-func SameState(a, b string) bool { return canonState(a) == canonState(b) && canonState(a) != "" }
+func SameState(a, b string) bool {
+	ca := canonState(a)
+	return ca != "" && ca == canonState(b)
+}
+
+// stateSeparators are dropped from a state's spelling; built once, as a
+// Replacer builds its tables on first use.
+var stateSeparators = strings.NewReplacer("-", "", "_", "", " ", "")
 
 func canonState(s string) string {
-	s = strings.ToLower(strings.NewReplacer("-", "", "_", "", " ", "").Replace(s))
+	s = strings.ToLower(stateSeparators.Replace(s))
 	switch s {
 	case "activate", "activated":
 		return "active"
