@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,6 +29,27 @@ INSERT INTO audit_events (id, occurred_at, code, actor, actor_name, actor_roles,
 SELECT seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, prev_hash, hash FROM head
 RETURNING id`
 
+// appendAuditAfter is appendAudit for an appender that assumes the head
+// rather than reading it under its lock: $15 is the hash it assumes. The
+// head's trigger refuses the update, and so the whole transaction, unless
+// $1 follows the head's seq and $15 is its hash (isHeadMoved).
+const appendAuditAfter = `
+WITH head AS (
+    UPDATE audit_head SET seq = $1, prev_hash = $15, hash = $2
+     RETURNING seq, prev_hash, hash
+)
+INSERT INTO audit_events (id, occurred_at, code, actor, actor_name, actor_roles, department, target,
+                          outcome, source_ip, user_agent, request_id, detail, prev_hash, hash)
+SELECT seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, prev_hash, hash FROM head
+RETURNING id`
+
+// isHeadMoved reports whether err is the head's trigger refusing an
+// append that assumed a head another writer has moved since.
+func isHeadMoved(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42501" && strings.Contains(pe.Message, "audit head may only advance")
+}
+
 // scanner is a row of database/sql or of pgx.
 type scanner interface{ Scan(dest ...any) error }
 
@@ -38,6 +60,7 @@ type queryRow func(ctx context.Context, sql string, args ...any) scanner
 // If e deserves a notification, it goes to the outbox in the same
 // transaction.
 func (db *DB) appendEvent(ctx context.Context, q queryRow, exec execer, e *models.AuditEvent, known []string) error {
+	db.batch.moved.Add(1) // the group commit's loop no longer knows the head
 	prepareEvent(db, e, known)
 	var seq int64
 	var prev []byte

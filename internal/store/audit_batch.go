@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,6 +31,18 @@ type auditRequest struct {
 type auditBatcher struct {
 	once sync.Once
 	reqs chan auditRequest
+	// head is the chain's head as this loop last wrote it; only the loop
+	// reads or writes it. It is assumed only while moved, which every
+	// append of this process outside the loop advances, is still at: a
+	// head another instance moved costs a refused round trip, one this
+	// process moved costs none.
+	head struct {
+		known bool
+		at    uint64
+		seq   int64
+		hash  []byte
+	}
+	moved atomic.Uint64
 }
 
 // AuditAlone appends e durably in a transaction of its own (shared with
@@ -91,21 +105,42 @@ func (db *DB) appendBatch(batch []auditRequest) {
 	}
 }
 
-// appendMany links a batch of events to the chain in one transaction of
-// two round trips on one connection: BEGIN with the head's lock and read,
-// then (models.ChainHash having computed every hash in between) every
-// event's append, its notification if any, and COMMIT, pipelined.
+// appendMany links a batch of events to the chain in one transaction on
+// one connection. When this loop wrote the head last, it assumes that head
+// and sends everything in one round trip: BEGIN, every event's append
+// (appendAuditAfter, which the head's trigger refuses unless the head is
+// the one assumed), its notification if any, and COMMIT. Otherwise, or
+// when another writer moved the head, it takes two: BEGIN with the head's
+// lock and read, then the rest.
 func (db *DB) appendMany(ctx context.Context, reqs []auditRequest) error {
 	conn, err := db.Pool.Acquire(ctx)
 	if err != nil {
 		return db.appendFailed(reqs[0].event, err)
 	}
 	defer conn.Release()
+	h, at := &db.batch.head, db.batch.moved.Load()
+	if h.known && h.at == at {
+		h.known = false
+		err := db.appendAt(ctx, conn, reqs, h.seq, h.hash, true, at)
+		if !isHeadMoved(err) {
+			return err
+		}
+	}
 	seq, prev, err := beginAtHead(ctx, conn)
 	if err != nil {
 		return db.abort(ctx, conn, reqs[0].event, err)
 	}
+	return db.appendAt(ctx, conn, reqs, seq, prev, false, at)
+}
+
+// appendAt appends reqs after the head (seq, prev) and commits, pipelined
+// in one round trip. begin says the transaction starts here, on a head
+// assumed rather than locked and read; at is moved as read before.
+func (db *DB) appendAt(ctx context.Context, conn *pgxpool.Conn, reqs []auditRequest, seq int64, prev []byte, begin bool, at uint64) error {
 	b := &pgx.Batch{}
+	if begin {
+		b.Queue("BEGIN")
+	}
 	notified := make([]bool, len(reqs))
 	for i, r := range reqs {
 		e := r.event
@@ -113,12 +148,22 @@ func (db *DB) appendMany(ctx context.Context, reqs []auditRequest) error {
 		id := seq + int64(i) + 1
 		hash := models.ChainHash(prev, id, e.Canonical())
 		e.ID, e.PrevHash, e.Hash = id, prev, hash
-		b.Queue(appendAudit, appendArgs(e)...)
+		if begin {
+			b.Queue(appendAuditAfter, append(appendArgs(e), prev)...)
+		} else {
+			b.Queue(appendAudit, appendArgs(e)...)
+		}
 		notified[i] = queueOutbox(b, e)
 		prev = hash
 	}
 	b.Queue("COMMIT")
 	res := conn.SendBatch(ctx, b)
+	if begin {
+		if _, err := res.Exec(); err != nil {
+			_ = res.Close()
+			return db.abort(ctx, conn, reqs[0].event, err)
+		}
+	}
 	for i, r := range reqs {
 		var id int64
 		err := res.QueryRow().Scan(&id)
@@ -137,6 +182,8 @@ func (db *DB) appendMany(ctx context.Context, reqs []auditRequest) error {
 	if err := res.Close(); err != nil {
 		return db.abort(ctx, conn, reqs[0].event, err)
 	}
+	h := &db.batch.head
+	h.known, h.at, h.seq, h.hash = true, at, seq+int64(len(reqs)), prev
 	for range reqs {
 		db.auditWritten()
 	}
@@ -160,11 +207,17 @@ func beginAtHead(ctx context.Context, conn *pgxpool.Conn) (seq int64, prev []byt
 }
 
 // abort rolls back whatever conn's transaction holds (nothing committed)
-// and reports the append as failed. A connection that cannot roll back is
-// closed rather than returned to the pool mid-transaction.
+// and reports the append as failed, unless only the head it assumed had
+// moved (appendMany then appends on the head it reads). A connection that
+// cannot roll back is closed rather than returned to the pool
+// mid-transaction.
 func (db *DB) abort(ctx context.Context, conn *pgxpool.Conn, e *models.AuditEvent, err error) error {
 	if _, rerr := conn.Exec(ctx, "ROLLBACK"); rerr != nil {
 		_ = conn.Conn().Close(ctx)
+		return db.appendFailed(e, errors.Join(err, rerr))
+	}
+	if isHeadMoved(err) {
+		return err
 	}
 	return db.appendFailed(e, err)
 }
