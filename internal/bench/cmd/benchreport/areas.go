@@ -173,6 +173,7 @@ func devicesArea() area {
 		rows: []row{
 			{label: "Devices page, portal's added time p95", value: ref{pkgWeb, "BenchmarkDevicesPage", "added-p95-ms"},
 				target: "≤ 2 ms", met: func(v, _ float64) bool { return v <= 2 }},
+			{label: "Devices page, portal's added time p50", value: ref{pkgWeb, "BenchmarkDevicesPage", "added-p50-ms"}},
 			{label: "Devices page, p95", value: ref{pkgWeb, "BenchmarkDevicesPage", "portal-p95-ms"},
 				floor: &ref{pkgWeb, "BenchmarkDevicesPage", "direct-p95-ms"}, floorNote: "the list call alone"},
 			{label: "Upstream logins per 1,000 operations, two instances, one session expiry", value: ref{pkgDevices, "BenchmarkLoginsPer1000Operations", "logins/1000ops"},
@@ -192,6 +193,7 @@ func gatewayArea() area {
 				floor: &ref{pkgGateway, "BenchmarkGatewayAddedLatency", "direct-p95-ms"}, floorNote: "the direct call"},
 			{label: "Gateway's added latency per call, p95 (one caller)", value: ref{pkgGateway, "BenchmarkGatewayAddedLatency", "added-p95-ms"},
 				target: "≤ 1 ms", met: func(v, _ float64) bool { return v <= 1 }},
+			{label: "Gateway's added latency per call, p50 (one caller)", value: ref{pkgGateway, "BenchmarkGatewayAddedLatency", "added-p50-ms"}},
 			{label: "100 concurrent callers for 30 s: errors", value: ref{pkgGateway, "BenchmarkGatewayConcurrent", "errors"},
 				target: "0", met: func(v, _ float64) bool { return v == 0 }},
 			{label: "100 concurrent callers: gateway call, p95", value: ref{pkgGateway, "BenchmarkGatewayConcurrent", "gateway-p95-ms"},
