@@ -15,6 +15,12 @@ import (
 
 // devicesList is a department's devices, read through its credential.
 func (s *Server) devicesList(c echo.Context) error {
+	return s.devicesPage(c, http.StatusOK, nil)
+}
+
+// devicesPage is the devices page, amended (a mistake to show) before it
+// is rendered with status.
+func (s *Server) devicesPage(c echo.Context, status int, amend func(*templates.DevicesView)) error {
 	slug := c.Param("slug")
 	at, err := parsePlace(c)
 	if err != nil {
@@ -47,7 +53,10 @@ func (s *Server) devicesList(c echo.Context) error {
 	if err := s.recentRequests(c, &v, &pg); err != nil {
 		return errors.Join(err, audited())
 	}
-	return renderWhen(c, http.StatusOK, templates.Devices(pg, v), audited)
+	if amend != nil {
+		amend(&v)
+	}
+	return renderWhen(c, status, templates.Devices(pg, v), audited)
 }
 
 // devicesRefused shows the devices page with why the list could not be
@@ -90,6 +99,15 @@ func selectHref(c echo.Context, all bool) string {
 	return devicesHref(c.Param("slug"), q)
 }
 
+// picked are the boxes ticked on the devices page, to tick them again.
+func picked(c echo.Context) map[string]bool {
+	out := map[string]bool{}
+	for _, k := range c.QueryParams()["id"] {
+		out[k] = true
+	}
+	return out
+}
+
 // deviceIDs reads the devices of a request: checked boxes ("kind:id") and
 // a pasted list.
 func deviceIDs(c echo.Context) ([]models.DeviceID, error) {
@@ -116,6 +134,11 @@ func (s *Server) deviceConfirm(op models.Operation) echo.HandlerFunc {
 			return err
 		}
 		ids, err := deviceIDs(c)
+		if errs, ok := formProblem(err, "ids"); ok {
+			return s.devicesPage(c, formStatus, func(v *templates.DevicesView) {
+				v.Errors, v.Pasted, v.Picked = errs, models.Clip(c.QueryParam("ids"), 6000), picked(c)
+			})
+		}
 		if err != nil {
 			return err
 		}

@@ -109,3 +109,21 @@ func TestDeviceConfirmationNamesDevices(t *testing.T) {
 		t.Fatalf("confirmation: %d %.1500s", res.StatusCode, body)
 	}
 }
+
+// An action asked for with no device ticked, or with a pasted list that
+// does not read, shows the devices page again with the message beside the
+// list, what was pasted and ticked kept (422), never a bare error page.
+func TestDeviceActionMistakesKeepTheDevicesPage(t *testing.T) {
+	t.Parallel()
+	ts, _, lead := devicesServer(t)
+	res, body := do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/devices/suspend?ids=", nil)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="error-ids"`) ||
+		!strings.Contains(body, "Give at least one device.") || !strings.Contains(body, `id="devices"`) {
+		t.Fatalf("nothing ticked: %d %.2000s", res.StatusCode, body)
+	}
+	res, body = do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/devices/suspend?id=mdn:4158883049&ids=4155550100%0Anot-a-device", nil)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="error-ids"`) ||
+		!strings.Contains(body, "4155550100\nnot-a-device</textarea>") || !strings.Contains(body, `value="mdn:4158883049" id="pick-mdn:4158883049" aria-label="select mdn:4158883049" checked`) {
+		t.Fatalf("a paste that does not read: %d %.3000s", res.StatusCode, body)
+	}
+}
