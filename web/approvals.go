@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/gob"
 	"errors"
 	"net/http"
 	"net/url"
@@ -112,8 +113,11 @@ func (s *Server) approvalRequest(action models.ApprovalAction) echo.HandlerFunc 
 			ask.Devices = ids
 		}
 		a, err := s.approvals.Request(c.Request().Context(), principal(c), meta(c), ask)
-		if f, ok := formError(err); ok {
-			s.flash(c, f.Kind, f.Message)
+		if errs, ok := formProblem(err, "reason"); ok {
+			// Back to the action's page, where the request form shows the
+			// mistake beside the reason, as typed (once).
+			s.sessions.Put(c.Request().Context(), keyApprovalAsk,
+				approvalAsk{Action: string(action), Reason: models.Clip(ask.Reason, 500), Errors: errs})
 			return c.Redirect(http.StatusSeeOther, actionHref(slug, action, ask.Devices))
 		}
 		if err != nil {
@@ -123,6 +127,17 @@ func (s *Server) approvalRequest(action models.ApprovalAction) echo.HandlerFunc 
 		return c.Redirect(http.StatusSeeOther, "/approvals/"+strconv.FormatInt(a.ID, 10))
 	}
 }
+
+// keyApprovalAsk holds, for one page view, a request for approval that
+// was refused for a mistake: what was typed and why.
+const keyApprovalAsk = "approval-ask"
+
+type approvalAsk struct {
+	Action, Reason string
+	Errors         templates.FieldErrors
+}
+
+func init() { gob.Register(approvalAsk{}) }
 
 func approvalParam(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -179,6 +194,9 @@ func (s *Server) gate(c echo.Context, d models.Department, action models.Approva
 	g := templates.ApprovalGate{Required: d.Approvals.Requires(action), RequestURL: "/departments/" + d.Slug + "/" + string(action) + "/request"}
 	if !g.Required {
 		return g, nil
+	}
+	if ask, ok := s.sessions.Pop(c.Request().Context(), keyApprovalAsk).(approvalAsk); ok && ask.Action == string(action) {
+		g.Reason, g.Errors = ask.Reason, ask.Errors
 	}
 	if action == models.ApproveDeactivate {
 		g.RequestURL = "/departments/" + d.Slug + "/devices/deactivate/request"

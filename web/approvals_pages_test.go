@@ -56,3 +56,36 @@ func TestApprovalsMenuCountAndHistory(t *testing.T) {
 		t.Fatalf("the history does not show the decision, or the count stayed: %.3000s", list)
 	}
 }
+
+// A request for approval without a usable reason comes back to the
+// action's page with the message beside the reason and what was typed
+// kept; nothing is requested.
+func TestApprovalRequestMistakeKeepsTheReason(t *testing.T) {
+	t.Parallel()
+	ts, _ := newTSimServer(t)
+	admin := ts.client(t, models.Grant{Role: models.RoleAdmin})
+	lead := ts.client(t, models.Grant{Role: models.RoleLead, Department: "fleet"})
+	if res, body := ts.post(t, admin, "/departments/fleet/credential", url.Values{"username": {fleetUser}, "password": {fleetPassword}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("credential: %d %.300s", res.StatusCode, body)
+	}
+	if res, _ := ts.post(t, admin, "/departments/fleet/settings", url.Values{"name": {"Fleet"}, "protocol": {"rest"},
+		"reveal_allowed": {"on"}, "approve_reveal": {"on"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("settings: %d", res.StatusCode)
+	}
+	typed := strings.Repeat("why ", 200)
+	res, _ := ts.post(t, lead, "/departments/fleet/reveal/request", url.Values{"reason": {typed}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/departments/fleet/reveal" {
+		t.Fatalf("request: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	_, page := do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/reveal", nil)
+	if !strings.Contains(page, `id="error-reason"`) || !strings.Contains(page, `aria-invalid="true"`) ||
+		!strings.Contains(page, ">"+typed[:500]+"</textarea>") {
+		t.Fatalf("the reveal page does not show the reason's mistake with what was typed: %.3000s", page)
+	}
+	if _, again := do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/reveal", nil); strings.Contains(again, `id="error-reason"`) {
+		t.Fatal("the mistake is shown again on the next visit")
+	}
+	if strings.Contains(strings.Join(ts.events(t), " "), string(models.EvApprovalRequested)) {
+		t.Fatal("a request was made")
+	}
+}
