@@ -125,7 +125,10 @@ func TestForgedCheckpointIsFound(t *testing.T) {
 		"wrong hash":    forge(15, "repeat('ab', 32)"),
 		"not a number":  forge("'x'", hashOf15),
 		"hash not hex":  forge(15, "'zz'"),
-		"missing event": forge(0, hashOf15),
+		"negative":      forge(-3, hashOf15),
+		// Through the genesis: the walk starts at the beginning, and finds
+		// the first edit there.
+		"genesis": forge(0, hashOf15),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -137,7 +140,11 @@ func TestForgedCheckpointIsFound(t *testing.T) {
 			seed(t, db, 6) // 12..17
 			tamper(t, db, "UPDATE audit_events SET actor = 'mallory' WHERE id = 13")
 			tamper(t, db, sql)
-			if res := incremental(t, svc); res.OK || res.FirstBad != 16 {
+			want := int64(16)
+			if name == "genesis" {
+				want = 13
+			}
+			if res := incremental(t, svc); res.OK || res.FirstBad != want {
 				t.Fatalf("forged checkpoint not found: %+v", res)
 			}
 		})
@@ -202,5 +209,23 @@ func TestWatchWalksTheWholeChainWeekly(t *testing.T) {
 	now = now.Add(auditlog.WatchFullEvery)
 	if e := last(true, models.OutcomeFailure); fmt.Sprint(e.Detail["first_bad"]) != "2" {
 		t.Fatalf("%+v", e)
+	}
+}
+
+// A verification of an empty trail records a checkpoint through event 0
+// (the genesis): the next walks start at the beginning, never call it
+// forged.
+func TestCheckpointOfAnEmptyTrailStartsTheNextWalkAtTheBeginning(t *testing.T) {
+	t.Parallel()
+	svc, db := newService(t)
+	if res := incremental(t, svc); !res.OK || res.Events != 0 {
+		t.Fatalf("empty trail: %+v", res)
+	}
+	seed(t, db, 3)
+	if res := incremental(t, svc); !res.OK || !res.Full || res.Events != 4 {
+		t.Fatalf("after the empty trail's checkpoint: %+v", res)
+	}
+	if res := incremental(t, svc); !res.OK || res.Full {
+		t.Fatalf("the next walk does not start at the new checkpoint: %+v", res)
 	}
 }

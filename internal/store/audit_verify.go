@@ -100,13 +100,15 @@ func latestCheckpoint(ctx context.Context, tx pgx.Tx) (Checkpoint, error) {
 	if err != nil {
 		return cp, fmt.Errorf("read audit checkpoint: %w", err)
 	}
-	// A malformed checkpoint keeps Through 0 or a wrong hash: the checks
-	// in verifyIn report it as a bad checkpoint.
-	cp.Through, _ = strconv.ParseInt(through, 10, 64)
-	cp.Hash, _ = hex.DecodeString(hash)
-	if cp.Through <= 0 {
-		cp.Through = -1
+	// A malformed checkpoint gets Through -1 or a wrong hash: the checks
+	// in verifyIn report it as a bad checkpoint. One through event 0 (a
+	// verification of the empty trail) starts the walk at the beginning.
+	n, err := strconv.ParseInt(through, 10, 64)
+	if err != nil || n < 0 {
+		n = -1
 	}
+	cp.Through = n
+	cp.Hash, _ = hex.DecodeString(hash)
 	return cp, nil
 }
 
