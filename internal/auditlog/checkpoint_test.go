@@ -119,13 +119,13 @@ func TestForgedCheckpointIsFound(t *testing.T) {
 	}
 	hashOf15 := "encode((SELECT hash FROM audit_events WHERE id = 15), 'hex')"
 	for name, sql := range map[string]string{
-		"edited":        forge(15, hashOf15),
-		"names itself":  forge(16, "encode(hash, 'hex')"),
-		"names later":   forge(40, hashOf15),
-		"wrong hash":    forge(15, "repeat('ab', 32)"),
-		"not a number":  forge("'x'", hashOf15),
-		"hash not hex":  forge(15, "'zz'"),
-		"negative":      forge(-3, hashOf15),
+		"edited":       forge(15, hashOf15),
+		"names itself": forge(16, "encode(hash, 'hex')"),
+		"names later":  forge(40, hashOf15),
+		"wrong hash":   forge(15, "repeat('ab', 32)"),
+		"not a number": forge("'x'", hashOf15),
+		"hash not hex": forge(15, "'zz'"),
+		"negative":     forge(-3, hashOf15),
 		// Through the genesis: the walk starts at the beginning, and finds
 		// the first edit there.
 		"genesis": forge(0, hashOf15),
