@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/sha256"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -178,29 +179,32 @@ func (s *Server) principalFor(c echo.Context, uid int64) (*models.Principal, err
 // sessionUsers remembers, per session token, the user the session named,
 // so the next request reads the session and its person in one round trip.
 // It is only a hint: the session is read afresh on every request and the
-// person is used only if the session still names them. Bounded: when full
-// it starts again empty (the next request of each session pays one more
-// round trip).
+// person is used only if the session still names them. Tokens are kept as
+// their SHA-256, so the process's memory holds no usable session token.
+// Bounded: when full it starts again empty (the next request of each
+// session pays one more round trip).
 type sessionUsers struct {
 	mu sync.Mutex
-	m  map[string]int64
+	m  map[[sha256.Size]byte]int64
 }
 
 const maxSessionUsers = 10000
 
 func (h *sessionUsers) get(token string) int64 {
+	k := sha256.Sum256([]byte(token))
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.m[token]
+	return h.m[k]
 }
 
 func (h *sessionUsers) put(token string, uid int64) {
+	k := sha256.Sum256([]byte(token))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.m == nil || len(h.m) >= maxSessionUsers {
-		h.m = make(map[string]int64)
+		h.m = make(map[[sha256.Size]byte]int64)
 	}
-	h.m[token] = uid
+	h.m[k] = uid
 }
 
 // startSession signs a person in: a fresh session ID (no fixation), then
