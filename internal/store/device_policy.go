@@ -54,28 +54,41 @@ func (db *DB) DepartmentPolicy(ctx context.Context, slug string) (models.Departm
 		ApproveDeactivate    bool
 		ApproveRotate        bool
 		CreatedAt            time.Time
-		PolicyRole, PolicyOp *string
+		Policy               *string
 	}
 	err := db.q(ctx, nil).Raw(`SELECT d.id, d.slug, d.name, d.protocol, d.max_age_days, d.schedule_enabled, d.reveal_allowed,
-	       d.account_name, d.approve_reveal, d.approve_deactivate, d.approve_rotate, d.created_at, p.role AS policy_role, p.operation AS policy_op
-	  FROM departments d LEFT JOIN device_policies p ON p.department_id = d.id WHERE d.slug = ?`, slug).Scan(&rows).Error
+	       d.account_name, d.approve_reveal, d.approve_deactivate, d.approve_rotate, d.created_at, `+policyColumn+`
+	  FROM departments d WHERE d.slug = ?`, slug).Scan(&rows).Error
 	if err != nil {
 		return models.Department{}, nil, fmt.Errorf("read department %s: %w", models.ClipMark(slug, 64), err)
 	}
 	if len(rows) == 0 {
 		return models.Department{}, nil, models.Errorf(models.ErrNotFound, "No department named %q.", models.ClipMark(slug, 64))
 	}
-	policy := models.DevicePolicy{}
-	for _, r := range rows {
-		if r.PolicyRole != nil && r.PolicyOp != nil {
-			policy[models.Role(*r.PolicyRole)] = append(policy[models.Role(*r.PolicyRole)], models.Operation(*r.PolicyOp))
-		}
-	}
 	r := rows[0]
 	rec := departmentRecord{ID: r.ID, Slug: r.Slug, Name: r.Name, Protocol: r.Protocol, MaxAgeDays: r.MaxAgeDays,
 		ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.CreatedAt,
 		ApproveReveal: r.ApproveReveal, ApproveDeactivate: r.ApproveDeactivate, ApproveRotate: r.ApproveRotate}
-	return rec.model(), policy, nil
+	return rec.model(), policyOf(r.Policy), nil
+}
+
+// policyColumn folds department d's device policy into one column of
+// "role:operation" pairs (policyOf reads it back).
+const policyColumn = `(SELECT string_agg(p.role || ':' || p.operation, ',' ORDER BY p.role, p.operation)
+          FROM device_policies p WHERE p.department_id = d.id) AS policy`
+
+// policyOf reads policyColumn (NULL: an empty policy).
+func policyOf(col *string) models.DevicePolicy {
+	policy := models.DevicePolicy{}
+	if col == nil {
+		return policy
+	}
+	for _, pair := range strings.Split(*col, ",") {
+		if role, op, ok := strings.Cut(pair, ":"); ok {
+			policy[models.Role(role)] = append(policy[models.Role(role)], models.Operation(op))
+		}
+	}
+	return policy
 }
 
 // deviceDepartmentQuery is DepartmentPolicy and Credential in one round
@@ -87,8 +100,7 @@ const deviceDepartmentQuery = `SELECT c.*, d.id AS dept_id, d.slug, d.name AS de
        d.created_at AS dept_created_at,
        COALESCE(a.consecutive_failures, 0) AS consecutive_failures,
        COALESCE(a.failures_since_success, 0) AS failures_since_success,
-       (SELECT string_agg(p.role || ':' || p.operation, ',' ORDER BY p.role, p.operation)
-          FROM device_policies p WHERE p.department_id = d.id) AS policy,
+       ` + policyColumn + `,
        s.username AS session_username, s.ciphertext AS session_ciphertext, s.key_id AS session_key_id,
        s.updated_at AS session_updated_at
   FROM departments d LEFT JOIN credentials c ON c.department_id = d.id
@@ -130,15 +142,7 @@ func (db *DB) DeviceDepartment(ctx context.Context, slug string) (DeviceWay, err
 	rec := departmentRecord{ID: r.DeptID, Slug: r.Slug, Name: r.DepartmentName, Protocol: r.Protocol, MaxAgeDays: r.MaxAgeDays,
 		ScheduleEnabled: r.ScheduleEnabled, RevealAllowed: r.RevealAllowed, AccountName: r.AccountName, CreatedAt: r.DeptCreatedAt,
 		ApproveReveal: r.ApproveReveal, ApproveDeactivate: r.ApproveDeactivate, ApproveRotate: r.ApproveRotate}
-	policy := models.DevicePolicy{}
-	if r.Policy != nil {
-		for _, pair := range strings.Split(*r.Policy, ",") {
-			if role, op, ok := strings.Cut(pair, ":"); ok {
-				policy[models.Role(role)] = append(policy[models.Role(role)], models.Operation(op))
-			}
-		}
-	}
-	way := DeviceWay{Department: rec.model(), Policy: policy}
+	way := DeviceWay{Department: rec.model(), Policy: policyOf(r.Policy)}
 	if r.ID != 0 {
 		way.Credential = &r.CredentialRow
 	}

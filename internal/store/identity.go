@@ -99,10 +99,17 @@ func (db *DB) SessionUser(ctx context.Context, id int64) (models.User, error) {
 	if err != nil {
 		return models.User{}, err
 	}
-	for i := range roles {
-		u.Grants = append(u.Grants, models.Grant{Role: models.Role(roles[i]), Department: depts[i]})
-	}
+	u.Grants = grantsOf(roles, depts)
 	return u, nil
+}
+
+// grantsOf pairs principalSelect's roles and departments into grants.
+func grantsOf(roles, depts []string) []models.Grant {
+	var out []models.Grant
+	for i := range roles {
+		out = append(out, models.Grant{Role: models.Role(roles[i]), Department: depts[i]})
+	}
+	return out
 }
 
 // User returns a user with their grants, or an ErrNotFound error.

@@ -98,9 +98,6 @@ func (db *DB) SessionAndUser(ctx context.Context, token string, uid int64) (cont
 	if id == nil {
 		return ctx, models.User{}, false, nil
 	}
-	u := models.User{ID: *id, Issuer: *issuer, Name: *name, Email: *email, Disabled: *disabled}
-	for i := range roles {
-		u.Grants = append(u.Grants, models.Grant{Role: models.Role(roles[i]), Department: depts[i]})
-	}
+	u := models.User{ID: *id, Issuer: *issuer, Name: *name, Email: *email, Disabled: *disabled, Grants: grantsOf(roles, depts)}
 	return ctx, u, true, nil
 }
