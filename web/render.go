@@ -1,11 +1,10 @@
 package web
 
 import (
-	"bytes"
-
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/uwsportal/uwsportal/internal/bufpool"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/templates"
 )
@@ -13,8 +12,9 @@ import (
 // render writes a component with a status. It renders into a buffer first,
 // so a template error becomes a clean 500 instead of half a page.
 func render(c echo.Context, status int, comp templ.Component) error {
-	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+	buf := bufpool.Get()
+	defer bufpool.Put(buf) // written out before it is given back
+	if err := comp.Render(c.Request().Context(), buf); err != nil {
 		return err
 	}
 	h := c.Response().Header()
@@ -26,8 +26,9 @@ func render(c echo.Context, status int, comp templ.Component) error {
 // returns nil (a list whose audit is committing): the page is rendered
 // meanwhile.
 func renderWhen(c echo.Context, status int, comp templ.Component, ready func() error) error {
-	var buf bytes.Buffer
-	err := comp.Render(c.Request().Context(), &buf)
+	buf := bufpool.Get()
+	defer bufpool.Put(buf)
+	err := comp.Render(c.Request().Context(), buf)
 	if rerr := ready(); rerr != nil {
 		return rerr
 	}
@@ -40,6 +41,12 @@ func renderWhen(c echo.Context, status int, comp templ.Component, ready func() e
 
 // page builds the layout data every page needs.
 func (s *Server) page(c echo.Context, title string) templates.Page {
+	return s.pageWith(c, title, func(p *models.Principal) (bool, int) { return s.approvalsNav(c.Request().Context(), p) })
+}
+
+// pageWith is page with the approvals link's reading given (the devices
+// page reads it while the list is being fetched).
+func (s *Server) pageWith(c echo.Context, title string, approvals func(*models.Principal) (bool, int)) templates.Page {
 	p := templates.Page{
 		Title:   title,
 		CSS:     s.assets.Path("css/app.css"),
@@ -52,7 +59,7 @@ func (s *Server) page(c echo.Context, title string) templates.Page {
 		p.Version = s.version // only for the signed in: it helps nobody else
 		p.User = &templates.UserView{Name: pr.Name, Roles: pr.RoleNames(), BreakGlass: pr.Local}
 		p.Nav = navFor(pr)
-		if show, pending := s.approvalsNav(c, pr); show {
+		if show, pending := approvals(pr); show {
 			p.Nav = append(p.Nav, templates.NavItem{Label: "Approvals", Href: "/approvals", Count: pending})
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/bufpool"
 	"github.com/uwsportal/uwsportal/internal/clock"
 	"github.com/uwsportal/uwsportal/internal/secret"
 )
@@ -214,7 +215,10 @@ func (r *REST) exchange(req *http.Request, op string, out any, secrets []string,
 		return &Error{Class: ClassTransient, Op: op, Err: err, notSent: !sent.Load()}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	buf := bufpool.Get()
+	defer bufpool.Put(buf) // everything below copies what it keeps
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
+	data := buf.Bytes()
 	if err != nil {
 		// A 2xx cut mid-body may still hold a whole answer (a reset's new
 		// password exists nowhere else): decodeAnswer takes only what

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/uwsportal/uwsportal/internal/bufpool"
 	"github.com/uwsportal/uwsportal/internal/secret"
 )
 
@@ -142,7 +143,10 @@ func (s *SOAP) do(ctx context.Context, op, action, session, input string, secret
 		return nil, &Error{Class: ClassTransient, Op: op, Err: err, notSent: !sent.Load()}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	buf := bufpool.Get()
+	defer bufpool.Put(buf) // parseSOAP copies what it keeps
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
+	data := buf.Bytes()
 	if err != nil {
 		e := &Error{Class: ClassTransient, Op: op, Status: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
