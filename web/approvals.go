@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/gob"
 	"errors"
 	"net/http"
@@ -213,15 +214,15 @@ func (s *Server) gate(c echo.Context, d models.Department, action models.Approva
 // approvalsNav reports whether the navigation links /approvals for p
 // (those who decide, and those who have asked), and how many requests of
 // others wait for p's decision.
-func (s *Server) approvalsNav(c echo.Context, p *models.Principal) (bool, int) {
+func (s *Server) approvalsNav(ctx context.Context, p *models.Principal) (bool, int) {
 	if p.Can(models.PermDecideApprovals, "") {
-		n, err := s.approvals.Pending(c.Request().Context(), p)
+		n, err := s.approvals.Pending(ctx, p)
 		if err != nil {
 			s.log.Warn("approvals navigation", "err", err)
 		}
 		return true, n
 	}
-	has, err := s.approvals.HasRequests(c.Request().Context(), p)
+	has, err := s.approvals.HasRequests(ctx, p)
 	if err != nil {
 		s.log.Warn("approvals navigation", "err", err)
 	}

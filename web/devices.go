@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/uwsportal/uwsportal/internal/devices"
+	"github.com/uwsportal/uwsportal/internal/requests"
 	"github.com/uwsportal/uwsportal/models"
 	"github.com/uwsportal/uwsportal/templates"
 )
@@ -27,6 +29,7 @@ func (s *Server) devicesPage(c echo.Context, status int, amend func(*templates.D
 		return err
 	}
 	q := devices.Query{Q: models.Clip(c.QueryParam("q"), 64), State: models.Clip(c.QueryParam("state"), 20), After: at.After}
+	side := s.devicesSideReads(c.Request().Context(), principal(c), slug)
 	// The page is prepared while the list's audit commits; it is answered
 	// only once the audit is durable (audited).
 	page, audited, err := s.devices.ListPage(c.Request().Context(), principal(c), meta(c), slug, q)
@@ -40,23 +43,49 @@ func (s *Server) devicesPage(c echo.Context, status int, amend func(*templates.D
 			v.Actions = append(v.Actions, string(op))
 		}
 	}
+	v.Rows = make([]templates.DeviceRow, 0, len(page.Devices))
 	for _, d := range page.Devices {
 		key := d.Primary()
 		v.Rows = append(v.Rows, templates.DeviceRow{Key: key.Kind + ":" + key.ID, MDN: d.ID("mdn"), ICCID: d.ID("iccid"), IMEI: d.ID("imei"),
 			State: devices.StateName(d.State), StateCode: d.State, Plan: d.ServicePlan, LastActivation: dateOf(d.LastActivation), LastConnection: dateOf(d.LastConnection), Connected: d.Connected,
-			HistoryHref:  "/audit?" + url.Values{"department": {slug}, "q": {key.ID}}.Encode(),
-			RequestsHref: "/departments/" + slug + "/requests?" + url.Values{"device": {key.Kind + ":" + key.ID}}.Encode()})
+			HistoryHref:  "/audit?department=" + url.QueryEscape(slug) + "&q=" + url.QueryEscape(key.ID),
+			RequestsHref: "/departments/" + slug + "/requests?device=" + url.QueryEscape(key.Kind+":"+key.ID)})
 	}
 	pagingView(&v, q, at, page)
 	v.SelectHref = selectHref(c, !v.SelectAll)
-	pg := s.page(c, "Devices of "+page.Department.Name)
-	if err := s.recentRequests(c, &v, &pg); err != nil {
-		return errors.Join(err, audited())
+	r := <-side
+	pg := s.pageWith(c, "Devices of "+page.Department.Name, func(*models.Principal) (bool, int) { return r.approvals, r.pending })
+	if r.err != nil {
+		return errors.Join(r.err, audited())
 	}
+	s.recentRequests(&v, &pg, r.requests)
 	if amend != nil {
 		amend(&v)
 	}
 	return renderWhen(c, status, templates.Devices(pg, v), audited)
+}
+
+// sideReads are the devices page's reads that need only the person and
+// the department: its recent requests and the approvals link.
+type sideReads struct {
+	requests  []models.DeviceRequest
+	err       error
+	approvals bool
+	pending   int
+}
+
+// devicesSideReads makes them while the list is fetched from ThingSpace,
+// off the page's critical path. They only read; the channel holds the
+// answer, so a page that fails first leaves nothing waiting.
+func (s *Server) devicesSideReads(ctx context.Context, p *models.Principal, slug string) <-chan sideReads {
+	out := make(chan sideReads, 1)
+	go func() {
+		var r sideReads
+		r.requests, r.err = s.reqs.List(ctx, p, slug, requests.Query{Limit: 20})
+		r.approvals, r.pending = s.approvalsNav(ctx, p)
+		out <- r
+	}()
+	return out
 }
 
 // devicesRefused shows the devices page with why the list could not be

@@ -81,3 +81,28 @@ func TestDeviceActionsConfirmAndNeedCSRF(t *testing.T) {
 		t.Fatalf("deactivate without the typed identifier: %d %.2000s", res.StatusCode, body)
 	}
 }
+
+// Each row links to the device's history in the audit trail and to its
+// requests, with the identifier escaped as a query value.
+func TestDeviceRowsLinkToHistoryAndRequests(t *testing.T) {
+	t.Parallel()
+	ts, _, lead := devicesServer(t)
+	admin := &models.Principal{Actor: "cli:test", Name: "test", Grants: []models.Grant{{Role: models.RoleAdmin}}}
+	page, err := ts.devices.List(context.Background(), admin, models.RequestMeta{}, "fleet", devices.Query{})
+	if err != nil || len(page.Devices) == 0 {
+		t.Fatalf("no device: %v", err)
+	}
+	key := page.Devices[0].Primary()
+	res, body := do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/devices", nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("devices page: %d", res.StatusCode)
+	}
+	for _, want := range []string{
+		`href="/audit?department=fleet&amp;q=` + key.ID + `"`,
+		`href="/departments/fleet/requests?device=` + key.Kind + `%3a` + key.ID + `"`,
+	} {
+		if !strings.Contains(strings.ToLower(body), strings.ToLower(want)) {
+			t.Errorf("the page has no link %s", want)
+		}
+	}
+}

@@ -135,11 +135,7 @@ func queued(op models.Operation) string {
 // recentRequests fills the devices page's requests still open or ended
 // in the last minutes; while one is open the page reloads itself, at
 // most every 10 s (each reload reads the list from ThingSpace again).
-func (s *Server) recentRequests(c echo.Context, v *templates.DevicesView, pg *templates.Page) error {
-	list, err := s.reqs.List(c.Request().Context(), principal(c), v.Slug, requests.Query{Limit: 20})
-	if err != nil {
-		return err
-	}
+func (s *Server) recentRequests(v *templates.DevicesView, pg *templates.Page, list []models.DeviceRequest) {
 	var recent []models.DeviceRequest
 	for _, r := range list {
 		if r.Open() && s.now().Sub(r.SentAt) < time.Hour || r.EndedAt != nil && s.now().Sub(*r.EndedAt) < 10*time.Minute {
@@ -150,7 +146,6 @@ func (s *Server) recentRequests(c echo.Context, v *templates.DevicesView, pg *te
 	if wait := refreshAfter(recent, s.now()); wait > 0 {
 		pg.Refresh = max(wait, 10)
 	}
-	return nil
 }
 
 // followURL is the page that follows the requests of an action's results.
