@@ -46,6 +46,16 @@ func (s *Service) FailuresMark(ctx context.Context, p *models.Principal, slug, u
 	return s.db.FailuresMark(ctx, username)
 }
 
+// MarkFor is mark if it was read for username (usernames compare as
+// ThingSpace counts them, case-insensitively), else nil: a form opened
+// for one username and submitted for another has no mark for it.
+func MarkFor(markUser string, mark int64, username string) *int64 {
+	if markUser == "" || store.AccountKey(markUser) != store.AccountKey(username) {
+		return nil
+	}
+	return &mark
+}
+
 // SetCredential enters or replaces a department's credential. The password
 // must meet ThingSpace's policy; with Verify, one login through the
 // lockout guard proves it before anything is saved. Replacing a credential

@@ -260,3 +260,17 @@ func claimTally(t *testing.T, e *apptest.Env, user string) int {
 	}
 	return n
 }
+
+// A form's failures mark counts only for the username it was read for
+// (compared as ThingSpace counts, case-insensitively).
+func TestMarkForTheUsernameItWasReadFor(t *testing.T) {
+	t.Parallel()
+	if m := departments.MarkFor("Fleet_UWS", 3, " fleet_uws"); m == nil || *m != 3 {
+		t.Fatalf("same username: %v", m)
+	}
+	for _, markUser := range []string{"", "field_uws"} {
+		if m := departments.MarkFor(markUser, 3, "fleet_uws"); m != nil {
+			t.Fatalf("mark for %q used for fleet_uws", markUser)
+		}
+	}
+}
