@@ -87,7 +87,7 @@ func TestFormsKeepInputAndShowFieldErrors(t *testing.T) {
 			form: url.Values{"username": {""}, "password": {"Typed-Pa55word-x"}, "verify": {"on"}, "count_reset": {"on"},
 				"count_reset_user": {"typed_userUWS"}, "count_reset_mark": {"7"}},
 			field: "username", message: "username",
-			kept:  []string{`name="count_reset_user" value="typed_userUWS"`, `name="count_reset_mark" value="7"`, "since this page was opened"}},
+			kept: []string{`name="count_reset_user" value="typed_userUWS"`, `name="count_reset_mark" value="7"`, "since this page was opened"}},
 		{name: "credential weak password", method: http.MethodPost, path: "/departments/fleet/credential",
 			form:  url.Values{"username": {"typed_userUWS"}, "password": {"password"}},
 			field: "password", message: "upper-case", kept: []string{`value="typed_userUWS"`}},
