@@ -44,13 +44,20 @@ func (s *Server) credentialSet(c echo.Context) error {
 	pw := secret.Secret(c.FormValue("password"))
 	in := departments.CredentialInput{Department: c.Param("slug"), Username: c.FormValue("username"), Password: pw,
 		Verify: c.FormValue("verify") == "on", CountReset: c.FormValue("count_reset") == "on"}
+	// The failures mark the page carried since it was rendered (see
+	// renderDepartment): a count reset covers the failures since.
+	markUser, markText := c.FormValue("count_reset_user"), c.FormValue("count_reset_mark")
+	if mark, err := strconv.ParseInt(markText, 10, 64); err == nil {
+		in.CountResetMark = departments.MarkFor(markUser, mark, in.Username)
+	}
 	if err := s.creds.SetCredential(c.Request().Context(), principal(c), meta(c), in); err != nil {
 		errs, ok := formProblem(err, "password")
 		if !ok {
 			return err
 		}
 		return s.renderDepartment(c, formStatus, summary(errs), func(v *templates.DepartmentPage) {
-			v.Credential = templates.CredentialForm{Username: models.Clip(in.Username, 128), Verify: in.Verify, CountReset: in.CountReset, Errors: errs}
+			v.Credential = templates.CredentialForm{Username: models.Clip(in.Username, 128), Verify: in.Verify, CountReset: in.CountReset, Errors: errs,
+				MarkUser: models.Clip(markUser, 128), Mark: models.Clip(markText, 20)}
 		})
 	}
 	return s.back(c, "success", "Credential saved and encrypted. It will not be shown again unless reveal is allowed.")

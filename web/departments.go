@@ -121,6 +121,17 @@ func (s *Server) renderDepartment(c echo.Context, status int, flash *templates.F
 			ApproveReveal: d.Approvals.Reveal, ApproveDeactivate: d.Approvals.Deactivate, ApproveRotate: d.Approvals.Rotate},
 	}
 	v.Credential = templates.CredentialForm{Username: cs.Username, Verify: true}
+	if v.CanManage && cs.Username != "" {
+		// The credential form carries the failures mark of its username
+		// as of now: a count reset stated with it covers the failures
+		// recorded since the page was opened (for a new username, unknown
+		// until typed, it covers those from the verification on).
+		mark, err := s.creds.FailuresMark(c.Request().Context(), p, slug, cs.Username)
+		if err != nil {
+			return err
+		}
+		v.Credential.MarkUser, v.Credential.Mark = cs.Username, strconv.FormatInt(mark, 10)
+	}
 	v.Schedule = templates.ScheduleForm{Enabled: d.ScheduleEnabled, MaxAgeDays: strconv.Itoa(d.MaxAgeDays)}
 	for _, edit := range edits {
 		edit(&v)

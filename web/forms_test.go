@@ -83,6 +83,11 @@ func TestFormsKeepInputAndShowFieldErrors(t *testing.T) {
 		{name: "credential without a username", method: http.MethodPost, path: "/departments/fleet/credential",
 			form:  url.Values{"username": {""}, "password": {"Typed-Pa55word-x"}, "count_reset": {"on"}},
 			field: "username", message: "username", kept: []string{`name="count_reset" value="on" checked`}, absent: []string{"Typed-Pa55word-x"}},
+		{name: "credential keeps the failures mark", method: http.MethodPost, path: "/departments/fleet/credential",
+			form: url.Values{"username": {""}, "password": {"Typed-Pa55word-x"}, "verify": {"on"}, "count_reset": {"on"},
+				"count_reset_user": {"typed_userUWS"}, "count_reset_mark": {"7"}},
+			field: "username", message: "username",
+			kept: []string{`name="count_reset_user" value="typed_userUWS"`, `name="count_reset_mark" value="7"`, "since this page was opened"}},
 		{name: "credential weak password", method: http.MethodPost, path: "/departments/fleet/credential",
 			form:  url.Values{"username": {"typed_userUWS"}, "password": {"password"}},
 			field: "password", message: "upper-case", kept: []string{`value="typed_userUWS"`}},
@@ -178,5 +183,45 @@ func TestRevealOffPointsAtTheSetting(t *testing.T) {
 	res, body := do(t, admin, http.MethodGet, ts.URL+"/departments/fleet/reveal", nil)
 	if res.StatusCode != http.StatusForbidden || !strings.Contains(body, `id="reveal-setting"`) || !strings.Contains(body, "#settings-form") {
 		t.Fatalf("reveal off: %d %.1500s", res.StatusCode, body)
+	}
+}
+
+// The credential form carries the failures mark of its username as of the
+// page's rendering; a count reset submitted with it counts the failures
+// recorded since, so one that lands after Verizon's reset but before the
+// submission cannot let the claimed verifications make a fifth.
+func TestCredentialFormCarriesTheFailuresMark(t *testing.T) {
+	t.Parallel()
+	ts, sim := newTSimServer(t)
+	admin := ts.client(t, models.Grant{Role: models.RoleAdmin})
+	if res, body := ts.post(t, admin, "/departments/fleet/credential", url.Values{"username": {fleetUser}, "password": {fleetPassword}, "verify": {"on"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("credential: %d %.300s", res.StatusCode, body)
+	}
+	const wrong = "Wr0ng-Guess!Number"
+	for range 2 { // failures before the administrator opens the page
+		if res, body := ts.post(t, admin, "/departments/fleet/credential", url.Values{"username": {fleetUser}, "password": {wrong}, "verify": {"on"}}); res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong guess: %d %.300s", res.StatusCode, body)
+		}
+	}
+	_, page := do(t, admin, http.MethodGet, ts.URL+"/departments/fleet", nil)
+	if !strings.Contains(page, `name="count_reset_user" value="`+fleetUser+`"`) || !strings.Contains(page, `name="count_reset_mark" value="2"`) {
+		t.Fatalf("the credential form does not carry the failures mark: %.3000s", page[strings.Index(page, `id="credential-form"`):])
+	}
+	// Verizon unlocks the account; another verification fails after that.
+	if err := sim.Unlock(fleetUser); err != nil {
+		t.Fatal(err)
+	}
+	if res, body := ts.post(t, admin, "/departments/fleet/credential", url.Values{"username": {fleetUser}, "password": {wrong}, "verify": {"on"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("wrong guess after the reset: %d %.300s", res.StatusCode, body)
+	}
+	// The administrator submits the statement from the page, with a
+	// wrong password, again and again (the username typed in another case).
+	for range 6 {
+		ts.post(t, admin, "/departments/fleet/credential", url.Values{"username": {fleetUser}, "password": {wrong}, "verify": {"on"},
+			"count_reset": {"on"}, "count_reset_user": {strings.ToUpper(fleetUser)}, "count_reset_mark": {"2"}})
+	}
+	up, _ := sim.User(fleetUser)
+	if up.Locked || up.MaxConsecutiveFailures > 4 || up.ConsecutiveFailures != 4 {
+		t.Fatalf("the statement's attempts, want exactly those left before ThingSpace's lock: %+v", up)
 	}
 }

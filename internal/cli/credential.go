@@ -59,7 +59,7 @@ func (a *app) credentialSet(ctx context.Context, args []string) error {
 		fs.StringVar(&dept, "department", "", "department slug")
 		fs.StringVar(&username, "username", "", "UWS username")
 		fs.BoolVar(&verify, "verify", false, "log in once with the password before saving it")
-		fs.BoolVar(&countReset, "count-reset", false, "state that Verizon reset the username's failed-login count (unlocked it, or the password was set in ThingSpace Manage); needs --verify")
+		fs.BoolVar(&countReset, "count-reset", false, "state that Verizon reset the username's failed-login count (unlocked it, or the password was set in ThingSpace Manage); needs --verify. It covers the failed logins recorded from when this command starts")
 	}); err != nil {
 		return err
 	}
@@ -68,7 +68,17 @@ func (a *app) credentialSet(ctx context.Context, args []string) error {
 		return err
 	}
 	return a.withCredentials(ctx, func(pa *portal.App, p *models.Principal) error {
-		if err := pa.Departments.SetCredential(ctx, p, cliMeta(), departments.CredentialInput{Department: dept, Username: username, Password: pw, Verify: verify, CountReset: countReset}); err != nil {
+		in := departments.CredentialInput{Department: dept, Username: username, Password: pw, Verify: verify, CountReset: countReset}
+		if countReset && verify {
+			// The statement covers the failures recorded from now on (the
+			// page's form: from when it was opened).
+			mark, err := pa.Departments.FailuresMark(ctx, p, dept, username)
+			if err != nil {
+				return userError(err)
+			}
+			in.CountResetMark = &mark
+		}
+		if err := pa.Departments.SetCredential(ctx, p, cliMeta(), in); err != nil {
 			return userError(err)
 		}
 		fmt.Fprintf(a.stdout, "stored the credential of %s for %s\n", dept, username)

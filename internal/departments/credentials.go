@@ -27,6 +27,33 @@ type CredentialInput struct {
 	// such statement (repeating it buys nothing), and it is audited in the
 	// transaction that saves the verified entry, never before.
 	CountReset bool
+	// CountResetMark is Username's failures mark (FailuresMark) read when
+	// the administrator opened the form or started the command, before
+	// calling Verizon: the statement covers the failed logins recorded
+	// since, so that one landing after Verizon's reset but before the
+	// submission still counts toward ThingSpace's lock. nil: it covers
+	// the failures from the verification login on.
+	CountResetMark *int64
+}
+
+// FailuresMark is username's failures mark for a statement that Verizon
+// reset its count (CredentialInput.CountResetMark), for an administrator
+// of slug about to enter its credential.
+func (s *Service) FailuresMark(ctx context.Context, p *models.Principal, slug, username string) (int64, error) {
+	if err := p.Require(models.PermManageDepartments, slug); err != nil {
+		return 0, err
+	}
+	return s.db.FailuresMark(ctx, username)
+}
+
+// MarkFor is mark if it was read for username (usernames compare as
+// ThingSpace counts them, case-insensitively), else nil: a form opened
+// for one username and submitted for another has no mark for it.
+func MarkFor(markUser string, mark int64, username string) *int64 {
+	if markUser == "" || store.AccountKey(markUser) != store.AccountKey(username) {
+		return nil
+	}
+	return &mark
 }
 
 // SetCredential enters or replaces a department's credential. The password
@@ -171,7 +198,8 @@ func (s *Service) auditCountReset(ctx context.Context, tx *store.Tx, p *models.P
 // through the shared guard as the administrator's explicit action.
 func (s *Service) verifyNew(ctx context.Context, p *models.Principal, meta models.RequestMeta, d models.Department, in CredentialInput) error {
 	username := in.Username
-	who := upstream.Who{P: p, Meta: meta, Purpose: upstream.PurposeTest, Department: d.Slug, Protocol: d.Protocol, Claim: in.CountReset}
+	who := upstream.Who{P: p, Meta: meta, Purpose: upstream.PurposeTest, Department: d.Slug, Protocol: d.Protocol, Claim: in.CountReset,
+		ClaimMark: in.CountResetMark}
 	err := s.up.VerifyCandidate(ctx, who, username, in.Password)
 	switch c := thingspace.ClassOf(err); {
 	case err == nil:

@@ -195,3 +195,82 @@ func TestRepeatedCountResetClaimsNeverLockTheAccount(t *testing.T) {
 		t.Fatalf("a fifth attempt under repeated claims: %v", err)
 	}
 }
+
+// A failure that lands after Verizon's reset but before the statement
+// reaches the portal counts toward ThingSpace's lock: the statement covers
+// the failures recorded since the administrator opened the form (its
+// mark), not since the submission, so the claimed verifications that
+// follow never make a fifth consecutive failure.
+func TestCountResetCoversTheFailuresSinceTheFormOpened(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.SeedWrong("fleet", "fleet_uws")
+	ctx := context.Background()
+	for range 3 { // some failures before the admin calls Verizon
+		if err := e.SetCredential("fleet", "fleet_uws", apptest.GoodPW, true); !errors.Is(err, models.ErrInvalid) {
+			t.Fatalf("a wrong guess: %v, want ThingSpace's refusal", err)
+		}
+	}
+	// The admin opens the form, then calls Verizon, who unlocks the account.
+	mark, err := e.App.Departments.FailuresMark(ctx, e.Admin, "fleet", "FLEET_UWS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Sim.Unlock("fleet_uws"); err != nil {
+		t.Fatal(err)
+	}
+	// Meanwhile another administrator's verification (no statement) fails
+	// after the reset: ThingSpace counts it.
+	if err := e.SetCredential("fleet", "fleet_uws", apptest.GoodPW, true); !errors.Is(err, models.ErrInvalid) {
+		t.Fatalf("a wrong guess after the reset: %v, want ThingSpace's refusal", err)
+	}
+	// The admin submits the statement with a wrong password until the
+	// guard refuses.
+	refused := false
+	for i := range 8 {
+		err := e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, departments.CredentialInput{Department: "fleet",
+			Username: "fleet_uws", Password: apptest.GoodPW, Verify: true, CountReset: true, CountResetMark: &mark})
+		if up, tally := e.Sim.User(t, "fleet_uws"), claimTally(t, e, "fleet_uws"); tally < up.ConsecutiveFailures {
+			t.Fatalf("submission %d: ThingSpace has %d consecutive failures, the guard counts %d", i, up.ConsecutiveFailures, tally)
+		}
+		if errors.Is(err, models.ErrConflict) {
+			refused = true
+			break
+		}
+		if !errors.Is(err, models.ErrInvalid) {
+			t.Fatalf("submission %d: %v, want ThingSpace's refusal", i, err)
+		}
+	}
+	if !refused {
+		t.Fatal("the guard never refused a claimed verification")
+	}
+	if up := e.Sim.User(t, "fleet_uws"); up.Locked || up.MaxConsecutiveFailures > 4 || up.ConsecutiveFailures != 4 {
+		t.Fatalf("the statement's attempts, want exactly those left before ThingSpace's lock: %+v", up)
+	}
+}
+
+// claimTally is the count the guard judges a claimed verification of user
+// by, once its tally runs (else the failures since the last success).
+func claimTally(t *testing.T, e *apptest.Env, user string) int {
+	t.Helper()
+	var n int
+	if err := e.DB.Pool.QueryRow(context.Background(), `SELECT coalesce(claim_failures, failures_since_success)
+	  FROM upstream_accounts WHERE username = lower($1)`, user).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A form's failures mark counts only for the username it was read for
+// (compared as ThingSpace counts, case-insensitively).
+func TestMarkForTheUsernameItWasReadFor(t *testing.T) {
+	t.Parallel()
+	if m := departments.MarkFor("Fleet_UWS", 3, " fleet_uws"); m == nil || *m != 3 {
+		t.Fatalf("same username: %v", m)
+	}
+	for _, markUser := range []string{"", "field_uws"} {
+		if m := departments.MarkFor(markUser, 3, "fleet_uws"); m != nil {
+			t.Fatalf("mark for %q used for fleet_uws", markUser)
+		}
+	}
+}

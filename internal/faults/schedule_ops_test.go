@@ -69,7 +69,15 @@ func (w *world) doOp(ctx context.Context, op opPlan, in *instance, d *sdept, res
 			w.knownHit("count-reset-with-wrong-password", "known: a count reset stated with a wrong password is not sent (issue 21, path 1)")
 			claim = false
 		}
-		return w.enter(ctx, e, d, pw, op.Kind == opEnterVerify, claim, res)
+		var mark *int64
+		if claim {
+			m, err := w.openForm(ctx, e, d)
+			if err != nil {
+				return sprintf("the form did not open: %v", err)
+			}
+			mark = m
+		}
+		return w.enter(ctx, e, d, pw, op.Kind == opEnterVerify, claim, mark, res)
 	case opTest:
 		r, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, d.slug)
 		return sprintf("ok=%v code=%s err=%v", r.OK, r.UpstreamCode, err)
@@ -116,8 +124,20 @@ func outcomes(rs []devices.DeviceResult) string {
 	return s
 }
 
-// enter enters pw for d as the administrator.
-func (w *world) enter(ctx context.Context, e *apptest.Env, d *sdept, pw string, verify, countReset bool, res *opResult) string {
+// openForm is the administrator opening the credential form to state a
+// count reset, before calling Verizon: the page reads the account's
+// failures mark (through the instance's database, as the portal does).
+func (w *world) openForm(ctx context.Context, e *apptest.Env, d *sdept) (*int64, error) {
+	m, err := e.DB.FailuresMark(ctx, d.user)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// enter enters pw for d as the administrator, with the failures mark read
+// when the form opened (openForm) for a count reset.
+func (w *world) enter(ctx context.Context, e *apptest.Env, d *sdept, pw string, verify, countReset bool, mark *int64, res *opResult) string {
 	if countReset && w.firstClaim(d.user) {
 		// The first statement since the last successful login is made
 		// because Verizon support did reset the count (a false one
@@ -130,7 +150,7 @@ func (w *world) enter(ctx context.Context, e *apptest.Env, d *sdept, pw string, 
 		}
 	}
 	err := e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, departments.CredentialInput{
-		Department: d.slug, Username: d.user, Password: secret.Secret(pw), Verify: verify, CountReset: countReset})
+		Department: d.slug, Username: d.user, Password: secret.Secret(pw), Verify: verify, CountReset: countReset, CountResetMark: mark})
 	res.saved, res.entered, res.verify, res.countReset = err == nil, pw, verify, countReset
 	return sprintf("right=%v verify=%v count_reset=%v err=%v", pw == w.upPassword(d.user), verify, countReset, err)
 }
@@ -153,6 +173,15 @@ func (w *world) schedulerPass(ctx context.Context, op opPlan, in *instance, d *s
 // Manage (Verizon unlocking the account first, sometimes), then enters
 // it, stating the count reset when Verizon did reset it.
 func (w *world) fixUpstream(ctx context.Context, op opPlan, e *apptest.Env, d *sdept, res *opResult) string {
+	var mark *int64
+	if op.Unlock && op.Enter {
+		// The administrator has the form open before calling Verizon.
+		m, err := w.openForm(ctx, e, d)
+		if err != nil {
+			return sprintf("the form did not open: %v", err)
+		}
+		mark = m
+	}
 	if op.Unlock {
 		if err := w.sim().Unlock(d.user); err != nil {
 			return sprintf("unlock: %v", err)
@@ -163,7 +192,7 @@ func (w *world) fixUpstream(ctx context.Context, op opPlan, e *apptest.Env, d *s
 	if !op.Enter {
 		return sprintf("unlock=%v, not entered yet", op.Unlock)
 	}
-	return sprintf("unlock=%v, then ", op.Unlock) + w.enter(ctx, e, d, op.Password, op.Verify, op.Unlock, res)
+	return sprintf("unlock=%v, then ", op.Unlock) + w.enter(ctx, e, d, op.Password, op.Verify, op.Unlock, mark, res)
 }
 
 // knownCountResetBuys excuses a known defect (issue 21, path 1): "Verizon

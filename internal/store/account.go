@@ -25,10 +25,27 @@ type Account struct {
 	// ClaimFailures counts failed logins since the first claim that Verizon
 	// reset the count after the last success (nil: no claim since).
 	ClaimFailures *int
+	// FailuresTotal counts every failed login ever recorded; it never
+	// goes back. A claim's tally starts from a mark of it (ClaimStart).
+	FailuresTotal int64
 	// CredentialState and Department describe the credential that uses
 	// the username ("" when none does yet: an administrator is entering it).
 	CredentialState string
 	Department      string
+}
+
+// ClaimStart is the value a claim's tally starts at when none runs yet:
+// the failures recorded since mark (FailuresMark, read when the
+// administrator opened the form, before calling Verizon), at most the
+// failures since the last success; nil (no mark) starts it at 0. A forged
+// mark, too large or negative, never gives more headroom than starting at
+// 0 nor counts more than ThingSpace can have. ReserveLogin stores the
+// same value.
+func (a Account) ClaimStart(mark *int64) int {
+	if mark == nil {
+		return 0
+	}
+	return int(min(int64(a.FailuresSinceSuccess), max(0, a.FailuresTotal-*mark)))
 }
 
 // AccountKey is the account's key: usernames compare case-insensitively.
@@ -50,7 +67,7 @@ func (db *DB) LockAccount(ctx context.Context, tx *Tx, username string) (Account
 	err := db.q(ctx, tx).Raw(`SELECT a.username, a.consecutive_failures, a.failures_since_success, a.lease_id,
 	       (a.lease_until IS NOT NULL AND a.lease_until > now()) AS leased,
 	       (a.lease_until IS NOT NULL AND a.lease_until <= now()) AS lease_expired,
-	       a.lease_seq, a.attempt_seq, a.last_failure_seq, a.claim_failures,
+	       a.lease_seq, a.attempt_seq, a.last_failure_seq, a.claim_failures, a.failures_total,
 	       COALESCE(c.state, '') AS credential_state, COALESCE(d.slug, '') AS department
 	  FROM upstream_accounts a
 	  LEFT JOIN credentials c ON lower(c.username) = a.username
@@ -68,14 +85,18 @@ func (db *DB) LockAccount(ctx context.Context, tx *Tx, username string) (Account
 // ReserveLogin gives the one login attempt of username to leaseID until
 // the lease runs out (judged by the database clock, which every instance
 // shares) and returns the attempt's number. Call it under LockAccount.
-// claim starts the claim tally (Account.ClaimFailures) if none runs, so
-// that the attempt counts in it even if its owner dies.
-func (db *DB) ReserveLogin(ctx context.Context, tx *Tx, username, leaseID string, lease time.Duration, claim bool) (int64, error) {
+// claim starts the claim tally (Account.ClaimFailures) if none runs, at
+// Account.ClaimStart(mark), so that the attempt counts in it even if its
+// owner dies.
+func (db *DB) ReserveLogin(ctx context.Context, tx *Tx, username, leaseID string, lease time.Duration, claim bool, mark *int64) (int64, error) {
 	var seq int64
+	// A nil mark is failures_total: a start at 0.
 	err := db.q(ctx, tx).Raw(`UPDATE upstream_accounts SET lease_id = ?, lease_until = now() + make_interval(secs => ?),
 	    attempt_seq = attempt_seq + 1, lease_seq = attempt_seq + 1, updated_at = now(),
-	    claim_failures = CASE WHEN ? THEN coalesce(claim_failures, 0) ELSE claim_failures END
-	  WHERE username = ? RETURNING attempt_seq`, leaseID, lease.Seconds(), claim, AccountKey(username)).Scan(&seq).Error
+	    claim_failures = CASE WHEN ? THEN coalesce(claim_failures,
+	        least(failures_since_success, greatest(0, failures_total - coalesce(?::bigint, failures_total))))
+	      ELSE claim_failures END
+	  WHERE username = ? RETURNING attempt_seq`, leaseID, lease.Seconds(), claim, mark, AccountKey(username)).Scan(&seq).Error
 	if err != nil {
 		return 0, fmt.Errorf("reserve login of %s: %w", models.ClipMark(username, 64), err)
 	}
@@ -88,7 +109,7 @@ func (db *DB) RecordUpstreamFailure(ctx context.Context, tx *Tx, username string
 	var rows []Account
 	err := db.q(ctx, tx).Raw(`UPDATE upstream_accounts SET
 	    consecutive_failures = consecutive_failures + 1, failures_since_success = failures_since_success + 1,
-	    claim_failures = claim_failures + 1,
+	    claim_failures = claim_failures + 1, failures_total = failures_total + 1,
 	    last_failure_seq = greatest(last_failure_seq, ?), last_upstream_code = ?,
 	    lease_id = CASE WHEN lease_id = ? THEN NULL ELSE lease_id END,
 	    lease_until = CASE WHEN lease_id = ? THEN NULL ELSE lease_until END, updated_at = now()
@@ -132,10 +153,10 @@ func (db *DB) CountOrphanedLogin(ctx context.Context, tx *Tx, username, leaseID 
 	var rows []Account
 	err := db.q(ctx, tx).Raw(`UPDATE upstream_accounts SET
 	    consecutive_failures = consecutive_failures + 1, failures_since_success = failures_since_success + 1,
-	    claim_failures = claim_failures + 1,
+	    claim_failures = claim_failures + 1, failures_total = failures_total + 1,
 	    last_failure_seq = greatest(last_failure_seq, lease_seq), last_upstream_code = 'orphaned-login',
 	    lease_id = NULL, lease_until = NULL, updated_at = now()
-	  WHERE username = ? AND lease_id = ? RETURNING username, consecutive_failures, failures_since_success`,
+	  WHERE username = ? AND lease_id = ? RETURNING username, consecutive_failures, failures_since_success, claim_failures, failures_total`,
 		AccountKey(username), leaseID).Scan(&rows).Error
 	if err != nil {
 		return Account{}, fmt.Errorf("count orphaned login of %s: %w", models.ClipMark(username, 64), err)
@@ -144,6 +165,23 @@ func (db *DB) CountOrphanedLogin(ctx context.Context, tx *Tx, username, leaseID 
 		return Account{}, fmt.Errorf("count orphaned login of %s: no such lease", models.ClipMark(username, 64))
 	}
 	return rows[0], nil
+}
+
+// FailuresMark is username's count of failed logins recorded so far
+// (Account.FailuresTotal; 0 for an account the portal has not seen). An
+// administrator about to state that Verizon reset the count reads it when
+// opening the form; the statement then covers the failures recorded from
+// that moment on (ReserveLogin).
+func (db *DB) FailuresMark(ctx context.Context, username string) (int64, error) {
+	var marks []int64
+	err := db.q(ctx, nil).Raw(`SELECT failures_total FROM upstream_accounts WHERE username = ?`, AccountKey(username)).Scan(&marks).Error
+	if err != nil {
+		return 0, fmt.Errorf("failures mark of %s: %w", models.ClipMark(username, 64), err)
+	}
+	if len(marks) == 0 {
+		return 0, nil
+	}
+	return marks[0], nil
 }
 
 // ClearAccountFailures sets username's quarantine count back to 0 (an

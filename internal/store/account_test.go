@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,7 +37,7 @@ func TestLeasesAreOwnedAndLateSuccessKeepsLaterFailures(t *testing.T) {
 			t.Fatalf("new account %+v", a)
 		}
 		var err error
-		seqA, err = db.ReserveLogin(ctx, tx, a.Username, "A", time.Minute, false)
+		seqA, err = db.ReserveLogin(ctx, tx, a.Username, "A", time.Minute, false, nil)
 		return err
 	})
 	// Another's release does not end A's lease.
@@ -59,7 +61,7 @@ func TestLeasesAreOwnedAndLateSuccessKeepsLaterFailures(t *testing.T) {
 			return err
 		}
 		var err error
-		seqB, err = db.ReserveLogin(ctx, tx, a.Username, "B", time.Minute, false)
+		seqB, err = db.ReserveLogin(ctx, tx, a.Username, "B", time.Minute, false, nil)
 		return err
 	})
 	lockAccount(t, db, func(tx *store.Tx, a store.Account) error {
@@ -80,7 +82,7 @@ func TestLeasesAreOwnedAndLateSuccessKeepsLaterFailures(t *testing.T) {
 	var seqC int64
 	lockAccount(t, db, func(tx *store.Tx, a store.Account) error {
 		var err error
-		seqC, err = db.ReserveLogin(ctx, tx, a.Username, "C", time.Minute, false)
+		seqC, err = db.ReserveLogin(ctx, tx, a.Username, "C", time.Minute, false, nil)
 		return err
 	})
 	lockAccount(t, db, func(tx *store.Tx, a store.Account) error {
@@ -92,4 +94,95 @@ func TestLeasesAreOwnedAndLateSuccessKeepsLaterFailures(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A claim's tally starts at the failures recorded since its mark, at most
+// the failures since the last success: a forged mark, too large or
+// negative, gives no more headroom than no mark, and never counts more
+// than ThingSpace can have. The guard's judgement (ClaimStart) and the
+// stored tally (ReserveLogin) agree.
+func TestClaimTallyStartsAtTheMarkClamped(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	mark := func(n int64) *int64 { return &n }
+	cases := []struct {
+		name string
+		mark *int64
+		want int
+	}{
+		{"no mark", nil, 0},
+		{"read now", mark(5), 0},
+		{"read before two failures", mark(3), 2},
+		{"read before the last success", mark(0), 3},
+		{"forged negative", mark(-100), 3},
+		{"forged larger", mark(1000), 0},
+	}
+	for i, c := range cases {
+		user := fmt.Sprintf("Claim%d_UWS", i)
+		// Two failures, a success, then three failures: 5 recorded in all,
+		// 3 since the last success.
+		for _, fail := range []bool{true, true, false, true, true, true} {
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				a, err := db.LockAccount(ctx, tx, user)
+				if err != nil {
+					return err
+				}
+				seq, err := db.ReserveLogin(ctx, tx, a.Username, "L", time.Minute, false, nil)
+				if err != nil {
+					return err
+				}
+				if fail {
+					_, err = db.RecordUpstreamFailure(ctx, tx, a.Username, seq, "L", "bad")
+					return err
+				}
+				return db.RecordUpstreamSuccess(ctx, tx, a.Username, seq, "L")
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m, err := db.FailuresMark(ctx, strings.ToLower(user)); err != nil || m != 5 {
+			t.Fatalf("%s: mark %d %v, want 5", c.name, m, err)
+		}
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
+			a, err := db.LockAccount(ctx, tx, user)
+			if err != nil {
+				return err
+			}
+			if a.FailuresTotal != 5 || a.FailuresSinceSuccess != 3 || a.ClaimFailures != nil {
+				t.Fatalf("%s: set-up %+v", c.name, a)
+			}
+			if got := a.ClaimStart(c.mark); got != c.want {
+				t.Errorf("%s: the guard judges a start at %d, want %d", c.name, got, c.want)
+			}
+			_, err = db.ReserveLogin(ctx, tx, a.Username, "C", time.Minute, true, c.mark)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAccount(t, db, user, func(a store.Account) {
+			if got := a.ClaimFailures; got == nil || *got != c.want {
+				t.Errorf("%s: the tally starts at %+v, want %d", c.name, a, c.want)
+			}
+		})
+	}
+	if m, err := db.FailuresMark(ctx, "never_seen_uws"); err != nil || m != 0 {
+		t.Fatalf("mark of an unknown account: %d %v, want 0", m, err)
+	}
+}
+
+func readAccount(t *testing.T, db *store.DB, user string, fn func(a store.Account)) {
+	t.Helper()
+	err := db.WithTx(context.Background(), func(tx *store.Tx) error {
+		a, err := db.LockAccount(context.Background(), tx, user)
+		if err == nil {
+			fn(a)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

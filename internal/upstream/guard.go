@@ -42,6 +42,11 @@ type Who struct {
 	// the hard cap, judged by the failures made since the first claim
 	// (store.Account.ClaimFailures), which a claim never resets.
 	Claim bool
+	// ClaimMark is the account's failures mark (store.DB.FailuresMark)
+	// read when the administrator opened the form, before Verizon reset
+	// the count: a claim's tally, when it starts, counts the failures
+	// recorded since (store.Account.ClaimStart). nil: from this login on.
+	ClaimMark *int64
 }
 
 func (w Who) leasePrefix() string {
@@ -188,12 +193,12 @@ func (g *Guard) reserveIn(ctx context.Context, tx *store.Tx, held *AccountLock, 
 		}
 	}
 	claim := who.Claim && explicit
-	if refused := g.s.rule.Refusal(models.CredentialState(a.CredentialState), a.ConsecutiveFailures, sinceSuccess(a, claim), explicit); refused != nil {
+	if refused := g.s.rule.Refusal(models.CredentialState(a.CredentialState), a.ConsecutiveFailures, sinceSuccess(a, claim, who.ClaimMark), explicit); refused != nil {
 		events = append(events, loginEvent(who, models.EvUpstreamLoginGuard, nil, a.ConsecutiveFailures))
 		return nil, events, refused
 	}
 	l := &Lease{g: g, held: held, username: a.Username, id: who.leasePrefix() + newLeaseID(), who: who}
-	if l.seq, err = db.ReserveLogin(ctx, tx, a.Username, l.id, g.s.cfg.LoginLease, claim); err != nil {
+	if l.seq, err = db.ReserveLogin(ctx, tx, a.Username, l.id, g.s.cfg.LoginLease, claim, who.ClaimMark); err != nil {
 		return nil, nil, err
 	}
 	return l, events, nil
@@ -201,13 +206,14 @@ func (g *Guard) reserveIn(ctx context.Context, tx *store.Tx, held *AccountLock, 
 
 // sinceSuccess is the failures the hard cap judges: ThingSpace's count
 // since the last successful login, or, for a claimed verification, the
-// failures since the first claim after it.
-func sinceSuccess(a store.Account, claim bool) int {
+// failures since the first claim after it: counted from the claim's mark
+// when this claim starts the tally, as ReserveLogin will.
+func sinceSuccess(a store.Account, claim bool, mark *int64) int {
 	if !claim {
 		return a.FailuresSinceSuccess
 	}
 	if a.ClaimFailures == nil {
-		return 0
+		return a.ClaimStart(mark)
 	}
 	return *a.ClaimFailures
 }
@@ -221,7 +227,10 @@ func (g *Guard) countOrphan(ctx context.Context, tx *store.Tx, a store.Account) 
 	if err != nil {
 		return a, err
 	}
+	// The orphan counts in the claim tally too: a stale one would let a
+	// claimed verification pass with one failure unseen.
 	a.ConsecutiveFailures, a.FailuresSinceSuccess = after.ConsecutiveFailures, after.FailuresSinceSuccess
+	a.ClaimFailures, a.FailuresTotal = after.ClaimFailures, after.FailuresTotal
 	return a, nil
 }
 

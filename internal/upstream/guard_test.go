@@ -6,10 +6,12 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/rotation"
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
@@ -220,5 +222,44 @@ func TestClearingQuarantineNeverLeadsToAFifthFailure(t *testing.T) {
 	}
 	if res, err := e.App.Departments.TestLogin(ctx, e.Admin, apptest.Meta, "fleet"); err != nil || !res.OK {
 		t.Fatalf("after replace: %+v %v", res, err)
+	}
+}
+
+// A login whose process died mid-attempt counts in the claim tally the
+// guard judges at once: with three claimed failures and a dead attempt
+// that reached ThingSpace, a claimed verification is refused instead of
+// making the fifth failure.
+func TestAnOrphanedLoginCountsInTheClaimTally(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.SeedWrong("fleet", "fleet_uws")
+	ctx := context.Background()
+	claim := departments.CredentialInput{Department: "fleet", Username: "fleet_uws", Password: apptest.GoodPW, Verify: true, CountReset: true}
+	for range 3 {
+		if err := e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, claim); !errors.Is(err, models.ErrInvalid) {
+			t.Fatalf("a claimed wrong guess: %v, want ThingSpace's refusal", err)
+		}
+	}
+	// A process reserves a login, makes it (ThingSpace counts it) and dies
+	// before settling it.
+	err := e.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := e.DB.LockAccount(ctx, tx, "fleet_uws"); err != nil {
+			return err
+		}
+		_, err := e.DB.ReserveLogin(ctx, tx, "fleet_uws", "dead", time.Millisecond, false, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Sim.Backends(t)[models.ProtocolREST].Login(ctx, "fleet_uws", apptest.GoodPW); err == nil {
+		t.Fatal("the dead process's login worked")
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := e.App.Departments.SetCredential(ctx, e.Admin, apptest.Meta, claim); !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("a claimed verification after four failures: %v, want the guard's refusal", err)
+	}
+	if up := e.Sim.User(t, "fleet_uws"); up.Locked || up.MaxConsecutiveFailures > 4 {
+		t.Fatalf("a fifth failure: %+v", up)
 	}
 }
