@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ const floorDepartments = 5
 // fixed master key.
 func benchApp(b *testing.B, db *store.DB, env map[string]string) *app.App {
 	b.Helper()
+	app.TuneGC(os.Getenv) // as serve runs
 	env["UWSPORTAL_MASTER_KEY"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {

@@ -32,6 +32,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := a.logger(cfg.LogLevel)
+	gc := portal.TuneGC(a.getenv)
 	m := metrics.New()
 	m.SetBuildInfo(Version)
 	pa, err := portal.Open(ctx, portal.Env{Getenv: a.getenv, Log: log, Metrics: m}, cfg, Version)
@@ -61,7 +62,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	for _, ep := range eps {
 		go func() { errc <- ep.server.Serve(ep.ln) }()
 	}
-	log.Info("serving", "url", cfg.BaseURL.String(), "addr", eps[0].ln.Addr().String(), "version", Version)
+	log.Info("serving", "url", cfg.BaseURL.String(), "addr", eps[0].ln.Addr().String(), "version", Version, "gogc", gc)
 
 	select {
 	case err := <-errc:

@@ -2,11 +2,13 @@ package gateway_test
 
 import (
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/gateway"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/models"
@@ -32,6 +34,7 @@ func quantile(d []time.Duration, q float64) time.Duration {
 // reports both p95 and the difference (added-p95), and the difference of
 // the medians (added-p50).
 func BenchmarkGatewayAddedLatency(b *testing.B) {
+	app.TuneGC(os.Getenv) // as serve runs
 	p := newPortal(b, unlimited)
 	app := p.app(b, p.client(b, "fleet", models.OpList)).start()
 	c, err := p.App.Upstream.Client(models.ProtocolREST)

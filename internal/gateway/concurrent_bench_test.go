@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/internal/testutil"
@@ -144,6 +145,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // gateway's p95 less the paced direct calls' p95. Every error (any answer
 // but a list, or no answer) of all four runs is counted.
 func BenchmarkGatewayConcurrent(b *testing.B) {
+	app.TuneGC(os.Getenv) // as serve runs
 	dbURL := testdb.URL(b)
 	c := testutil.ClockFor(b)
 	db, err := store.Open(ctx, dbURL, store.Options{Now: c.Now}) // the default pool, as the portal runs

@@ -3,10 +3,12 @@ package rotation_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/app"
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/internal/rotation"
 	"github.com/uwsportal/uwsportal/internal/thingspace"
@@ -18,6 +20,7 @@ import (
 // password, logout) made with the bare backend against the same simulator
 // on loopback. Each iteration does both, so the pairs see the same load.
 func BenchmarkRotation(b *testing.B) {
+	app.TuneGC(os.Getenv) // as serve runs
 	e := apptest.New(b, apptest.Options{})
 	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
 	ctx := context.Background()
