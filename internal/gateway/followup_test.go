@@ -96,8 +96,11 @@ func TestEachClientReceivesOnlyItsOwnCallbacks(t *testing.T) {
 		}
 	}
 	var rids []string
-	for _, a := range apps {
-		ans := a.act("suspend", account, activeMDN(t, a), nil)
+	// Two devices: the second suspend of one device would fail upstream
+	// while the first is still pending.
+	mdns := activeMDNs(t, apps[0], len(apps))
+	for i, a := range apps {
+		ans := a.act("suspend", account, mdns[i], nil)
 		rid, _ := ans.json(t)["requestId"].(string)
 		if ans.Status != http.StatusOK || rid == "" {
 			t.Fatalf("suspend: %d %s", ans.Status, ans.Body)

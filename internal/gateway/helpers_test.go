@@ -242,6 +242,12 @@ func (c *vz) act(op, acct, mdn string, header map[string]string) answer {
 // activeMDN is an active device's MDN upstream, read through the gateway.
 func activeMDN(t testing.TB, c *vz) string {
 	t.Helper()
+	return activeMDNs(t, c, 1)[0]
+}
+
+// activeMDNs is the MDNs of n different active devices on the account.
+func activeMDNs(t testing.TB, c *vz, n int) []string {
+	t.Helper()
 	a := c.list(account)
 	if a.Status != http.StatusOK && a.Status != http.StatusAccepted {
 		t.Fatalf("list: %d %s", a.Status, a.Body)
@@ -255,18 +261,21 @@ func activeMDN(t testing.TB, c *vz) string {
 	if err := json.Unmarshal(a.Body, &res); err != nil {
 		t.Fatal(err)
 	}
+	var mdns []string
 	for _, d := range res.Devices {
 		if len(d.Carrier) == 0 || !strings.EqualFold(d.Carrier[0].State, "active") {
 			continue
 		}
 		for _, id := range d.DeviceIDs {
-			if id.Kind == "mdn" {
-				return id.ID
+			if id.Kind == "mdn" && len(mdns) < n {
+				mdns = append(mdns, id.ID)
 			}
 		}
 	}
-	t.Fatal("no active device with an MDN")
-	return ""
+	if len(mdns) < n {
+		t.Fatalf("%d active devices with an MDN, want %d", len(mdns), n)
+	}
+	return mdns
 }
 
 func (p *portal) state(t testing.TB, mdn string) string {
