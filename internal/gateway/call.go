@@ -114,8 +114,8 @@ func (s *Service) forward(ctx context.Context, q *request, op models.Operation, 
 		if ans.Status < 200 || ans.Status > 299 {
 			outcome = models.OutcomeFailure
 		}
-		s.audit(q, models.EvGatewayCall, outcome, append(detail, "upstream_status", ans.Status, "request_id", requestID(ans.Body),
-			"upstream_code", errorCode(ans.Body))...)
+		rid, code := answerFields(op, ans)
+		s.audit(q, models.EvGatewayCall, outcome, append(detail, "upstream_status", ans.Status, "request_id", rid, "upstream_code", code)...)
 		return ans, nil
 	}
 	if !thingspace.OutcomeUnknown(err) {
@@ -135,16 +135,17 @@ func (s *Service) forward(ctx context.Context, q *request, op models.Operation, 
 	return thingspace.RawAnswer{Status: status, ContentType: "application/json", Body: b}, nil
 }
 
-func requestID(body []byte) string {
+// answerFields reads the request id and the error code of ThingSpace's
+// answer. A list that succeeded holds neither, only its devices, so it is
+// not parsed: that cost a third of the gateway's own time on a list.
+func answerFields(op models.Operation, ans thingspace.RawAnswer) (requestID, code string) {
+	if op == models.OpList && ans.Status >= 200 && ans.Status <= 299 {
+		return "", ""
+	}
 	var a struct {
 		RequestID string `json:"requestId"`
+		ErrorCode string `json:"errorCode"`
 	}
-	_ = json.Unmarshal(body, &a) // absent in a list's answer
-	return models.Clip(a.RequestID, 64)
-}
-
-func errorCode(body []byte) string {
-	var e m2mError
-	_ = json.Unmarshal(body, &e) // absent in a success
-	return models.Clip(e.ErrorCode, 120)
+	_ = json.Unmarshal(ans.Body, &a) // either may be absent
+	return models.Clip(a.RequestID, 64), models.Clip(a.ErrorCode, 120)
 }

@@ -16,11 +16,11 @@ import (
 func (s *Service) recordSend(ctx context.Context, q *request, op models.Operation, body []byte, ans thingspace.RawAnswer) {
 	in := requests.Sent{P: principal(q.client), Meta: q.meta, Department: q.client.Department, Account: q.client.AccountName,
 		ClientID: q.client.ID, Op: op, Devices: store.ParseDeviceKeys(strings.Join(auditDevices(body), ","))}
-	switch rid := requestID(ans.Body); {
+	switch rid, code := answerFields(op, ans); {
 	case ans.Status >= 200 && ans.Status < 300 && rid != "":
 		in.Outcome, in.RequestID = requests.Accepted, rid
 	case ans.Status >= 400 && ans.Status < 500:
-		in.Outcome, in.Fault = requests.Refused, errorCode(ans.Body)
+		in.Outcome, in.Fault = requests.Refused, code
 	default:
 		in.Outcome = requests.Lost
 	}
