@@ -74,6 +74,7 @@ type Result struct {
 	Departments int // with credentials, the simulator's one included
 	Devices     int // on the simulator's account
 	Clients     int // API clients on the gateway
+	AppsPerConn int // clients each gateway connection takes turns among
 	Endpoints   []Endpoint
 	Logins      []Logins
 	// ServerErrors are the portal's own error-level log lines during the
@@ -121,7 +122,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	f := fleet{slug: "fleet", account: "0000123456-00001", user: "fleet_mycompanyUWS",
 		password: secret.Secret("Fleet-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q")}
 	res := Result{Conns: o.Conns, Duration: o.Duration, Events: o.Events, Departments: seedDepartments + 1, Devices: simDevices,
-		Clients: appsPerConn * maxOf(o.Conns)}
+		Clients: appsPerConn * maxOf(o.Conns), AppsPerConn: appsPerConn}
 	tmp, err := os.MkdirTemp("", "uwsportal-load-")
 	if err != nil {
 		return res, err

@@ -46,7 +46,7 @@ func renderLoadMethod(p printf, l *load.Result) {
 	p("That database holds %s audit events and %d departments with credentials. ", thousands(float64(l.Events)), l.Departments)
 	p("One of them, `fleet`, has an account of %s devices on the simulator and %s API clients allowed to list them. ", thousands(float64(l.Devices)), thousands(float64(l.Clients)))
 	p("A break-glass admin signs in once through `POST /login/local`; every page request carries that session. ")
-	p("Each API client gets its token and its session through the gateway once (client credentials, then the M2M session login); each gateway connection takes turns among two clients, so one client's own rate limit (10 calls/s) is not what is measured, and the department's ceiling is set to its highest, 1,000 calls/s. ")
+	p("Each API client gets its token and its session through the gateway once (client credentials, then the M2M session login); each gateway connection takes turns among %d clients, so one client's own rate limit (10 calls/s) is not what is measured, and the department's ceiling is set to its highest, 1,000 calls/s. ", l.AppsPerConn)
 	p("Each endpoint is loaded with %s keep-alive connections in turn, for %s each, one after the other; each connection sends its next request when the answer has come. ", joinInts(l.Conns), l.Duration)
 	p("They ask for gzip as a browser does. ")
 	p("Every status other than 200 (200 or 202 for the gateway's list, as ThingSpace answers it) and every transport error counts as an error. ")
