@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -175,6 +176,153 @@ func (db *DB) SearchAudit(ctx context.Context, f models.AuditFilter, departments
 		return nil, err
 	}
 	sql, args, limit := searchSQL(f, actors, departments)
+	if f.Text != "" {
+		return db.searchText(ctx, f, actors, departments, sql, args, limit)
+	}
+	out, err := db.searchRows(ctx, sql, args, limit)
+	if err != nil {
+		return nil, err
+	}
+	if f.After > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// textWalk is how many events from the cursor a free-text search reads
+// first, in id order; textWalkMax how many it reads in all before it asks
+// the trigram index for the rest.
+const (
+	textWalk    = 1000
+	textWalkMax = 20_000
+)
+
+// textPlanTime is how long the planner's own plan of a free-text search
+// may take before the search goes in bounded steps instead.
+const textPlanTime = 100 * time.Millisecond
+
+// searchText finds a page of a free-text search: the planner's plan, for
+// textPlanTime at most, then bounded steps. Postgres estimates how many
+// events hold a word from a histogram of 100 sampled texts: a rare word
+// that one of them holds is taken for 1 event in 100, and ORDER BY id …
+// LIMIT then walks the whole trail by id for it (4.4 s over a million
+// events); a common word taken for a rare one reads all its events
+// through the index. The steps: the textWalk events nearest the cursor,
+// in id order, which finds a common word's page; then, if the events
+// found there say the page's rest lies within textWalkMax events, those
+// too; else the older (or, paging forward, newer) events through the
+// trigram index, sorted once read, which finds a rare word's.
+func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, departments []string, sql string, args []any, limit int) ([]models.AuditEvent, error) {
+	n, planTime := textWalk, textPlanTime
+	if db.textWalk > 0 {
+		n, planTime = db.textWalk, db.textPlanTime
+	}
+	if planTime > 0 {
+		planned, cancel := context.WithTimeout(ctx, planTime)
+		out, err := db.searchRows(planned, sql, args, limit)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			if f.After > 0 {
+				slices.Reverse(out)
+			}
+			return out, err
+		}
+	}
+	var out []models.AuditEvent
+	cur, walked := f, 0
+	for {
+		walk, walkArgs := textWalkSQL(cur, sql, args, n)
+		found, err := db.searchRows(ctx, walk, walkArgs, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+		if len(out) >= limit {
+			break
+		}
+		var read, edge int64
+		if err := db.Pool.QueryRow(ctx, textEdgeSQL(cur, n), edgeArgs(cur)...).Scan(&read, &edge); err != nil {
+			return nil, fmt.Errorf("search audit: %w", err)
+		}
+		if read < int64(n) { // the walk reached the trail's end
+			break
+		}
+		if f.After > 0 {
+			cur.After = edge
+		} else {
+			cur.Before = edge
+		}
+		cur.Limit = limit - len(out)
+		sql, args, _ = searchSQL(cur, actors, departments)
+		walked += n
+		// Twice the events the rest should take at the density seen so far.
+		if len(out) > 0 && walked+2*cur.Limit*walked/len(out) <= textWalkMax*n/textWalk {
+			n = 2 * cur.Limit * walked / len(out)
+			continue
+		}
+		more, err := db.searchRows(ctx, indexOrder(sql), args, cur.Limit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+		break
+	}
+	if f.After > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// textWalkSQL is sql reading only the n events nearest f's cursor,
+// in id order: the subquery's LIMIT keeps the planner from reading more.
+func textWalkSQL(f models.AuditFilter, sql string, args []any, n int) (string, []any) {
+	inner := "SELECT * FROM audit_events"
+	order := " ORDER BY id DESC"
+	switch {
+	case f.After > 0:
+		args = append(args, f.After)
+		inner += " WHERE id > $" + strconv.Itoa(len(args))
+		order = " ORDER BY id ASC"
+	case f.Before > 0:
+		args = append(args, f.Before)
+		inner += " WHERE id < $" + strconv.Itoa(len(args))
+	}
+	inner += order + " LIMIT " + strconv.Itoa(n)
+	return strings.Replace(sql, " FROM audit_events", " FROM ("+inner+") audit_events", 1), args
+}
+
+// textEdgeSQL counts the events textWalkSQL read and gives the last one's
+// id, where the index takes over.
+func textEdgeSQL(f models.AuditFilter, n int) string {
+	limit := " LIMIT " + strconv.Itoa(n) + ") w"
+	switch {
+	case f.After > 0:
+		return "SELECT count(*), COALESCE(max(id), 0) FROM (SELECT id FROM audit_events WHERE id > $1 ORDER BY id" + limit
+	case f.Before > 0:
+		return "SELECT count(*), COALESCE(min(id), 0) FROM (SELECT id FROM audit_events WHERE id < $1 ORDER BY id DESC" + limit
+	}
+	return "SELECT count(*), COALESCE(min(id), 0) FROM (SELECT id FROM audit_events ORDER BY id DESC" + limit
+}
+
+func edgeArgs(f models.AuditFilter) []any {
+	switch {
+	case f.After > 0:
+		return []any{f.After}
+	case f.Before > 0:
+		return []any{f.Before}
+	}
+	return nil
+}
+
+// indexOrder orders sql's rows by an expression of the id rather than the
+// id itself, so the primary key's order cannot be used: the rows are found
+// through the other conditions' indexes (the trigram index), then sorted.
+func indexOrder(sql string) string {
+	return strings.Replace(sql, " ORDER BY id ", " ORDER BY id + 0 ", 1)
+}
+
+// searchRows runs one search query and reads its events.
+func (db *DB) searchRows(ctx context.Context, sql string, args []any, limit int) ([]models.AuditEvent, error) {
 	// Planned for its values each time (an unnamed statement): a cached
 	// generic plan cannot tell a rare actor or word from a common one, and
 	// chose to read a month of events by time for a page of 21.
@@ -197,9 +345,6 @@ func (db *DB) SearchAudit(ctx context.Context, f models.AuditFilter, departments
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search audit: %w", err)
-	}
-	if f.After > 0 {
-		slices.Reverse(out)
 	}
 	return out, nil
 }

@@ -43,7 +43,11 @@ type DB struct {
 
 	batch auditBatcher
 	txs   atomic.Int64
-	goose struct {
+	// textWalk, when set (tests), replaces the constant textWalk, and
+	// textPlanTime the constant textPlanTime (0: no plan of the planner's).
+	textWalk     int
+	textPlanTime time.Duration
+	goose        struct {
 		once sync.Once
 		p    *goose.Provider
 		err  error

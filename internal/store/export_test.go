@@ -1,6 +1,8 @@
 package store
 
 import (
+	"time"
+
 	"gorm.io/gorm"
 
 	"github.com/uwsportal/uwsportal/models"
@@ -11,9 +13,28 @@ func (db *DB) GormForTest() *gorm.DB { return db.gorm }
 
 // SearchSQLForTest is the query SearchAudit sends for f (without an actor
 // filter) and its arguments, for the tests that check its plan.
+// A free-text search's is the one through the trigram index, after the
+// walk (TextWalkSQLForTest).
 func SearchSQLForTest(f models.AuditFilter, departments []string) (string, []any) {
 	sql, args, _ := searchSQL(f, nil, departments)
+	if f.Text != "" {
+		sql = indexOrder(sql)
+	}
 	return sql, args
+}
+
+// TextWalkSQLForTest is the first query of a free-text search: the events
+// nearest the cursor, in id order.
+func TextWalkSQLForTest(f models.AuditFilter) (string, []any) {
+	sql, args, _ := searchSQL(f, nil, nil)
+	return textWalkSQL(f, sql, args, textWalk)
+}
+
+// SetTextSearchForTest makes db's free-text searches walk n events before
+// they ask the trigram index, after the planner's own plan has had
+// planTime (0: none).
+func (db *DB) SetTextSearchForTest(n int, planTime time.Duration) {
+	db.textWalk, db.textPlanTime = n, planTime
 }
 
 // CheckpointSQLForTest are the queries that find the newest checkpoint and
