@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// auditText is the expression of audit_events_text_idx (trigram GIN,
+// migration 00004): what free text is searched in.
+const auditText = `(actor || ' ' || actor_name || ' ' || target || ' ' || detail::text)`
+
+// textConds matches text as a case-insensitive substring of auditText.
+// The trigram index is asked for one word of it only, the one likeliest
+// to be rare, and the whole text is checked on the rows it finds: GIN
+// intersects the posting lists of all the text's trigrams, and those of
+// words that most events hold (a phrase like "seeded event 4242" has a
+// dozen) cost it hundreds of milliseconds over a million events, while one
+// word with a rare trigram costs a few. Every row holding the text holds
+// the word, so the rows matched are those the whole text matches through
+// the index (ILIKE is LIKE on lower() of both sides, as strpos here).
+func textConds(text string, add func(cond string, arg any)) {
+	word := indexWord(text)
+	add(auditText+" ILIKE $?", "%"+likeEscape(word)+"%")
+	if word != text {
+		add("strpos(lower("+auditText+"), lower($?)) > 0", text)
+	}
+}
+
+// indexWord is the part of text (split at white space) that the trigram
+// index is asked for: a word with a digit before one without (numbers,
+// addresses and ids are rarer than words), then the longest, with the
+// white space around it in text (so the index knows where the word starts
+// or ends: " 4242" leaves out 14242); text itself when no word has the
+// three characters a trigram needs.
+func indexWord(text string) string {
+	best, bestScore := text, 0
+	consider := func(from, to int) {
+		w := text[from:to]
+		score := utf8.RuneCountInString(w)
+		if score < 3 {
+			return
+		}
+		if strings.ContainsAny(w, "0123456789") {
+			score += 1 << 20
+		}
+		if score > bestScore {
+			_, before := utf8.DecodeLastRuneInString(text[:from])
+			_, after := utf8.DecodeRuneInString(text[to:])
+			best, bestScore = text[from-before:to+after], score
+		}
+	}
+	from := -1
+	for i, r := range text {
+		switch {
+		case unicode.IsSpace(r) && from >= 0:
+			consider(from, i)
+			from = -1
+		case !unicode.IsSpace(r) && from < 0:
+			from = i
+		}
+	}
+	if from >= 0 {
+		consider(from, len(text))
+	}
+	return best
+}
+
+// textWalk is how many events from the cursor a free-text search reads
+// first, in id order; textWalkMax how many it reads in all before it asks
+// the trigram index for the rest.
+const (
+	textWalk    = 1000
+	textWalkMax = 20_000
+)
+
+// textPlanTime is how long the planner's own plan of a free-text search
+// may take before the search goes in bounded steps instead.
+const textPlanTime = 100 * time.Millisecond
+
+// searchText finds a page of a free-text search: the planner's plan, for
+// textPlanTime at most, then bounded steps. Postgres estimates how many
+// events hold a word from a histogram of 100 sampled texts: a rare word
+// that one of them holds is taken for 1 event in 100, and ORDER BY id …
+// LIMIT then walks the whole trail by id for it (4.4 s over a million
+// events); a common word taken for a rare one reads all its events
+// through the index. The steps: the textWalk events nearest the cursor,
+// in id order, which finds a common word's page; then, if the events
+// found there say the page's rest lies within textWalkMax events, those
+// too; else the older (or, paging forward, newer) events through the
+// trigram index, sorted once read, which finds a rare word's.
+func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, departments []string, sql string, args []any, limit int) ([]models.AuditEvent, error) {
+	n, planTime := textWalk, textPlanTime
+	if db.textWalk > 0 {
+		n, planTime = db.textWalk, db.textPlanTime
+	}
+	if planTime > 0 {
+		planned, cancel := context.WithTimeout(ctx, planTime)
+		out, err := db.searchRows(planned, sql, args, limit)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			if f.After > 0 {
+				slices.Reverse(out)
+			}
+			return out, err
+		}
+	}
+	var out []models.AuditEvent
+	cur, walked := f, 0
+	for {
+		walk, walkArgs := textWalkSQL(cur, sql, args, n)
+		found, err := db.searchRows(ctx, walk, walkArgs, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+		if len(out) >= limit {
+			break
+		}
+		var read, edge int64
+		if err := db.Pool.QueryRow(ctx, textEdgeSQL(cur, n), edgeArgs(cur)...).Scan(&read, &edge); err != nil {
+			return nil, fmt.Errorf("search audit: %w", err)
+		}
+		if read < int64(n) { // the walk reached the trail's end
+			break
+		}
+		if f.After > 0 {
+			cur.After = edge
+		} else {
+			cur.Before = edge
+		}
+		cur.Limit = limit - len(out)
+		sql, args, _ = searchSQL(cur, actors, departments)
+		walked += n
+		// Twice the events the rest should take at the density seen so far.
+		if len(out) > 0 && walked+2*cur.Limit*walked/len(out) <= textWalkMax*n/textWalk {
+			n = 2 * cur.Limit * walked / len(out)
+			continue
+		}
+		more, err := db.searchRows(ctx, indexOrder(sql), args, cur.Limit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+		break
+	}
+	if f.After > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// textWalkSQL is sql reading only the n events nearest f's cursor,
+// in id order: the subquery's LIMIT keeps the planner from reading more.
+func textWalkSQL(f models.AuditFilter, sql string, args []any, n int) (string, []any) {
+	inner := "SELECT * FROM audit_events"
+	order := " ORDER BY id DESC"
+	switch {
+	case f.After > 0:
+		args = append(args, f.After)
+		inner += " WHERE id > $" + strconv.Itoa(len(args))
+		order = " ORDER BY id ASC"
+	case f.Before > 0:
+		args = append(args, f.Before)
+		inner += " WHERE id < $" + strconv.Itoa(len(args))
+	}
+	inner += order + " LIMIT " + strconv.Itoa(n)
+	return strings.Replace(sql, " FROM audit_events", " FROM ("+inner+") audit_events", 1), args
+}
+
+// textEdgeSQL counts the events textWalkSQL read and gives the last one's
+// id, where the index takes over.
+func textEdgeSQL(f models.AuditFilter, n int) string {
+	limit := " LIMIT " + strconv.Itoa(n) + ") w"
+	switch {
+	case f.After > 0:
+		return "SELECT count(*), COALESCE(max(id), 0) FROM (SELECT id FROM audit_events WHERE id > $1 ORDER BY id" + limit
+	case f.Before > 0:
+		return "SELECT count(*), COALESCE(min(id), 0) FROM (SELECT id FROM audit_events WHERE id < $1 ORDER BY id DESC" + limit
+	}
+	return "SELECT count(*), COALESCE(min(id), 0) FROM (SELECT id FROM audit_events ORDER BY id DESC" + limit
+}
+
+func edgeArgs(f models.AuditFilter) []any {
+	switch {
+	case f.After > 0:
+		return []any{f.After}
+	case f.Before > 0:
+		return []any{f.Before}
+	}
+	return nil
+}
+
+// indexOrder orders sql's rows by an expression of the id rather than the
+// id itself, so the primary key's order cannot be used: the rows are found
+// through the other conditions' indexes (the trigram index), then sorted.
+func indexOrder(sql string) string {
+	return strings.Replace(sql, " ORDER BY id ", " ORDER BY id + 0 ", 1)
+}
