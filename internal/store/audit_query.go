@@ -113,10 +113,12 @@ func (db *DB) SearchAudit(ctx context.Context, f models.AuditFilter, departments
 		return nil, err
 	}
 	sql, args, limit := searchSQL(f, actors, departments)
+	var out []models.AuditEvent
 	if f.Text != "" {
-		return db.searchText(ctx, f, actors, departments, sql, args, limit)
+		out, err = db.searchText(ctx, f, actors, departments, sql, args, limit)
+	} else {
+		out, err = db.searchRows(ctx, sql, args, limit)
 	}
-	out, err := db.searchRows(ctx, sql, args, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,9 +106,6 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 		out, err := db.searchRows(planned, sql, args, limit)
 		cancel()
 		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
-			if f.After > 0 {
-				slices.Reverse(out)
-			}
 			return out, err
 		}
 	}
@@ -126,7 +122,13 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 			break
 		}
 		var read, edge int64
-		if err := db.Pool.QueryRow(ctx, textEdgeSQL(cur, n), edgeArgs(cur)...).Scan(&read, &edge); err != nil {
+		edgeSQL, edgeArgs := nearest(cur, "id", n, nil)
+		agg := "min"
+		if f.After > 0 {
+			agg = "max"
+		}
+		edgeSQL = "SELECT count(*), COALESCE(" + agg + "(id), 0) FROM (" + edgeSQL + ") w"
+		if err := db.Pool.QueryRow(ctx, edgeSQL, edgeArgs...).Scan(&read, &edge); err != nil {
 			return nil, fmt.Errorf("search audit: %w", err)
 		}
 		if read < int64(n) { // the walk reached the trail's end
@@ -152,51 +154,31 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 		out = append(out, more...)
 		break
 	}
-	if f.After > 0 {
-		slices.Reverse(out)
-	}
 	return out, nil
 }
 
 // textWalkSQL is sql reading only the n events nearest f's cursor,
 // in id order: the subquery's LIMIT keeps the planner from reading more.
 func textWalkSQL(f models.AuditFilter, sql string, args []any, n int) (string, []any) {
-	inner := "SELECT * FROM audit_events"
+	inner, args := nearest(f, "*", n, args)
+	return strings.Replace(sql, " FROM audit_events", " FROM ("+inner+") audit_events", 1), args
+}
+
+// nearest selects cols of the n events nearest f's cursor, in id order
+// (newest first unless paging forward), its cursor appended to args.
+func nearest(f models.AuditFilter, cols string, n int, args []any) (string, []any) {
+	sql := "SELECT " + cols + " FROM audit_events"
 	order := " ORDER BY id DESC"
 	switch {
 	case f.After > 0:
 		args = append(args, f.After)
-		inner += " WHERE id > $" + strconv.Itoa(len(args))
+		sql += " WHERE id > $" + strconv.Itoa(len(args))
 		order = " ORDER BY id ASC"
 	case f.Before > 0:
 		args = append(args, f.Before)
-		inner += " WHERE id < $" + strconv.Itoa(len(args))
+		sql += " WHERE id < $" + strconv.Itoa(len(args))
 	}
-	inner += order + " LIMIT " + strconv.Itoa(n)
-	return strings.Replace(sql, " FROM audit_events", " FROM ("+inner+") audit_events", 1), args
-}
-
-// textEdgeSQL counts the events textWalkSQL read and gives the last one's
-// id, where the index takes over.
-func textEdgeSQL(f models.AuditFilter, n int) string {
-	limit := " LIMIT " + strconv.Itoa(n) + ") w"
-	switch {
-	case f.After > 0:
-		return "SELECT count(*), COALESCE(max(id), 0) FROM (SELECT id FROM audit_events WHERE id > $1 ORDER BY id" + limit
-	case f.Before > 0:
-		return "SELECT count(*), COALESCE(min(id), 0) FROM (SELECT id FROM audit_events WHERE id < $1 ORDER BY id DESC" + limit
-	}
-	return "SELECT count(*), COALESCE(min(id), 0) FROM (SELECT id FROM audit_events ORDER BY id DESC" + limit
-}
-
-func edgeArgs(f models.AuditFilter) []any {
-	switch {
-	case f.After > 0:
-		return []any{f.After}
-	case f.Before > 0:
-		return []any{f.Before}
-	}
-	return nil
+	return sql + order + " LIMIT " + strconv.Itoa(n), args
 }
 
 // indexOrder orders sql's rows by an expression of the id rather than the
