@@ -110,7 +110,7 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 		}
 	}
 	var out []models.AuditEvent
-	cur, walked := f, 0
+	cur, walked, maxWalk := f, 0, textWalkMax*n/textWalk
 	for {
 		walk, walkArgs := textWalkSQL(cur, sql, args, n)
 		found, err := db.searchRows(ctx, walk, walkArgs, limit-len(out))
@@ -143,7 +143,7 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 		sql, args, _ = searchSQL(cur, actors, departments)
 		walked += n
 		// Twice the events the rest should take at the density seen so far.
-		if len(out) > 0 && walked+2*cur.Limit*walked/len(out) <= textWalkMax*n/textWalk {
+		if len(out) > 0 && walked+2*cur.Limit*walked/len(out) <= maxWalk {
 			n = 2 * cur.Limit * walked / len(out)
 			continue
 		}
