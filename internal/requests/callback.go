@@ -134,6 +134,11 @@ func (s *Service) record(ctx context.Context, tx *store.Tx, j *job) error {
 	if ok {
 		return s.end(ctx, tx, r, how)
 	}
+	// Not ours by id: a lost send's, or kept; LockLostMatch orders this
+	// with a lost send's record.
+	if err := s.db.LockLostMatch(ctx, tx, l.AccountName); err != nil {
+		return err
+	}
 	if r, ok, err = s.db.LostDeviceRequest(ctx, tx, l.AccountName, m.DeviceIDs, now.Add(-models.PollGiveUp)); err != nil || ok {
 		how.rid = m.RequestID
 		if err == nil {

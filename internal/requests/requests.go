@@ -20,6 +20,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/internal/thingspace"
 	"github.com/uwsportal/uwsportal/internal/upstream"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -132,10 +133,8 @@ func (s *Service) Record(ctx context.Context, in Sent) (int64, error) {
 	}
 	var id int64
 	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
-		if r.RequestID != "" {
-			if err := s.db.LockRequestID(ctx, tx, r.RequestID); err != nil {
-				return err
-			}
+		if err := s.lockFor(ctx, tx, r); err != nil {
+			return err
 		}
 		if err := s.db.Audit(ctx, tx, e); err != nil {
 			return err
@@ -154,16 +153,47 @@ func (s *Service) Record(ctx context.Context, in Sent) (int64, error) {
 	return id, nil
 }
 
-// takeEarly applies a callback that came before r was recorded.
-func (s *Service) takeEarly(ctx context.Context, tx *store.Tx, r models.DeviceRequest) error {
-	if r.RequestID == "" {
-		return nil
+// sendTakesAtMost bounds how long before its record a send began: a
+// login, two bearer fetches and two sends, each within the upstream
+// timeout. A callback can come no earlier than its send.
+const sendTakesAtMost = 5 * thingspace.DefaultTimeout
+
+// lockFor orders r's record with the callbacks that may be its outcome:
+// those naming its request id or, for a lost answer, its account's
+// callbacks whose request id no recorded request holds.
+func (s *Service) lockFor(ctx context.Context, tx *store.Tx, r models.DeviceRequest) error {
+	switch {
+	case r.RequestID != "":
+		return s.db.LockRequestID(ctx, tx, r.RequestID)
+	case r.Status == models.RequestUnknown:
+		return s.db.LockLostMatch(ctx, tx, r.Account)
 	}
-	m, ok, err := s.db.TakeInbox(ctx, tx, r.RequestID, r.ID)
+	return nil
+}
+
+// takeEarly applies a callback that came before r was recorded: the one
+// naming its request id or, if its answer was lost, the oldest kept
+// since its send began that names one of its devices.
+func (s *Service) takeEarly(ctx context.Context, tx *store.Tx, r models.DeviceRequest) error {
+	var (
+		m   store.InboxMessage
+		ok  bool
+		err error
+	)
+	switch {
+	case r.RequestID != "":
+		m, ok, err = s.db.TakeInbox(ctx, tx, r.RequestID, r.ID)
+	case r.Status == models.RequestUnknown:
+		m, ok, err = s.db.TakeLostInbox(ctx, tx, r.Account, r.Devices, r.SentAt.Add(-sendTakesAtMost), r.ID)
+	}
 	if err != nil || !ok {
 		return err
 	}
-	return s.end(ctx, tx, r, ending{status: m.Status, how: models.EndedByCallback, fault: m.Fault, at: m.ReceivedAt, early: true})
+	how := ending{status: m.Status, how: models.EndedByCallback, fault: m.Fault, at: m.ReceivedAt, early: true}
+	if r.RequestID == "" {
+		how.rid = m.RequestID
+	}
+	return s.end(ctx, tx, r, how)
 }
 
 // ending is how a request ends.

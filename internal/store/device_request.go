@@ -119,6 +119,18 @@ func (db *DB) LockRequestID(ctx context.Context, tx *Tx, rid string) error {
 	return nil
 }
 
+// LockLostMatch serialises, until tx ends, the matching of account's
+// lost sends (recorded without a request id) with callbacks whose request
+// id no recorded request holds: a lost send's record and such a callback
+// each see what the other committed, so neither misses the other.
+func (db *DB) LockLostMatch(ctx context.Context, tx *Tx, account string) error {
+	err := db.q(ctx, tx).Exec(`SELECT pg_advisory_xact_lock(hashtextextended('lost-match:' || ?, 0))`, account).Error
+	if err != nil {
+		return fmt.Errorf("lock lost requests of %s: %w", models.Clip(account, 64), err)
+	}
+	return nil
+}
+
 // CreateDeviceRequest records a request sent upstream (r.ID is ignored)
 // and returns its id. The department is named by slug.
 func (db *DB) CreateDeviceRequest(ctx context.Context, tx *Tx, r models.DeviceRequest) (int64, error) {
@@ -221,14 +233,31 @@ func (db *DB) PutInbox(ctx context.Context, tx *Tx, m InboxMessage) (bool, error
 // TakeInbox marks the unmatched message for rid as belonging to request
 // and returns it; false if there is none.
 func (db *DB) TakeInbox(ctx context.Context, tx *Tx, rid string, request int64) (InboxMessage, bool, error) {
+	return db.takeInbox(ctx, tx, `request_id = ?`, request, rid)
+}
+
+// TakeLostInbox marks, as belonging to request (a send whose answer was
+// lost), the oldest unmatched message of account received since that
+// names one of devices, and returns it; false if there is none. The
+// caller holds LockLostMatch, which a callback takes before it keeps a
+// message as unmatched.
+func (db *DB) TakeLostInbox(ctx context.Context, tx *Tx, account string, devices []models.DeviceID, since time.Time, request int64) (InboxMessage, bool, error) {
+	return db.takeInbox(ctx, tx, `request_id = (SELECT request_id FROM callback_inbox WHERE account_name = ? AND matched IS NULL
+	   AND received_at >= ? AND devices && string_to_array(?, ',') ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED)`,
+		request, account, since, deviceArg(devices))
+}
+
+// takeInbox marks the unmatched message where selects as request's.
+func (db *DB) takeInbox(ctx context.Context, tx *Tx, where string, request int64, args ...any) (InboxMessage, bool, error) {
 	var rec struct {
 		RequestID, AccountName, Status, Fault string
 		Devices                               string
 		ReceivedAt                            time.Time
 		AuditEvent                            int64
 	}
-	err := db.q(ctx, tx).Raw(`UPDATE callback_inbox SET matched = ? WHERE request_id = ? AND matched IS NULL
-	RETURNING request_id, account_name, status, fault, array_to_string(devices, ',') AS devices, received_at, audit_event`, request, rid).Scan(&rec).Error
+	err := db.q(ctx, tx).Raw(`UPDATE callback_inbox SET matched = ? WHERE `+where+` AND matched IS NULL
+	RETURNING request_id, account_name, status, fault, array_to_string(devices, ',') AS devices, received_at, audit_event`,
+		append([]any{request}, args...)...).Scan(&rec).Error
 	if err != nil {
 		return InboxMessage{}, false, fmt.Errorf("read callback inbox: %w", err)
 	}

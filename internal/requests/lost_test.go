@@ -1,0 +1,150 @@
+package requests_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/uwsportal/uwsportal/internal/apptest"
+	"github.com/uwsportal/uwsportal/internal/requests"
+	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// lostSend is the record of a suspend of dev whose answer was lost.
+func lostSend(dev models.DeviceID) requests.Sent {
+	return requests.Sent{P: lead, Meta: apptest.Meta, Department: "fleet", Account: account, Op: models.OpSuspend,
+		Devices: []models.DeviceID{dev}, Outcome: requests.Lost}
+}
+
+// A callback that comes before a lost send is recorded names a request
+// id the portal never learned: it is kept, and the lost send takes it
+// when it is recorded, rather than waiting for a poll.
+func TestCallbackBeforeALostSendIsRecordedIsNotLost(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	e.register(t)
+	user, pw := e.credentials(t)
+	devs := e.active(t, 2)
+	// A message for the other device stays in the inbox.
+	for i, dev := range devs {
+		body := message(t, requests.Message{Username: user, Password: pw, RequestID: fmt.Sprintf("lost-early-%d", i),
+			DeviceIDs: []models.DeviceID{dev}, Status: "Success"})
+		if code := e.post(t, body); code != http.StatusOK {
+			t.Fatalf("early callback answered %d", code)
+		}
+	}
+	id, err := e.App.Requests.Record(ctx, lostSend(devs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.want(t, id, models.RequestSucceeded, models.EndedByCallback)
+	if r.RequestID != "lost-early-0" {
+		t.Fatalf("request id %q, want the callback's lost-early-0", r.RequestID)
+	}
+	if n := e.count(t, `SELECT count(*) FROM callback_inbox WHERE matched IS NULL`); n != 1 {
+		t.Fatalf("%d messages left unmatched, want 1 (the other device's)", n)
+	}
+}
+
+// A stale message, received before the send could have started, is not
+// taken for a lost send's outcome.
+func TestALostSendLeavesAStaleMessage(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	e.register(t)
+	user, pw := e.credentials(t)
+	dev := e.active(t, 1)[0]
+	body := message(t, requests.Message{Username: user, Password: pw, RequestID: "stale-1", DeviceIDs: []models.DeviceID{dev}, Status: "Success"})
+	if code := e.post(t, body); code != http.StatusOK {
+		t.Fatalf("callback answered %d", code)
+	}
+	e.Clock.Advance(time.Hour)
+	id, err := e.App.Requests.Record(ctx, lostSend(dev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.want(t, id, models.RequestUnknown, "")
+}
+
+// A callback that comes while a lost send's transaction is still open
+// waits for it, then finds the lost request and ends it.
+func TestCallbackDuringALostSendsTransactionWaitsForIt(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	e.register(t)
+	user, pw := e.credentials(t)
+	dev := e.active(t, 1)[0]
+	body := message(t, requests.Message{Username: user, Password: pw, RequestID: "race-lost-1", DeviceIDs: []models.DeviceID{dev}, Status: "Success"})
+	answered := make(chan int, 1)
+	var id int64
+	err := e.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := e.DB.LockLostMatch(ctx, tx, account); err != nil {
+			return err
+		}
+		var err error
+		id, err = e.DB.CreateDeviceRequest(ctx, tx, models.DeviceRequest{Department: "fleet", Account: account, Actor: lead.Actor,
+			ActorName: lead.Name, Operation: models.OpSuspend, Devices: []models.DeviceID{dev}, SentAt: e.Clock.Now(),
+			Status: models.RequestUnknown})
+		if err != nil {
+			return err
+		}
+		go func() { answered <- e.postStatus(body) }()
+		select {
+		case code := <-answered:
+			return fmt.Errorf("the callback was answered (%d) while a lost send's transaction was open", code)
+		case <-time.After(300 * time.Millisecond):
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := <-answered; code != http.StatusOK {
+		t.Fatalf("callback answered %d", code)
+	}
+	if r := e.want(t, id, models.RequestSucceeded, models.EndedByCallback); r.RequestID != "race-lost-1" {
+		t.Fatalf("request id %q, want race-lost-1", r.RequestID)
+	}
+}
+
+// A lost send recorded while a callback is being kept as unmatched waits
+// for it, then takes the kept message.
+func TestALostSendWaitsForACallbackBeingKept(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	dev := e.active(t, 1)[0]
+	recorded := make(chan error, 1)
+	var id int64
+	err := e.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := e.DB.LockLostMatch(ctx, tx, account); err != nil {
+			return err
+		}
+		_, err := e.DB.PutInbox(ctx, tx, store.InboxMessage{RequestID: "kept-1", Account: account, Status: models.RequestSucceeded,
+			Devices: []models.DeviceID{dev}, ReceivedAt: e.Clock.Now(), AuditEvent: 1})
+		if err != nil {
+			return err
+		}
+		go func() {
+			var err error
+			id, err = e.App.Requests.Record(ctx, lostSend(dev))
+			recorded <- err
+		}()
+		select {
+		case err := <-recorded:
+			return fmt.Errorf("the lost send was recorded (%v) while a callback was being kept", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-recorded; err != nil {
+		t.Fatal(err)
+	}
+	if r := e.want(t, id, models.RequestSucceeded, models.EndedByCallback); r.RequestID != "kept-1" {
+		t.Fatalf("request id %q, want kept-1", r.RequestID)
+	}
+}
