@@ -117,20 +117,30 @@ type job struct {
 
 // record records one message in tx: its request's outcome, a lost
 // request's, or the message kept as unmatched. The request id's lock
-// orders it with the send's own transaction.
+// orders it with the send's own transaction when the request is not
+// there to end at once.
 func (s *Service) record(ctx context.Context, tx *store.Tx, j *job) error {
 	l, m, now := j.l, j.m, s.now()
+	how := ending{status: j.st, how: models.EndedByCallback, fault: j.fault, at: now}
+	// Most callbacks end an open request recorded long before: one
+	// statement. Only a committed request can match it, so one still being
+	// recorded is left to the request id's lock below.
+	r, ok, err := s.db.EndOpenRequest(ctx, tx, m.RequestID, l.AccountName, how.end())
+	if err != nil || ok {
+		if err == nil {
+			err = s.ended(ctx, tx, r, how)
+		}
+		return err
+	}
 	if err := s.db.LockRequestID(ctx, tx, m.RequestID); err != nil {
 		return err
 	}
-	r, ok, err := s.db.DeviceRequestByRequestID(ctx, tx, m.RequestID)
-	if err != nil {
+	if r, ok, err = s.db.DeviceRequestByRequestID(ctx, tx, m.RequestID); err != nil {
 		return err
 	}
 	if ok && r.Account != l.AccountName {
 		return errAccount
 	}
-	how := ending{status: j.st, how: models.EndedByCallback, fault: j.fault, at: now}
 	if ok {
 		return s.end(ctx, tx, r, how)
 	}

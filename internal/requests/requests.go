@@ -210,10 +210,21 @@ type ending struct {
 // and linked to the send's event; nothing if r already ended (a
 // duplicate or late callback, a poll that lost the race).
 func (s *Service) end(ctx context.Context, tx *store.Tx, r models.DeviceRequest, how ending) error {
-	ok, err := s.db.EndDeviceRequest(ctx, tx, r.ID, store.RequestEnd{Status: how.status, By: how.how, Fault: how.fault, At: how.at, RequestID: how.rid})
+	ok, err := s.db.EndDeviceRequest(ctx, tx, r.ID, how.end())
 	if err != nil || !ok {
 		return err
 	}
+	return s.ended(ctx, tx, r, how)
+}
+
+// end is how as the store records it.
+func (how ending) end() store.RequestEnd {
+	return store.RequestEnd{Status: how.status, By: how.how, Fault: how.fault, At: how.at, RequestID: how.rid}
+}
+
+// ended records the audit event of r, which has just ended as how says,
+// and queues its application's callback.
+func (s *Service) ended(ctx context.Context, tx *store.Tx, r models.DeviceRequest, how ending) error {
 	if r.RequestID == "" {
 		r.RequestID = how.rid
 	}

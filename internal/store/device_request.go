@@ -207,6 +207,17 @@ func (db *DB) EndDeviceRequest(ctx context.Context, tx *Tx, id int64, end Reques
 	return res.RowsAffected == 1, nil
 }
 
+// EndOpenRequest ends, in one statement, the request ThingSpace knows as
+// rid if it is account's and still open, and returns it as ended; false
+// if there is none such (not recorded yet, another account's, ended
+// already): nothing changes then. Its row lock orders it with a
+// duplicate callback or a poll.
+func (db *DB) EndOpenRequest(ctx context.Context, tx *Tx, rid, account string, end RequestEnd) (models.DeviceRequest, bool, error) {
+	return db.oneRequest(ctx, tx, `UPDATE device_requests r SET status = ?, ended_by = ?, fault = ?, ended_at = ?, next_poll_at = NULL, claimed_until = NULL
+	  FROM departments d WHERE d.id = r.department_id AND r.request_id = ? AND r.account_name = ? AND r.status IN ('pending', 'unknown')
+	RETURNING `+requestColumns, string(end.Status), end.By, models.Clip(end.Fault, 2000), end.At, rid, account)
+}
+
 // InboxMessage is a callback for a request id the portal had not recorded.
 type InboxMessage struct {
 	RequestID  string
