@@ -54,6 +54,7 @@ const (
 	EvDeviceRequestSucceeded = "device.request.succeeded"
 	EvDeviceRequestFailed    = "device.request.failed"
 	EvDeviceRequestUnknown   = "device.request.unknown"
+	EvDeviceRequestReopened  = "device.request.reopened"
 	EvCallbackUnmatched      = "device.callback.unmatched"
 	EvCallbackRefused        = "device.callback.refused"
 	EvCallbackRegistered     = "department.callback.registered"
@@ -147,6 +148,7 @@ var Catalogue = []EventSpec{
 	{EvDeviceRequestSucceeded, "ThingSpace reported that a device request was done (by callback or status read); attributed to who asked, linked to the send's event.", []string{"request", "request_id", "operation", "devices", "how", "first_event", "took_seconds", "early_callback"}},
 	{EvDeviceRequestFailed, "ThingSpace reported that a device request failed, with its fault text; attributed to who asked, linked to the send's event.", []string{"request", "request_id", "operation", "devices", "how", "first_event", "fault", "took_seconds", "early_callback"}},
 	{EvDeviceRequestUnknown, "Nobody learned a device request's outcome within a day of status reads: it stays unknown (a later callback may still end it).", []string{"request", "request_id", "operation", "devices", "first_event", "polls"}},
+	{EvDeviceRequestReopened, "A request whose send's answer was lost had taken a callback by its devices; the send that callback belonged to was recorded since and took it back, so the request is unknown again and followed anew.", []string{"request", "request_id", "taken_by", "operation", "devices", "first_event"}},
 	{EvCallbackUnmatched, "A CarrierService callback named a request id the portal had not sent (a change made in ThingSpace Manage or by another system), or that it had not recorded yet.", []string{"request_id", "account", "status", "devices", "fault"}},
 	{EvCallbackRefused, "The callback listener refused a message (wrong or missing username and password, malformed, too big, unknown account); nothing was recorded as an outcome.", []string{"reason", "account", "status"}},
 	{EvCallbackRegistered, "The portal registered itself as a department account's CarrierService listener (a random username and password, sealed; never recorded).", []string{"account", "url"}},

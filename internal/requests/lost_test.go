@@ -3,6 +3,7 @@ package requests_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -146,5 +147,52 @@ func TestALostSendWaitsForACallbackBeingKept(t *testing.T) {
 	}
 	if r := e.want(t, id, models.RequestSucceeded, models.EndedByCallback); r.RequestID != "kept-1" {
 		t.Fatalf("request id %q, want kept-1", r.RequestID)
+	}
+}
+
+// A lost send takes, by its device, a callback whose own send was not
+// recorded yet. When that send is recorded, its request id and outcome
+// go to it: its record and audit event are not lost, and the lost
+// request is open again, to be resolved by its own callback or a poll.
+func TestAnAcceptedSendTakesBackItsRequestID(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	e.register(t)
+	user, pw := e.credentials(t)
+	dev := e.active(t, 1)[0]
+	lost, err := e.App.Requests.Record(ctx, lostSend(dev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := message(t, requests.Message{Username: user, Password: pw, RequestID: "taken-1", DeviceIDs: []models.DeviceID{dev},
+		Status: "Failed", FaultResponse: &requests.Fault{FaultCode: "E1", FaultString: "no"}})
+	if code := e.post(t, body); code != http.StatusOK {
+		t.Fatalf("callback answered %d", code)
+	}
+	e.want(t, lost, models.RequestFailed, models.EndedByCallback) // by its device: the best it could know then
+	sent := lostSend(dev)
+	sent.RequestID, sent.Outcome = "taken-1", requests.Accepted
+	id, err := e.App.Requests.Record(ctx, sent)
+	if err != nil {
+		t.Fatalf("the send whose request id a lost request took was not recorded: %v", err)
+	}
+	if r := e.want(t, id, models.RequestFailed, models.EndedByCallback); r.RequestID != "taken-1" || r.Fault == "" {
+		t.Fatalf("request id %q, fault %q: want taken-1 and the callback's fault", r.RequestID, r.Fault)
+	}
+	r := e.want(t, lost, models.RequestUnknown, "")
+	if r.RequestID != "" || r.NextPollAt == nil || r.Fault != "" {
+		t.Fatalf("the lost request kept request id %q, fault %q, next poll %v", r.RequestID, r.Fault, r.NextPollAt)
+	}
+	if n := e.count(t, `SELECT count(*) FROM audit_events WHERE code = $1 AND detail->>'request' = $2 AND detail->>'request_id' = 'taken-1'`,
+		models.EvDeviceRequestReopened, strconv.FormatInt(lost, 10)); n != 1 {
+		t.Fatalf("%d reopening events for the lost request, want 1", n)
+	}
+	// Its own outcome still ends it, by poll here.
+	e.Clock.Advance(11 * time.Second)
+	if _, err := e.App.Requests.PollDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.request(t, lost); r.Status == models.RequestUnknown && r.Polls == 0 {
+		t.Fatal("the reopened request was not polled")
 	}
 }

@@ -140,11 +140,15 @@ func (s *Service) Record(ctx context.Context, in Sent) (int64, error) {
 			return err
 		}
 		r.FirstEvent = e.ID
+		var outcome *ending
 		var err error
-		if id, err = s.db.CreateDeviceRequest(ctx, tx, r); err != nil {
+		if id, outcome, err = s.create(ctx, tx, r); err != nil {
 			return err
 		}
 		r.ID = id
+		if outcome != nil {
+			return s.end(ctx, tx, r, *outcome)
+		}
 		return s.takeEarly(ctx, tx, r)
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -132,7 +133,8 @@ func (db *DB) LockLostMatch(ctx context.Context, tx *Tx, account string) error {
 }
 
 // CreateDeviceRequest records a request sent upstream (r.ID is ignored)
-// and returns its id. The department is named by slug.
+// and returns its id. The department is named by slug. If another request
+// holds r.RequestID, nothing changes and the error is ErrRequestIDHeld.
 func (db *DB) CreateDeviceRequest(ctx context.Context, tx *Tx, r models.DeviceRequest) (int64, error) {
 	var id int64
 	var rid, client *string
@@ -148,17 +150,24 @@ func (db *DB) CreateDeviceRequest(ctx context.Context, tx *Tx, r models.DeviceRe
 	}
 	err := db.q(ctx, tx).Raw(`INSERT INTO device_requests (request_id, department_id, account_name, actor, actor_name, user_id,
 	       client_id, operation, devices, sent_at, status, ended_at, ended_by, fault, first_event, next_poll_at)
-	SELECT ?, d.id, ?, ?, ?, ?, ?, ?, string_to_array(?, ','), ?, ?, ?, ?, ?, ?, ? FROM departments d WHERE d.slug = ? RETURNING id`,
+	SELECT ?, d.id, ?, ?, ?, ?, ?, ?, string_to_array(?, ','), ?, ?, ?, ?, ?, ?, ? FROM departments d WHERE d.slug = ?
+	ON CONFLICT (request_id) DO NOTHING RETURNING id`,
 		rid, r.Account, r.Actor, r.ActorName, user, client, string(r.Operation), deviceArg(r.Devices), r.SentAt,
 		string(r.Status), r.EndedAt, r.EndedBy, models.Clip(r.Fault, 2000), r.FirstEvent, r.NextPollAt, r.Department).Scan(&id).Error
 	if err == nil && id == 0 {
 		err = models.ErrNotFound
+		if _, held, herr := db.DeviceRequestByRequestID(ctx, tx, r.RequestID); herr != nil || held {
+			err = cmp.Or(herr, ErrRequestIDHeld)
+		}
 	}
 	if err != nil {
 		return 0, fmt.Errorf("record device request: %w", err)
 	}
 	return id, nil
 }
+
+// ErrRequestIDHeld: another request holds the request id to record.
+var ErrRequestIDHeld = errors.New("another request holds this request id")
 
 // DeviceRequestByRequestID reads the request ThingSpace knows as rid,
 // locked for the rest of tx.
@@ -216,6 +225,18 @@ func (db *DB) EndOpenRequest(ctx context.Context, tx *Tx, rid, account string, e
 	return db.oneRequest(ctx, tx, `UPDATE device_requests r SET status = ?, ended_by = ?, fault = ?, ended_at = ?, next_poll_at = NULL, claimed_until = NULL
 	  FROM departments d WHERE d.id = r.department_id AND r.request_id = ? AND r.account_name = ? AND r.status IN ('pending', 'unknown')
 	RETURNING `+requestColumns, string(end.Status), end.By, models.Clip(end.Fault, 2000), end.At, rid, account)
+}
+
+// ReopenDeviceRequest opens request id again: no request id, unknown,
+// read next at nextPoll. The request had taken, by its devices, the
+// request id of a send recorded since (Service.Record).
+func (db *DB) ReopenDeviceRequest(ctx context.Context, tx *Tx, id int64, nextPoll *time.Time) error {
+	err := db.q(ctx, tx).Exec(`UPDATE device_requests SET request_id = NULL, status = 'unknown', ended_at = NULL, ended_by = '', fault = '',
+	       next_poll_at = ?, claimed_until = NULL WHERE id = ?`, nextPoll, id).Error
+	if err != nil {
+		return fmt.Errorf("reopen device request %d: %w", id, err)
+	}
+	return nil
 }
 
 // InboxMessage is a callback for a request id the portal had not recorded.
