@@ -10,7 +10,6 @@ import (
 	"github.com/uwsportal/uwsportal/internal/departments"
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
-	"github.com/uwsportal/uwsportal/internal/testutil"
 	"github.com/uwsportal/uwsportal/internal/tsim"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -32,14 +31,7 @@ func wiredDevicesServer(t *testing.T) (*testServer, *store.RoundTrips, *http.Cli
 	sim.SeedDevices(account, 30, 5)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	wire := &store.RoundTrips{}
-	c := testutil.ClockFor(t)
-	db, err := store.Open(context.Background(), testdb.URL(t), store.Options{MaxConns: 10, Now: c.Now, RoundTrips: wire})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	ts := newTestServer(t, db, map[string]string{"THINGSPACE_URL": srv.URL, "THINGSPACE_APP_KEY": "k", "THINGSPACE_APP_SECRET": "s"})
+	ts, wire := newWiredTestServer(t, testdb.New(t), map[string]string{"THINGSPACE_URL": srv.URL, "THINGSPACE_APP_KEY": "k", "THINGSPACE_APP_SECRET": "s"})
 	ctx := context.Background()
 	admin := &models.Principal{Actor: "cli:test", Name: "test", Grants: []models.Grant{{Role: models.RoleAdmin}}}
 	if _, err := ts.creds.CreateDepartment(ctx, admin, models.RequestMeta{}, models.Department{Slug: "fleet", Name: "Fleet",

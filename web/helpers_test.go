@@ -166,8 +166,23 @@ func newTestServer(t *testing.T, db *store.DB, env map[string]string) *testServe
 	return newTestServerAt(t, db, env, "127.0.0.1:0")
 }
 
+// newWiredTestServer is newTestServer whose portal's handle on the
+// database counts its round trips.
+func newWiredTestServer(t *testing.T, db *store.DB, env map[string]string) (*testServer, *store.RoundTrips) {
+	t.Helper()
+	wire := &store.RoundTrips{}
+	return serve(t, db, env, "127.0.0.1:0", wire), wire
+}
+
 // newTestServerAt serves on addr (which the base URL may already name).
 func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr string) *testServer {
+	t.Helper()
+	return serve(t, db, env, addr, nil)
+}
+
+// serve is a portal on addr over db's database; wire, if set, counts the
+// round trips of the portal's own handle on it.
+func serve(t *testing.T, db *store.DB, env map[string]string, addr string, wire *store.RoundTrips) *testServer {
 	t.Helper()
 	if env == nil {
 		env = map[string]string{}
@@ -200,7 +215,7 @@ func newTestServerAt(t *testing.T, db *store.DB, env map[string]string, addr str
 	// writes counted in its metrics, are given when a handle is opened.
 	m := metrics.New()
 	opts := app.DBOptions(log, m, 10)
-	opts.Now = testutil.ClockFor(t).Now
+	opts.Now, opts.RoundTrips = testutil.ClockFor(t).Now, wire
 	pdb, err := store.Open(context.Background(), db.Pool.Config().ConnString(), opts)
 	if err != nil {
 		t.Fatal(err)
