@@ -31,6 +31,7 @@ func (s *Server) auditList(c echo.Context) error {
 		return s.renderAuditForm(c, errs)
 	}
 	p := principal(c)
+	suggested := s.auditPeople(c) // beside the search, not after it
 	page, err := s.trail.SearchAudit(c.Request().Context(), p, f)
 	if err != nil {
 		return err
@@ -40,7 +41,7 @@ func (s *Server) auditList(c echo.Context) error {
 		Event: f.CodePrefix, Outcome: string(f.Outcome), Text: f.Text,
 		Zone: loc.String(), Filtered: len(f.Unpaged().Query()) > 0,
 	}
-	if err := s.auditSuggestions(c, &v); err != nil {
+	if err := suggest(&v, <-suggested); err != nil {
 		return err
 	}
 	for _, e := range page.Events {
@@ -86,30 +87,45 @@ func (s *Server) renderAuditForm(c echo.Context, errs templates.FieldErrors) err
 	}
 	v := templates.AuditListView{Since: get("since"), Until: get("until"), Actor: get("actor"), Department: get("department"),
 		Event: get("event"), Outcome: get("outcome"), Text: get("q"), Zone: s.auditZone().String(), Filtered: true, Errors: errs}
-	if err := s.auditSuggestions(c, &v); err != nil {
+	if err := suggest(&v, <-s.auditPeople(c)); err != nil {
 		return err
 	}
 	return render(c, formStatus, templates.AuditList(s.page(c, "Audit trail"), v))
 }
 
-// auditSuggestions fills the filter's suggestions: event codes, and the
-// people (name and email) for those who may see the users.
-func (s *Server) auditSuggestions(c echo.Context, v *templates.AuditListView) error {
+// peopleRead is the people the filter suggests, as read.
+type peopleRead struct {
+	list []models.User
+	err  error
+}
+
+// auditPeople reads, in the background, the people the filter suggests
+// (name and email) to those who may see the users; none to others.
+func (s *Server) auditPeople(c echo.Context) <-chan peopleRead {
+	out := make(chan peopleRead, 1)
+	p := principal(c)
+	if !p.Can(models.PermViewUsers, "") {
+		out <- peopleRead{}
+		return out
+	}
+	ctx := c.Request().Context()
+	go func() {
+		list, err := s.people.Contacts(ctx, p)
+		out <- peopleRead{list, err}
+	}()
+	return out
+}
+
+// suggest fills the filter's suggestions: event codes, and people.
+func suggest(v *templates.AuditListView, ps peopleRead) error {
+	if ps.err != nil {
+		return ps.err
+	}
 	for _, spec := range models.Catalogue {
 		v.Codes = append(v.Codes, spec.Code)
 	}
-	p := principal(c)
-	if !p.Can(models.PermViewUsers, "") {
-		return nil
-	}
-	users, err := s.people.Users(c.Request().Context(), p)
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		if u.Email != "" {
-			v.People = append(v.People, templates.Option{Value: u.Email, Label: u.Name})
-		}
+	for _, u := range ps.list {
+		v.People = append(v.People, templates.Option{Value: u.Email, Label: u.Name})
 	}
 	return nil
 }

@@ -18,6 +18,18 @@ func (s *Service) Users(ctx context.Context, p *models.Principal) ([]models.User
 	return s.db.Users(ctx)
 }
 
+// MaxContacts bounds the people a form suggests: the most recent sign-ins.
+const MaxContacts = 500
+
+// Contacts lists the names and email addresses of the people who signed
+// in most recently (at most MaxContacts), for a form's suggestions.
+func (s *Service) Contacts(ctx context.Context, p *models.Principal) ([]models.User, error) {
+	if err := p.Require(models.PermViewUsers, ""); err != nil {
+		return nil, err
+	}
+	return s.db.Contacts(ctx, MaxContacts)
+}
+
 // SetUserDisabled disables (or enables again) a user. A disabled user's
 // sessions end at their next request: every request reloads the user.
 func (s *Service) SetUserDisabled(ctx context.Context, p *models.Principal, meta models.RequestMeta, id int64, disabled bool) error {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -137,6 +138,23 @@ func (db *DB) grants(ctx context.Context, userID int64) ([]models.Grant, error) 
 	out := make([]models.Grant, len(recs))
 	for i, r := range recs {
 		out[i] = models.Grant{Role: models.Role(r.Role), Department: r.Department}
+	}
+	return out, nil
+}
+
+// Contacts lists, most recent sign-in first, at most limit users' names
+// and email addresses (those that have one): no grants, one round trip.
+func (db *DB) Contacts(ctx context.Context, limit int) ([]models.User, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT name, email FROM users WHERE email <> '' ORDER BY last_signin_at DESC NULLS LAST, id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list contacts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.User, error) {
+		var u models.User
+		return u, r.Scan(&u.Name, &u.Email)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list contacts: %w", err)
 	}
 	return out, nil
 }
