@@ -31,7 +31,7 @@ func (s *Server) auditList(c echo.Context) error {
 		return s.renderAuditForm(c, errs)
 	}
 	p := principal(c)
-	suggested := s.auditPeople(c) // beside the search, not after it
+	side := s.auditSideReads(c) // beside the search, not after it
 	page, err := s.trail.SearchAudit(c.Request().Context(), p, f)
 	if err != nil {
 		return err
@@ -41,7 +41,8 @@ func (s *Server) auditList(c echo.Context) error {
 		Event: f.CodePrefix, Outcome: string(f.Outcome), Text: f.Text,
 		Zone: loc.String(), Filtered: len(f.Unpaged().Query()) > 0,
 	}
-	if err := suggest(&v, <-suggested); err != nil {
+	pg, err := s.auditPage(c, &v, <-side)
+	if err != nil {
 		return err
 	}
 	for _, e := range page.Events {
@@ -69,7 +70,7 @@ func (s *Server) auditList(c echo.Context) error {
 	if p.Can(models.PermVerifyAudit, "") {
 		v.VerifyHref = "/audit/verify"
 	}
-	return render(c, http.StatusOK, templates.AuditList(s.page(c, "Audit trail"), v))
+	return render(c, http.StatusOK, templates.AuditList(pg, v))
 }
 
 // renderAuditForm shows the filter as typed with its error, and no results:
@@ -87,47 +88,48 @@ func (s *Server) renderAuditForm(c echo.Context, errs templates.FieldErrors) err
 	}
 	v := templates.AuditListView{Since: get("since"), Until: get("until"), Actor: get("actor"), Department: get("department"),
 		Event: get("event"), Outcome: get("outcome"), Text: get("q"), Zone: s.auditZone().String(), Filtered: true, Errors: errs}
-	if err := suggest(&v, <-s.auditPeople(c)); err != nil {
+	pg, err := s.auditPage(c, &v, <-s.auditSideReads(c))
+	if err != nil {
 		return err
 	}
-	return render(c, formStatus, templates.AuditList(s.page(c, "Audit trail"), v))
+	return render(c, formStatus, templates.AuditList(pg, v))
 }
 
-// peopleRead is the people the filter suggests, as read.
-type peopleRead struct {
-	list []models.User
-	err  error
+// auditSide is what an audit page reads beside its search: the people
+// the filter suggests, and the approvals link.
+type auditSide struct {
+	people    []models.User
+	err       error
+	approvals bool
+	pending   int
 }
 
-// auditPeople reads, in the background, the people the filter suggests
-// (name and email) to those who may see the users; none to others.
-func (s *Server) auditPeople(c echo.Context) <-chan peopleRead {
-	out := make(chan peopleRead, 1)
-	p := principal(c)
-	if !p.Can(models.PermViewUsers, "") {
-		out <- peopleRead{}
-		return out
-	}
-	ctx := c.Request().Context()
+// auditSideReads makes them off the page's critical path. They only read;
+// the channel holds the answer, so a page that fails first leaves nothing
+// waiting.
+func (s *Server) auditSideReads(c echo.Context) <-chan auditSide {
+	out := make(chan auditSide, 1)
+	p, ctx := principal(c), c.Request().Context()
 	go func() {
-		list, err := s.people.Contacts(ctx, p)
-		out <- peopleRead{list, err}
+		var r auditSide
+		if p.Can(models.PermViewUsers, "") {
+			r.people, r.err = s.people.Contacts(ctx, p)
+		}
+		r.approvals, r.pending = s.approvalsNav(ctx, p)
+		out <- r
 	}()
 	return out
 }
 
-// suggest fills the filter's suggestions: event codes, and people.
-func suggest(v *templates.AuditListView, ps peopleRead) error {
-	if ps.err != nil {
-		return ps.err
-	}
+// auditPage is the page around v, its suggestions filled from r.
+func (s *Server) auditPage(c echo.Context, v *templates.AuditListView, r auditSide) (templates.Page, error) {
 	for _, spec := range models.Catalogue {
 		v.Codes = append(v.Codes, spec.Code)
 	}
-	for _, u := range ps.list {
+	for _, u := range r.people {
 		v.People = append(v.People, templates.Option{Value: u.Email, Label: u.Name})
 	}
-	return nil
+	return s.pageWith(c, "Audit trail", func(*models.Principal) (bool, int) { return r.approvals, r.pending }), r.err
 }
 
 func auditRow(e models.AuditEvent, f models.AuditFilter, loc *time.Location) templates.AuditRow {
