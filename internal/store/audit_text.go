@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -81,34 +80,72 @@ const (
 	textWalkMax = 20_000
 )
 
-// textPlanTime is how long the planner's own plan of a free-text search
-// may take before the search goes in bounded steps instead.
-const textPlanTime = 100 * time.Millisecond
+// textHedge is how long the planner's own plan of a free-text search runs
+// alone before bounded steps start beside it.
+const textHedge = 20 * time.Millisecond
 
-// searchText finds a page of a free-text search: the planner's plan, for
-// textPlanTime at most, then bounded steps. Postgres estimates how many
-// events hold a word from a histogram of 100 sampled texts: a rare word
-// that one of them holds is taken for 1 event in 100, and ORDER BY id …
-// LIMIT then walks the whole trail by id for it (4.4 s over a million
-// events); a common word taken for a rare one reads all its events
-// through the index. The steps: the textWalk events nearest the cursor,
-// in id order, which finds a common word's page; then, if the events
-// found there say the page's rest lies within textWalkMax events, those
-// too; else the older (or, paging forward, newer) events through the
-// trigram index, sorted once read, which finds a rare word's.
+// searchText finds a page of a free-text search: the planner's plan and,
+// if that has not answered within textHedge, bounded steps beside it; the
+// first to find the page answers and the other is cancelled. Neither is
+// good for every word. Postgres estimates how many events hold a word from
+// a histogram of 100 sampled texts: a rare word that one of them holds is
+// taken for 1 event in 100, and ORDER BY id … LIMIT then walks the whole
+// trail by id for it (4.4 s over a million events); a common word taken
+// for a rare one reads all its events through the index. The steps
+// (textSteps) are bounded, but read every match of a word too common for
+// the index and too rare for their walk, where the planner's walk by id
+// finds the page at once. Which one goes wrong changes with the sample
+// ANALYZE last drew, so both run; a search the planner answers in time,
+// most of them, costs nothing more.
 func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, departments []string, sql string, args []any, limit int) ([]models.AuditEvent, error) {
-	n, planTime := textWalk, textPlanTime
+	n, hedge := textWalk, textHedge
 	if db.textWalk > 0 {
-		n, planTime = db.textWalk, db.textPlanTime
+		n, hedge = db.textWalk, db.textHedge
 	}
-	if planTime > 0 {
-		planned, cancel := context.WithTimeout(ctx, planTime)
-		out, err := db.searchRows(planned, sql, args, limit)
-		cancel()
-		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
-			return out, err
-		}
+	steps := func(ctx context.Context) ([]models.AuditEvent, error) {
+		return db.textSteps(ctx, f, actors, departments, sql, args, limit, n)
 	}
+	if hedge <= 0 {
+		return steps(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // the one still running
+	type answer struct {
+		out []models.AuditEvent
+		err error
+	}
+	answers := make(chan answer, 2)
+	go func() {
+		out, err := db.searchRows(ctx, sql, args, limit)
+		answers <- answer{out, err}
+	}()
+	timer := time.NewTimer(hedge)
+	defer timer.Stop()
+	select {
+	case a := <-answers:
+		return a.out, a.err
+	case <-timer.C:
+	}
+	go func() {
+		out, err := steps(ctx)
+		answers <- answer{out, err}
+	}()
+	first := <-answers
+	if first.err == nil {
+		return first.out, nil
+	}
+	if second := <-answers; second.err == nil {
+		return second.out, nil
+	}
+	return nil, first.err
+}
+
+// textSteps finds the page in bounded steps: the n events nearest the
+// cursor, in id order, which finds a common word's page; then, if the
+// events found there say the page's rest lies within textWalkMax events,
+// those too; else the older (or, paging forward, newer) events through
+// the trigram index, sorted once read, which finds a rare word's.
+func (db *DB) textSteps(ctx context.Context, f models.AuditFilter, actors, departments []string, sql string, args []any, limit, n int) ([]models.AuditEvent, error) {
 	var out []models.AuditEvent
 	cur, walked, maxWalk := f, 0, textWalkMax*n/textWalk
 	for {

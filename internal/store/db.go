@@ -44,10 +44,10 @@ type DB struct {
 	batch auditBatcher
 	txs   atomic.Int64
 	// textWalk, when set (tests), replaces the constant textWalk, and
-	// textPlanTime the constant textPlanTime (0: no plan of the planner's).
-	textWalk     int
-	textPlanTime time.Duration
-	goose        struct {
+	// textHedge the constant textHedge (0: no plan of the planner's).
+	textWalk  int
+	textHedge time.Duration
+	goose     struct {
 		once sync.Once
 		p    *goose.Provider
 		err  error

@@ -31,10 +31,10 @@ func TextWalkSQLForTest(f models.AuditFilter) (string, []any) {
 }
 
 // SetTextSearchForTest makes db's free-text searches walk n events before
-// they ask the trigram index, after the planner's own plan has had
-// planTime (0: none).
-func (db *DB) SetTextSearchForTest(n int, planTime time.Duration) {
-	db.textWalk, db.textPlanTime = n, planTime
+// they ask the trigram index, beside the planner's own plan once that has
+// run alone for hedge (0: steps only, no plan of the planner's).
+func (db *DB) SetTextSearchForTest(n int, hedge time.Duration) {
+	db.textWalk, db.textHedge = n, hedge
 }
 
 // CheckpointSQLForTest are the queries that find the newest checkpoint and
