@@ -23,7 +23,7 @@ import (
 // added-p95-ms is the p95 of each pair's difference.
 func BenchmarkDevicesPage(b *testing.B) {
 	const account, user = "0000123456-00001", "bench_devices_uws"
-	pw := secret.Secret("Bench-Dev1ces!" + secret.GenerateKey()[:8])
+	pw := secret.Secret(models.GeneratePassword("Bench", user))
 	sim := tsim.New(tsim.Options{AppKey: "bench", AppSecret: "bench"})
 	sim.SetUser(user, pw.Reveal())
 	sim.SeedDevices(account, 1000, 3)

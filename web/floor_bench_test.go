@@ -78,8 +78,9 @@ func dashboardBench(b *testing.B) (*Server, *http.Cookie) {
 		if _, err := svc.CreateDepartment(ctx, admin, models.RequestMeta{}, d); err != nil {
 			b.Fatal(err)
 		}
-		pw := secret.Secret("Bench-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q")
-		if err := svc.SetCredential(ctx, admin, models.RequestMeta{}, departments.CredentialInput{Department: slug, Username: fmt.Sprintf("bench_%02d_mycompanyUWS", i), Password: pw}); err != nil {
+		user := fmt.Sprintf("bench_%02d_mycompanyUWS", i)
+		pw := secret.Secret(models.GeneratePassword("Bench", user))
+		if err := svc.SetCredential(ctx, admin, models.RequestMeta{}, departments.CredentialInput{Department: slug, Username: user, Password: pw}); err != nil {
 			b.Fatal(err)
 		}
 	}

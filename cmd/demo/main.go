@@ -25,6 +25,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/devidp"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/tsim"
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // Demo addresses: loopback only.
@@ -167,7 +168,7 @@ func seed(ctx context.Context, getenv func(string) string, sim *tsim.Server) err
 		sim.SeedDevices(d.account, d.devices, int64(len(d.slug)))
 	}
 	for _, d := range demoDepartments {
-		pw := demoPassword()
+		pw := models.GeneratePassword("Demo", d.username)
 		sim.SetUser(d.username, pw)
 		if err := quietRun(pw+"\n", "credential", "set", "--department", d.slug, "--username", d.username); err != nil {
 			return err
@@ -185,11 +186,6 @@ var demoDepartments = []struct {
 }{
 	{"fleet", "Fleet Operations", "rest", "fleet_ops_mycompanyUWS", "0000123456-00001", 420},
 	{"field-ops", "Field Services", "soap", "field_services_mycompanyUWS", "0000123456-00002", 260},
-}
-
-// demoPassword is a fresh password that meets the ThingSpace policy.
-func demoPassword() string {
-	return "Demo-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q"
 }
 
 // demoKey keeps one master key for the demo database under .data/, so the

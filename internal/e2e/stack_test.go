@@ -21,6 +21,7 @@ import (
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/internal/tsim"
+	"github.com/uwsportal/uwsportal/models"
 )
 
 const (
@@ -128,7 +129,7 @@ func (s *stack) newSecrets() (appSecret, idpSecret, masterKey string) {
 	appSecret = "e2e-app-secret-" + secret.GenerateKey()[:16]
 	idpSecret = "e2e-idp-secret-" + secret.GenerateKey()[:16]
 	masterKey = secret.GenerateKey()
-	s.initialPassword = "Init-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q"
+	s.initialPassword = models.GeneratePassword("Init", "")
 	s.secrets.add("master key", masterKey)
 	s.secrets.add("ThingSpace app secret", appSecret)
 	s.secrets.add("OIDC client secret", idpSecret)

@@ -9,11 +9,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/models"
 )
 
 // Options tune Run; zero values pick the defaults.
@@ -120,7 +120,7 @@ func (o *Options) defaults() {
 func Run(ctx context.Context, o Options) (Result, error) {
 	o.defaults()
 	f := fleet{slug: "fleet", account: "0000123456-00001", user: "fleet_mycompanyUWS",
-		password: secret.Secret("Fleet-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q")}
+		password: secret.Secret(models.GeneratePassword("Fleet", "fleet_mycompanyUWS"))}
 	res := Result{Conns: o.Conns, Duration: o.Duration, Events: o.Events, Departments: seedDepartments + 1, Devices: simDevices,
 		Clients: appsPerConn * maxOf(o.Conns), AppsPerConn: appsPerConn}
 	tmp, err := os.MkdirTemp("", "uwsportal-load-")
@@ -147,7 +147,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	password := "Load-" + strings.ToUpper(secret.GenerateKey()[:8]) + "-" + secret.GenerateKey()[:12] + "!q"
+	password := models.GeneratePassword("Load", "admin")
 	start = time.Now()
 	clients, err := seed(ctx, func(k string) string { return env[k] }, seedInput{events: o.Events, adminPassword: password, fleet: f, clients: res.Clients})
 	if err != nil {

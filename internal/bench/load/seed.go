@@ -72,9 +72,10 @@ func seed(ctx context.Context, getenv func(string) string, in seedInput) ([]gate
 	}
 	admin := &models.Principal{Actor: "cli:bench", Name: "Load Setup", Grants: []models.Grant{{Role: models.RoleAdmin}}}
 	for i := range seedDepartments {
-		pw := secret.Secret("Seed-" + strings.ToUpper(secret.GenerateKey()[:6]) + "-" + secret.GenerateKey()[:10] + "!q")
+		user := fmt.Sprintf("dept%02d_mycompanyUWS", i)
+		pw := secret.Secret(models.GeneratePassword("Seed", user))
 		d := models.Department{Slug: fmt.Sprintf("dept%02d", i), Name: fmt.Sprintf("Department %02d", i), Protocol: models.ProtocolREST, MaxAgeDays: 90, ScheduleEnabled: true}
-		if err := department(ctx, pa, admin, d, fmt.Sprintf("dept%02d_mycompanyUWS", i), pw); err != nil {
+		if err := department(ctx, pa, admin, d, user, pw); err != nil {
 			return nil, err
 		}
 	}
