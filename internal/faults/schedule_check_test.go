@@ -131,6 +131,10 @@ func (w *world) moveModel(run stepRun, ac acts, d *sdept, b, a tsim.Counters) {
 	}
 	d.unaudited += dead
 	d.uncertain += dead
+	// A login its instance wrote as it died, dropped unread at its door:
+	// the portal may audit it as one that may have counted (its settle can
+	// still reach the database for a moment); ThingSpace never saw it.
+	d.uncertain += run.dropped[strings.ToLower(d.user)]
 	if run.outage {
 		d.unaudited += logins
 		d.uncertain += logins

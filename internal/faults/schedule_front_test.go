@@ -27,6 +27,9 @@ type front struct {
 	inflight int
 	start    time.Time
 	calls    []call
+	// dropped counts, by username, the logins a dead instance's door
+	// dropped after the instance had written them (see drop).
+	dropped map[string]int
 	// A replay's expected calls of the step (see inTurn).
 	expect   []call
 	used     []bool
@@ -75,6 +78,29 @@ func (f *front) serve(from string, w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 	}()
 	f.sim.ServeHTTP(w, r)
+}
+
+// drop notes r, which a dead instance's door drops unread. The instance
+// wrote it whole: a login it may still audit, as one that may have
+// counted (it cannot know), while ThingSpace never saw it.
+func (f *front) drop(r *http.Request) {
+	if kind, user, _ := classify(r); kind == "login" {
+		f.mu.Lock()
+		if f.dropped == nil {
+			f.dropped = map[string]int{}
+		}
+		f.dropped[strings.ToLower(user)]++
+		f.mu.Unlock()
+	}
+}
+
+// takeDropped returns the logins dropped since the last take, by username.
+func (f *front) takeDropped() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.dropped
+	f.dropped = nil
+	return out
 }
 
 // take returns the calls recorded since the last take.

@@ -64,7 +64,7 @@ func (w *world) startInstance(idx, life int) *instance {
 	in.db = db
 	// Close may wait for a dead instance's goroutines: never block on it.
 	t.Cleanup(func() { in.die(); go db.Close() })
-	in.gate = httptest.NewServer(in.guard(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { w.front.serve(in.name, rw, r) })))
+	in.gate = httptest.NewServer(in.guard(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { w.front.serve(in.name, rw, r) }), w.front.drop))
 	t.Cleanup(in.gate.Close)
 	in.env = apptest.New(t, apptest.Options{Threshold: w.threshold, DB: db, Sim: &apptest.Sim{Server: w.front.sim, URL: in.gate.URL},
 		Clock: w.clock, Keys: w.keys, LoginLease: loginLease})
@@ -79,7 +79,7 @@ func (w *world) startInstance(idx, life int) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.web = httptest.NewServer(in.guard(srv.Handler()))
+	in.web = httptest.NewServer(in.guard(srv.Handler(), nil))
 	t.Cleanup(in.web.Close)
 	in.sched = in.env.App.Rotation.NewScheduler(rotation.SchedulerOptions{Jitter: -1})
 	t.Cleanup(in.sched.Close)
@@ -90,13 +90,17 @@ func (w *world) startInstance(idx, life int) *instance {
 	return in
 }
 
-// guard drops the connection of any request reaching a dead process.
-func (in *instance) guard(h http.Handler) http.Handler {
+// guard drops the connection of any request reaching a dead process,
+// after telling dropped (if set) about it.
+func (in *instance) guard(h http.Handler, dropped func(*http.Request)) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		in.mu.Lock()
 		dead := in.dead
 		in.mu.Unlock()
 		if dead {
+			if dropped != nil {
+				dropped(r)
+			}
 			dropConn(rw)
 			return
 		}

@@ -16,6 +16,7 @@ type stepRun struct {
 	termed  map[string]bool // instances stopped cleanly by SIGTERM
 	outage  bool
 	calls   []call
+	dropped map[string]int // logins a dead instance's door dropped, by username
 }
 
 // runStep runs the step's operations at once, each on its instance after
@@ -63,7 +64,7 @@ func (w *world) runStep(i int, p stepPlan) {
 	w.waitOps(p, insts, done, run.results)
 	w.disarm()
 	w.front.idle(w.t)
-	run.calls = w.front.take()
+	run.calls, run.dropped = w.front.take(), w.front.takeDropped()
 	w.stats.endStep()
 	if run.outage {
 		w.afterOutage()

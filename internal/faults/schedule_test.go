@@ -50,7 +50,8 @@ import (
 //  4. Every login is audited: ThingSpace's logins equal the counted
 //     upstream.login events, give or take the logins in flight in an
 //     instance that died or under a database outage, and those whose
-//     caller went away (audited as failures that may have counted).
+//     caller went away or that a dying instance's door dropped unread
+//     (audited as failures that may have counted).
 //  5. Every lease is settled after a step in which no instance died and
 //     the database stayed up.
 //  6. Every few steps and at the end, recovery gets its chance (faults

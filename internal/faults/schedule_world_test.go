@@ -44,8 +44,10 @@ type sdept struct {
 	// database), which can leave no event (invariant 4).
 	unaudited int
 	// uncertain: logins whose caller cancelled them while they were on
-	// the wire; the portal audits each as a failure that may have counted
-	// (the safe side), though ThingSpace may never have finished it.
+	// the wire, or that a dying instance wrote whole to its door, which
+	// dropped them unread; the portal audits each as a failure that may
+	// have counted (the safe side), though ThingSpace may never have
+	// finished it.
 	uncertain int
 }
 
