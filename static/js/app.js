@@ -49,7 +49,10 @@ window.addEventListener("pageshow", function (ev) {
   var secs = parseInt(m.getAttribute("content"), 10);
   if (!(secs > 0)) return;
   var url = m.getAttribute("data-url") || window.location.href;
-  window.setTimeout(function () { window.location.replace(url); }, secs * 1000);
+  var timer = window.setTimeout(function () { window.location.replace(url); }, secs * 1000);
+  // A page the person asked for while this one waits to reload wins: the
+  // reload, firing mid-way, would otherwise replace it with this page.
+  window.addEventListener("beforeunload", function () { window.clearTimeout(timer); });
 })();
 // "All" on the devices page ticks (or clears) every box of its form in
 // place; without this, its link reloads the page with the boxes ticked.
