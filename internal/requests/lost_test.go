@@ -78,31 +78,16 @@ func TestCallbackDuringALostSendsTransactionWaitsForIt(t *testing.T) {
 	user, pw := e.credentials(t)
 	dev := e.active(t, 1)[0]
 	body := message(t, requests.Message{Username: user, Password: pw, RequestID: "race-lost-1", DeviceIDs: []models.DeviceID{dev}, Status: "Success"})
-	answered := make(chan int, 1)
 	var id int64
-	err := e.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := e.DB.LockLostMatch(ctx, tx, account); err != nil {
-			return err
-		}
+	var code int
+	e.whileLostMatchHeld(t, "the callback", func(tx *store.Tx) error {
 		var err error
 		id, err = e.DB.CreateDeviceRequest(ctx, tx, models.DeviceRequest{Department: "fleet", Account: account, Actor: lead.Actor,
 			ActorName: lead.Name, Operation: models.OpSuspend, Devices: []models.DeviceID{dev}, SentAt: e.Clock.Now(),
 			Status: models.RequestUnknown})
-		if err != nil {
-			return err
-		}
-		go func() { answered <- e.postStatus(body) }()
-		select {
-		case code := <-answered:
-			return fmt.Errorf("the callback was answered (%d) while a lost send's transaction was open", code)
-		case <-time.After(300 * time.Millisecond):
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code := <-answered; code != http.StatusOK {
+		return err
+	}, func() { code = e.postStatus(body) })
+	if code != http.StatusOK {
 		t.Fatalf("callback answered %d", code)
 	}
 	if r := e.want(t, id, models.RequestSucceeded, models.EndedByCallback); r.RequestID != "race-lost-1" {
@@ -116,33 +101,14 @@ func TestALostSendWaitsForACallbackBeingKept(t *testing.T) {
 	t.Parallel()
 	e := fleet(t, apptest.Options{})
 	dev := e.active(t, 1)[0]
-	recorded := make(chan error, 1)
 	var id int64
-	err := e.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := e.DB.LockLostMatch(ctx, tx, account); err != nil {
-			return err
-		}
+	var err error
+	e.whileLostMatchHeld(t, "the lost send's record", func(tx *store.Tx) error {
 		_, err := e.DB.PutInbox(ctx, tx, store.InboxMessage{RequestID: "kept-1", Account: account, Status: models.RequestSucceeded,
 			Devices: []models.DeviceID{dev}, ReceivedAt: e.Clock.Now(), AuditEvent: 1})
-		if err != nil {
-			return err
-		}
-		go func() {
-			var err error
-			id, err = e.App.Requests.Record(ctx, lostSend(dev))
-			recorded <- err
-		}()
-		select {
-		case err := <-recorded:
-			return fmt.Errorf("the lost send was recorded (%v) while a callback was being kept", err)
-		case <-time.After(300 * time.Millisecond):
-		}
-		return nil
-	})
+		return err
+	}, func() { id, err = e.App.Requests.Record(ctx, lostSend(dev)) })
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := <-recorded; err != nil {
 		t.Fatal(err)
 	}
 	if r := e.want(t, id, models.RequestSucceeded, models.EndedByCallback); r.RequestID != "kept-1" {
@@ -195,4 +161,32 @@ func TestAnAcceptedSendTakesBackItsRequestID(t *testing.T) {
 	if r := e.request(t, lost); r.Status == models.RequestUnknown && r.Polls == 0 {
 		t.Fatal("the reopened request was not polled")
 	}
+}
+
+// whileLostMatchHeld runs hold in a transaction that holds the account's
+// lost-match lock, starts other beside it and fails unless other is still
+// waiting 300 ms later; it returns once other has finished, after the
+// transaction committed.
+func (e *env) whileLostMatchHeld(t *testing.T, what string, hold func(tx *store.Tx) error, other func()) {
+	t.Helper()
+	done := make(chan struct{})
+	err := e.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := e.DB.LockLostMatch(ctx, tx, account); err != nil {
+			return err
+		}
+		if err := hold(tx); err != nil {
+			return err
+		}
+		go func() { other(); close(done) }()
+		select {
+		case <-done:
+			return fmt.Errorf("%s went on while the account's lost-match lock was held", what)
+		case <-time.After(300 * time.Millisecond):
+			return nil
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
 }
