@@ -41,7 +41,7 @@ func (s *Server) dashboard(c echo.Context) error {
 func (s *Server) notificationWarnings(c echo.Context, pg *templates.Page) {
 	failing, err := s.notify.Failing(c.Request().Context())
 	if err != nil {
-		s.log.Error("failing notification channels", "err", err)
+		s.logFailure(c, "failing notification channels", err)
 		return
 	}
 	for _, ch := range failing {
@@ -85,7 +85,7 @@ func orText(s, alt string) string {
 func (s *Server) requestTroubles(c echo.Context, v *templates.DashboardView) {
 	troubles, err := s.reqs.Troubles(c.Request().Context(), principal(c))
 	if err != nil {
-		s.log.Error("device request troubles", "err", err)
+		s.logFailure(c, "device request troubles", err)
 		return
 	}
 	for _, t := range troubles {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -69,12 +70,21 @@ func safeMessage(err error, status int) string {
 // client asks for it, with a safe message and the request ID; the cause goes
 // to the log only.
 func (s *Server) handleError(err error, c echo.Context) {
+	rid := requestID(c)
+	if clientLeft(c, err) {
+		// Nobody reads an answer; the access log records 499, as proxies
+		// do for a client that closed its request.
+		s.log.Info("client closed the request", "err", err, "request_id", rid)
+		if !c.Response().Committed {
+			c.Response().WriteHeader(statusClientClosedRequest)
+		}
+		return
+	}
 	if c.Response().Committed {
-		s.log.Error("error after response started", "err", err, "request_id", requestID(c))
+		s.log.Error("error after response started", "err", err, "request_id", rid)
 		return
 	}
 	status := statusOf(err)
-	rid := requestID(c)
 	if status >= 500 {
 		s.log.Error("request failed", "err", err, "status", status, "request_id", rid,
 			"method", c.Request().Method, "path", c.Request().URL.Path)
@@ -103,6 +113,25 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Error("render error page", "err", err, "request_id", rid)
 		_ = c.String(status, msg+" Request ID: "+rid)
 	}
+}
+
+// statusClientClosedRequest is nginx's status for a request its client
+// gave up on before the answer.
+const statusClientClosedRequest = 499
+
+// clientLeft tells whether err is the cancellation of a request whose client
+// went away (left the page, clicked elsewhere, closed the connection): its
+// own doing, not a fault of the portal.
+func clientLeft(c echo.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(c.Request().Context().Err(), context.Canceled)
+}
+
+// logFailure logs what failed while serving c, unless its client left.
+func (s *Server) logFailure(c echo.Context, msg string, err error) {
+	if clientLeft(c, err) {
+		return
+	}
+	s.log.Error(msg, "err", err, "request_id", requestID(c))
 }
 
 func wantsJSON(c echo.Context) bool {

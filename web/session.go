@@ -78,7 +78,7 @@ func (s *Server) sessionLoad(next echo.HandlerFunc) echo.HandlerFunc {
 			case scs.Modified:
 				token, expiry, err := s.sessions.Commit(ctx)
 				if err != nil {
-					s.log.Error("save session", "err", err, "request_id", requestID(c))
+					s.logFailure(c, "save session", err)
 					return
 				}
 				s.sessions.WriteSessionCookie(ctx, c.Response().Writer, token, expiry)
