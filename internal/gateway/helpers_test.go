@@ -203,6 +203,12 @@ func (c *vz) start() *vz {
 // session token, body as JSON.
 func (c *vz) do(method, path string, body any, header map[string]string) answer {
 	c.t.Helper()
+	return send(c.t, c.request(method, path, body, header))
+}
+
+// request is the request do sends.
+func (c *vz) request(method, path string, body any, header map[string]string) *http.Request {
+	c.t.Helper()
 	var b []byte
 	if body != nil {
 		var err error
@@ -222,7 +228,7 @@ func (c *vz) do(method, path string, body any, header map[string]string) answer 
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	return send(c.t, req)
+	return req
 }
 
 func (c *vz) list(acct string) answer {
@@ -231,12 +237,18 @@ func (c *vz) list(acct string) answer {
 
 // act sends suspend, restore and the like for one MDN.
 func (c *vz) act(op, acct, mdn string, header map[string]string) answer {
+	c.t.Helper()
+	return send(c.t, c.actRequest(op, acct, mdn, header))
+}
+
+// actRequest is the request act sends.
+func (c *vz) actRequest(op, acct, mdn string, header map[string]string) *http.Request {
 	method := http.MethodPost
 	if op == "plan" {
 		method = http.MethodPut
 	}
 	body := map[string]any{"accountName": acct, "devices": []any{map[string]any{"deviceIds": []any{map[string]string{"kind": "mdn", "id": mdn}}}}}
-	return c.do(method, "/api/m2m/v1/devices/actions/"+op, body, header)
+	return c.request(method, "/api/m2m/v1/devices/actions/"+op, body, header)
 }
 
 // activeMDN is an active device's MDN upstream, read through the gateway.

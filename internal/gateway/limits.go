@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"strings"
 )
@@ -79,12 +80,14 @@ func (s *Service) claim(q *request, body []byte) (idem idempotency, replayed boo
 }
 
 // keep stores the answer to a claimed key; release gives the key back
-// when nothing was sent upstream.
+// when nothing was sent upstream. Both are done even when the application
+// went away meanwhile: its retry with the same key must find the answer
+// (or a free key), not a request in progress for as long as keys are kept.
 func (s *Service) keep(q *request, idem idempotency, status int, body []byte) {
 	if !idem.claimed {
 		return
 	}
-	if err := s.db.FinishIdempotency(q.r.Context(), q.client.ID, idem.key, status, body); err != nil {
+	if err := s.db.FinishIdempotency(context.WithoutCancel(q.r.Context()), q.client.ID, idem.key, status, body); err != nil {
 		s.log.ErrorContext(q.r.Context(), "gateway: keep idempotent answer", "client", q.client.ID, "request_id", q.meta.RequestID, "err", err)
 	}
 }
@@ -93,7 +96,7 @@ func (s *Service) release(q *request, idem idempotency) {
 	if !idem.claimed {
 		return
 	}
-	if err := s.db.ReleaseIdempotency(q.r.Context(), q.client.ID, idem.key); err != nil {
+	if err := s.db.ReleaseIdempotency(context.WithoutCancel(q.r.Context()), q.client.ID, idem.key); err != nil {
 		s.log.ErrorContext(q.r.Context(), "gateway: release idempotency key", "client", q.client.ID, "request_id", q.meta.RequestID, "err", err)
 	}
 }

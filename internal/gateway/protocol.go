@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -40,6 +41,10 @@ func opMethod(op models.Operation) string {
 	return http.MethodPost
 }
 
+// statusClientClosedRequest is nginx's status for a request its client
+// gave up on before the answer.
+const statusClientClosedRequest = 499
+
 // request is one gateway request as it is worked on.
 type request struct {
 	w      http.ResponseWriter
@@ -63,6 +68,14 @@ type request struct {
 func (s *Service) Serve(w http.ResponseWriter, r *http.Request, meta models.RequestMeta) {
 	q := &request{w: w, r: r, meta: meta, start: clock.Start(), op: "other"}
 	err := s.dispatch(q)
+	if errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled) {
+		// The caller gave up before anything was sent upstream (a call
+		// that was sent is finished and audited without its context).
+		s.log.InfoContext(r.Context(), "gateway: client closed the request", "request_id", meta.RequestID, "err", err)
+		s.count(q, statusClientClosedRequest)
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
 	var ref *refusal
 	if err != nil && !errors.As(err, &ref) {
 		s.log.ErrorContext(r.Context(), "gateway", "request_id", meta.RequestID, "err", err)
