@@ -104,5 +104,9 @@ func (w *exportWriter) Write(p []byte) (int, error) {
 		watch := clock.Start()
 		w.extended = &watch
 	}
-	return w.c.Response().Write(p)
+	n, err := w.c.Response().Write(p)
+	if err != nil {
+		return n, clientWriteError{err}
+	}
+	return n, nil
 }

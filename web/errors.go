@@ -74,7 +74,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if clientLeft(c, err) {
 		// Nobody reads an answer; the access log records 499, as proxies
 		// do for a client that closed its request.
-		s.log.Info("client closed the request", "err", err, "request_id", rid)
+		s.log.Info("client went away", "err", err, "request_id", rid)
 		if !c.Response().Committed {
 			c.Response().WriteHeader(statusClientClosedRequest)
 		}
@@ -120,11 +120,21 @@ func (s *Server) handleError(err error, c echo.Context) {
 const statusClientClosedRequest = 499
 
 // clientLeft tells whether err is the cancellation of a request whose client
-// went away (left the page, clicked elsewhere, closed the connection): its
-// own doing, not a fault of the portal.
+// went away (left the page, clicked elsewhere, closed the connection), or a
+// write to a client that no longer reads: its own doing, not a fault of the
+// portal.
 func clientLeft(c echo.Context, err error) bool {
-	return errors.Is(err, context.Canceled) && errors.Is(c.Request().Context().Err(), context.Canceled)
+	return errors.As(err, new(clientWriteError)) ||
+		errors.Is(err, context.Canceled) && errors.Is(c.Request().Context().Err(), context.Canceled)
 }
+
+// clientWriteError is a failed write of a streamed answer to its client
+// (the connection reset or closed, or the client reading too slowly),
+// told apart from the same errors of the database's connections.
+type clientWriteError struct{ err error }
+
+func (e clientWriteError) Error() string { return "write to the client: " + e.err.Error() }
+func (e clientWriteError) Unwrap() error { return e.err }
 
 // logFailure logs what failed while serving c, unless its client left.
 func (s *Server) logFailure(c echo.Context, msg string, err error) {
