@@ -82,29 +82,47 @@ func (s *Service) Callback(ctx context.Context, meta models.RequestMeta, body []
 }
 
 func (s *Service) callback(ctx context.Context, body []byte) error {
+	j, err := s.check(ctx, body)
+	if err != nil {
+		return err
+	}
+	// Most callbacks end an open request recorded long before: in a
+	// transaction shared with the callbacks arriving at the same moment.
+	if ended, err := s.endOpen(ctx, j); err != nil || ended {
+		return err
+	}
+	return s.recordAlone(ctx, j)
+}
+
+// recordAlone records j in a transaction of its own.
+func (s *Service) recordAlone(ctx context.Context, j *job) error {
+	return s.db.WithTx(ctx, func(tx *store.Tx) error { return s.record(ctx, tx, j) })
+}
+
+// check reads a message and checks its listener's username and password.
+func (s *Service) check(ctx context.Context, body []byte) (*job, error) {
 	if len(body) > MaxCallbackBody {
-		return errTooBig
+		return nil, errTooBig
 	}
 	var m Message
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&m); err != nil || !requestIDPattern.MatchString(m.RequestID) || len(m.DeviceIDs) > models.MaxDevicesPerAction {
-		return errMalformed
+		return nil, errMalformed
 	}
 	l, err := s.listenerFor(ctx, m.Username, m.Password)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st, open := outcomeOf(m)
 	if open {
-		return errNoStatus
+		return nil, errNoStatus
 	}
 	fault := ""
 	if m.FaultResponse != nil {
 		fault = strings.TrimSpace(m.FaultResponse.FaultCode + ": " + m.FaultResponse.FaultString)
 	}
 	fault = models.Clip(strings.TrimPrefix(fault, ": "), 1000)
-	j := &job{l: l, m: m, st: st, fault: fault}
-	return s.db.WithTx(ctx, func(tx *store.Tx) error { return s.record(ctx, tx, j) })
+	return &job{l: l, m: m, st: st, fault: fault}, nil
 }
 
 // job is one checked callback to record.
@@ -122,7 +140,7 @@ type job struct {
 func (s *Service) record(ctx context.Context, tx *store.Tx, j *job) error {
 	l, m, now := j.l, j.m, s.now()
 	how := ending{status: j.st, how: models.EndedByCallback, fault: j.fault, at: now}
-	// Most callbacks end an open request recorded long before: one
+	// An open request may have been committed since endOpen looked: one
 	// statement. Only a committed request can match it, so one still being
 	// recorded is left to the request id's lock below.
 	r, ok, err := s.db.EndOpenRequest(ctx, tx, m.RequestID, l.AccountName, how.end())

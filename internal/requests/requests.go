@@ -58,6 +58,7 @@ type Service struct {
 	poll        PollOptions
 	checkTarget func(*url.URL) error
 	hc          *http.Client
+	batch       batch // callbacks recorded together (batch.go)
 }
 
 // New builds the service.
@@ -229,6 +230,14 @@ func (how ending) end() store.RequestEnd {
 // ended records the audit event of r, which has just ended as how says,
 // and queues its application's callback.
 func (s *Service) ended(ctx context.Context, tx *store.Tx, r models.DeviceRequest, how ending) error {
+	if err := s.queueClientCallback(ctx, tx, r); err != nil {
+		return err
+	}
+	return s.db.Audit(ctx, tx, endedEvent(r, how))
+}
+
+// endedEvent is the audit event of r, which has just ended as how says.
+func endedEvent(r models.DeviceRequest, how ending) *models.AuditEvent {
 	if r.RequestID == "" {
 		r.RequestID = how.rid
 	}
@@ -247,8 +256,5 @@ func (s *Service) ended(ctx context.Context, tx *store.Tx, r models.DeviceReques
 	if how.early {
 		e.With("early_callback", true)
 	}
-	if err := s.db.Audit(ctx, tx, e); err != nil {
-		return err
-	}
-	return s.queueClientCallback(ctx, tx, r)
+	return e
 }

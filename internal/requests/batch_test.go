@@ -1,0 +1,70 @@
+package requests_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/uwsportal/uwsportal/internal/apptest"
+	"github.com/uwsportal/uwsportal/internal/requests"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// Callbacks that arrive together end their requests in one transaction,
+// each with its own audit event in the chain. A redelivery in the same
+// batch, and a message for a request the portal never recorded, are
+// recorded alone as before, and change nothing they should not.
+func TestCallbacksArrivingTogetherShareATransaction(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	e.register(t)
+	user, pw := e.credentials(t)
+	devs := e.active(t, 5)
+	ids := make([]int64, len(devs))
+	for i := range devs {
+		rec, err := e.App.Requests.Record(ctx, requests.Sent{P: lead, Meta: apptest.Meta, Department: "fleet", Account: account,
+			Op: models.OpSuspend, Devices: devs[i : i+1], RequestID: fmt.Sprint("together-", i), Outcome: requests.Accepted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = rec
+	}
+	body := func(rid string, dev models.DeviceID, status string) []byte {
+		return message(t, requests.Message{Username: user, Password: pw, RequestID: rid, DeviceIDs: []models.DeviceID{dev}, Status: status})
+	}
+	var bodies [][]byte
+	for i, d := range devs {
+		status := "Success"
+		if i == 3 {
+			status = "Failed"
+		}
+		bodies = append(bodies, body(fmt.Sprint("together-", i), d, status))
+	}
+	bodies = append(bodies, body("together-0", devs[0], "Failed"), body("never-sent", devs[4], "Success"))
+	before := e.DB.Transactions()
+	for i, err := range e.App.Requests.CallbacksTogether(ctx, bodies) {
+		if err != nil {
+			t.Fatalf("callback %d: %v", i, err)
+		}
+	}
+	// One for the batch, one each for the redelivery and the unknown id.
+	if n := e.DB.Transactions() - before; n != 3 {
+		t.Errorf("%d transactions for a batch, a redelivery and an unknown id, want 3", n)
+	}
+	for i, id := range ids {
+		want, code := models.RequestSucceeded, models.EvDeviceRequestSucceeded
+		if i == 3 {
+			want, code = models.RequestFailed, models.EvDeviceRequestFailed
+		}
+		e.want(t, id, want, models.EndedByCallback)
+		if n := e.count(t, `SELECT count(*) FROM audit_events WHERE code = $1 AND detail->>'request' = $2`, code, fmt.Sprint(id)); n != 1 {
+			t.Errorf("request %d: %d %s events, want 1", id, n, code)
+		}
+	}
+	if n := e.count(t, `SELECT count(*) FROM callback_inbox WHERE request_id = 'never-sent'`); n != 1 {
+		t.Errorf("the message for an unknown request id was kept %d times, want 1", n)
+	}
+	res, err := e.DB.VerifyAudit(ctx)
+	if err != nil || !res.OK {
+		t.Fatalf("the chain after a batch: %+v %v", res, err)
+	}
+}
