@@ -101,10 +101,9 @@ func (s *Service) endBatch(reqs []batchReq) {
 	}
 }
 
-// endAll ends the open requests of reqs in one transaction: every
-// request's row in one statement, then the applications' callbacks, then
-// the audit events, reading the chain's head once (the order in which
-// every other writer takes a request's row and the head).
+// endAll ends the open requests of reqs in one transaction of three round
+// trips (store.EndOpenRequestsAudited): every request's row, then its
+// application's callback and its audit event.
 func (s *Service) endAll(ctx context.Context, reqs []batchReq) ([]bool, error) {
 	ended := make([]bool, len(reqs))
 	ends := make([]store.OpenEnd, 0, len(reqs))
@@ -118,27 +117,15 @@ func (s *Service) endAll(ctx context.Context, reqs []batchReq) ([]bool, error) {
 		hows[j.m.RequestID] = how
 		ends = append(ends, store.OpenEnd{RequestID: j.m.RequestID, Account: j.l.AccountName, End: how.end()})
 	}
-	err := s.db.WithTx(ctx, func(tx *store.Tx) error {
-		rows, err := s.db.EndOpenRequests(ctx, tx, ends)
-		if err != nil || len(rows) == 0 {
-			return err
-		}
-		events := make([]*models.AuditEvent, 0, len(rows))
-		for i, r := range reqs {
-			row, ok := rows[r.j.m.RequestID]
-			if !ok || (i > 0 && reqs[i-1].j.m.RequestID == r.j.m.RequestID) {
-				continue
-			}
-			ended[i] = true
-			if err := s.queueClientCallback(ctx, tx, row); err != nil {
-				return err
-			}
-			events = append(events, endedEvent(row, hows[r.j.m.RequestID]))
-		}
-		return s.db.AuditMany(ctx, tx, events)
-	})
+	rows, err := s.db.EndOpenRequestsAudited(ctx, ends, func(r models.DeviceRequest) *models.AuditEvent {
+		return endedEvent(r, hows[r.RequestID])
+	}, s.now())
 	if err != nil {
-		clear(ended)
+		return ended, err
 	}
-	return ended, err
+	for i, r := range reqs {
+		_, ok := rows[r.j.m.RequestID]
+		ended[i] = ok && (i == 0 || reqs[i-1].j.m.RequestID != r.j.m.RequestID)
+	}
+	return ended, nil
 }

@@ -68,3 +68,39 @@ func TestCallbacksArrivingTogetherShareATransaction(t *testing.T) {
 		t.Fatalf("the chain after a batch: %+v %v", res, err)
 	}
 }
+
+// A callback whose record fails (here its audit event is refused) fails
+// alone: the batch is retried one callback at a time, its neighbours are
+// recorded, and its own request stays open for ThingSpace's next delivery.
+func TestACallbackThatFailsDoesNotFailItsBatch(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	e.register(t)
+	user, pw := e.credentials(t)
+	devs := e.active(t, 3)
+	var ids []int64
+	var bodies [][]byte
+	for i, rid := range []string{"batch-a", "batch-bad", "batch-c"} {
+		id, err := e.App.Requests.Record(ctx, requests.Sent{P: lead, Meta: apptest.Meta, Department: "fleet", Account: account,
+			Op: models.OpSuspend, Devices: devs[i : i+1], RequestID: rid, Outcome: requests.Accepted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		bodies = append(bodies, message(t, requests.Message{Username: user, Password: pw, RequestID: rid, DeviceIDs: devs[i : i+1], Status: "Success"}))
+	}
+	if _, err := e.DB.Pool.Exec(ctx, `CREATE FUNCTION refuse_batch_bad() RETURNS trigger LANGUAGE plpgsql AS
+	    $$ BEGIN IF NEW.detail->>'request_id' = 'batch-bad' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
+	    CREATE TRIGGER refuse_batch_bad BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_batch_bad()`); err != nil {
+		t.Fatal(err)
+	}
+	errs := e.App.Requests.CallbacksTogether(ctx, bodies)
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("callbacks: %v, want only batch-bad's to fail", errs)
+	}
+	e.want(t, ids[0], models.RequestSucceeded, models.EndedByCallback)
+	e.want(t, ids[2], models.RequestSucceeded, models.EndedByCallback)
+	if r := e.request(t, ids[1]); r.Status != models.RequestPending {
+		t.Fatalf("the failed callback's request is %s, want still pending", r.Status)
+	}
+}

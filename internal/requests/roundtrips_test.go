@@ -14,10 +14,10 @@ import (
 )
 
 // maxCallbackRoundTrips is what a callback for a recorded request may
-// cost in round trips to Postgres: the listener's registration, then
-// begin, the request's end in one statement, the audit chain's head and
-// the event, commit.
-const maxCallbackRoundTrips = 6
+// cost in round trips to Postgres: the listener's registration, then its
+// batch's three (begin and the requests' end; the audit chain's head; the
+// events and commit).
+const maxCallbackRoundTrips = 4
 
 // A callback for a recorded, pending request costs at most
 // maxCallbackRoundTrips round trips, whatever the statements.

@@ -60,31 +60,24 @@ type queryRow func(ctx context.Context, sql string, args ...any) scanner
 // If e deserves a notification, it goes to the outbox in the same
 // transaction.
 func (db *DB) appendEvent(ctx context.Context, q queryRow, exec execer, e *models.AuditEvent, known []string) error {
-	return db.appendEvents(ctx, q, exec, []*models.AuditEvent{e}, known)
-}
-
-// appendEvents is appendEvent for events in order, reading the head once.
-func (db *DB) appendEvents(ctx context.Context, q queryRow, exec execer, events []*models.AuditEvent, known []string) error {
 	db.batch.moved.Add(1) // the group commit's loop no longer knows the head
+	prepareEvent(db, e, known)
 	var seq int64
 	var prev []byte
-	if err := q(ctx, lockHead).Scan(&seq, &prev); err != nil {
-		return db.appendFailed(events[0], err)
+	err := q(ctx, lockHead).Scan(&seq, &prev)
+	if err == nil {
+		id := seq + 1
+		hash := models.ChainHash(prev, id, e.Canonical())
+		e.ID, e.PrevHash, e.Hash = id, prev, hash
+		err = q(ctx, appendAudit, appendArgs(e)...).Scan(&e.ID)
 	}
-	for _, e := range events {
-		prepareEvent(db, e, known)
-		seq++
-		e.ID, e.PrevHash, e.Hash = seq, prev, models.ChainHash(prev, seq, e.Canonical())
-		err := q(ctx, appendAudit, appendArgs(e)...).Scan(&e.ID)
-		if err == nil {
-			err = db.outboxFor(ctx, exec, e)
-		}
-		if err != nil {
-			return db.appendFailed(e, err)
-		}
-		prev = e.Hash
-		db.auditWritten()
+	if err == nil {
+		err = db.outboxFor(ctx, exec, e)
 	}
+	if err != nil {
+		return db.appendFailed(e, err)
+	}
+	db.auditWritten()
 	return nil
 }
 
@@ -112,18 +105,12 @@ type AuditSink interface {
 // known lists secrets handled by the operation, scrubbed from the detail
 // wherever they appear.
 func (db *DB) Audit(ctx context.Context, tx *Tx, e *models.AuditEvent, known ...string) error {
-	return db.AuditMany(ctx, tx, []*models.AuditEvent{e}, known...)
-}
-
-// AuditMany is Audit for events in order (at least one), reading the
-// chain's head once.
-func (db *DB) AuditMany(ctx context.Context, tx *Tx, events []*models.AuditEvent, known ...string) error {
 	// Straight to the connection: GORM would expand the roles slice.
 	conn := tx.g.Statement.ConnPool
-	return db.appendEvents(ctx, db.row(tx), func(ctx context.Context, q string, args ...any) error {
+	return db.appendEvent(ctx, db.row(tx), func(ctx context.Context, q string, args ...any) error {
 		_, err := conn.ExecContext(ctx, q, args...)
 		return err
-	}, events, known)
+	}, e, known)
 }
 
 // AuditPgx appends e in a pgx transaction (used by the hot paths and the

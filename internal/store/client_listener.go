@@ -57,14 +57,18 @@ func (db *DB) DeleteClientListener(ctx context.Context, tx *Tx, client string) (
 // QueueClientCallback queues the outcome of request for its client, if
 // the client has a listener; once per client and request.
 func (db *DB) QueueClientCallback(ctx context.Context, tx *Tx, client string, request int64, now time.Time) (bool, error) {
-	res := db.q(ctx, tx).Exec(`INSERT INTO client_callbacks (client_id, request, next_at, created_at)
-	SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM client_listeners WHERE client_id = ?)
-	ON CONFLICT (client_id, request) DO NOTHING`, client, request, now, now, client)
+	res := db.q(ctx, tx).Exec(queueClientCallback, client, request, now)
 	if res.Error != nil {
 		return false, fmt.Errorf("queue client callback: %w", res.Error)
 	}
 	return res.RowsAffected == 1, nil
 }
+
+// queueClientCallback queues request's outcome for client ($1), if it has
+// a listener.
+const queueClientCallback = `INSERT INTO client_callbacks (client_id, request, next_at, created_at)
+	SELECT $1, $2, $3, $3 WHERE EXISTS (SELECT 1 FROM client_listeners WHERE client_id = $1)
+	ON CONFLICT (client_id, request) DO NOTHING`
 
 // ClientCallback is one queued message to a client's listener.
 type ClientCallback struct {

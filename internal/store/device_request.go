@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -226,46 +225,6 @@ func (db *DB) EndOpenRequest(ctx context.Context, tx *Tx, rid, account string, e
 	return db.oneRequest(ctx, tx, `UPDATE device_requests r SET status = ?, ended_by = ?, fault = ?, ended_at = ?, next_poll_at = NULL, claimed_until = NULL
 	  FROM departments d WHERE d.id = r.department_id AND r.request_id = ? AND r.account_name = ? AND r.status IN ('pending', 'unknown')
 	RETURNING `+requestColumns, string(end.Status), end.By, models.Clip(end.Fault, 2000), end.At, rid, account)
-}
-
-// OpenEnd is how a callback ends the open request with its request id.
-type OpenEnd struct {
-	RequestID, Account string
-	End                RequestEnd
-}
-
-// EndOpenRequests is EndOpenRequest for many callbacks in one statement
-// (request ids distinct): the requests it ended, by request id.
-func (db *DB) EndOpenRequests(ctx context.Context, tx *Tx, ends []OpenEnd) (map[string]models.DeviceRequest, error) {
-	type row struct {
-		RequestID string    `json:"request_id"`
-		Account   string    `json:"account"`
-		Status    string    `json:"status"`
-		By        string    `json:"ended_by"`
-		Fault     string    `json:"fault"`
-		At        time.Time `json:"ended_at"`
-	}
-	rows := make([]row, len(ends))
-	for i, e := range ends {
-		rows[i] = row{e.RequestID, e.Account, string(e.End.Status), e.End.By, models.Clip(e.End.Fault, 2000), e.End.At}
-	}
-	arg, err := json.Marshal(rows)
-	if err != nil {
-		return nil, fmt.Errorf("end device requests: %w", err)
-	}
-	list, err := db.requests(ctx, tx, `UPDATE device_requests r SET status = v.status, ended_by = v.ended_by, fault = v.fault, ended_at = v.ended_at,
-	       next_poll_at = NULL, claimed_until = NULL
-	  FROM departments d, jsonb_to_recordset(?::jsonb) AS v(request_id text, account text, status text, ended_by text, fault text, ended_at timestamptz)
-	 WHERE d.id = r.department_id AND r.request_id = v.request_id AND r.account_name = v.account AND r.status IN ('pending', 'unknown')
-	RETURNING `+requestColumns, string(arg))
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]models.DeviceRequest, len(list))
-	for _, r := range list {
-		out[r.RequestID] = r
-	}
-	return out, nil
 }
 
 // ReopenDeviceRequest opens request id again: no request id, unknown,

@@ -31,8 +31,8 @@ func (db *DB) q(ctx context.Context, tx *Tx) *gorm.DB {
 	return tx.g.WithContext(ctx)
 }
 
-// Transactions counts the transactions WithTx has begun (tests measure a
-// use case's cost with it).
+// Transactions counts the transactions WithTx and EndOpenRequestsAudited
+// have begun (tests measure a use case's cost with it).
 func (db *DB) Transactions() int64 { return db.txs.Load() }
 
 // row is QueryRow on tx's connection, or through pgx on the pool outside a
