@@ -11,10 +11,10 @@ import (
 
 // maxAuditPageTrips bounds the database round trips of a filtered audit
 // page for a signed-in auditor whose session is warm, when no failure
-// window has ended: the session with its person, the look for ended
-// windows, the page's query, and beside it the people the filter
-// suggests and the approvals link.
-const maxAuditPageTrips = 5
+// window can have ended since the last look: the session with its person,
+// the page's query, and beside it the people the filter suggests and the
+// approvals link.
+const maxAuditPageTrips = 4
 
 // A filtered audit page in steady state makes at most maxAuditPageTrips
 // database round trips.

@@ -43,6 +43,10 @@ type DB struct {
 
 	batch auditBatcher
 	txs   atomic.Int64
+	// windowsDue is when the earliest audit window can end, as last read
+	// (Unix nanoseconds; 0: read it): FlushAuditWindows reads nothing
+	// before then.
+	windowsDue atomic.Int64
 	// textWalk, when set (tests), replaces the constant textWalk, and
 	// textHedge the constant textHedge (0: no plan of the planner's).
 	textWalk  int
