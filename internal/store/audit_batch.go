@@ -143,18 +143,8 @@ func (db *DB) appendAt(ctx context.Context, conn *pgxpool.Conn, reqs []auditRequ
 	}
 	notified := make([]bool, len(reqs))
 	for i, r := range reqs {
-		e := r.event
-		prepareEvent(db, e, r.known)
-		id := seq + int64(i) + 1
-		hash := models.ChainHash(prev, id, e.Canonical())
-		e.ID, e.PrevHash, e.Hash = id, prev, hash
-		if begin {
-			b.Queue(appendAuditAfter, append(appendArgs(e), prev)...)
-		} else {
-			b.Queue(appendAudit, appendArgs(e)...)
-		}
-		notified[i] = queueOutbox(b, e)
-		prev = hash
+		notified[i] = db.queueAppend(b, r.event, r.known, seq+int64(i)+1, prev, begin)
+		prev = r.event.Hash
 	}
 	b.Queue("COMMIT")
 	res := conn.SendBatch(ctx, b)
@@ -190,6 +180,21 @@ func (db *DB) appendAt(ctx context.Context, conn *pgxpool.Conn, reqs []auditRequ
 	return nil
 }
 
+// queueAppend links e to the chain as event id after the event whose hash
+// is prev, and queues its append and its notification, if any, in b
+// (assumed: appendAuditAfter, for a head assumed rather than locked). It
+// says whether a notification was queued.
+func (db *DB) queueAppend(b *pgx.Batch, e *models.AuditEvent, known []string, id int64, prev []byte, assumed bool) bool {
+	prepareEvent(db, e, known)
+	e.ID, e.PrevHash, e.Hash = id, prev, models.ChainHash(prev, id, e.Canonical())
+	if assumed {
+		b.Queue(appendAuditAfter, append(appendArgs(e), prev)...)
+	} else {
+		b.Queue(appendAudit, appendArgs(e)...)
+	}
+	return queueOutbox(b, e)
+}
+
 // beginAtHead opens a transaction on conn and locks and reads the chain's
 // head, in one round trip.
 func beginAtHead(ctx context.Context, conn *pgxpool.Conn) (seq int64, prev []byte, err error) {
@@ -212,8 +217,7 @@ func beginAtHead(ctx context.Context, conn *pgxpool.Conn) (seq int64, prev []byt
 // cannot roll back is closed rather than returned to the pool
 // mid-transaction.
 func (db *DB) abort(ctx context.Context, conn *pgxpool.Conn, e *models.AuditEvent, err error) error {
-	if _, rerr := conn.Exec(ctx, "ROLLBACK"); rerr != nil {
-		_ = conn.Conn().Close(ctx)
+	if rerr := db.rollback(ctx, conn, nil); rerr != nil {
 		return db.appendFailed(e, errors.Join(err, rerr))
 	}
 	if isHeadMoved(err) {

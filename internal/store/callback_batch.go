@@ -92,11 +92,8 @@ func (db *DB) appendEnded(ctx context.Context, conn *pgxpool.Conn, recs []reques
 		if c := recs[i].ClientID; c != nil && *c != "" {
 			b.Queue(queueClientCallback, *c, recs[i].ID, now)
 		}
-		prepareEvent(db, e, nil)
 		seq++
-		e.ID, e.PrevHash, e.Hash = seq, prev, models.ChainHash(prev, seq, e.Canonical())
-		b.Queue(appendAudit, appendArgs(e)...)
-		queueOutbox(b, e)
+		db.queueAppend(b, e, nil, seq, prev, false)
 		prev = e.Hash
 	}
 	b.Queue("COMMIT")
