@@ -84,7 +84,8 @@ func (s *Service) endBatch(reqs []batchReq) {
 		return
 	}
 	// In request id order, so two instances' batches lock shared rows in
-	// one order; a redelivery stays after the message it repeats.
+	// one order; a redelivery stays after the message it repeats (the one
+	// endAll records).
 	slices.SortStableFunc(live, func(a, b batchReq) int { return cmp.Compare(a.j.m.RequestID, b.j.m.RequestID) })
 	ctx := context.WithoutCancel(live[0].ctx)
 	ended, err := s.endAll(ctx, live)
@@ -105,14 +106,15 @@ func (s *Service) endBatch(reqs []batchReq) {
 // trips (store.EndOpenRequestsAudited): every request's row, then its
 // application's callback and its audit event.
 func (s *Service) endAll(ctx context.Context, reqs []batchReq) ([]bool, error) {
-	ended := make([]bool, len(reqs))
+	ended, first := make([]bool, len(reqs)), make([]bool, len(reqs))
 	ends := make([]store.OpenEnd, 0, len(reqs))
 	hows := make(map[string]ending, len(reqs))
-	for _, r := range reqs {
+	for i, r := range reqs {
 		j := r.j
 		if _, twice := hows[j.m.RequestID]; twice {
 			continue // a redelivery: the slow path finds the request ended
 		}
+		first[i] = true
 		how := ending{status: j.st, how: models.EndedByCallback, fault: j.fault, at: s.now()}
 		hows[j.m.RequestID] = how
 		ends = append(ends, store.OpenEnd{RequestID: j.m.RequestID, Account: j.l.AccountName, End: how.end()})
@@ -125,7 +127,7 @@ func (s *Service) endAll(ctx context.Context, reqs []batchReq) ([]bool, error) {
 	}
 	for i, r := range reqs {
 		_, ok := rows[r.j.m.RequestID]
-		ended[i] = ok && (i == 0 || reqs[i-1].j.m.RequestID != r.j.m.RequestID)
+		ended[i] = ok && first[i]
 	}
 	return ended, nil
 }
