@@ -7,24 +7,22 @@ import "context"
 // are recorded alone, as Callback does.
 func (s *Service) CallbacksTogether(ctx context.Context, bodies [][]byte) []error {
 	errs := make([]error, len(bodies))
-	reqs := make([]batchReq, 0, len(bodies))
-	index := map[*job]int{}
+	var reqs []batchReq
+	var at []int
 	for i, b := range bodies {
 		j, err := s.check(ctx, b)
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		index[j] = i
-		reqs = append(reqs, batchReq{ctx: ctx, j: j, done: make(chan batchResult, 1)})
+		reqs = append(reqs, batchReq{ctx: ctx, j: j})
+		at = append(at, i)
 	}
-	s.endBatch(reqs)
-	for _, r := range reqs {
-		res := <-r.done
+	for k, res := range s.endBatch(reqs) {
 		if res.err == nil && !res.ended {
-			res.err = s.recordAlone(ctx, r.j)
+			res.err = s.recordAlone(ctx, reqs[k].j)
 		}
-		errs[index[r.j]] = res.err
+		errs[at[k]] = res.err
 	}
 	return errs
 }
