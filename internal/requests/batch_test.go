@@ -20,13 +20,8 @@ func TestCallbacksArrivingTogetherShareATransaction(t *testing.T) {
 	user, pw := e.credentials(t)
 	devs := e.active(t, 5)
 	ids := make([]int64, len(devs))
-	for i := range devs {
-		rec, err := e.App.Requests.Record(ctx, requests.Sent{P: lead, Meta: apptest.Meta, Department: "fleet", Account: account,
-			Op: models.OpSuspend, Devices: devs[i : i+1], RequestID: fmt.Sprint("together-", i), Outcome: requests.Accepted})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = rec
+	for i, d := range devs {
+		ids[i] = e.accepted(t, fmt.Sprint("together-", i), d)
 	}
 	body := func(rid string, dev models.DeviceID, status string) []byte {
 		return message(t, requests.Message{Username: user, Password: pw, RequestID: rid, DeviceIDs: []models.DeviceID{dev}, Status: status})
@@ -81,12 +76,7 @@ func TestACallbackThatFailsDoesNotFailItsBatch(t *testing.T) {
 	var ids []int64
 	var bodies [][]byte
 	for i, rid := range []string{"batch-a", "batch-bad", "batch-c"} {
-		id, err := e.App.Requests.Record(ctx, requests.Sent{P: lead, Meta: apptest.Meta, Department: "fleet", Account: account,
-			Op: models.OpSuspend, Devices: devs[i : i+1], RequestID: rid, Outcome: requests.Accepted})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
+		ids = append(ids, e.accepted(t, rid, devs[i]))
 		bodies = append(bodies, message(t, requests.Message{Username: user, Password: pw, RequestID: rid, DeviceIDs: devs[i : i+1], Status: "Success"}))
 	}
 	if _, err := e.DB.Pool.Exec(ctx, `CREATE FUNCTION refuse_batch_bad() RETURNS trigger LANGUAGE plpgsql AS

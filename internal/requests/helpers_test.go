@@ -59,6 +59,18 @@ func fleet(t *testing.T, o apptest.Options) *env {
 	return &env{Env: e, listener: srv}
 }
 
+// accepted records lead's suspend of dev, which ThingSpace accepted as
+// request rid, and returns the request's id.
+func (e *env) accepted(t *testing.T, rid string, dev models.DeviceID) int64 {
+	t.Helper()
+	id, err := e.App.Requests.Record(ctx, requests.Sent{P: lead, Meta: apptest.Meta, Department: "fleet", Account: account,
+		Op: models.OpSuspend, Devices: []models.DeviceID{dev}, RequestID: rid, Outcome: requests.Accepted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // register makes the portal the account's listener.
 func (e *env) register(t *testing.T) {
 	t.Helper()

@@ -137,11 +137,7 @@ func TestCallbackBeforeTheSendIsRecordedIsNotLost(t *testing.T) {
 	if code := e.post(t, body); code != http.StatusOK {
 		t.Fatalf("early callback answered %d", code)
 	}
-	id, err := e.App.Requests.Record(ctx, requests.Sent{P: lead, Meta: apptest.Meta, Department: "fleet", Account: account,
-		Op: models.OpSuspend, Devices: []models.DeviceID{dev}, RequestID: "early-1", Outcome: requests.Accepted})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := e.accepted(t, "early-1", dev)
 	e.want(t, id, models.RequestSucceeded, models.EndedByCallback)
 	// Redelivered: nothing more.
 	if code := e.post(t, body); code != http.StatusOK {

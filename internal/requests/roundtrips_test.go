@@ -35,12 +35,8 @@ func TestCallbackRoundTrips(t *testing.T) {
 	e.register(t)
 	user, pw := e.credentials(t)
 	devs := e.active(t, 2)
-	for i, rid := range []string{"rt-warm", "rt-1"} {
-		if _, err := e.App.Requests.Record(ctx, requests.Sent{P: lead, Meta: apptest.Meta, Department: "fleet", Account: account,
-			Op: models.OpSuspend, Devices: devs[i : i+1], RequestID: rid, Outcome: requests.Accepted}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.accepted(t, "rt-warm", devs[0])
+	e.accepted(t, "rt-1", devs[1])
 	post := func(rid string, dev models.DeviceID) {
 		body := message(t, requests.Message{Username: user, Password: pw, RequestID: rid, DeviceIDs: []models.DeviceID{dev}, Status: "Success"})
 		if ans := e.App.Requests.Callback(ctx, apptest.Meta, body); ans.Status != http.StatusOK {
