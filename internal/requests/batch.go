@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"sync"
 
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/models"
@@ -12,15 +13,19 @@ import (
 // maxCallbackBatch bounds how many callbacks share one transaction.
 const maxCallbackBatch = 32
 
-// The callbacks that end an open request are recorded together (the
-// service's batch, a groupcommit.Queue running endBatch): those that
-// arrive while a transaction commits share the next one, so they share its
-// WAL flush and one turn at the audit chain's head. Each request's end and
-// its audit event still commit together.
+// batch is the callbacks that end an open request, recorded together:
+// those that arrive while a transaction commits share the next one, so
+// they share its WAL flush and one turn at the audit chain's head. Each
+// request's end and its audit event still commit together.
+type batch struct {
+	once sync.Once
+	reqs chan batchReq
+}
 
 type batchReq struct {
-	ctx context.Context
-	j   *job
+	ctx  context.Context
+	j    *job
+	done chan batchResult
 }
 
 // batchResult: ended, the callback's request was open and is ended;
@@ -32,53 +37,69 @@ type batchResult struct {
 
 // endOpen ends j's request if it is open (the usual callback), in a
 // transaction shared with the callbacks arriving at the same moment. It
-// returns once that transaction has committed or failed: even if ctx ends
-// meanwhile, since the end may be committing, and ThingSpace must not be
-// told it was not recorded.
+// returns once that transaction has committed or failed.
 func (s *Service) endOpen(ctx context.Context, j *job) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
+	s.batch.once.Do(func() {
+		s.batch.reqs = make(chan batchReq, maxCallbackBatch)
+		go s.batchLoop()
+	})
+	req := batchReq{ctx: ctx, j: j, done: make(chan batchResult, 1)}
+	select {
+	case s.batch.reqs <- req:
+	case <-ctx.Done():
+		return false, ctx.Err()
 	}
-	res := s.batch.Do(batchReq{ctx: ctx, j: j})
+	// Once queued, wait for the outcome even if ctx ends: the end may be
+	// committing, and ThingSpace must not be told it was not recorded.
+	res := <-req.done
 	return res.ended, res.err
 }
 
-// endBatch records a batch of callbacks and says how each went.
-func (s *Service) endBatch(reqs []batchReq) []batchResult {
-	out := make([]batchResult, len(reqs))
-	var live []int // the callbacks still waited for, by position
-	for i, r := range reqs {
+func (s *Service) batchLoop() {
+	for first := range s.batch.reqs {
+		reqs := []batchReq{first}
+	drain:
+		for len(reqs) < maxCallbackBatch {
+			select {
+			case r := <-s.batch.reqs:
+				reqs = append(reqs, r)
+			default:
+				break drain
+			}
+		}
+		s.endBatch(reqs)
+	}
+}
+
+func (s *Service) endBatch(reqs []batchReq) {
+	live := reqs[:0]
+	for _, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
-			out[i].err = err
+			r.done <- batchResult{err: err}
 			continue
 		}
-		live = append(live, i)
+		live = append(live, r)
 	}
 	if len(live) == 0 {
-		return out
+		return
 	}
 	// In request id order, so two instances' batches lock shared rows in
 	// one order; a redelivery stays after the message it repeats (the one
 	// endAll records).
-	slices.SortStableFunc(live, func(a, b int) int { return cmp.Compare(reqs[a].j.m.RequestID, reqs[b].j.m.RequestID) })
-	ctx := context.WithoutCancel(reqs[live[0]].ctx)
-	batch := make([]batchReq, len(live))
-	for k, i := range live {
-		batch[k] = reqs[i]
-	}
-	ended, err := s.endAll(ctx, batch)
+	slices.SortStableFunc(live, func(a, b batchReq) int { return cmp.Compare(a.j.m.RequestID, b.j.m.RequestID) })
+	ctx := context.WithoutCancel(live[0].ctx)
+	ended, err := s.endAll(ctx, live)
 	if err == nil || len(live) == 1 {
-		for k, i := range live {
-			out[i] = batchResult{ended: err == nil && ended[k], err: err}
+		for i, r := range live {
+			r.done <- batchResult{ended: err == nil && ended[i], err: err}
 		}
-		return out
+		return
 	}
 	// One bad callback must not fail its neighbours: each alone.
-	for k, i := range live {
-		ok, err := s.endAll(ctx, batch[k:k+1])
-		out[i] = batchResult{ended: err == nil && ok[0], err: err}
+	for _, r := range live {
+		ok, err := s.endAll(ctx, []batchReq{r})
+		r.done <- batchResult{ended: err == nil && ok[0], err: err}
 	}
-	return out
 }
 
 // endAll ends the open requests of reqs in one transaction of three round

@@ -7,22 +7,24 @@ import "context"
 // are recorded alone, as Callback does.
 func (s *Service) CallbacksTogether(ctx context.Context, bodies [][]byte) []error {
 	errs := make([]error, len(bodies))
-	var reqs []batchReq
-	var at []int
+	reqs := make([]batchReq, 0, len(bodies))
+	index := map[*job]int{}
 	for i, b := range bodies {
 		j, err := s.check(ctx, b)
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		reqs = append(reqs, batchReq{ctx: ctx, j: j})
-		at = append(at, i)
+		index[j] = i
+		reqs = append(reqs, batchReq{ctx: ctx, j: j, done: make(chan batchResult, 1)})
 	}
-	for k, res := range s.endBatch(reqs) {
+	s.endBatch(reqs)
+	for _, r := range reqs {
+		res := <-r.done
 		if res.err == nil && !res.ended {
-			res.err = s.recordAlone(ctx, reqs[k].j)
+			res.err = s.recordAlone(ctx, r.j)
 		}
-		errs[at[k]] = res.err
+		errs[index[r.j]] = res.err
 	}
 	return errs
 }

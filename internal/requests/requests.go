@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/departments"
-	"github.com/uwsportal/uwsportal/internal/groupcommit"
 	"github.com/uwsportal/uwsportal/internal/metrics"
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/store"
@@ -59,7 +58,7 @@ type Service struct {
 	poll        PollOptions
 	checkTarget func(*url.URL) error
 	hc          *http.Client
-	batch       groupcommit.Queue[batchReq, batchResult] // callbacks recorded together (batch.go)
+	batch       batch // callbacks recorded together (batch.go)
 }
 
 // New builds the service.
@@ -71,10 +70,8 @@ func New(d Deps) *Service {
 		d.HTTPClient = &http.Client{Timeout: 10 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	s := &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, log: d.Log, now: d.Now,
+	return &Service{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, log: d.Log, now: d.Now,
 		callbackURL: d.CallbackURL, poll: d.Poll.withDefaults(), checkTarget: d.CheckTarget, hc: d.HTTPClient}
-	s.batch.Max, s.batch.Run = maxCallbackBatch, s.endBatch
-	return s
 }
 
 // Outcome of a send, as the use case that made it saw it.

@@ -3,12 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/uwsportal/uwsportal/internal/groupcommit"
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -25,10 +25,12 @@ type auditRequest struct {
 	ctx   context.Context
 	event *models.AuditEvent
 	known []string
+	done  chan error
 }
 
 type auditBatcher struct {
-	q groupcommit.Queue[auditRequest, error] // runs appendBatch
+	once sync.Once
+	reqs chan auditRequest
 	// head is the chain's head as this loop last wrote it; only the loop
 	// reads or writes it. It is assumed only while moved, which every
 	// append of this process outside the loop advances, is still at: a
@@ -49,25 +51,44 @@ type auditBatcher struct {
 // left its page, an application's timeout, cannot erase a list made, a
 // call sent or a denial (AuditAggregated and AuditGrouped alike).
 func (db *DB) AuditAlone(ctx context.Context, e *models.AuditEvent, known ...string) error {
-	return db.batch.q.Do(auditRequest{ctx: context.WithoutCancel(ctx), event: e, known: known})
+	db.batch.once.Do(func() {
+		db.batch.reqs = make(chan auditRequest, maxAuditBatch)
+		go db.appendLoop()
+	})
+	req := auditRequest{ctx: context.WithoutCancel(ctx), event: e, known: known, done: make(chan error, 1)}
+	db.batch.reqs <- req
+	return <-req.done
 }
 
-// appendBatch appends a group commit's events, and says how each went.
-func (db *DB) appendBatch(live []auditRequest) []error {
+func (db *DB) appendLoop() {
+	for first := range db.batch.reqs {
+		batch := []auditRequest{first}
+	drain:
+		for len(batch) < maxAuditBatch {
+			select {
+			case r := <-db.batch.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		db.appendBatch(batch)
+	}
+}
+
+func (db *DB) appendBatch(live []auditRequest) {
 	ctx := live[0].ctx
-	errs := make([]error, len(live))
 	err := db.appendMany(ctx, live)
 	if err == nil || len(live) == 1 {
-		for i := range errs {
-			errs[i] = err
+		for _, r := range live {
+			r.done <- err
 		}
-		return errs
+		return
 	}
 	// One bad event must not fail its neighbours: retry each alone.
-	for i, r := range live {
-		errs[i] = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return db.AuditPgx(ctx, tx, r.event, r.known...) })
+	for _, r := range live {
+		r.done <- pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return db.AuditPgx(ctx, tx, r.event, r.known...) })
 	}
-	return errs
 }
 
 // appendMany links a batch of events to the chain in one transaction on

@@ -123,9 +123,7 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("gorm: %w", err)
 	}
-	db := &DB{Pool: pool, gorm: gdb, SQL: sqlDB, Now: now, AuditSink: o.AuditSink}
-	db.batch.q.Max, db.batch.q.Run = maxAuditBatch, db.appendBatch
-	return db, nil
+	return &DB{Pool: pool, gorm: gdb, SQL: sqlDB, Now: now, AuditSink: o.AuditSink}, nil
 }
 
 // Close releases every connection.
