@@ -129,9 +129,8 @@ func (s *Service) ExportAudit(ctx context.Context, p *models.Principal, meta mod
 		e.Outcome = models.OutcomeFailure
 		e.With("reason", "interrupted")
 	}
-	// Recorded even when the request was cancelled (store.AuditAlone):
-	// rows may have left.
-	if aerr := s.db.AuditAlone(ctx, e); aerr != nil {
+	// Recorded even when the request was cancelled: rows may have left.
+	if aerr := s.db.AuditAlone(context.WithoutCancel(ctx), e); aerr != nil {
 		return n, errors.Join(err, fmt.Errorf("record export: %w", aerr))
 	}
 	return n, err

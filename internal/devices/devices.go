@@ -91,7 +91,7 @@ func (s *Service) permit(ctx context.Context, p *models.Principal, meta models.R
 	if !policy.Permits(p, slug, op) {
 		e := models.NewEvent(models.EvAccessDenied, p, meta).With("operation", string(op), "permission", "devices."+string(op))
 		e.Outcome, e.Department, e.Target = models.OutcomeDenied, slug, "devices:"+slug
-		if aerr := s.db.AuditAlone(ctx, e); aerr != nil {
+		if aerr := s.db.AuditAlone(context.WithoutCancel(ctx), e); aerr != nil {
 			s.log.Error("audit", "code", e.Code, "err", aerr)
 		}
 		return models.Errorf(models.ErrForbidden, "The device policy of %s does not let you %s devices.", slug, op)

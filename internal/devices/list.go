@@ -128,18 +128,19 @@ func (s *Service) ListPage(ctx context.Context, p *models.Principal, meta models
 	}
 	devs, next, listed, err := s.fetch(withRead(ctx), ss, q)
 	// The call may have reached ThingSpace: it is audited even if the
-	// person has left the page meanwhile (store.AuditAlone).
+	// person has left the page meanwhile.
+	rec := context.WithoutCancel(ctx)
 	e := s.event(ss, models.OpList).With("q", q.Q, "state", q.State, "count", len(devs))
 	if err != nil {
 		e.Outcome = models.OutcomeFailure
 		e.With("upstream_code", upstream.Code(err))
-		if aerr := s.db.AuditAlone(ctx, e); aerr != nil {
+		if aerr := s.db.AuditAlone(rec, e); aerr != nil {
 			return Page{}, nil, aerr
 		}
 		return Page{}, nil, upstreamError("List the devices", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.db.AuditAlone(ctx, e) }()
+	go func() { done <- s.db.AuditAlone(rec, e) }()
 	audited = sync.OnceValue(func() error { return <-done })
 	return Page{Department: d, Devices: devs, Next: next, Listed: listed, Operations: policy.DeviceOperations(p, slug)}, audited, nil
 }

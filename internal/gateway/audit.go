@@ -1,16 +1,17 @@
 package gateway
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// audit records one event of the request's client (even when the client
-// has gone away meanwhile: store.AuditAlone).
+// audit records one event of the request's client, even when the client
+// has gone away meanwhile: what was done is recorded whoever still waits.
 func (s *Service) audit(q *request, code string, outcome models.Outcome, kv ...any) {
 	e := s.event(q, code, outcome, kv...)
-	if err := s.db.AuditAlone(q.r.Context(), e); err != nil {
+	if err := s.db.AuditAlone(context.WithoutCancel(q.r.Context()), e); err != nil {
 		s.log.ErrorContext(q.r.Context(), "audit", "code", code, "request_id", q.meta.RequestID, "err", err)
 	}
 }
@@ -31,14 +32,14 @@ func (s *Service) refused(q *request, ref *refusal) {
 	path := models.Clip(q.r.URL.Path, 200)
 	if q.client != nil && q.verified {
 		e := s.event(q, models.EvGatewayRefused, models.OutcomeDenied, "operation", q.op, "reason", ref.reason, "status", ref.status, "path", path)
-		if err := s.db.AuditGrouped(q.r.Context(), e, ref.reason); err != nil {
+		if err := s.db.AuditGrouped(context.WithoutCancel(q.r.Context()), e, ref.reason); err != nil {
 			s.log.ErrorContext(q.r.Context(), "audit", "code", e.Code, "request_id", q.meta.RequestID, "err", err)
 		}
 		return
 	}
 	e := models.NewEvent(models.EvGatewayRefused, nil, q.meta).With("operation", q.op, "reason", ref.reason, "status", ref.status, "path", path)
 	e.Outcome = models.OutcomeDenied
-	if err := s.db.AuditAggregated(q.r.Context(), e, q.meta.SourceIP); err != nil {
+	if err := s.db.AuditAggregated(context.WithoutCancel(q.r.Context()), e, q.meta.SourceIP); err != nil {
 		s.log.ErrorContext(q.r.Context(), "audit", "code", e.Code, "request_id", q.meta.RequestID, "err", err)
 	}
 }

@@ -97,7 +97,7 @@ func (s *Service) SignInFailed(ctx context.Context, meta models.RequestMeta, rea
 // repeat it, so it is counted per address and window rather than written
 // each time (store.AuditAggregated).
 func (s *Service) auditAnonymous(ctx context.Context, e *models.AuditEvent, meta models.RequestMeta, known ...string) {
-	if err := s.db.AuditAggregated(ctx, e, models.AddressBucket(meta.SourceIP), known...); err != nil && s.log != nil {
+	if err := s.db.AuditAggregated(context.WithoutCancel(ctx), e, models.AddressBucket(meta.SourceIP), known...); err != nil && s.log != nil {
 		s.log.Error("audit", "code", e.Code, "err", err)
 	}
 }
@@ -171,9 +171,10 @@ func (s *Service) Denied(ctx context.Context, p *models.Principal, meta models.R
 
 // auditAlone writes an event that records no other change; a failure is
 // logged and counted (the writer's sink), and the caller goes on: there is
-// no change to refuse.
+// no change to refuse. What happened is recorded even if the client has
+// gone away meanwhile (here and in auditAnonymous).
 func (s *Service) auditAlone(ctx context.Context, e *models.AuditEvent, known ...string) {
-	if err := s.db.AuditAlone(ctx, e, known...); err != nil && s.log != nil {
+	if err := s.db.AuditAlone(context.WithoutCancel(ctx), e, known...); err != nil && s.log != nil {
 		s.log.Error("audit", "code", e.Code, "err", err)
 	}
 }

@@ -78,7 +78,7 @@ func (s *Service) Test(ctx context.Context, p *models.Principal, meta models.Req
 	} else {
 		e.With("result", "sent")
 	}
-	if err := s.DB.AuditAlone(ctx, e, dest.URL, string(dest.Secret)); err != nil {
+	if err := s.DB.AuditAlone(context.WithoutCancel(ctx), e, dest.URL, string(dest.Secret)); err != nil {
 		return err
 	}
 	if sendErr != nil {

@@ -245,7 +245,7 @@ func digest(s string) []byte {
 func (s *Service) refuse(ctx context.Context, meta models.RequestMeta, ref *refusal) {
 	e := models.NewEvent(models.EvCallbackRefused, nil, meta).With("reason", ref.reason)
 	e.Outcome, e.Target = models.OutcomeDenied, "callbacks"
-	if err := s.db.AuditAggregated(ctx, e, meta.SourceIP); err != nil {
+	if err := s.db.AuditAggregated(context.WithoutCancel(ctx), e, meta.SourceIP); err != nil {
 		s.log.ErrorContext(ctx, "audit", "code", e.Code, "request_id", meta.RequestID, "err", err)
 	}
 }

@@ -46,17 +46,20 @@ type auditBatcher struct {
 }
 
 // AuditAlone appends e durably in a transaction of its own (shared with
-// other events appended at the same moment). The event records what has
-// already happened, so ctx's cancellation does not drop it: a browser that
-// left its page, an application's timeout, cannot erase a list made, a
-// call sent or a denial (AuditAggregated and AuditGrouped alike).
+// other events appended at the same moment).
 func (db *DB) AuditAlone(ctx context.Context, e *models.AuditEvent, known ...string) error {
 	db.batch.once.Do(func() {
 		db.batch.reqs = make(chan auditRequest, maxAuditBatch)
 		go db.appendLoop()
 	})
-	req := auditRequest{ctx: context.WithoutCancel(ctx), event: e, known: known, done: make(chan error, 1)}
-	db.batch.reqs <- req
+	req := auditRequest{ctx: ctx, event: e, known: known, done: make(chan error, 1)}
+	select {
+	case db.batch.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, wait for the outcome even if ctx ends: the event may be
+	// committing, and the caller must not believe it was dropped.
 	return <-req.done
 }
 
@@ -76,8 +79,19 @@ func (db *DB) appendLoop() {
 	}
 }
 
-func (db *DB) appendBatch(live []auditRequest) {
-	ctx := live[0].ctx
+func (db *DB) appendBatch(batch []auditRequest) {
+	live := batch[:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.WithoutCancel(live[0].ctx)
 	err := db.appendMany(ctx, live)
 	if err == nil || len(live) == 1 {
 		for _, r := range live {

@@ -33,7 +33,6 @@ func (db *DB) AuditGrouped(ctx context.Context, e *models.AuditEvent, reason str
 }
 
 func (db *DB) auditWindowed(ctx context.Context, e *models.AuditEvent, source, reason string, known []string) error {
-	ctx = context.WithoutCancel(ctx) // as AuditAlone: what happened is recorded
 	now := db.Now()
 	if err := db.FlushAuditWindows(ctx, now); err != nil {
 		return err
