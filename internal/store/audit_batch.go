@@ -113,7 +113,7 @@ func (db *DB) appendBatch(batch []auditRequest) {
 // when another writer moved the head, it takes two: BEGIN with the head's
 // lock and read, then the rest.
 func (db *DB) appendMany(ctx context.Context, reqs []auditRequest) error {
-	conn, err := db.Pool.Acquire(ctx)
+	conn, err := db.commits.Acquire(ctx)
 	if err != nil {
 		return db.appendFailed(reqs[0].event, err)
 	}

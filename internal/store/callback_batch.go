@@ -39,7 +39,7 @@ func (db *DB) EndOpenRequestsAudited(ctx context.Context, ends []OpenEnd, eventO
 	if err != nil {
 		return nil, err
 	}
-	conn, err := db.Pool.Acquire(ctx)
+	conn, err := db.commits.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("end device requests: %w", err)
 	}

@@ -31,8 +31,12 @@ import (
 // DB is the database handle every repository hangs off.
 type DB struct {
 	Pool *pgxpool.Pool
-	gorm *gorm.DB
-	SQL  *sql.DB
+	// commits holds the group commits' own connections (commitConns):
+	// their loops are serial, so one waiting behind a burst of requests
+	// for a connection would hold up every caller's durable audit.
+	commits *pgxpool.Pool
+	gorm    *gorm.DB
+	SQL     *sql.DB
 	// Now is the clock every timestamp the store writes comes from, given
 	// at Open (Options.Now); lease expiry alone uses the database's clock
 	// (docs/design.md, "One clock").
@@ -58,9 +62,13 @@ type DB struct {
 	}
 }
 
+// commitConns is the size of the group commits' own pool: one for the
+// audit's loop, one for the callbacks'.
+const commitConns = 2
+
 // Options tune Open.
 type Options struct {
-	MaxConns int32 // default 20
+	MaxConns int32 // default 20; the group commits take commitConns more
 	Log      *slog.Logger
 	// Now is the clock (default clock.System): the composition root's, or
 	// a test's manual clock.
@@ -102,10 +110,18 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, connectError(dsn, err)
 	}
+	ccfg := cfg.Copy()
+	ccfg.MaxConns = commitConns
+	commits, err := pgxpool.NewWithConfig(ctx, ccfg)
+	if err != nil {
+		pool.Close()
+		return nil, connectError(dsn, err)
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
+		commits.Close()
 		return nil, connectError(dsn, err)
 	}
 	now := o.Now
@@ -121,15 +137,17 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	})
 	if err != nil {
 		pool.Close()
+		commits.Close()
 		return nil, fmt.Errorf("gorm: %w", err)
 	}
-	return &DB{Pool: pool, gorm: gdb, SQL: sqlDB, Now: now, AuditSink: o.AuditSink}, nil
+	return &DB{Pool: pool, commits: commits, gorm: gdb, SQL: sqlDB, Now: now, AuditSink: o.AuditSink}, nil
 }
 
 // Close releases every connection.
 func (db *DB) Close() {
 	db.SQL.Close()
 	db.Pool.Close()
+	db.commits.Close()
 }
 
 // Describe names the host and database of dsn, never its password.
