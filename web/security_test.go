@@ -88,3 +88,18 @@ func TestEveryPageCarriesTheSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+// Pages are sent gzipped to a browser that accepts it (the gateway's
+// answers are not: internal/gateway).
+func TestPagesAreCompressed(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, testdb.New(t), nil)
+	c := ts.client(t, models.Grant{Role: models.RoleAdmin})
+	res, body := do(t, c, http.MethodGet, ts.URL+"/", nil) // the client asks for gzip and unpacks it
+	if res.StatusCode != http.StatusOK || len(body) < 1024 {
+		t.Fatalf("dashboard: %d, %d bytes", res.StatusCode, len(body))
+	}
+	if !res.Uncompressed {
+		t.Fatal("the dashboard was not sent gzipped")
+	}
+}

@@ -109,10 +109,12 @@ func New(d Deps) (*Server, error) {
 	e.Use(noStore)
 	// The gateway bounds bodies itself and answers in ThingSpace's shape.
 	e.Use(notForGateway(middleware.BodyLimit("1M")))
-	// BestSpeed: the devices page (63 KB) compresses to 9.4 KB against
-	// 8.0 KB at the default level, which cost a fifth of a gateway call's
-	// CPU (BENCHMARKS.md).
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024, Level: gzip.BestSpeed}))
+	// Pages only. BestSpeed: the devices page (63 KB) compresses to 9.4 KB
+	// against 8.0 KB at the default level. The gateway passes ThingSpace's
+	// answers on uncompressed, as a reverse proxy does by default: gzip
+	// cost a third of its own CPU per call (BENCHMARKS.md).
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024, Level: gzip.BestSpeed,
+		Skipper: func(c echo.Context) bool { return isGateway(c.Request().URL.Path) }}))
 	// The gateway (/api/) is a door of its own: no browser session, no
 	// principal, no CSRF token; only its own tokens (gateway.go).
 	e.Use(notForGateway(s.sessionLoad))
