@@ -11,7 +11,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/models"
 )
@@ -71,8 +70,9 @@ type Result struct {
 	Conns       []int
 	Duration    time.Duration
 	Events      int
-	Departments int // with credentials, the simulator's one included
-	Devices     int // on the simulator's account
+	Departments int // with credentials, the simulator's included
+	Fleets      int // departments whose account is on the simulator
+	Devices     int // on each of the simulator's accounts
 	Clients     int // API clients on the gateway
 	AppsPerConn int // clients each gateway connection takes turns among
 	Endpoints   []Endpoint
@@ -119,10 +119,9 @@ func (o *Options) defaults() {
 // the portal, signs in and loads each endpoint at each concurrency in turn.
 func Run(ctx context.Context, o Options) (Result, error) {
 	o.defaults()
-	f := fleet{slug: "fleet", account: "0000123456-00001", user: "fleet_mycompanyUWS",
-		password: secret.Secret(models.GeneratePassword("Fleet", "fleet_mycompanyUWS"))}
-	res := Result{Conns: o.Conns, Duration: o.Duration, Events: o.Events, Departments: seedDepartments + 1, Devices: simDevices,
-		Clients: appsPerConn * maxOf(o.Conns), AppsPerConn: appsPerConn}
+	fleets := []fleet{newFleet(1), newFleet(2)}
+	res := Result{Conns: o.Conns, Duration: o.Duration, Events: o.Events, Departments: seedDepartments + len(fleets), Fleets: len(fleets),
+		Devices: simDevices, Clients: appsPerConn * maxOf(o.Conns), AppsPerConn: appsPerConn}
 	tmp, err := os.MkdirTemp("", "uwsportal-load-")
 	if err != nil {
 		return res, err
@@ -134,7 +133,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	o.Log("load: built the portal in %s", time.Since(start).Round(time.Millisecond))
-	sim, err := startSim(f)
+	sim, err := startSim(fleets)
 	if err != nil {
 		return res, err
 	}
@@ -149,7 +148,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	password := models.GeneratePassword("Load", "admin")
 	start = time.Now()
-	clients, err := seed(ctx, func(k string) string { return env[k] }, seedInput{events: o.Events, adminPassword: password, fleet: f, clients: res.Clients})
+	clients, err := seed(ctx, func(k string) string { return env[k] }, seedInput{events: o.Events, adminPassword: password, fleets: fleets, clients: res.Clients})
 	if err != nil {
 		return res, fmt.Errorf("seed: %w", err)
 	}
@@ -163,7 +162,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	o.Log("load: signed in as break-glass admin %q; %d API clients have a token and a session", adminUser, len(clients))
-	for _, t := range targets(base, f, s, o.Events) {
+	for _, t := range targets(base, fleets, s, o.Events) {
 		for _, conns := range o.Conns {
 			o.Log("load: %d connections on %s %s for %s", conns, t.method, t.path, o.Duration)
 			r, err := phase(ctx, portal, t, conns, o.Duration, dbURL)
@@ -174,7 +173,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			o.Log("load: %s at %d: %.0f req/s, p50 %s, p95 %s, p99 %s, %d errors, peak RSS %d MiB", t.name, conns, r.RPS(), r.P50, r.P95, r.P99, r.Errors, r.PeakRSS>>20)
 		}
 	}
-	res.Logins = []Logins{{Account: f.account, User: f.user, Logins: sim.logins(f.user)}}
+	for _, f := range fleets {
+		res.Logins = append(res.Logins, Logins{Account: f.account, User: f.user, Logins: sim.logins(f.user)})
+	}
 	res.ServerErrors, res.ServerErrorCount = logs.snapshot()
 	return res, nil
 }

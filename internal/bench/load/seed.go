@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -35,19 +36,38 @@ func recreate(ctx context.Context, server, name string) (string, error) {
 	return devdb.EnsureDatabase(ctx, server, name)
 }
 
-// fleet is the department whose credential points at the simulator: the
-// devices page and the gateway read its devices.
+// fleet is a department whose credential points at the simulator: the
+// devices page reads the first one's devices, the gateway every one's.
+// The gateway's load is shared by two, each with its own account: one
+// department's ceiling (at most gateway.MaxCeiling calls per second, which
+// a gateway on a fast machine passed at 200 connections) is not what the
+// load measures.
 type fleet struct {
 	slug, account, user string
 	password            secret.Secret
 }
 
+// newFleet is fleet n (1: "fleet", its account ending 00001).
+func newFleet(n int) fleet {
+	slug := "fleet"
+	if n > 1 {
+		slug += strconv.Itoa(n)
+	}
+	user := slug + "_mycompanyUWS"
+	return fleet{slug: slug, account: fmt.Sprintf("0000123456-%05d", n), user: user,
+		password: secret.Secret(models.GeneratePassword("Fleet", user))}
+}
+
+// clientFleet is the fleet of API client i: each gateway connection's
+// appsPerConn clients are of one fleet, the connections' in turn.
+func clientFleet(fleets []fleet, i int) fleet { return fleets[(i/appsPerConn)%len(fleets)] }
+
 // seedInput is what seed writes beside the audit trail.
 type seedInput struct {
 	events        int
 	adminPassword string
-	fleet         fleet
-	clients       int // API clients of fleet allowed to list devices
+	fleets        []fleet
+	clients       int // API clients allowed to list devices, shared by the fleets (clientFleet)
 }
 
 // seed migrates, appends the audit trail (which must start empty), creates
@@ -79,19 +99,21 @@ func seed(ctx context.Context, getenv func(string) string, in seedInput) ([]gate
 			return nil, err
 		}
 	}
-	f := in.fleet
-	d := models.Department{Slug: f.slug, Name: "Fleet", Protocol: models.ProtocolREST, MaxAgeDays: 90, AccountName: f.account}
-	if err := department(ctx, pa, admin, d, f.user, f.password); err != nil {
-		return nil, err
-	}
-	// The highest ceiling an admin may set: the load measures the portal,
-	// not the department's protection of ThingSpace.
-	if err := pa.Gateway.SetCeiling(ctx, admin, models.RequestMeta{}, f.slug, gateway.MaxCeiling); err != nil {
-		return nil, err
+	for i, f := range in.fleets {
+		d := models.Department{Slug: f.slug, Name: fmt.Sprintf("Fleet %d", i+1), Protocol: models.ProtocolREST, MaxAgeDays: 90, AccountName: f.account}
+		if err := department(ctx, pa, admin, d, f.user, f.password); err != nil {
+			return nil, err
+		}
+		// The highest ceiling an admin may set: the load measures the
+		// portal, not the department's protection of ThingSpace.
+		if err := pa.Gateway.SetCeiling(ctx, admin, models.RequestMeta{}, f.slug, gateway.MaxCeiling); err != nil {
+			return nil, err
+		}
 	}
 	clients := make([]gateway.Created, in.clients)
 	for i := range clients {
-		if clients[i], err = pa.Gateway.Create(ctx, admin, models.RequestMeta{}, f.slug, gateway.CreateInput{Name: fmt.Sprintf("load app %03d", i),
+		slug := clientFleet(in.fleets, i).slug
+		if clients[i], err = pa.Gateway.Create(ctx, admin, models.RequestMeta{}, slug, gateway.CreateInput{Name: fmt.Sprintf("load app %03d", i),
 			Owner: "Load Owner <load@example.com>", Operations: []models.Operation{models.OpList}}); err != nil {
 			return nil, fmt.Errorf("API client: %w", err)
 		}

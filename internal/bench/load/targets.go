@@ -27,11 +27,13 @@ type sim struct {
 	srv *http.Server
 }
 
-// startSim serves a simulator that knows f's user and account.
-func startSim(f fleet) (*sim, error) {
+// startSim serves a simulator that knows the fleets' users and accounts.
+func startSim(fleets []fleet) (*sim, error) {
 	s := tsim.New(tsim.Options{AppKey: simAppKey, AppSecret: simAppSecret})
-	s.SetUser(f.user, f.password.Reveal())
-	s.SeedDevices(f.account, simDevices, 3)
+	for _, f := range fleets {
+		s.SetUser(f.user, f.password.Reveal())
+		s.SeedDevices(f.account, simDevices, 3)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -99,7 +101,7 @@ func prepare(ctx context.Context, portal func() (*portalProcess, error), base, p
 
 // targets are the endpoints, in the order they are loaded: the pages
 // first, the gateway last.
-func targets(base string, f fleet, s signedIn, events int) []target {
+func targets(base string, fleets []fleet, s signedIn, events int) []target {
 	page := func(name, path string) target {
 		return target{name: name, method: http.MethodGet, path: path, ok: only200,
 			request: func(ctx context.Context, _ int) (*http.Request, error) {
@@ -117,16 +119,20 @@ func targets(base string, f fleet, s signedIn, events int) []target {
 	return []target{
 		page("dashboard", "/"),
 		page("audit search (actor, department, 30 days)", "/audit?"+auditQuery(events)),
-		page("devices page (100 devices)", "/departments/"+f.slug+"/devices"),
-		gatewayList(base, f.account, s.apps),
+		page("devices page (100 devices)", "/departments/"+fleets[0].slug+"/devices"),
+		gatewayList(base, fleets, s.apps),
 	}
 }
 
 // gatewayList is an application's device list of 100 through the
-// gateway. Worker w takes turns among its own appsPerConn clients.
-func gatewayList(base, account string, apps []apiApp) target {
+// gateway, of its own department's account. Worker w takes turns among
+// its own appsPerConn clients, all of one fleet (clientFleet).
+func gatewayList(base string, fleets []fleet, apps []apiApp) target {
 	const path = "/api/m2m/v1/devices/actions/list"
-	body, _ := json.Marshal(map[string]any{"accountName": account, "maxNumberOfDevices": 100})
+	bodies := map[string][]byte{}
+	for _, f := range fleets {
+		bodies[f.slug], _ = json.Marshal(map[string]any{"accountName": f.account, "maxNumberOfDevices": 100})
+	}
 	turn := make([]int, len(apps))
 	return target{name: "gateway device list (100 devices)", method: http.MethodPost, path: path,
 		// ThingSpace answers a list with more to come with 202.
@@ -135,8 +141,9 @@ func gatewayList(base, account string, apps []apiApp) target {
 			if (w+1)*appsPerConn > len(apps) {
 				return nil, errors.New("fewer API clients than connections")
 			}
-			a := apps[w*appsPerConn+turn[w]%appsPerConn]
+			i := w*appsPerConn + turn[w]%appsPerConn
 			turn[w]++
+			a, body := apps[i], bodies[clientFleet(fleets, i).slug]
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
 			if err != nil {
 				return nil, err
