@@ -146,6 +146,7 @@ func nonNil(s []string) []string {
 }
 
 func (db *DB) auditWritten() {
+	db.noteAppended()
 	if db.AuditSink != nil {
 		db.AuditSink.AuditWritten()
 	}

@@ -46,6 +46,8 @@ type DB struct {
 	AuditSink AuditSink
 
 	batch auditBatcher
+	clean textCleaner
+	log   *slog.Logger
 	txs   atomic.Int64
 	// windowsDue is when the earliest audit window can end, as last read
 	// (Unix nanoseconds; 0: read it): FlushAuditWindows reads nothing
@@ -140,11 +142,16 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 		commits.Close()
 		return nil, fmt.Errorf("gorm: %w", err)
 	}
-	return &DB{Pool: pool, commits: commits, gorm: gdb, SQL: sqlDB, Now: now, AuditSink: o.AuditSink}, nil
+	log := o.Log
+	if log == nil {
+		log = discardLog
+	}
+	return &DB{Pool: pool, commits: commits, gorm: gdb, SQL: sqlDB, Now: now, AuditSink: o.AuditSink, log: log}, nil
 }
 
 // Close releases every connection.
 func (db *DB) Close() {
+	db.closeCleaner()
 	db.SQL.Close()
 	db.Pool.Close()
 	db.commits.Close()

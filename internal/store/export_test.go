@@ -40,3 +40,6 @@ func (db *DB) SetTextSearchForTest(n int, hedge time.Duration) {
 // CheckpointSQLForTest are the queries that find the newest checkpoint and
 // the newest full verification.
 var CheckpointSQLForTest = []string{latestCheckpointSQL, lastFullSQL}
+
+// CleanEvery is how many appends wake the free-text index's cleaner.
+const CleanEvery = cleanEvery
