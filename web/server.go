@@ -118,9 +118,9 @@ func New(d Deps) (*Server, error) {
 	e.Use(notForGateway(s.csrfProtect))
 	s.echo = e
 	s.routes()
-	// Pages only, gzipped by klauspost's gzhttp: a third of the standard
-	// library's CPU for the same size at BestSpeed (the devices page, 63 KB,
-	// to 9.4 KB). The gateway passes ThingSpace's answers on uncompressed,
+	// Pages only, gzipped by klauspost's gzhttp at BestSpeed: a third of
+	// the standard library's CPU for about the same size (60 KB of text to
+	// 25.6 KB against 26.0 KB). The gateway passes ThingSpace's answers on uncompressed,
 	// as a reverse proxy does by default: gzip cost a third of its own CPU
 	// per call (BENCHMARKS.md).
 	gz, err := gzhttp.NewWrapper(gzhttp.MinSize(1024), gzhttp.CompressionLevel(gzip.BestSpeed))
