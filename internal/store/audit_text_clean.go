@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -89,5 +88,3 @@ func (db *DB) closeCleaner() {
 // TextIndexMerges is how many times this instance merged the free-text
 // index's pending list (for tests).
 func (db *DB) TextIndexMerges() int64 { return db.clean.merges.Load() }
-
-var discardLog = slog.New(slog.DiscardHandler)

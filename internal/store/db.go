@@ -144,7 +144,7 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	}
 	log := o.Log
 	if log == nil {
-		log = discardLog
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &DB{Pool: pool, commits: commits, gorm: gdb, SQL: sqlDB, Now: now, AuditSink: o.AuditSink, log: log}, nil
 }
