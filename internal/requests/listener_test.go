@@ -2,6 +2,7 @@ package requests_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -138,6 +139,34 @@ func TestPollingIsBoundedPerAccount(t *testing.T) {
 		if n, err := e.App.Requests.PollDue(ctx); err != nil || n != want {
 			t.Fatalf("pass polled %d (%v), want %d", n, err, want)
 		}
+	}
+}
+
+// A pass over its bound reads the requests due first and leases only
+// those, in one statement: the rest stay free for another instance, and
+// nothing is given back afterwards.
+func TestAPassLeasesTheEarliestDueOnly(t *testing.T) {
+	t.Parallel()
+	e := fleet(t, apptest.Options{})
+	e.Sim.Hold(true)
+	res := e.suspend(t, e.active(t, 5)...)
+	// Due in the reverse of the order sent: the last sent is due first.
+	if _, err := e.DB.Pool.Exec(ctx, `UPDATE device_requests SET next_poll_at = $1::timestamptz - id * interval '1 second'`, e.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := e.DB.ClaimDueRequests(ctx, e.Clock.Now(), time.Minute, 2, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []int64{}
+	for _, r := range claimed {
+		got = append(got, r.ID)
+	}
+	if want := []int64{res[4].Request, res[3].Request}; !slices.Equal(got, want) {
+		t.Fatalf("claimed %v, want the two due first %v", got, want)
+	}
+	if n := e.count(t, `SELECT count(*) FROM device_requests WHERE claimed_until IS NOT NULL`); n != 2 {
+		t.Fatalf("%d requests leased, want 2", n)
 	}
 }
 

@@ -8,10 +8,13 @@ import (
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// claimDueRequests takes the open requests whose status read is due, at
-// most perAccount of each account and limit in all, and leases them to
-// the caller until the lease ends: SKIP LOCKED and the lease make every
-// request asked about by one instance at a time.
+// claimDueRequests takes the open requests whose status read is due, the
+// earliest first, at most perAccount of each account and limit in all,
+// and leases them to the caller until the lease ends: SKIP LOCKED and the
+// lease make every request asked about by one instance at a time. It
+// leases only what it returns, so nothing is given back afterwards (a
+// second statement that locked rows in no set order, against a callback
+// batch that locks them in id order).
 const claimDueRequests = `
 WITH due AS (
     SELECT id, account_name, next_poll_at FROM device_requests
@@ -19,25 +22,20 @@ WITH due AS (
      ORDER BY next_poll_at
      LIMIT ? FOR UPDATE SKIP LOCKED
 ), ranked AS (
-    SELECT id, row_number() OVER (PARTITION BY account_name ORDER BY next_poll_at) AS n FROM due
+    SELECT id, next_poll_at, row_number() OVER (PARTITION BY account_name ORDER BY next_poll_at, id) AS n FROM due
+), picked AS (
+    SELECT id FROM ranked WHERE n <= ? ORDER BY next_poll_at, id LIMIT ?
 )
 UPDATE device_requests r SET claimed_until = ?
-  FROM ranked WHERE r.id = ranked.id AND ranked.n <= ?
+  FROM picked WHERE r.id = picked.id
 RETURNING r.id`
 
 // ClaimDueRequests leases the requests due for a status read at now.
 func (db *DB) ClaimDueRequests(ctx context.Context, now time.Time, lease time.Duration, limit, perAccount int) ([]models.DeviceRequest, error) {
 	var ids []int64
-	err := db.q(ctx, nil).Raw(claimDueRequests, now, now, limit*4, now.Add(lease), perAccount).Scan(&ids).Error
+	err := db.q(ctx, nil).Raw(claimDueRequests, now, now, limit*4, perAccount, limit, now.Add(lease)).Scan(&ids).Error
 	if err != nil {
 		return nil, fmt.Errorf("claim due requests: %w", err)
-	}
-	if len(ids) > limit {
-		// Past the limit: give the lease back at once.
-		if err := db.q(ctx, nil).Exec(`UPDATE device_requests SET claimed_until = NULL WHERE id IN ?`, ids[limit:]).Error; err != nil {
-			return nil, fmt.Errorf("release requests: %w", err)
-		}
-		ids = ids[:limit]
 	}
 	if len(ids) == 0 {
 		return nil, nil
