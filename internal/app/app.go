@@ -105,7 +105,7 @@ func NewCore(p Parts) *Core {
 	}
 	now := p.DB.Now
 	if p.Metrics != nil {
-		p.Metrics.WatchDatabase(p.DB.PoolStat, p.DB.OpsStats, now)
+		p.Metrics.WatchDatabase(p.DB.PoolStats, p.DB.OpsStats, now)
 	}
 	return &Core{Config: p.Config, DB: p.DB, Log: p.Log, Metrics: p.Metrics, Now: now,
 		Identity: identity.New(identity.Deps{DB: p.DB, Log: p.Log, Now: now, AdminGroups: p.Config.AdminGroups}),

@@ -1,11 +1,13 @@
 package app_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/uwsportal/uwsportal/internal/apptest"
 	"github.com/uwsportal/uwsportal/models"
@@ -29,8 +31,12 @@ uwsportal_credentials{state="idle"} 2
 	}
 	n, err := testutil.GatherAndCount(reg, "uwsportal_notification_backlog", "uwsportal_notification_oldest_pending_seconds",
 		"uwsportal_db_pool_connections", "uwsportal_db_pool_max_connections")
-	if err != nil || n != 6 { // 1 + 1 + 3 states + 1
+	if err != nil || n != 10 { // 1 + 1 + 2 pools × (3 states + 1)
 		t.Fatalf("series: %d %v", n, err)
+	}
+	// The group commits' own pool is reported beside the requests'.
+	if v := value(t, reg, "uwsportal_db_pool_max_connections", "pool", "commits"); v != 2 {
+		t.Fatalf("the commits pool's size: %v, want 2", v)
 	}
 	// An event that notifies (a rotation) leaves the outbox waiting for the worker.
 	if _, err := e.App.Rotation.Rotate(t.Context(), e.Admin, apptest.Meta, "fleet", models.TriggerManual); err != nil {
@@ -41,16 +47,29 @@ uwsportal_credentials{state="idle"} 2
 	}
 }
 
-func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
+func value(t *testing.T, reg *prometheus.Registry, name string, label ...string) float64 {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
+		if mf.GetName() != name {
+			continue
+		}
+		var found []float64
+		for _, m := range mf.GetMetric() {
+			if len(label) == 2 && !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool {
+				return l.GetName() == label[0] && l.GetValue() == label[1]
+			}) {
+				continue
+			}
+			found = append(found, m.GetGauge().GetValue())
+		}
+		if len(found) == 1 {
+			return found[0]
 		}
 	}
-	t.Fatalf("no single series %s", name)
+	t.Fatalf("no single series %s %v", name, label)
 	return 0
 }

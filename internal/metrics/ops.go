@@ -68,32 +68,40 @@ type Ops struct {
 	NotifyOldest     time.Time // when the oldest of them happened (zero: none)
 }
 
-// WatchDatabase exports the pool's statistics and, at each scrape, the
-// database-wide ops numbers (read within a second; on error those series
-// are left out of that scrape, so absent() alerts notice).
-func (m *Metrics) WatchDatabase(pool func() PoolStat, ops func(context.Context) (Ops, error), now func() time.Time) {
+// WatchDatabase exports the pools' statistics, labelled with each pool's
+// name, and, at each scrape, the database-wide ops numbers (read within a
+// second; on error those series are left out of that scrape, so absent()
+// alerts notice).
+func (m *Metrics) WatchDatabase(pools func() []NamedPool, ops func(context.Context) (Ops, error), now func() time.Time) {
 	if m == nil {
 		return
 	}
-	m.register(&dbCollector{pool: pool, ops: ops, now: now})
+	m.register(&dbCollector{pools: pools, ops: ops, now: now})
+}
+
+// NamedPool is one connection pool's statistics and its name (the pool
+// label).
+type NamedPool struct {
+	Name string
+	Stat PoolStat
 }
 
 var (
-	poolConns = prometheus.NewDesc("uwsportal_db_pool_connections", "Database pool connections by state (acquired, idle, constructing).", []string{"state"}, nil)
-	poolMax   = prometheus.NewDesc("uwsportal_db_pool_max_connections", "The database pool's size limit.", nil, nil)
-	poolAcq   = prometheus.NewDesc("uwsportal_db_pool_acquires_total", "Connections acquired from the pool.", nil, nil)
-	poolWait  = prometheus.NewDesc("uwsportal_db_pool_acquire_wait_seconds_total", "Time spent acquiring connections.", nil, nil)
-	poolEmpty = prometheus.NewDesc("uwsportal_db_pool_empty_acquires_total", "Acquires that had to wait for a connection (the pool was empty).", nil, nil)
-	poolCanc  = prometheus.NewDesc("uwsportal_db_pool_canceled_acquires_total", "Acquires canceled before a connection came.", nil, nil)
+	poolConns = prometheus.NewDesc("uwsportal_db_pool_connections", "Database connections by pool (requests, commits) and state (acquired, idle, constructing).", []string{"pool", "state"}, nil)
+	poolMax   = prometheus.NewDesc("uwsportal_db_pool_max_connections", "The pool's size limit.", []string{"pool"}, nil)
+	poolAcq   = prometheus.NewDesc("uwsportal_db_pool_acquires_total", "Connections acquired from the pool.", []string{"pool"}, nil)
+	poolWait  = prometheus.NewDesc("uwsportal_db_pool_acquire_wait_seconds_total", "Time spent acquiring connections.", []string{"pool"}, nil)
+	poolEmpty = prometheus.NewDesc("uwsportal_db_pool_empty_acquires_total", "Acquires that had to wait for a connection (the pool was empty).", []string{"pool"}, nil)
+	poolCanc  = prometheus.NewDesc("uwsportal_db_pool_canceled_acquires_total", "Acquires canceled before a connection came.", []string{"pool"}, nil)
 	credState = prometheus.NewDesc("uwsportal_credentials", "Credentials by rotation state (idle, resetting, verifying, unknown, attention, quarantined).", []string{"state"}, nil)
 	backlog   = prometheus.NewDesc("uwsportal_notification_backlog", "Notifications waiting to be sent.", nil, nil)
 	oldest    = prometheus.NewDesc("uwsportal_notification_oldest_pending_seconds", "Age of the oldest notification waiting to be sent (0: none).", nil, nil)
 )
 
 type dbCollector struct {
-	pool func() PoolStat
-	ops  func(context.Context) (Ops, error)
-	now  func() time.Time
+	pools func() []NamedPool
+	ops   func(context.Context) (Ops, error)
+	now   func() time.Time
 }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -103,15 +111,17 @@ func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.pool()
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(st.AcquiredConns()), "acquired")
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(st.IdleConns()), "idle")
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(st.ConstructingConns()), "constructing")
-	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(st.MaxConns()))
-	ch <- prometheus.MustNewConstMetric(poolAcq, prometheus.CounterValue, float64(st.AcquireCount()))
-	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, st.AcquireDuration().Seconds())
-	ch <- prometheus.MustNewConstMetric(poolEmpty, prometheus.CounterValue, float64(st.EmptyAcquireCount()))
-	ch <- prometheus.MustNewConstMetric(poolCanc, prometheus.CounterValue, float64(st.CanceledAcquireCount()))
+	for _, p := range c.pools() {
+		st, name := p.Stat, p.Name
+		ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(st.AcquiredConns()), name, "acquired")
+		ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(st.IdleConns()), name, "idle")
+		ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(st.ConstructingConns()), name, "constructing")
+		ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(st.MaxConns()), name)
+		ch <- prometheus.MustNewConstMetric(poolAcq, prometheus.CounterValue, float64(st.AcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, st.AcquireDuration().Seconds(), name)
+		ch <- prometheus.MustNewConstMetric(poolEmpty, prometheus.CounterValue, float64(st.EmptyAcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(poolCanc, prometheus.CounterValue, float64(st.CanceledAcquireCount()), name)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	o, err := c.ops(ctx)

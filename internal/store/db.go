@@ -197,5 +197,8 @@ func IsUnavailable(err error) bool {
 // Ping says whether the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
 
-// PoolStat is the connection pool's statistics, for the metrics.
-func (db *DB) PoolStat() metrics.PoolStat { return db.Pool.Stat() }
+// PoolStats are the connection pools' statistics, for the metrics: the
+// requests' pool and the group commits' own.
+func (db *DB) PoolStats() []metrics.NamedPool {
+	return []metrics.NamedPool{{Name: "requests", Stat: db.Pool.Stat()}, {Name: "commits", Stat: db.commits.Stat()}}
+}
