@@ -43,3 +43,6 @@ var CheckpointSQLForTest = []string{latestCheckpointSQL, lastFullSQL}
 
 // CleanEvery is how many appends wake the free-text index's cleaner.
 const CleanEvery = cleanEvery
+
+// TextCleanerOff says whether the free-text index's cleaner gave up.
+func (db *DB) TextCleanerOff() bool { return db.clean.off.Load() }
