@@ -17,9 +17,18 @@ import (
 // its scopes, the department's account, its limits, the Idempotency-Key;
 // then ThingSpace with the department's session, its answer unchanged.
 func (s *Service) device(q *request, op models.Operation) error {
-	if err := s.caller(q); err != nil {
+	way, err := s.callerWay(q)
+	if err != nil {
 		return err
 	}
+	// The department's token was taken with the caller: a refusal before
+	// anything is sent gives it back.
+	sending := false
+	defer func() {
+		if !sending {
+			s.refund(q, way)
+		}
+	}()
 	if !q.client.Allows(op) {
 		return errScope
 	}
@@ -55,12 +64,13 @@ func (s *Service) device(q *request, op models.Operation) error {
 		}
 	}
 	// Last before anything is sent: the department's ceiling, all its
-	// clients together (a replay above sends nothing and takes nothing).
-	way, err := s.ceiling(q)
-	if err != nil {
+	// clients together, as taken with the caller (a refusal or a replay
+	// above sends nothing and gives its token back).
+	if err := ceiling(way); err != nil {
 		s.release(q, idem)
 		return err
 	}
+	sending = true
 	// An action that has begun runs to its end and is recorded, even if
 	// the application goes away.
 	ctx := context.WithoutCancel(q.r.Context())

@@ -28,17 +28,27 @@ type Ceiling struct {
 	Default   bool // no admin set one: the portal's default applies
 }
 
-// ceiling takes a token from the department's bucket before a call is
-// sent to ThingSpace: 429 naming the department's ceiling when it is empty.
-// The same round trip reads the way upstream: the department's credential
-// and its account's shared session.
-func (s *Service) ceiling(q *request) (store.GatewayWay, error) {
-	w, err := s.db.TakeGatewayWay(q.r.Context(), q.client.DepartmentID, s.limits.DepartmentPerSecond, s.now())
-	if err != nil || w.Taken {
-		return w, err
+// ceiling is the department's answer for a device call, whose token
+// callerWay took with the caller: 429 naming the department's ceiling when
+// its bucket was empty.
+func ceiling(w store.GatewayWay) error {
+	if w.Taken {
+		return nil
 	}
-	return w, throttled(w.Wait, LimitDepartment, "department_ceiling",
+	return throttled(w.Wait, LimitDepartment, "department_ceiling",
 		fmt.Sprintf("The department's ceiling of %s calls per second to ThingSpace, shared by all its API clients, was reached.", perSecond(w.Rate)))
+}
+
+// refund gives back the department's token a device call took with its
+// caller and was then refused for (its scope, its body, a replay...): it
+// sent nothing upstream.
+func (s *Service) refund(q *request, w store.GatewayWay) {
+	if !w.Taken {
+		return
+	}
+	if err := s.db.RefundGatewayWay(context.WithoutCancel(q.r.Context()), q.client.DepartmentID, w.Rate); err != nil {
+		s.log.ErrorContext(q.r.Context(), "gateway: give back the department's token", "client", q.client.ID, "request_id", q.meta.RequestID, "err", err)
+	}
 }
 
 // Ceiling reads dept's ceiling (for those who manage its clients).

@@ -76,3 +76,47 @@ func TestClientLimitIsNamed(t *testing.T) {
 		t.Fatalf("the client's 429: %d %v %.300s", r.Status, r.Header, r.Body)
 	}
 }
+
+// The department's token is taken with the caller's in one round trip, so
+// a call refused after that gives it back: a call outside the client's
+// scopes, an idempotent replay (it sends nothing), a client over its own
+// limit (which never takes one). With the clock stopped, the department's
+// tokens then go to the calls that reach ThingSpace, and to no others.
+func TestRefusedCallsLeaveTheCeilingsTokens(t *testing.T) {
+	t.Parallel()
+	// Each client's bucket: 3, refilled at 1 a second (its token and login
+	// take two); the department's: 2 a second. The clock moves only when
+	// told.
+	p := newPortal(t, gateway.Limits{Burst: 3, PerSecond: 1})
+	if err := p.App.Gateway.SetCeiling(ctx, p.Admin, apptest.Meta, "fleet", 2); err != nil {
+		t.Fatal(err)
+	}
+	lister := p.app(t, p.client(t, "fleet", models.OpList)).start()
+	actor := p.app(t, p.client(t, "fleet", models.OpList, models.OpSuspend)).start()
+	mdn := activeMDN(t, actor)
+	p.Clock.Advance(time.Second) // the department's bucket full again
+	if a := lister.act("suspend", account, mdn, nil); a.Status != http.StatusForbidden {
+		t.Fatalf("a suspend outside the client's scopes: %d %.200s", a.Status, a.Body)
+	}
+	if a := actor.act("suspend", account, mdn, map[string]string{"Idempotency-Key": "once"}); a.Status != http.StatusOK {
+		t.Fatalf("suspend: %d %.200s", a.Status, a.Body)
+	}
+	p.Clock.Advance(time.Second) // the department's bucket full again; the actor's holds 1
+	if a := actor.act("suspend", account, mdn, map[string]string{"Idempotency-Key": "once"}); a.Status != http.StatusOK {
+		t.Fatalf("the replay: %d %.200s", a.Status, a.Body)
+	}
+	// The actor's own bucket is empty now: refused, it takes nothing.
+	if a := actor.list(account); a.Status != http.StatusTooManyRequests || a.Header.Get(gateway.HeaderLimit) != gateway.LimitClient {
+		t.Fatalf("over the client's limit: %d %v %.200s", a.Status, a.Header, a.Body)
+	}
+	other := p.app(t, p.client(t, "fleet", models.OpList)).start()
+	for _, v := range []*vz{other, lister} {
+		if a := v.list(account); !a.listed() {
+			t.Fatalf("a list after a refusal, a replay and a client over its limit, the department's bucket full: %d %v %.200s", a.Status, a.Header, a.Body)
+		}
+	}
+	third := p.app(t, p.client(t, "fleet", models.OpList)).start()
+	if a := third.list(account); a.Status != http.StatusTooManyRequests || a.Header.Get(gateway.HeaderLimit) != gateway.LimitDepartment {
+		t.Fatalf("a third list, the department's two tokens spent: %d %v %.200s", a.Status, a.Header, a.Body)
+	}
+}

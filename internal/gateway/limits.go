@@ -5,15 +5,26 @@ import (
 	"context"
 	"crypto/sha256"
 	"strings"
+	"time"
 )
 
 // admit takes a token from the client's bucket (shared by every
-// instance): 429 with Retry-After when it is empty.
+// instance): 429 with Retry-After when it is empty. After caller, whose
+// statement tried the bucket already, it only says how long to wait: a
+// second try could take a token the department's ceiling, read with the
+// first, never saw.
 func (s *Service) admit(q *request) error {
 	if q.admitted {
 		return nil // caller took the token already
 	}
-	ok, wait, err := s.db.TakeGatewayToken(q.r.Context(), q.client.ID, s.limits.Burst, s.limits.PerSecond, s.now())
+	var ok bool
+	var wait time.Duration
+	var err error
+	if q.tried {
+		wait, err = s.db.BucketWait(q.r.Context(), q.client.ID, s.limits.PerSecond, s.now())
+	} else {
+		ok, wait, err = s.db.TakeGatewayToken(q.r.Context(), q.client.ID, s.limits.Burst, s.limits.PerSecond, s.now())
+	}
 	if err != nil {
 		return err
 	}

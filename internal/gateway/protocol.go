@@ -55,8 +55,9 @@ type request struct {
 	client *store.APIClientRow
 	// verified: the client proved who it is (its secret or its token).
 	verified bool
-	// admitted: caller already took this call's rate-limit token.
-	admitted bool
+	// admitted: caller already took this call's rate-limit token; tried:
+	// caller's statement tried to (the bucket was empty if not admitted).
+	admitted, tried bool
 	// notAfter is the hard end of what authenticated the request (a
 	// secret replaced by a rotation, or a token obtained with one): what
 	// it gives out ends then too. nil: no such end.
@@ -212,19 +213,53 @@ func (s *Service) bearer(q *request) error {
 // round trip. The answers are those of bearer then session; every call by
 // a known client counts against its rate, even one refused afterwards.
 func (s *Service) caller(q *request) error {
-	tok, err := bearerToken(q)
+	tok, handle, err := callerTokens(q)
 	if err != nil {
 		return err
 	}
-	handle := strings.TrimSpace(q.r.Header.Get("VZ-M2M-Token"))
 	c, found, err := s.db.GatewayCaller(q.r.Context(), hash(tok), hash(handle), s.now(), SessionIdle, s.limits.Burst, s.limits.PerSecond)
 	if err != nil {
 		return err
 	}
+	return s.identified(q, c, found, handle)
+}
+
+// callerWay is caller for a device call: the same round trip takes the
+// department's ceiling token, when the client's own was taken and its
+// session is live, and reads the way upstream (see ceiling). A call
+// refused after that must give the token back (refund); a refusal here
+// does.
+func (s *Service) callerWay(q *request) (store.GatewayWay, error) {
+	tok, handle, err := callerTokens(q)
+	if err != nil {
+		return store.GatewayWay{}, err
+	}
+	c, w, found, err := s.db.GatewayCallerWay(q.r.Context(), hash(tok), hash(handle), s.now(), SessionIdle,
+		s.limits.Burst, s.limits.PerSecond, s.limits.DepartmentPerSecond)
+	if err != nil {
+		return store.GatewayWay{}, err
+	}
+	if err := s.identified(q, c, found, handle); err != nil {
+		if q.client != nil {
+			s.refund(q, w)
+		}
+		return store.GatewayWay{}, err
+	}
+	return w, nil
+}
+
+// callerTokens are the request's bearer token and session handle.
+func callerTokens(q *request) (tok, handle string, err error) {
+	tok, err = bearerToken(q)
+	return tok, strings.TrimSpace(q.r.Header.Get("VZ-M2M-Token")), err
+}
+
+// identified checks the client GatewayCaller found for the request.
+func (s *Service) identified(q *request, c store.Caller, found bool, handle string) error {
 	if !found {
 		return errInvalid
 	}
-	q.verified, q.client, q.admitted = true, &c.APIClientRow, c.Admitted
+	q.verified, q.client, q.admitted, q.tried = true, &c.APIClientRow, c.Admitted, true
 	if !c.Active(s.now()) {
 		return gwFault(http.StatusUnauthorized, faultInvalid, "Invalid Credentials", "client_"+c.Status(s.now()))
 	}

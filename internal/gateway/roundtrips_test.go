@@ -28,9 +28,10 @@ func tracedPortal(t *testing.T) (*portal, *store.RoundTrips) {
 
 // maxRoundTrips is what a device list with a live session may cost in
 // round trips to Postgres: the caller (token, handle, client, scopes,
-// rate limit), the way upstream (the department's ceiling, credential and
-// shared session), and the audit group commit's one (it knows the head).
-const maxRoundTrips = 3
+// rate limit) with the way upstream (the department's ceiling, credential
+// and shared session), and the audit group commit's one (it knows the
+// head).
+const maxRoundTrips = 2
 
 // A list call through the gateway with everything warm costs at most
 // maxRoundTrips round trips, whatever the statements.
@@ -54,11 +55,11 @@ func TestGatewayCallRoundTrips(t *testing.T) {
 }
 
 // maxActionRoundTrips is what an action with an Idempotency-Key may cost:
-// the caller, the key's claim, the way upstream, the audit's two (the
+// the caller with the way upstream, the key's claim, the audit's two (the
 // last action's record moved the chain's head in its own transaction),
 // keeping the answer, and recording the request to follow (seven,
 // internal/requests).
-const maxActionRoundTrips = 13
+const maxActionRoundTrips = 12
 
 // An action with an Idempotency-Key, everything warm, costs at most
 // maxActionRoundTrips.

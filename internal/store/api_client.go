@@ -178,7 +178,7 @@ func (db *DB) APIClientsExpiring(ctx context.Context, from, to time.Time) ([]mod
 	return out, nil
 }
 
-// Caller is a gateway device call's client as GatewayCaller reads it.
+// Caller is a gateway call's client as GatewayCaller reads it.
 type Caller struct {
 	APIClientRow
 	// Session: the handle was live and the client's (its idle expiry slid).
@@ -187,6 +187,19 @@ type Caller struct {
 	Admitted bool
 }
 
+// gatewayCaller reads the client whose live bearer token hashes to $1;
+// slides the idle expiry of its session handle (hashing to $2) if that is
+// live and the same client's; and takes a token from the client's bucket
+// (burst $5, rate $6; as TakeGatewayToken). $3 is now, $4 the handle's
+// new expiry.
+var gatewayCaller = `WITH b AS (
+    SELECT client_id FROM gateway_tokens WHERE hash = $1 AND kind = 'bearer' AND expires_at > $3
+), s AS (
+    UPDATE gateway_tokens t SET expires_at = LEAST($4::timestamptz, COALESCE(t.not_after, 'infinity')) FROM b
+     WHERE t.hash = $2 AND t.kind = 'session' AND t.expires_at > $3 AND t.client_id = b.client_id
+    RETURNING t.client_id
+), k AS (` + takeToken + ` SELECT client_id, $5::float8 - 1, $3 FROM b` + takeTokenConflict("$5", "$6") + `)`
+
 // GatewayCaller reads, in one round trip, the client whose live bearer
 // token hashes to bearer; slides the idle expiry of its session handle
 // (hashing to handle) if that is live and the same client's; and takes a
@@ -194,16 +207,39 @@ type Caller struct {
 // an unknown or expired bearer.
 func (db *DB) GatewayCaller(ctx context.Context, bearer, handle []byte, now time.Time, idle time.Duration, burst, rate float64) (c Caller, found bool, err error) {
 	var r apiClientRecord
-	err = db.lazyRow(ctx, `WITH b AS (
-	    SELECT client_id FROM gateway_tokens WHERE hash = $1 AND kind = 'bearer' AND expires_at > $3
-	), s AS (
-	    UPDATE gateway_tokens t SET expires_at = LEAST($4::timestamptz, COALESCE(t.not_after, 'infinity')) FROM b
-	     WHERE t.hash = $2 AND t.kind = 'session' AND t.expires_at > $3 AND t.client_id = b.client_id
-	    RETURNING t.client_id
-	), k AS (`+takeToken+` SELECT client_id, $5::float8 - 1, $3 FROM b`+takeTokenConflict("$5", "$6")+`)
+	err = db.lazyRow(ctx, gatewayCaller+`
 	`+apiClientColumns+`, EXISTS (SELECT 1 FROM s), EXISTS (SELECT 1 FROM k)`+apiClientFrom+`
 	 WHERE c.id = (SELECT client_id FROM b)`, bearer, handle, now, now.Add(idle), burst, rate).Scan(
 		append(r.dest(), &c.Session, &c.Admitted)...)
+	return scannedCaller(c, r, err)
+}
+
+// GatewayCallerWay is GatewayCaller for a device call: in the same round
+// trip it also takes a token from the department's bucket (refilled at
+// its ceiling, deptRate when no admin set one), but only when the call
+// took the client's own and its session is live, and reads the way
+// upstream. A call refused after the department's token was taken gives
+// it back (RefundGatewayWay).
+func (db *DB) GatewayCallerWay(ctx context.Context, bearer, handle []byte, now time.Time, idle time.Duration, burst, rate, deptRate float64) (c Caller, w GatewayWay, found bool, err error) {
+	var r apiClientRecord
+	var secs float64
+	var user, state, sess, keyID *string
+	err = db.lazyRow(ctx, gatewayCaller+`, cd AS (
+    SELECT department_id FROM api_clients
+     WHERE id = (SELECT client_id FROM b) AND EXISTS (SELECT 1 FROM k) AND EXISTS (SELECT 1 FROM s)
+), `+departmentTake("(SELECT department_id FROM cd)", "$7", "$3")+`
+	`+apiClientColumns+`, EXISTS (SELECT 1 FROM s), EXISTS (SELECT 1 FROM k), `+wayColumns("c.department_id", "$3")+
+		apiClientFrom+wayFrom+`
+	 WHERE c.id = (SELECT client_id FROM b)`, bearer, handle, now, now.Add(idle), burst, rate, deptRate).Scan(
+		append(r.dest(), &c.Session, &c.Admitted, &w.Taken, &w.Rate, &secs, &user, &state, &w.Protocol, &sess, &w.Session.Ciphertext, &keyID)...)
+	c, found, err = scannedCaller(c, r, err)
+	if !found || err != nil {
+		return c, GatewayWay{}, found, err
+	}
+	return c, scannedWay(w, secs, user, state, sess, keyID), true, nil
+}
+
+func scannedCaller(c Caller, r apiClientRecord, err error) (Caller, bool, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Caller{}, false, nil
 	}

@@ -10,34 +10,42 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// gatewayWay takes one token from a department's bucket and reads what a
-// call needs to go on upstream, in one statement. The bucket's rate is the
-// admin's ceiling or the default ($2), its burst one second's worth (at
-// least 1); the refusal's numbers are read from the same snapshot the
-// conditional update saw. Then the department's credential (its account,
-// state and protocol, never its ciphertext) and the account's shared
-// session as sealed.
-const gatewayWay = `WITH lim AS (
-    SELECT COALESCE((SELECT per_second FROM gateway_ceilings WHERE department_id = $1), $2::float8) AS rate
+// departmentTake is the CTEs lim and take: lim is the department's rate,
+// the admin's ceiling or the default (rate, a placeholder); take takes one
+// token from its bucket, of burst one second's worth (at least 1), and
+// returns a row only when there was one. dept is the department's id (an
+// expression; NULL takes nothing), now a placeholder.
+func departmentTake(dept, rate, now string) string {
+	refilled := `LEAST(GREATEST((SELECT rate FROM lim), 1), bk.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - bk.updated_at))) * (SELECT rate FROM lim))`
+	return `lim AS (
+    SELECT COALESCE((SELECT per_second FROM gateway_ceilings WHERE department_id = ` + dept + `), ` + rate + `::float8) AS rate
 ), take AS (
     INSERT INTO gateway_department_buckets AS bk (department_id, tokens, updated_at)
-    SELECT $1, GREATEST(rate, 1) - 1, $3 FROM lim
+    SELECT ` + dept + `, GREATEST(rate, 1) - 1, ` + now + ` FROM lim WHERE ` + dept + ` IS NOT NULL
     ON CONFLICT (department_id) DO UPDATE
-       SET tokens = LEAST(GREATEST((SELECT rate FROM lim), 1), bk.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - bk.updated_at))) * (SELECT rate FROM lim)) - 1,
-           updated_at = GREATEST(bk.updated_at, excluded.updated_at)
-     WHERE LEAST(GREATEST((SELECT rate FROM lim), 1), bk.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - bk.updated_at))) * (SELECT rate FROM lim)) >= 1
+       SET tokens = ` + refilled + ` - 1, updated_at = GREATEST(bk.updated_at, excluded.updated_at)
+     WHERE ` + refilled + ` >= 1
     RETURNING tokens
-)
-SELECT EXISTS (SELECT 1 FROM take), (SELECT rate FROM lim),
-       COALESCE((SELECT (1 - (b.tokens + GREATEST(0, EXTRACT(EPOCH FROM ($3::timestamptz - b.updated_at))) * l.rate)) / l.rate
-                   FROM gateway_department_buckets b, lim l WHERE b.department_id = $1), 0),
-       c.username, c.state, d.protocol, s.username, s.ciphertext, s.key_id
-  FROM departments d
-  LEFT JOIN credentials c ON c.department_id = d.id
-  LEFT JOIN upstream_sessions s ON s.username = lower(c.username)
- WHERE d.id = $1`
+)`
+}
 
-// GatewayWay is what TakeGatewayWay found.
+// wayColumns read, beside departmentTake, whether the token was taken, the
+// rate, and how long until the bucket holds a token (from the snapshot the
+// conditional update saw); then the department's credential (its account,
+// state and protocol, never its ciphertext) and the account's shared
+// session as sealed (wayFrom joins them to departments d).
+func wayColumns(dept, now string) string {
+	return `EXISTS (SELECT 1 FROM take), (SELECT rate FROM lim),
+       COALESCE((SELECT (1 - (gb.tokens + GREATEST(0, EXTRACT(EPOCH FROM (` + now + `::timestamptz - gb.updated_at))) * l.rate)) / l.rate
+                   FROM gateway_department_buckets gb, lim l WHERE gb.department_id = ` + dept + `), 0),
+       cr.username, cr.state, d.protocol, us.username, us.ciphertext, us.key_id`
+}
+
+const wayFrom = `
+  LEFT JOIN credentials cr ON cr.department_id = d.id
+  LEFT JOIN upstream_sessions us ON us.username = lower(cr.username)`
+
+// GatewayWay is what GatewayCallerWay found of the department's way.
 type GatewayWay struct {
 	// Taken: a token came from the department's bucket. Otherwise Rate is
 	// its ceiling and Wait how long until a token is there.
@@ -52,24 +60,25 @@ type GatewayWay struct {
 	Session SealedSession
 }
 
-// TakeGatewayWay takes one token from department deptID's bucket, shared
-// by all its API clients and every instance, refilled at its ceiling
-// (defaultRate when no admin set one), and reads the department's
-// credential and shared session, in one round trip.
-func (db *DB) TakeGatewayWay(ctx context.Context, deptID int64, defaultRate float64, now time.Time) (GatewayWay, error) {
-	var w GatewayWay
-	var secs float64
-	var user, state, sess, keyID *string
-	err := db.lazyRow(ctx, gatewayWay, deptID, defaultRate, now).Scan(&w.Taken, &w.Rate, &secs, &user, &state, &w.Protocol,
-		&sess, &w.Session.Ciphertext, &keyID)
-	if err != nil {
-		return GatewayWay{}, fmt.Errorf("department ceiling: %w", err)
-	}
+func scannedWay(w GatewayWay, secs float64, user, state, sess, keyID *string) GatewayWay {
 	if !w.Taken {
 		w.Wait = max(time.Duration(math.Ceil(secs*1000))*time.Millisecond, time.Millisecond)
 	}
 	w.Username, w.State, w.Session.Username, w.Session.KeyID = deref(user), deref(state), deref(sess), deref(keyID)
-	return w, nil
+	return w
+}
+
+// RefundGatewayWay gives back the token a call refused after
+// GatewayCallerWay took from department deptID's bucket (rate its ceiling
+// as read then), never past the bucket's burst.
+func (db *DB) RefundGatewayWay(ctx context.Context, deptID int64, rate float64) error {
+	var n int
+	err := db.lazyRow(ctx, `WITH r AS (UPDATE gateway_department_buckets SET tokens = LEAST(tokens + 1, GREATEST($2::float8, 1))
+	 WHERE department_id = $1 RETURNING 1) SELECT count(*) FROM r`, deptID, rate).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("give back the department's token: %w", err)
+	}
+	return nil
 }
 
 func deref(s *string) string {
