@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,5 +98,30 @@ func TestDevicesPageIsNotAnsweredWithoutItsAudit(t *testing.T) {
 	res, body := do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/devices", nil)
 	if res.StatusCode < 500 || strings.Contains(body, "act-suspend") {
 		t.Fatalf("a devices page whose audit failed was answered: %d %.300s", res.StatusCode, body)
+	}
+}
+
+// The page's department read needs only the slug in its path: it goes out
+// beside the session's read, not after it. The session's read is held
+// back until the department's is sent; were the department read only once
+// the session is known, it would come after (the hold gives up at 5 s).
+func TestDevicesPageReadsItsDepartmentBesideTheSession(t *testing.T) {
+	t.Parallel()
+	ts, wire, lead, _ := wiredDevicesServer(t)
+	page := func() {
+		t.Helper()
+		res, body := do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/devices", nil)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, "act-suspend") {
+			t.Fatalf("devices page: %d %.300s", res.StatusCode, body)
+		}
+	}
+	page() // warms the session, the upstream session and the statement caches
+	wire.HoldUntil("FROM (VALUES (1)) AS one", "AS dept_created_at")
+	sent := wire.Count(page)
+	// What is noted is each statement's first words.
+	session := slices.IndexFunc(sent, func(s string) bool { return strings.HasPrefix(s, "SELECT s.data, p.id") })
+	dept := slices.IndexFunc(sent, func(s string) bool { return strings.HasPrefix(s, "SELECT c.*, d.id AS dept_id") })
+	if session < 0 || dept < 0 || dept > session {
+		t.Fatalf("the department's read (at %d) did not go out before the session's was answered (at %d):\n%s", dept, session, strings.Join(sent, "\n"))
 	}
 }

@@ -215,7 +215,7 @@ func (s *Server) routes() {
 	s.route(http.MethodPost, "/departments/:slug/device-policy", models.PermManageDepartments, s.devicePolicy)
 	// Devices: the page, and per action a confirmation (GET, nothing sent)
 	// and the action itself (POST); the device policy decides who may.
-	s.route(http.MethodGet, "/departments/:slug/devices", models.PermUseDevices, s.devicesList)
+	s.route(http.MethodGet, devicesListPath, models.PermUseDevices, s.devicesList)
 	for _, op := range models.Actions {
 		s.route(http.MethodGet, "/departments/:slug/devices/"+string(op), models.PermUseDevices, s.deviceConfirm(op))
 		s.route(http.MethodPost, "/departments/:slug/devices/"+string(op), models.PermUseDevices, s.deviceAct(op))

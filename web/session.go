@@ -55,6 +55,7 @@ func (s *Server) sessionLoad(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		ctx := r.Context()
 		if token != "" {
+			ctx = s.prefetch(ctx, c)
 			// One round trip for the session and, named by the hint, its person.
 			pre := &prefetched{uid: s.sessionUsers.get(token)}
 			var err error

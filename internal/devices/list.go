@@ -103,7 +103,7 @@ func (s *Service) ListPage(ctx context.Context, p *models.Principal, meta models
 	}
 	// The department, its policy, its credential and the shared session
 	// in one round trip.
-	way, err := s.db.DeviceDepartment(ctx, slug)
+	way, err := s.deviceWay(ctx, slug)
 	if err != nil {
 		return Page{}, nil, err
 	}

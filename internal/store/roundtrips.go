@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -18,6 +19,50 @@ type RoundTrips struct {
 	mu   sync.Mutex
 	on   bool
 	sent []string
+	// holds: statements held back until another is sent (HoldUntil).
+	holds []*hold
+}
+
+type hold struct {
+	held, until string
+	sent        chan struct{} // closed once until was sent
+	done        bool
+}
+
+// HoldUntil holds back every statement containing held until one
+// containing until has been sent (for at most 5 s): a test proves that a
+// read goes out while another is in flight, since a read sent only after
+// the held one is answered never comes while it waits.
+func (r *RoundTrips) HoldUntil(held, until string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.holds = append(r.holds, &hold{held: held, until: until, sent: make(chan struct{})})
+}
+
+// wait holds sql back as HoldUntil says, then notes that it is sent.
+func (r *RoundTrips) wait(sql string) {
+	r.mu.Lock()
+	var waits []chan struct{}
+	for _, h := range r.holds {
+		if strings.Contains(sql, h.held) {
+			waits = append(waits, h.sent)
+		}
+	}
+	r.mu.Unlock()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range r.holds {
+		if !h.done && strings.Contains(sql, h.until) {
+			h.done = true
+			close(h.sent)
+		}
+	}
 }
 
 // Count runs fn and returns what was sent meanwhile, on any connection.
@@ -44,6 +89,7 @@ func (r *RoundTrips) note(sql string) {
 type tracer struct{ r *RoundTrips }
 
 func (t tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	t.r.wait(d.SQL)
 	t.r.note(d.SQL)
 	return ctx
 }
@@ -55,6 +101,7 @@ func (t tracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBat
 	if d.Batch != nil && len(d.Batch.QueuedQueries) > 0 {
 		sql = "batch: " + d.Batch.QueuedQueries[len(d.Batch.QueuedQueries)-1].SQL
 	}
+	t.r.wait(sql)
 	t.r.note(sql)
 	return ctx
 }
