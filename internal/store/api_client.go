@@ -227,8 +227,8 @@ func (db *DB) GatewayCallerWay(ctx context.Context, bearer, handle []byte, now t
 	err = db.lazyRow(ctx, gatewayCaller+`, cd AS (
     SELECT department_id FROM api_clients
      WHERE id = (SELECT client_id FROM b) AND EXISTS (SELECT 1 FROM k) AND EXISTS (SELECT 1 FROM s)
-), `+departmentTake("(SELECT department_id FROM cd)", "$7", "$3")+`
-	`+apiClientColumns+`, EXISTS (SELECT 1 FROM s), EXISTS (SELECT 1 FROM k), `+wayColumns("c.department_id", "$3")+
+), `+departmentTake+`
+	`+apiClientColumns+`, EXISTS (SELECT 1 FROM s), EXISTS (SELECT 1 FROM k), `+wayColumns+
 		apiClientFrom+wayFrom+`
 	 WHERE c.id = (SELECT client_id FROM b)`, bearer, handle, now, now.Add(idle), burst, rate, deptRate).Scan(
 		append(r.dest(), &c.Session, &c.Admitted, &w.Taken, &w.Rate, &secs, &user, &state, &w.Protocol, &sess, &w.Session.Ciphertext, &keyID)...)

@@ -10,36 +10,32 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// departmentTake is the CTEs lim and take: lim is the department's rate,
-// the admin's ceiling or the default (rate, a placeholder); take takes one
-// token from its bucket, of burst one second's worth (at least 1), and
-// returns a row only when there was one. dept is the department's id (an
-// expression; NULL takes nothing), now a placeholder.
-func departmentTake(dept, rate, now string) string {
-	refilled := `LEAST(GREATEST((SELECT rate FROM lim), 1), bk.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - bk.updated_at))) * (SELECT rate FROM lim))`
-	return `lim AS (
-    SELECT COALESCE((SELECT per_second FROM gateway_ceilings WHERE department_id = ` + dept + `), ` + rate + `::float8) AS rate
+// departmentTake are GatewayCallerWay's CTEs lim and take. lim is the
+// department's rate: the admin's ceiling, or the default ($7). take takes
+// one token from its bucket, of burst one second's worth (at least 1),
+// and returns a row only when there was one. The department is cd's (no
+// row: nothing is taken); $3 is now.
+const departmentTake = `lim AS (
+    SELECT COALESCE((SELECT per_second FROM gateway_ceilings WHERE department_id = (SELECT department_id FROM cd)), $7::float8) AS rate
 ), take AS (
     INSERT INTO gateway_department_buckets AS bk (department_id, tokens, updated_at)
-    SELECT ` + dept + `, GREATEST(rate, 1) - 1, ` + now + ` FROM lim WHERE ` + dept + ` IS NOT NULL
+    SELECT department_id, GREATEST(rate, 1) - 1, $3 FROM cd, lim
     ON CONFLICT (department_id) DO UPDATE
-       SET tokens = ` + refilled + ` - 1, updated_at = GREATEST(bk.updated_at, excluded.updated_at)
-     WHERE ` + refilled + ` >= 1
+       SET tokens = LEAST(GREATEST((SELECT rate FROM lim), 1), bk.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - bk.updated_at))) * (SELECT rate FROM lim)) - 1,
+           updated_at = GREATEST(bk.updated_at, excluded.updated_at)
+     WHERE LEAST(GREATEST((SELECT rate FROM lim), 1), bk.tokens + GREATEST(0, EXTRACT(EPOCH FROM (excluded.updated_at - bk.updated_at))) * (SELECT rate FROM lim)) >= 1
     RETURNING tokens
 )`
-}
 
 // wayColumns read, beside departmentTake, whether the token was taken, the
 // rate, and how long until the bucket holds a token (from the snapshot the
 // conditional update saw); then the department's credential (its account,
 // state and protocol, never its ciphertext) and the account's shared
-// session as sealed (wayFrom joins them to departments d).
-func wayColumns(dept, now string) string {
-	return `EXISTS (SELECT 1 FROM take), (SELECT rate FROM lim),
-       COALESCE((SELECT (1 - (gb.tokens + GREATEST(0, EXTRACT(EPOCH FROM (` + now + `::timestamptz - gb.updated_at))) * l.rate)) / l.rate
-                   FROM gateway_department_buckets gb, lim l WHERE gb.department_id = ` + dept + `), 0),
+// session as sealed (wayFrom joins them to the client's department d).
+const wayColumns = `EXISTS (SELECT 1 FROM take), (SELECT rate FROM lim),
+       COALESCE((SELECT (1 - (gb.tokens + GREATEST(0, EXTRACT(EPOCH FROM ($3::timestamptz - gb.updated_at))) * l.rate)) / l.rate
+                   FROM gateway_department_buckets gb, lim l WHERE gb.department_id = c.department_id), 0),
        cr.username, cr.state, d.protocol, us.username, us.ciphertext, us.key_id`
-}
 
 const wayFrom = `
   LEFT JOIN credentials cr ON cr.department_id = d.id
