@@ -240,9 +240,7 @@ func (s *Service) callerWay(q *request) (store.GatewayWay, error) {
 		return store.GatewayWay{}, err
 	}
 	if err := s.identified(q, c, found, handle); err != nil {
-		if q.client != nil {
-			s.refund(q, w)
-		}
+		s.refund(q, w) // a token was taken only for a client found
 		return store.GatewayWay{}, err
 	}
 	return w, nil
