@@ -45,19 +45,25 @@ func wiredDevicesServer(t *testing.T) (*testServer, *store.RoundTrips, *http.Cli
 	return ts, wire, ts.client(t, models.Grant{Role: models.RoleLead, Department: "fleet"}), sim
 }
 
-// A devices page in steady state (session and upstream session warm) makes
-// at most maxDevicesPageTrips database round trips, the durable audit of
-// the list among them.
-func TestDevicesPageRoundTrips(t *testing.T) {
-	t.Parallel()
-	ts, wire, lead, sim := wiredDevicesServer(t)
-	page := func() {
+// devicesPageOf asks for fleet's devices page as lead and checks it came
+// with its actions.
+func devicesPageOf(t *testing.T, ts *testServer, lead *http.Client) func() {
+	return func() {
 		t.Helper()
 		res, body := do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/devices", nil)
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, "act-suspend") {
 			t.Fatalf("devices page: %d %.300s", res.StatusCode, body)
 		}
 	}
+}
+
+// A devices page in steady state (session and upstream session warm) makes
+// at most maxDevicesPageTrips database round trips, the durable audit of
+// the list among them.
+func TestDevicesPageRoundTrips(t *testing.T) {
+	t.Parallel()
+	ts, wire, lead, sim := wiredDevicesServer(t)
+	page := devicesPageOf(t, ts, lead)
 	page() // warms the session, the upstream session and the statement caches
 	page()
 	before := len(ts.events(t))
@@ -108,13 +114,7 @@ func TestDevicesPageIsNotAnsweredWithoutItsAudit(t *testing.T) {
 func TestDevicesPageReadsItsDepartmentBesideTheSession(t *testing.T) {
 	t.Parallel()
 	ts, wire, lead, _ := wiredDevicesServer(t)
-	page := func() {
-		t.Helper()
-		res, body := do(t, lead, http.MethodGet, ts.URL+"/departments/fleet/devices", nil)
-		if res.StatusCode != http.StatusOK || !strings.Contains(body, "act-suspend") {
-			t.Fatalf("devices page: %d %.300s", res.StatusCode, body)
-		}
-	}
+	page := devicesPageOf(t, ts, lead)
 	page() // warms the session, the upstream session and the statement caches
 	wire.HoldUntil("FROM (VALUES (1)) AS one", "AS dept_created_at")
 	sent := wire.Count(page)
