@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -45,8 +46,10 @@ func (s *Server) auditList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	links := newAuditLinks(f)
+	v.Rows = make([]templates.AuditRow, 0, len(page.Events))
 	for _, e := range page.Events {
-		v.Rows = append(v.Rows, auditRow(e, f, loc))
+		v.Rows = append(v.Rows, auditRow(e, links, loc))
 	}
 	if n := len(page.Events); n > 0 {
 		if page.HasNewer {
@@ -104,18 +107,21 @@ type auditSide struct {
 	pending   int
 }
 
-// auditSideReads makes them off the page's critical path. They only read;
-// the channel holds the answer, so a page that fails first leaves nothing
-// waiting.
+// auditSideReads makes them off the page's critical path, side by side:
+// the search, read beside the session (prefetch), may be done before the
+// page asks for them. They only read; the channel holds the answer, so a
+// page that fails first leaves nothing waiting.
 func (s *Server) auditSideReads(c echo.Context) <-chan auditSide {
 	out := make(chan auditSide, 1)
 	p, ctx := principal(c), c.Request().Context()
 	go func() {
 		var r auditSide
+		var people sync.WaitGroup
 		if p.Can(models.PermViewUsers, "") {
-			r.people, r.err = s.people.Contacts(ctx, p)
+			people.Go(func() { r.people, r.err = s.people.Contacts(ctx, p) })
 		}
 		r.approvals, r.pending = s.approvalsNav(ctx, p)
+		people.Wait()
 		out <- r
 	}()
 	return out
@@ -132,11 +138,7 @@ func (s *Server) auditPage(c echo.Context, v *templates.AuditListView, r auditSi
 	return s.pageWith(c, "Audit trail", func(*models.Principal) (bool, int) { return r.approvals, r.pending }), r.err
 }
 
-func auditRow(e models.AuditEvent, f models.AuditFilter, loc *time.Location) templates.AuditRow {
-	byActor := f.Unpaged()
-	byActor.Actor = e.Actor
-	byDept := f.Unpaged()
-	byDept.Department = e.Department
+func auditRow(e models.AuditEvent, links *auditLinks, loc *time.Location) templates.AuditRow {
 	name := e.ActorName
 	if name == "" {
 		name = e.Actor
@@ -144,10 +146,41 @@ func auditRow(e models.AuditEvent, f models.AuditFilter, loc *time.Location) tem
 	return templates.AuditRow{
 		ID: e.ID, Href: "/audit/" + strconv.FormatInt(e.ID, 10),
 		Time: e.Time.In(loc).Format("2006-01-02 15:04:05"), Code: e.Code,
-		Actor: e.Actor, ActorName: name, ActorHref: auditHref("/audit", byActor),
-		Department: e.Department, DepartmentHref: auditHref("/audit", byDept),
+		Actor: e.Actor, ActorName: name, ActorHref: links.actor(e.Actor),
+		Department: e.Department, DepartmentHref: links.department(e.Department),
 		Target: e.Target, Outcome: string(e.Outcome), SourceIP: e.SourceIP,
 	}
+}
+
+// auditLinks are a page's links that narrow its filter to one row's actor
+// or department, each made once: a page's events share a few of them.
+type auditLinks struct {
+	f                   models.AuditFilter // the page's, unpaged
+	actors, departments map[string]string
+}
+
+func newAuditLinks(f models.AuditFilter) *auditLinks {
+	return &auditLinks{f: f.Unpaged(), actors: map[string]string{}, departments: map[string]string{}}
+}
+
+func (l *auditLinks) actor(a string) string {
+	return l.link(l.actors, a, func(f *models.AuditFilter) { f.Actor = a })
+}
+
+func (l *auditLinks) department(d string) string {
+	return l.link(l.departments, d, func(f *models.AuditFilter) { f.Department = d })
+}
+
+// link is made[key], made by narrowing the page's filter with narrow.
+func (l *auditLinks) link(made map[string]string, key string, narrow func(*models.AuditFilter)) string {
+	href, ok := made[key]
+	if !ok {
+		f := l.f
+		narrow(&f)
+		href = auditHref("/audit", f)
+		made[key] = href
+	}
+	return href
 }
 
 // auditHref is path with the filter's query, if any.

@@ -111,6 +111,8 @@ func BenchmarkAuditPageHTTP(b *testing.B) {
 	h, q := benchP95(httpLat), benchP95(sqlLat)
 	b.ReportMetric(h, "http-p95-ms")
 	b.ReportMetric(q, "sql-p95-ms")
+	b.ReportMetric(float64(httpLat[len(httpLat)/2].Microseconds())/1000, "http-p50-ms")
+	b.ReportMetric(float64(sqlLat[len(sqlLat)/2].Microseconds())/1000, "sql-p50-ms")
 	b.ReportMetric(h/q, "http/sql")
 }
 

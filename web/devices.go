@@ -23,15 +23,6 @@ func (s *Server) devicesList(c echo.Context) error {
 // devicesListPath is the devices page's route.
 const devicesListPath = "/departments/:slug/devices"
 
-// prefetch starts, beside the session's read, what the route's page will
-// read that depends on its path alone (devices.Service.Prefetch).
-func (s *Server) prefetch(ctx context.Context, c echo.Context) context.Context {
-	if c.Request().Method == http.MethodGet && c.Path() == devicesListPath {
-		return s.devices.Prefetch(ctx, c.Param("slug"))
-	}
-	return ctx
-}
-
 // devicesPage is the devices page, amended (a mistake to show) before it
 // is rendered with status.
 func (s *Server) devicesPage(c echo.Context, status int, amend func(*templates.DevicesView)) error {

@@ -181,7 +181,7 @@ func (s *Server) routes() {
 	s.route(http.MethodGet, "/", models.PermSignedIn, s.dashboard)
 
 	// Static audit routes before /audit/:id (Echo prefers them anyway).
-	s.route(http.MethodGet, "/audit", models.PermViewAudit, s.auditList)
+	s.route(http.MethodGet, auditListPath, models.PermViewAudit, s.auditList)
 	// Verification and export work hard and write to the trail: the GET
 	// shows a form, the POST does the work.
 	s.route(http.MethodGet, "/audit/verify", models.PermVerifyAudit, s.auditVerifyForm)

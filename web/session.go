@@ -55,11 +55,11 @@ func (s *Server) sessionLoad(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		ctx := r.Context()
 		if token != "" {
-			ctx = s.prefetch(ctx, c)
+			pre := &prefetched{hint: s.sessionUsers.get(token)}
+			ctx = s.prefetch(ctx, c, pre.hint)
 			// One round trip for the session and, named by the hint, its person.
-			pre := &prefetched{uid: s.sessionUsers.get(token)}
 			var err error
-			if ctx, pre.p, pre.err = s.people.OpenSession(ctx, token, pre.uid); pre.err != nil && !errors.Is(pre.err, people.ErrUserDisabled) {
+			if ctx, pre.p, pre.err = s.people.OpenSession(ctx, token, pre.hint.uid); pre.err != nil && !errors.Is(pre.err, people.ErrUserDisabled) {
 				return fmt.Errorf("load session: %w", unavailable(pre.err))
 			}
 			if ctx, err = s.sessions.Load(ctx, token); err != nil {
@@ -147,6 +147,7 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 		if now.Sub(seen) >= seenResolution {
 			s.sessions.Put(ctx, keySeen, now.Unix())
 		}
+		s.noteSession(c, sessionHint{uid: uid, wholeTrail: p.SeesAll(models.PermViewAudit)})
 		c.Set("principal", p)
 		return next(c)
 	}
@@ -156,56 +157,74 @@ func (s *Server) loadPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 // session (a *prefetched).
 const prefetchedPrincipal = "session-principal"
 
-// prefetched is the person read in the session's query: user uid, the
-// user the session named when this instance last loaded it.
+// prefetched is the person read in the session's query: the user the
+// hint named (what this instance remembered of the session).
 type prefetched struct {
-	uid int64
-	p   *models.Principal
-	err error
+	hint sessionHint
+	p    *models.Principal
+	err  error
 }
 
 // principalFor is the person behind the session's user uid: the one read
-// with the session when the hint named uid, else read now (and the hint
-// kept for the session's next request).
+// with the session when the hint named uid, else read now.
 func (s *Server) principalFor(c echo.Context, uid int64) (*models.Principal, error) {
-	if pre, ok := c.Get(prefetchedPrincipal).(*prefetched); ok && pre.uid == uid {
+	if pre, ok := c.Get(prefetchedPrincipal).(*prefetched); ok && pre.hint.uid == uid {
 		return pre.p, pre.err
-	}
-	if ck, err := c.Request().Cookie(s.sessions.Cookie.Name); err == nil {
-		s.sessionUsers.put(ck.Value, uid)
 	}
 	return s.people.Principal(c.Request().Context(), uid)
 }
 
-// sessionUsers remembers, per session token, the user the session named,
-// so the next request reads the session and its person in one round trip.
-// It is only a hint: the session is read afresh on every request and the
-// person is used only if the session still names them. Tokens are kept as
-// their SHA-256, so the process's memory holds no usable session token.
-// Bounded: when full it starts again empty (the next request of each
-// session pays one more round trip).
+// noteSession keeps h for the session's next request, if it is not what
+// the hint already said.
+func (s *Server) noteSession(c echo.Context, h sessionHint) {
+	if pre, ok := c.Get(prefetchedPrincipal).(*prefetched); !ok || pre.hint == h {
+		return
+	}
+	if ck, err := c.Request().Cookie(s.sessions.Cookie.Name); err == nil {
+		s.sessionUsers.put(ck.Value, h)
+	}
+}
+
+// sessionHint is what this instance remembers of a session from its last
+// request here.
+type sessionHint struct {
+	// uid is the user the session named: the next request reads the
+	// session and its person in one round trip.
+	uid int64
+	// wholeTrail: that person read the whole audit trail, so the audit
+	// page's search may start beside the session's read (prefetch).
+	wholeTrail bool
+}
+
+// sessionUsers holds the sessions' hints. A hint is only that: the session
+// is read afresh on every request, its person is used only if the session
+// still names them, and a search read ahead only if that person, read
+// now, may read the whole trail. Tokens are kept as their SHA-256, so the
+// process's memory holds no usable session token. Bounded: when full it
+// starts again empty (the next request of each session pays one more
+// round trip).
 type sessionUsers struct {
 	mu sync.Mutex
-	m  map[[sha256.Size]byte]int64
+	m  map[[sha256.Size]byte]sessionHint
 }
 
 const maxSessionUsers = 10000
 
-func (h *sessionUsers) get(token string) int64 {
+func (h *sessionUsers) get(token string) sessionHint {
 	k := sha256.Sum256([]byte(token))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.m[k]
 }
 
-func (h *sessionUsers) put(token string, uid int64) {
+func (h *sessionUsers) put(token string, hint sessionHint) {
 	k := sha256.Sum256([]byte(token))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.m == nil || len(h.m) >= maxSessionUsers {
-		h.m = make(map[[sha256.Size]byte]int64)
+		h.m = make(map[[sha256.Size]byte]sessionHint)
 	}
-	h.m[k] = uid
+	h.m[k] = hint
 }
 
 // startSession signs a person in: a fresh session ID (no fixation), then

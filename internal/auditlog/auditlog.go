@@ -48,13 +48,9 @@ func (s *Service) SearchAudit(ctx context.Context, p *models.Principal, f models
 	if err := p.Require(models.PermViewAudit, ""); err != nil {
 		return models.AuditPage{}, err
 	}
-	s.flushAuditWindows(ctx)
-	if f.Limit <= 0 || f.Limit > models.AuditPageMax {
-		f.Limit = models.AuditPageDefault
-	}
-	limit := f.Limit
-	f.Limit++ // one more than shown tells whether another page follows
-	events, err := s.db.SearchAudit(ctx, f, auditScope(p))
+	f = pageFilter(f)
+	limit := f.Limit - 1
+	events, err := s.search(ctx, f, auditScope(p))
 	if err != nil {
 		return models.AuditPage{}, err
 	}
