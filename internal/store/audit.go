@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,7 @@ const lockHead = `SELECT seq, hash FROM audit_head FOR UPDATE`
 
 // appendAudit advances the head (its trigger accepts only seq+1 after the
 // old hash) and inserts the event with the hash computed by
-// models.ChainHash, the one place the chain's hash is written.
+// models.ChainHash, for an appender that read the head under its lock.
 const appendAudit = `
 WITH head AS (
     UPDATE audit_head SET seq = $1, prev_hash = hash, hash = $2 WHERE seq = $1 - 1
@@ -28,6 +29,23 @@ INSERT INTO audit_events (id, occurred_at, code, actor, actor_name, actor_roles,
                           outcome, source_ip, user_agent, request_id, detail, prev_hash, hash)
 SELECT seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, prev_hash, hash FROM head
 RETURNING id`
+
+// appendAuditLinked is appendAudit in one round trip, for an appender
+// inside a transaction of its own that has not read the head: advancing
+// the head takes its row lock, and Postgres links the event, computing the
+// chain's hash as models.ChainHash defines it (SHA-256 over the previous
+// hash, the id in 8 big-endian bytes and $13, the event's canonical
+// encoding). appendEvent checks what it returns against models.ChainHash,
+// so the two definitions cannot part without every append failing.
+const appendAuditLinked = `
+WITH head AS (
+    UPDATE audit_head SET seq = seq + 1, prev_hash = hash, hash = sha256(hash || int8send(seq + 1) || $13::bytea)
+     RETURNING seq, prev_hash, hash
+)
+INSERT INTO audit_events (id, occurred_at, code, actor, actor_name, actor_roles, department, target,
+                          outcome, source_ip, user_agent, request_id, detail, prev_hash, hash)
+SELECT seq, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, prev_hash, hash FROM head
+RETURNING id, prev_hash, hash`
 
 // appendAuditAfter is appendAudit for an appender that assumes the head
 // rather than reading it under its lock: $15 is the hash it assumes. The
@@ -62,14 +80,10 @@ type queryRow func(ctx context.Context, sql string, args ...any) scanner
 func (db *DB) appendEvent(ctx context.Context, q queryRow, exec execer, e *models.AuditEvent, known []string) error {
 	db.batch.moved.Add(1) // the group commit's loop no longer knows the head
 	prepareEvent(db, e, known)
-	var seq int64
-	var prev []byte
-	err := q(ctx, lockHead).Scan(&seq, &prev)
-	if err == nil {
-		id := seq + 1
-		hash := models.ChainHash(prev, id, e.Canonical())
-		e.ID, e.PrevHash, e.Hash = id, prev, hash
-		err = q(ctx, appendAudit, appendArgs(e)...).Scan(&e.ID)
+	canonical := e.Canonical()
+	err := q(ctx, appendAuditLinked, append(eventArgs(e), canonical)...).Scan(&e.ID, &e.PrevHash, &e.Hash)
+	if err == nil && !bytes.Equal(e.Hash, models.ChainHash(e.PrevHash, e.ID, canonical)) {
+		err = errors.New("the hash Postgres linked the event with is not models.ChainHash's")
 	}
 	if err == nil {
 		err = db.outboxFor(ctx, exec, e)
@@ -83,7 +97,13 @@ func (db *DB) appendEvent(ctx context.Context, q queryRow, exec execer, e *model
 
 // appendArgs are appendAudit's arguments for e, whose id and hash are set.
 func appendArgs(e *models.AuditEvent) []any {
-	return []any{e.ID, e.Hash, e.Time, e.Code, e.Actor, e.ActorName, nonNil(e.ActorRoles), e.Department, e.Target,
+	return append([]any{e.ID, e.Hash}, eventArgs(e)...)
+}
+
+// eventArgs are e's columns from occurred_at to detail, in the order the
+// appends insert them.
+func eventArgs(e *models.AuditEvent) []any {
+	return []any{e.Time, e.Code, e.Actor, e.ActorName, nonNil(e.ActorRoles), e.Department, e.Target,
 		string(e.Outcome), e.SourceIP, e.UserAgent, e.RequestID, string(models.CanonicalJSON(e.Detail))}
 }
 
