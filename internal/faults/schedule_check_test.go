@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"os"
 	"slices"
 	"strings"
@@ -247,3 +248,16 @@ const knownCutBodyDropped = false
 // excused reports whether a known defect is excused: UWSPORTAL_FAULT_STRICT=1
 // excuses none (to see them fail, or to check a fix).
 func excused(known bool) bool { return known && os.Getenv("UWSPORTAL_FAULT_STRICT") == "" }
+
+// checkChain asserts invariant 9: the whole audit chain verifies.
+func (w *world) checkChain() {
+	w.t.Helper()
+	w.stats.check("9-chain-verifies")
+	res, err := w.checkDB.VerifyAudit(context.Background())
+	if err != nil {
+		w.fail("invariant 9: the chain could not be read: %v", err)
+	}
+	if !res.OK || res.Events == 0 {
+		w.fail("invariant 9: the audit chain does not verify (%d events): event %d: %s", res.Events, res.FirstBad, res.Reason)
+	}
+}

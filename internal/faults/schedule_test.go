@@ -63,6 +63,9 @@ import (
 //     instance holding it was killed.
 //  8. Every device call (devices page or gateway) carries a session of the
 //     department's own username: sessions are keyed by username.
+//  9. At the end, the audit trail's chain verifies whole: every event
+//     either instance appended, in a change's transaction or through a
+//     group commit, under kills and outages, is linked after the last.
 //
 // UWSPORTAL_FAULT_SEED=N replays seed N (the same draws; the timing may
 // differ); UWSPORTAL_FAULT_REPLAY=path replays a failure's recorded
@@ -108,6 +111,7 @@ func runSchedule(t *testing.T, setup worldSetup, replay []traceStep, steps int, 
 		}
 		w.runStep(i, p)
 	}
+	w.checkChain()
 	t.Logf("seed %d: %d steps in %s, all invariants held; excused as known %v; replayed calls out of turn %d; events %s",
 		setup.Seed, steps, time.Since(start).Round(time.Millisecond), w.stats.Known, w.front.diverged, w.eventSummary())
 }
