@@ -60,9 +60,24 @@ func (db *DB) ensureAccount(ctx context.Context, tx *Tx, username string) error 
 // ends, creating it if it is new. Every decision of the lockout guard is
 // made under this lock.
 func (db *DB) LockAccount(ctx context.Context, tx *Tx, username string) (Account, error) {
+	a, found, err := db.lockAccount(ctx, tx, username)
+	if err != nil || found {
+		return a, err
+	}
+	// A new account: made (by this transaction or a concurrent one) before
+	// it is read under its lock.
 	if err := db.ensureAccount(ctx, tx, username); err != nil {
 		return Account{}, fmt.Errorf("account %s: %w", models.ClipMark(username, 64), err)
 	}
+	if a, found, err = db.lockAccount(ctx, tx, username); err == nil && !found {
+		err = fmt.Errorf("lock account %s: vanished", models.ClipMark(username, 64))
+	}
+	return a, err
+}
+
+// lockAccount is LockAccount of an account that exists (found false: it
+// does not).
+func (db *DB) lockAccount(ctx context.Context, tx *Tx, username string) (Account, bool, error) {
 	var rows []Account
 	err := db.q(ctx, tx).Raw(`SELECT a.username, a.consecutive_failures, a.failures_since_success, a.lease_id,
 	       (a.lease_until IS NOT NULL AND a.lease_until > now()) AS leased,
@@ -74,12 +89,12 @@ func (db *DB) LockAccount(ctx context.Context, tx *Tx, username string) (Account
 	  LEFT JOIN departments d ON d.id = c.department_id
 	 WHERE a.username = ? FOR UPDATE OF a`, AccountKey(username)).Scan(&rows).Error
 	if err != nil {
-		return Account{}, fmt.Errorf("lock account %s: %w", models.ClipMark(username, 64), err)
+		return Account{}, false, fmt.Errorf("lock account %s: %w", models.ClipMark(username, 64), err)
 	}
 	if len(rows) == 0 {
-		return Account{}, fmt.Errorf("lock account %s: vanished", models.ClipMark(username, 64))
+		return Account{}, false, nil
 	}
-	return rows[0], nil
+	return rows[0], true, nil
 }
 
 // ReserveLogin gives the one login attempt of username to leaseID until

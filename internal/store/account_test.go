@@ -186,3 +186,34 @@ func readAccount(t *testing.T, db *store.DB, user string, fn func(a store.Accoun
 		t.Fatal(err)
 	}
 }
+
+// The lockout guard locks an account it knows in one round trip; a new one
+// is made first, and locking it again finds the same row.
+func TestLockingAKnownAccountIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	db, rt := openTraced(t, testdb.URL(t))
+	ctx := context.Background()
+	lock := func() (store.Account, []string) {
+		var a store.Account
+		var sent []string
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
+			var err error
+			for _, s := range rt.Count(func() { a, err = db.LockAccount(ctx, tx, "Fleet_UWS") }) {
+				if !strings.HasPrefix(s, "prepare: ") { // once per connection
+					sent = append(sent, s)
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, sent
+	}
+	if a, sent := lock(); a.Username != "fleet_uws" || len(sent) != 3 {
+		t.Fatalf("a new account: %+v in %d round trips, want the look, the insert and the lock:\n%s", a, len(sent), strings.Join(sent, "\n"))
+	}
+	if a, sent := lock(); a.Username != "fleet_uws" || len(sent) != 1 {
+		t.Fatalf("a known account: %+v in %d round trips, want 1:\n%s", a, len(sent), strings.Join(sent, "\n"))
+	}
+}
