@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,12 +47,13 @@ SELECT seq, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, prev_hash, hash F
 RETURNING id, prev_hash, hash`
 
 // appendAuditAfter is appendAudit for an appender that assumes the head
-// rather than reading it under its lock: $15 is the hash it assumes. The
-// head's trigger refuses the update, and so the whole transaction, unless
-// $1 follows the head's seq and $15 is its hash (isHeadMoved).
+// rather than reading it under its lock: $15 is the hash it assumes. When
+// another writer has moved the head since, the update finds no head to
+// follow, nothing is inserted and no row comes back: the statement does
+// not fail, so nothing is refused or logged, and the transaction goes on.
 const appendAuditAfter = `
 WITH head AS (
-    UPDATE audit_head SET seq = $1, prev_hash = $15, hash = $2
+    UPDATE audit_head SET seq = $1, prev_hash = hash, hash = $2 WHERE seq = $1 - 1 AND hash = $15
      RETURNING seq, prev_hash, hash
 )
 INSERT INTO audit_events (id, occurred_at, code, actor, actor_name, actor_roles, department, target,
@@ -61,12 +61,13 @@ INSERT INTO audit_events (id, occurred_at, code, actor, actor_name, actor_roles,
 SELECT seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, prev_hash, hash FROM head
 RETURNING id`
 
-// isHeadMoved reports whether err is the head's trigger refusing an
-// append that assumed a head another writer has moved since.
-func isHeadMoved(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "42501" && strings.Contains(pe.Message, "audit head may only advance")
-}
+// refuseCutBatch ends a batch of appendAuditAfter in failure if it
+// appended some of its events but not all, which it cannot (the first
+// append takes the head's lock, and each one after it follows the one
+// before): the head stands at one of the batch's hashes but the last
+// ($1) only then, and the head's trigger refuses this update, which does
+// not advance it.
+const refuseCutBatch = `UPDATE audit_head SET seq = seq WHERE hash = ANY($1)`
 
 // scanner is a row of database/sql or of pgx.
 type scanner interface{ Scan(dest ...any) error }

@@ -34,8 +34,8 @@ type auditBatcher struct {
 	// head is the chain's head as this loop last wrote it; only the loop
 	// reads or writes it. It is assumed only while moved, which every
 	// append of this process outside the loop advances, is still at: a
-	// head another instance moved costs a refused round trip, one this
-	// process moved costs none.
+	// head another instance moved costs a round trip that appends
+	// nothing, one this process moved costs none.
 	head struct {
 		known bool
 		at    uint64
@@ -108,10 +108,10 @@ func (db *DB) appendBatch(batch []auditRequest) {
 // appendMany links a batch of events to the chain in one transaction on
 // one connection. When this loop wrote the head last, it assumes that head
 // and sends everything in one round trip: BEGIN, every event's append
-// (appendAuditAfter, which the head's trigger refuses unless the head is
-// the one assumed), its notification if any, and COMMIT. Otherwise, or
-// when another writer moved the head, it takes two: BEGIN with the head's
-// lock and read, then the rest.
+// (appendAuditAfter, which appends nothing unless the head is the one
+// assumed), its notification if any, and COMMIT. Otherwise, or when
+// another writer moved the head (that transaction then committed nothing),
+// it takes two: BEGIN with the head's lock and read, then the rest.
 func (db *DB) appendMany(ctx context.Context, reqs []auditRequest) error {
 	conn, err := db.commits.Acquire(ctx)
 	if err != nil {
@@ -122,7 +122,7 @@ func (db *DB) appendMany(ctx context.Context, reqs []auditRequest) error {
 	if h.known && h.at == at {
 		h.known = false
 		err := db.appendAt(ctx, conn, reqs, h.seq, h.hash, true, at)
-		if !isHeadMoved(err) {
+		if !errors.Is(err, errHeadMoved) {
 			return err
 		}
 	}
@@ -133,44 +133,73 @@ func (db *DB) appendMany(ctx context.Context, reqs []auditRequest) error {
 	return db.appendAt(ctx, conn, reqs, seq, prev, false, at)
 }
 
+// errHeadMoved says the head a batch assumed was moved by another writer:
+// none of its events was appended.
+var errHeadMoved = errors.New("the chain's head moved")
+
 // appendAt appends reqs after the head (seq, prev) and commits, pipelined
-// in one round trip. begin says the transaction starts here, on a head
-// assumed rather than locked and read; at is moved as read before.
-func (db *DB) appendAt(ctx context.Context, conn *pgxpool.Conn, reqs []auditRequest, seq int64, prev []byte, begin bool, at uint64) error {
+// in one round trip. assumed says the transaction starts here, on a head
+// remembered rather than locked and read; at is moved as read before. An
+// assumed head that another writer has moved is errHeadMoved: every
+// append then found no head to follow, and the transaction committed
+// nothing.
+func (db *DB) appendAt(ctx context.Context, conn *pgxpool.Conn, reqs []auditRequest, seq int64, prev []byte, assumed bool, at uint64) error {
 	b := &pgx.Batch{}
-	if begin {
+	if assumed {
 		b.Queue("BEGIN")
 	}
 	notified := make([]bool, len(reqs))
+	var followed [][]byte // every hash of the batch but the last
 	for i, r := range reqs {
-		notified[i] = db.queueAppend(b, r.event, r.known, seq+int64(i)+1, prev, begin)
+		notified[i] = db.queueAppend(b, r.event, r.known, seq+int64(i)+1, prev, assumed)
 		prev = r.event.Hash
+		if i < len(reqs)-1 {
+			followed = append(followed, prev)
+		}
+	}
+	cutCheck := assumed && len(followed) > 0
+	if cutCheck {
+		b.Queue(refuseCutBatch, followed)
 	}
 	b.Queue("COMMIT")
 	res := conn.SendBatch(ctx, b)
-	if begin {
+	fail := func(e *models.AuditEvent, err error) error {
+		_ = res.Close()
+		return db.abort(ctx, conn, e, err)
+	}
+	if assumed {
 		if _, err := res.Exec(); err != nil {
-			_ = res.Close()
-			return db.abort(ctx, conn, reqs[0].event, err)
+			return fail(reqs[0].event, err)
 		}
 	}
+	appended := 0
 	for i, r := range reqs {
 		var id int64
-		err := res.QueryRow().Scan(&id)
-		if err == nil && notified[i] {
-			_, err = res.Exec()
+		switch err := res.QueryRow().Scan(&id); {
+		case err == nil:
+			appended++
+		case !assumed || !errors.Is(err, pgx.ErrNoRows): // no row: no head to follow
+			return fail(r.event, err)
 		}
-		if err != nil {
-			_ = res.Close()
-			return db.abort(ctx, conn, r.event, err)
+		if notified[i] {
+			if _, err := res.Exec(); err != nil {
+				return fail(r.event, err)
+			}
+		}
+	}
+	if cutCheck {
+		if _, err := res.Exec(); err != nil {
+			return fail(reqs[0].event, err)
 		}
 	}
 	if _, err := res.Exec(); err != nil { // COMMIT
-		_ = res.Close()
-		return db.abort(ctx, conn, reqs[0].event, err)
+		return fail(reqs[0].event, err)
 	}
 	if err := res.Close(); err != nil {
 		return db.abort(ctx, conn, reqs[0].event, err)
+	}
+	if appended == 0 {
+		return errHeadMoved
 	}
 	h := &db.batch.head
 	h.known, h.at, h.seq, h.hash = true, at, seq+int64(len(reqs)), prev
@@ -192,7 +221,7 @@ func (db *DB) queueAppend(b *pgx.Batch, e *models.AuditEvent, known []string, id
 	} else {
 		b.Queue(appendAudit, appendArgs(e)...)
 	}
-	return queueOutbox(b, e)
+	return queueOutbox(b, e, assumed)
 }
 
 // beginAtHead opens a transaction on conn and locks and reads the chain's
@@ -212,16 +241,11 @@ func beginAtHead(ctx context.Context, conn *pgxpool.Conn) (seq int64, prev []byt
 }
 
 // abort rolls back whatever conn's transaction holds (nothing committed)
-// and reports the append as failed, unless only the head it assumed had
-// moved (appendMany then appends on the head it reads). A connection that
-// cannot roll back is closed rather than returned to the pool
-// mid-transaction.
+// and reports the append as failed. A connection that cannot roll back is
+// closed rather than returned to the pool mid-transaction.
 func (db *DB) abort(ctx context.Context, conn *pgxpool.Conn, e *models.AuditEvent, err error) error {
 	if rerr := db.rollback(ctx, conn, nil); rerr != nil {
 		return db.appendFailed(e, errors.Join(err, rerr))
-	}
-	if isHeadMoved(err) {
-		return err
 	}
 	return db.appendFailed(e, err)
 }

@@ -3,6 +3,8 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -44,8 +46,8 @@ func TestWarmAppenderAppendsInOneRoundTrip(t *testing.T) {
 }
 
 // Two instances appending in turn each find the head moved by the other:
-// the assumed head is refused, nothing is written twice or lost, and the
-// chain stays whole.
+// the append on the assumed head appends nothing, nothing is written twice
+// or lost, and the chain stays whole.
 func TestInstancesAppendingInTurnKeepTheChain(t *testing.T) {
 	t.Parallel()
 	url := testdb.URL(t)
@@ -141,6 +143,79 @@ func TestAppendInATransactionIsOneRoundTrip(t *testing.T) {
 	}
 	wg.Wait()
 	if res := verify(t, db); !res.OK || res.Events != 63 {
+		t.Fatalf("%+v", res)
+	}
+}
+
+// A head another instance moved is no error: the batch that assumed it
+// appends nothing and commits (no statement fails, so Postgres logs no
+// ERROR and nothing is rolled back), then the loop locks and reads the
+// head and appends after it. A notification rides with its event only.
+func TestAHeadMovedByAnotherInstanceIsNoError(t *testing.T) {
+	t.Parallel()
+	url := testdb.URL(t)
+	a, rt := openTraced(t, url)
+	b, _ := openTraced(t, url)
+	ctx := context.Background()
+	appendN(t, a, 2) // a knows the head
+	if err := b.AuditAlone(ctx, event(2)); err != nil {
+		t.Fatal(err)
+	}
+	breakGlass := func(i int) *models.AuditEvent {
+		e := models.NewEvent(models.EvBreakGlassSucceeded, &models.Principal{Actor: "cli:test"}, models.RequestMeta{SourceIP: "10.0.0.9", RequestID: fmt.Sprint("bg", i)})
+		return e.With("username", "admin")
+	}
+	var sent []string
+	var errs [3]error
+	var wg sync.WaitGroup
+	sent = rt.Count(func() {
+		for i := range errs { // one batch, most of the time: the loop takes what waits
+			wg.Go(func() { errs[i] = a.AuditAlone(ctx, breakGlass(i)) })
+		}
+		wg.Wait()
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	joined := strings.Join(sent, " | ")
+	if strings.Contains(joined, "ROLLBACK") || !strings.Contains(joined, "FOR UPDATE") {
+		t.Fatalf("on a moved head the loop sent: %s", joined)
+	}
+	if res := verify(t, a); !res.OK || res.Events != 6 {
+		t.Fatalf("%+v", res)
+	}
+	var keys []string
+	if err := a.Pool.QueryRow(ctx, `SELECT coalesce(array_agg(dedupe_key ORDER BY dedupe_key), '{}') FROM notify_outbox`).Scan(&keys); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"audit:4", "audit:5", "audit:6"}; !slices.Equal(keys, want) {
+		t.Fatalf("outbox %v, want one notification per appended event, %v", keys, want)
+	}
+}
+
+// A batch appended on an assumed head is all or nothing: the statement
+// before its COMMIT fails when the head stands at one of the batch's
+// hashes but the last, and only then.
+func TestACutBatchIsRefused(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	appendN(t, db, 2)
+	head, err := db.GetAuditEvent(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := models.ChainHash(head.Hash, 3, []byte("not appended"))
+	if _, err := db.Pool.Exec(ctx, store.RefuseCutBatchForTest, [][]byte{other}); err != nil {
+		t.Fatalf("a batch appended whole (or not at all) was refused: %v", err)
+	}
+	_, err = db.Pool.Exec(ctx, store.RefuseCutBatchForTest, [][]byte{other, head.Hash})
+	if err == nil || !strings.Contains(err.Error(), "audit head may only advance") {
+		t.Fatalf("a batch cut after the head's event was not refused: %v", err)
+	}
+	if res := verify(t, db); !res.OK || res.Events != 2 {
 		t.Fatalf("%+v", res)
 	}
 }

@@ -46,3 +46,7 @@ const CleanEvery = cleanEvery
 
 // TextCleanerOff says whether the free-text index's cleaner gave up.
 func (db *DB) TextCleanerOff() bool { return db.clean.off.Load() }
+
+// RefuseCutBatchForTest is the statement that ends a batch appended on an
+// assumed head in failure if it was cut.
+const RefuseCutBatchForTest = refuseCutBatch
