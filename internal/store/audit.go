@@ -18,10 +18,14 @@ const lockHead = `SELECT seq, hash FROM audit_head FOR UPDATE`
 
 // appendAudit advances the head (its trigger accepts only seq+1 after the
 // old hash) and inserts the event with the hash computed by
-// models.ChainHash, for an appender that read the head under its lock.
+// models.ChainHash, after the head ($1 - 1, $15) the appender read under
+// its lock or assumes (the group commit's loop wrote it last). When
+// another writer has moved an assumed head since, the update finds no head
+// to follow, nothing is inserted and no row comes back: the statement does
+// not fail, so nothing is refused or logged, and the transaction goes on.
 const appendAudit = `
 WITH head AS (
-    UPDATE audit_head SET seq = $1, prev_hash = hash, hash = $2 WHERE seq = $1 - 1
+    UPDATE audit_head SET seq = $1, prev_hash = hash, hash = $2 WHERE seq = $1 - 1 AND hash = $15
      RETURNING seq, prev_hash, hash
 )
 INSERT INTO audit_events (id, occurred_at, code, actor, actor_name, actor_roles, department, target,
@@ -46,22 +50,7 @@ INSERT INTO audit_events (id, occurred_at, code, actor, actor_name, actor_roles,
 SELECT seq, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, prev_hash, hash FROM head
 RETURNING id, prev_hash, hash`
 
-// appendAuditAfter is appendAudit for an appender that assumes the head
-// rather than reading it under its lock: $15 is the hash it assumes. When
-// another writer has moved the head since, the update finds no head to
-// follow, nothing is inserted and no row comes back: the statement does
-// not fail, so nothing is refused or logged, and the transaction goes on.
-const appendAuditAfter = `
-WITH head AS (
-    UPDATE audit_head SET seq = $1, prev_hash = hash, hash = $2 WHERE seq = $1 - 1 AND hash = $15
-     RETURNING seq, prev_hash, hash
-)
-INSERT INTO audit_events (id, occurred_at, code, actor, actor_name, actor_roles, department, target,
-                          outcome, source_ip, user_agent, request_id, detail, prev_hash, hash)
-SELECT seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, prev_hash, hash FROM head
-RETURNING id`
-
-// refuseCutBatch ends a batch of appendAuditAfter in failure if it
+// refuseCutBatch ends a batch appended on an assumed head in failure if it
 // appended some of its events but not all, which it cannot (the first
 // append takes the head's lock, and each one after it follows the one
 // before): the head stands at one of the batch's hashes but the last
@@ -96,9 +85,10 @@ func (db *DB) appendEvent(ctx context.Context, q queryRow, exec execer, e *model
 	return nil
 }
 
-// appendArgs are appendAudit's arguments for e, whose id and hash are set.
+// appendArgs are appendAudit's arguments for e, whose id and hashes are
+// set.
 func appendArgs(e *models.AuditEvent) []any {
-	return append([]any{e.ID, e.Hash}, eventArgs(e)...)
+	return append(append([]any{e.ID, e.Hash}, eventArgs(e)...), e.PrevHash)
 }
 
 // eventArgs are e's columns from occurred_at to detail, in the order the

@@ -108,7 +108,7 @@ func (db *DB) appendBatch(batch []auditRequest) {
 // appendMany links a batch of events to the chain in one transaction on
 // one connection. When this loop wrote the head last, it assumes that head
 // and sends everything in one round trip: BEGIN, every event's append
-// (appendAuditAfter, which appends nothing unless the head is the one
+// (appendAudit, which appends nothing unless the head is the one
 // assumed), its notification if any, and COMMIT. Otherwise, or when
 // another writer moved the head (that transaction then committed nothing),
 // it takes two: BEGIN with the head's lock and read, then the rest.
@@ -151,7 +151,7 @@ func (db *DB) appendAt(ctx context.Context, conn *pgxpool.Conn, reqs []auditRequ
 	notified := make([]bool, len(reqs))
 	var followed [][]byte // every hash of the batch but the last
 	for i, r := range reqs {
-		notified[i] = db.queueAppend(b, r.event, r.known, seq+int64(i)+1, prev, assumed)
+		notified[i] = db.queueAppend(b, r.event, r.known, seq+int64(i)+1, prev)
 		prev = r.event.Hash
 		if i < len(reqs)-1 {
 			followed = append(followed, prev)
@@ -210,18 +210,13 @@ func (db *DB) appendAt(ctx context.Context, conn *pgxpool.Conn, reqs []auditRequ
 }
 
 // queueAppend links e to the chain as event id after the event whose hash
-// is prev, and queues its append and its notification, if any, in b
-// (assumed: appendAuditAfter, for a head assumed rather than locked). It
+// is prev, and queues its append and its notification, if any, in b. It
 // says whether a notification was queued.
-func (db *DB) queueAppend(b *pgx.Batch, e *models.AuditEvent, known []string, id int64, prev []byte, assumed bool) bool {
+func (db *DB) queueAppend(b *pgx.Batch, e *models.AuditEvent, known []string, id int64, prev []byte) bool {
 	prepareEvent(db, e, known)
 	e.ID, e.PrevHash, e.Hash = id, prev, models.ChainHash(prev, id, e.Canonical())
-	if assumed {
-		b.Queue(appendAuditAfter, append(appendArgs(e), prev)...)
-	} else {
-		b.Queue(appendAudit, appendArgs(e)...)
-	}
-	return queueOutbox(b, e, assumed)
+	b.Queue(appendAudit, appendArgs(e)...)
+	return queueOutbox(b, e)
 }
 
 // beginAtHead opens a transaction on conn and locks and reads the chain's

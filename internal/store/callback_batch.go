@@ -93,7 +93,7 @@ func (db *DB) appendEnded(ctx context.Context, conn *pgxpool.Conn, recs []reques
 			b.Queue(queueClientCallback, *c, recs[i].ID, now)
 		}
 		seq++
-		db.queueAppend(b, e, nil, seq, prev, false)
+		db.queueAppend(b, e, nil, seq, prev)
 		prev = e.Hash
 	}
 	b.Queue("COMMIT")

@@ -18,10 +18,10 @@ INSERT INTO notify_outbox (event, dedupe_key, department, subject, body, link, f
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (dedupe_key) DO NOTHING`
 
-// insertOutboxAfter is insertOutbox for an event appended on an assumed
-// head (appendAuditAfter): it writes only if the event was appended, that
-// is if the head, which the batch holds from its first append, stands at
-// the event's hash ($11).
+// insertOutboxAfter is insertOutbox for an event appendAudit appended
+// in a batch: it writes only if the event was appended (one appended on an
+// assumed head may not be), that is if the head, which the batch holds
+// from its first append, stands at the event's hash ($11).
 const insertOutboxAfter = `
 INSERT INTO notify_outbox (event, dedupe_key, department, subject, body, link, fields, recipients, exclude, occurred_at)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM audit_head WHERE hash = $11)
@@ -60,16 +60,13 @@ func (db *DB) outboxFor(ctx context.Context, exec execer, e *models.AuditEvent) 
 	return nil
 }
 
-// queueOutbox adds e's notification, if any, to a pgx batch (assumed: e's
-// append assumed the head, insertOutboxAfter); it reports whether it
-// queued one (the caller reads one result more).
-func queueOutbox(b *pgx.Batch, e *models.AuditEvent, assumed bool) bool {
+// queueOutbox adds e's notification, if any, to a pgx batch after e's
+// append; it reports whether it queued one (the caller reads one result
+// more).
+func queueOutbox(b *pgx.Batch, e *models.AuditEvent) bool {
 	o, ok := models.OutboundFor(e)
-	switch {
-	case ok && assumed:
+	if ok {
 		b.Queue(insertOutboxAfter, append(outboxArgs(o), e.Hash)...)
-	case ok:
-		b.Queue(insertOutbox, outboxArgs(o)...)
 	}
 	return ok
 }
