@@ -70,6 +70,22 @@ func BenchmarkAuditSearchFilteredPage(b *testing.B) {
 	})
 }
 
+// BenchmarkAuditSearchPastWindow is a department over 30 days that ended
+// half a year before the trail's end: the planner's plan walked the trail
+// back by id to it, and it is read through the window's index once that
+// plan has run 5 ms.
+func BenchmarkAuditSearchPastWindow(b *testing.B) {
+	forSizes(b, func(b *testing.B, n int) {
+		db := testdb.BenchAudit(b, n)
+		until := testdb.SeedStart.Add(time.Duration(n)*testdb.SeedStep).AddDate(0, -6, 0)
+		f := models.AuditFilter{Department: "dept03", Since: until.AddDate(0, 0, -30), Until: until, Limit: 50}
+		if got, err := db.SearchAudit(context.Background(), f, nil); err != nil || len(got) == 0 {
+			b.Fatalf("the window holds nothing: %v", err)
+		}
+		searchP95(b, db, f)
+	})
+}
+
 // BenchmarkAuditSearchTextPage searches a phrase of two words every seeded
 // event holds and a number: the trigram index is asked for the number.
 func BenchmarkAuditSearchTextPage(b *testing.B) {

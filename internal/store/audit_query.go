@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -112,11 +113,14 @@ func (db *DB) SearchAudit(ctx context.Context, f models.AuditFilter, departments
 	if err != nil {
 		return nil, err
 	}
-	sql, args, limit := searchSQL(f, actors, departments)
+	sql, args, limit := searchSQL(f, actors, departments, false)
 	var out []models.AuditEvent
-	if f.Text != "" {
+	switch {
+	case f.Text != "":
 		out, err = db.searchText(ctx, f, actors, departments, sql, args, limit)
-	} else {
+	case !f.Since.IsZero() || !f.Until.IsZero():
+		out, err = db.searchWindow(ctx, f, actors, departments, sql, args, limit)
+	default:
 		out, err = db.searchRows(ctx, sql, args, limit)
 	}
 	if err != nil {
@@ -157,8 +161,9 @@ func (db *DB) searchRows(ctx context.Context, sql string, args []any, limit int)
 }
 
 // searchSQL is the query SearchAudit sends for f, its arguments and the
-// page size it asks for.
-func searchSQL(f models.AuditFilter, actors, departments []string) (string, []any, int) {
+// page size it asks for; window: the query that reads the page's ids
+// through the window's indexes (searchWindow).
+func searchSQL(f models.AuditFilter, actors, departments []string, window bool) (string, []any, int) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = models.AuditPageDefault
@@ -170,7 +175,44 @@ func searchSQL(f models.AuditFilter, actors, departments []string) (string, []an
 		order = "ASC"
 	}
 	args = append(args, limit)
-	return `SELECT ` + auditColumns + ` FROM audit_events` + where + ` ORDER BY id ` + order + ` LIMIT $` + strconv.Itoa(len(args)), args, limit
+	page := ` ORDER BY id ` + order + ` LIMIT $` + strconv.Itoa(len(args))
+	if window && f.Text == "" {
+		// The page's ids first, from the window's index (…_time_idx: the
+		// filtered column, the time and the id), sorted by an expression so
+		// that the primary key's order cannot be walked; then only the
+		// page's events are read.
+		return `SELECT ` + auditColumns + ` FROM audit_events WHERE id IN (SELECT id FROM audit_events` + where +
+			` ORDER BY id + 0 ` + order + ` LIMIT $` + strconv.Itoa(len(args)) + `) ORDER BY id ` + order, args, limit
+	}
+	return `SELECT ` + auditColumns + ` FROM audit_events` + where + page, args, limit
+}
+
+// windowHedge is how long the planner's own plan of a page over a time
+// window runs alone before the window's indexes are read beside it.
+const windowHedge = 5 * time.Millisecond
+
+// searchWindow finds a page over a time window: the planner's plan and, if
+// that has not answered within windowHedge, the page's ids read through
+// the window's indexes beside it (hedged). Postgres takes ORDER BY id …
+// LIMIT for a walk back from the newest event whenever it believes the
+// filter's events are spread evenly over the trail: over a window in the
+// past, or a department quiet in a recent one, the walk crosses every
+// event after the window (a department over a month a year back: 658 ms
+// on a trail of 3 million events). The window's indexes read the window's
+// entries only, which for a long window full of the filter's events is
+// more than the walk; so both run, and a page the planner answers in time
+// costs nothing more.
+func (db *DB) searchWindow(ctx context.Context, f models.AuditFilter, actors, departments []string, sql string, args []any, limit int) ([]models.AuditEvent, error) {
+	hedge := windowHedge
+	if db.windowHedge != nil {
+		hedge = *db.windowHedge
+	}
+	plan := func(ctx context.Context) ([]models.AuditEvent, error) { return db.searchRows(ctx, sql, args, limit) }
+	index := func(ctx context.Context) ([]models.AuditEvent, error) {
+		sql, args, limit := searchSQL(f, actors, departments, true)
+		return db.searchRows(ctx, sql, args, limit)
+	}
+	return hedged(ctx, hedge, plan, index)
 }
 
 // GetAuditEvent returns one event, or an ErrNotFound error.

@@ -102,11 +102,19 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 	if db.textWalk > 0 {
 		n, hedge = db.textWalk, db.textHedge
 	}
+	plan := func(ctx context.Context) ([]models.AuditEvent, error) { return db.searchRows(ctx, sql, args, limit) }
 	steps := func(ctx context.Context) ([]models.AuditEvent, error) {
 		return db.textSteps(ctx, f, actors, departments, sql, args, limit, n)
 	}
+	return hedged(ctx, hedge, plan, steps)
+}
+
+// hedged runs plan and, if it has not answered within hedge, backup beside
+// it; the first to answer answers and the other is cancelled. With hedge 0
+// only backup runs.
+func hedged(ctx context.Context, hedge time.Duration, plan, backup func(context.Context) ([]models.AuditEvent, error)) ([]models.AuditEvent, error) {
 	if hedge <= 0 {
-		return steps(ctx)
+		return backup(ctx)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // the one still running
@@ -116,7 +124,7 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 	}
 	answers := make(chan answer, 2)
 	go func() {
-		out, err := db.searchRows(ctx, sql, args, limit)
+		out, err := plan(ctx)
 		answers <- answer{out, err}
 	}()
 	timer := time.NewTimer(hedge)
@@ -127,7 +135,7 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 	case <-timer.C:
 	}
 	go func() {
-		out, err := steps(ctx)
+		out, err := backup(ctx)
 		answers <- answer{out, err}
 	}()
 	first := <-answers
@@ -177,7 +185,7 @@ func (db *DB) textSteps(ctx context.Context, f models.AuditFilter, actors, depar
 			cur.Before = edge
 		}
 		cur.Limit = limit - len(out)
-		sql, args, _ = searchSQL(cur, actors, departments)
+		sql, args, _ = searchSQL(cur, actors, departments, false)
 		walked += n
 		// Twice the events the rest should take at the density seen so far.
 		if len(out) > 0 && walked+2*cur.Limit*walked/len(out) <= maxWalk {

@@ -19,6 +19,7 @@ type planNode struct {
 	NodeType  string     `json:"Node Type"`
 	IndexName string     `json:"Index Name"`
 	IndexCond string     `json:"Index Cond"`
+	Filter    string     `json:"Filter"`
 	PlanRows  float64    `json:"Plan Rows"`
 	Plans     []planNode `json:"Plans"`
 }
@@ -33,7 +34,7 @@ func (n planNode) walk(fn func(planNode)) {
 // explainSearch plans the exact query SearchAudit sends for f.
 func explainSearch(t *testing.T, db *store.DB, f models.AuditFilter) planNode {
 	t.Helper()
-	sql, args := store.SearchSQLForTest(f, nil)
+	sql, args := store.SearchSQLForTest(f, nil, false)
 	return explain(t, db, sql, args)
 }
 

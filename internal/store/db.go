@@ -57,7 +57,9 @@ type DB struct {
 	// textHedge the constant textHedge (0: no plan of the planner's).
 	textWalk  int
 	textHedge time.Duration
-	goose     struct {
+	// windowHedge, when set (tests), replaces the constant windowHedge.
+	windowHedge *time.Duration
+	goose       struct {
 		once sync.Once
 		p    *goose.Provider
 		err  error
