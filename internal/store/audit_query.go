@@ -212,7 +212,7 @@ func (db *DB) searchWindow(ctx context.Context, f models.AuditFilter, actors, de
 		sql, args, limit := searchSQL(f, actors, departments, true)
 		return db.searchRows(ctx, sql, args, limit)
 	}
-	return hedged(ctx, hedge, plan, index)
+	return db.hedged(ctx, hedge, plan, index)
 }
 
 // GetAuditEvent returns one event, or an ErrNotFound error.

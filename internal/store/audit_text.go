@@ -106,13 +106,18 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 	steps := func(ctx context.Context) ([]models.AuditEvent, error) {
 		return db.textSteps(ctx, f, actors, departments, sql, args, limit, n)
 	}
-	return hedged(ctx, hedge, plan, steps)
+	return db.hedged(ctx, hedge, plan, steps)
 }
 
+// maxHedges bounds the backups (hedged) running at once on an instance:
+// under load every query runs past its hedge, and a backup for each would
+// double the database's work when it has least to spare.
+const maxHedges = 2
+
 // hedged runs plan and, if it has not answered within hedge, backup beside
-// it; the first to answer answers and the other is cancelled. With hedge 0
-// only backup runs.
-func hedged(ctx context.Context, hedge time.Duration, plan, backup func(context.Context) ([]models.AuditEvent, error)) ([]models.AuditEvent, error) {
+// it, when fewer than maxHedges backups are running; the first to answer
+// answers and the other is cancelled. With hedge 0 only backup runs.
+func (db *DB) hedged(ctx context.Context, hedge time.Duration, plan, backup func(context.Context) ([]models.AuditEvent, error)) ([]models.AuditEvent, error) {
 	if hedge <= 0 {
 		return backup(ctx)
 	}
@@ -134,7 +139,14 @@ func hedged(ctx context.Context, hedge time.Duration, plan, backup func(context.
 		return a.out, a.err
 	case <-timer.C:
 	}
+	select {
+	case db.hedges <- struct{}{}:
+	default: // enough backups running: the plan alone
+		a := <-answers
+		return a.out, a.err
+	}
 	go func() {
+		defer func() { <-db.hedges }()
 		out, err := backup(ctx)
 		answers <- answer{out, err}
 	}()

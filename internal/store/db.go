@@ -59,7 +59,9 @@ type DB struct {
 	textHedge time.Duration
 	// windowHedge, when set (tests), replaces the constant windowHedge.
 	windowHedge *time.Duration
-	goose       struct {
+	// hedges holds a token for each backup search running (hedged).
+	hedges chan struct{}
+	goose  struct {
 		once sync.Once
 		p    *goose.Provider
 		err  error
@@ -148,7 +150,8 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &DB{Pool: pool, commits: commits, gorm: gdb, SQL: sqlDB, Now: now, AuditSink: o.AuditSink, log: log}, nil
+	return &DB{Pool: pool, commits: commits, gorm: gdb, SQL: sqlDB, Now: now, AuditSink: o.AuditSink, log: log,
+		hedges: make(chan struct{}, maxHedges)}, nil
 }
 
 // Close releases every connection.
