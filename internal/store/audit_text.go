@@ -115,8 +115,10 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 const maxHedges = 2
 
 // hedged runs plan and, if it has not answered within hedge, backup beside
-// it, when fewer than maxHedges backups are running; the first to answer
-// answers and the other is cancelled. With hedge 0 only backup runs.
+// it, when fewer than maxHedges backups are running and the pool has a
+// connection to spare (a pool in full use is a loaded database); the
+// first to answer answers and the other is cancelled. With hedge 0 only
+// backup runs.
 func (db *DB) hedged(ctx context.Context, hedge time.Duration, plan, backup func(context.Context) ([]models.AuditEvent, error)) ([]models.AuditEvent, error) {
 	if hedge <= 0 {
 		return backup(ctx)
@@ -139,9 +141,7 @@ func (db *DB) hedged(ctx context.Context, hedge time.Duration, plan, backup func
 		return a.out, a.err
 	case <-timer.C:
 	}
-	select {
-	case db.hedges <- struct{}{}:
-	default: // enough backups running: the plan alone
+	if !db.takeHedge() {
 		a := <-answers
 		return a.out, a.err
 	}
@@ -158,6 +158,22 @@ func (db *DB) hedged(ctx context.Context, hedge time.Duration, plan, backup func
 		return second.out, nil
 	}
 	return nil, first.err
+}
+
+// takeHedge takes a backup's token, if fewer than maxHedges backups run
+// and the pool has a connection to spare (idle, or room for one more).
+func (db *DB) takeHedge() bool {
+	if db.Pool != nil {
+		if st := db.Pool.Stat(); st.IdleConns() == 0 && st.TotalConns() >= st.MaxConns() {
+			return false
+		}
+	}
+	select {
+	case db.hedges <- struct{}{}:
+		return true
+	default:
+		return false
+	}
 }
 
 // textSteps finds the page in bounded steps: the n events nearest the
