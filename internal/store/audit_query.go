@@ -134,10 +134,21 @@ func (db *DB) SearchAudit(ctx context.Context, f models.AuditFilter, departments
 
 // searchRows runs one search query and reads its events.
 func (db *DB) searchRows(ctx context.Context, sql string, args []any, limit int) ([]models.AuditEvent, error) {
+	return db.searchRowsOn(ctx, func() {}, sql, args, limit)
+}
+
+// searchRowsOn is searchRows, calling started once it has a connection.
+func (db *DB) searchRowsOn(ctx context.Context, started func(), sql string, args []any, limit int) ([]models.AuditEvent, error) {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("search audit: %w", err)
+	}
+	defer conn.Release()
+	started()
 	// Planned for its values each time (an unnamed statement): a cached
 	// generic plan cannot tell a rare actor or word from a common one, and
 	// chose to read a month of events by time for a page of 21.
-	rows, err := db.Pool.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+	rows, err := conn.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("search audit: %w", err)
 	}
@@ -207,7 +218,9 @@ func (db *DB) searchWindow(ctx context.Context, f models.AuditFilter, actors, de
 	if db.windowHedge != nil {
 		hedge = *db.windowHedge
 	}
-	plan := func(ctx context.Context) ([]models.AuditEvent, error) { return db.searchRows(ctx, sql, args, limit) }
+	plan := func(ctx context.Context, started func()) ([]models.AuditEvent, error) {
+		return db.searchRowsOn(ctx, started, sql, args, limit)
+	}
 	index := func(ctx context.Context) ([]models.AuditEvent, error) {
 		sql, args, limit := searchSQL(f, actors, departments, true)
 		return db.searchRows(ctx, sql, args, limit)

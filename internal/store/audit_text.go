@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -102,7 +103,9 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 	if db.textWalk > 0 {
 		n, hedge = db.textWalk, db.textHedge
 	}
-	plan := func(ctx context.Context) ([]models.AuditEvent, error) { return db.searchRows(ctx, sql, args, limit) }
+	plan := func(ctx context.Context, started func()) ([]models.AuditEvent, error) {
+		return db.searchRowsOn(ctx, started, sql, args, limit)
+	}
 	steps := func(ctx context.Context) ([]models.AuditEvent, error) {
 		return db.textSteps(ctx, f, actors, departments, sql, args, limit, n)
 	}
@@ -114,12 +117,14 @@ func (db *DB) searchText(ctx context.Context, f models.AuditFilter, actors, depa
 // double the database's work when it has least to spare.
 const maxHedges = 2
 
-// hedged runs plan and, if it has not answered within hedge, backup beside
-// it, when fewer than maxHedges backups are running and the pool has a
-// connection to spare (a pool in full use is a loaded database); the
-// first to answer answers and the other is cancelled. With hedge 0 only
-// backup runs.
-func (db *DB) hedged(ctx context.Context, hedge time.Duration, plan, backup func(context.Context) ([]models.AuditEvent, error)) ([]models.AuditEvent, error) {
+// hedged runs plan and, if it has not answered within hedge of having its
+// connection, backup beside it, when fewer than maxHedges backups are
+// running and the pool has a connection to spare (a pool in full use is a
+// loaded database); the first to answer answers and the other is
+// cancelled. plan calls started once it has its connection: a plan that
+// waits for one under load is not slow. With hedge 0 only backup runs.
+func (db *DB) hedged(ctx context.Context, hedge time.Duration, plan func(ctx context.Context, started func()) ([]models.AuditEvent, error),
+	backup func(context.Context) ([]models.AuditEvent, error)) ([]models.AuditEvent, error) {
 	if hedge <= 0 {
 		return backup(ctx)
 	}
@@ -130,10 +135,16 @@ func (db *DB) hedged(ctx context.Context, hedge time.Duration, plan, backup func
 		err error
 	}
 	answers := make(chan answer, 2)
+	running := make(chan struct{})
 	go func() {
-		out, err := plan(ctx)
+		out, err := plan(ctx, sync.OnceFunc(func() { close(running) }))
 		answers <- answer{out, err}
 	}()
+	select {
+	case a := <-answers:
+		return a.out, a.err
+	case <-running:
+	}
 	timer := time.NewTimer(hedge)
 	defer timer.Stop()
 	select {

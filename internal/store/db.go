@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -112,6 +114,13 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	// A statement that runs away must not hold a connection forever.
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "60000"
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "60000"
+	// A query whose context ends (a search that lost its race, a person who
+	// went away) is cancelled at the server, and its connection kept. pgx's
+	// default closed the connection, the pool opened another, and Postgres
+	// ran the query on until it had rows to send to nobody.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, connectError(dsn, err)

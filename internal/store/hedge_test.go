@@ -28,7 +28,11 @@ func TestHedgesAreBounded(t *testing.T) {
 	search := func() int64 {
 		slow := make(chan struct{})
 		time.AfterFunc(50*time.Millisecond, func() { close(slow) })
-		out, err := db.hedged(context.Background(), time.Millisecond, answer(1, slow), answer(2, nil))
+		plan := answer(1, slow)
+		out, err := db.hedged(context.Background(), time.Millisecond, func(ctx context.Context, started func()) ([]models.AuditEvent, error) {
+			started()
+			return plan(ctx)
+		}, answer(2, nil))
 		if err != nil || len(out) != 1 {
 			t.Fatalf("%v %v", out, err)
 		}
@@ -42,5 +46,21 @@ func TestHedgesAreBounded(t *testing.T) {
 	}
 	if got := search(); got != 1 {
 		t.Fatalf("with %d backups running, a slow plan answered from %d, want the plan (1)", maxHedges, got)
+	}
+}
+
+// A plan still waiting for its connection is not slow: a loaded pool's
+// queue must not start backups that join it.
+func TestAPlanWaitingForItsConnectionIsNotHedged(t *testing.T) {
+	db := &DB{hedges: make(chan struct{}, maxHedges)}
+	plan := func(ctx context.Context, started func()) ([]models.AuditEvent, error) {
+		time.Sleep(50 * time.Millisecond) // the pool's queue
+		started()
+		return []models.AuditEvent{{ID: 1}}, nil
+	}
+	backup := func(context.Context) ([]models.AuditEvent, error) { return []models.AuditEvent{{ID: 2}}, nil }
+	out, err := db.hedged(context.Background(), time.Millisecond, plan, backup)
+	if err != nil || len(out) != 1 || out[0].ID != 1 {
+		t.Fatalf("%v %v: want the plan's answer (1)", out, err)
 	}
 }
