@@ -189,11 +189,11 @@ func searchSQL(f models.AuditFilter, actors, departments []string, window bool) 
 	page := ` ORDER BY id ` + order + ` LIMIT $` + strconv.Itoa(len(args))
 	if window && f.Text == "" {
 		// The page's ids first, from the window's index (…_time_idx: the
-		// filtered column, the time and the id), sorted by an expression so
-		// that the primary key's order cannot be walked; then only the
-		// page's events are read.
-		return `SELECT ` + auditColumns + ` FROM audit_events WHERE id IN (SELECT id FROM audit_events` + where +
-			` ORDER BY id + 0 ` + order + ` LIMIT $` + strconv.Itoa(len(args)) + `) ORDER BY id ` + order, args, limit
+		// filtered column, the time and the id), in indexOrder so that the
+		// primary key's order cannot be walked; then only the page's events
+		// are read.
+		return `SELECT ` + auditColumns + ` FROM audit_events WHERE id IN (` + indexOrder(`SELECT id FROM audit_events`+where+page) +
+			`) ORDER BY id ` + order, args, limit
 	}
 	return `SELECT ` + auditColumns + ` FROM audit_events` + where + page, args, limit
 }
