@@ -213,8 +213,18 @@ const windowHedge = 5 * time.Millisecond
 // entries only, which for a long window full of the filter's events is
 // more than the walk; so both run, and a page the planner answers in time
 // costs nothing more.
+//
+// A window that ended at least as long ago as it lasted (longPast) is read
+// from the window's indexes alone: the walk would pass every event since
+// the window ended, more than the window holds if events came at an even
+// rate, and racing it costs a core and a cancelled query for nothing (a
+// department over a month half a year back: 2 ms alone, 58 ms p95 raced
+// on two cores).
 func (db *DB) searchWindow(ctx context.Context, f models.AuditFilter, actors, departments []string, sql string, args []any, limit int) ([]models.AuditEvent, error) {
 	hedge := windowHedge
+	if longPast(f, db.Now()) {
+		hedge = 0
+	}
 	if db.windowHedge != nil {
 		hedge = *db.windowHedge
 	}
@@ -226,6 +236,12 @@ func (db *DB) searchWindow(ctx context.Context, f models.AuditFilter, actors, de
 		return db.searchRows(ctx, sql, args, limit)
 	}
 	return db.hedged(ctx, hedge, plan, index)
+}
+
+// longPast says f's window has both ends and ended at least as long
+// before now as it lasted.
+func longPast(f models.AuditFilter, now time.Time) bool {
+	return !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Sub(f.Since) <= now.Sub(f.Until)
 }
 
 // GetAuditEvent returns one event, or an ErrNotFound error.

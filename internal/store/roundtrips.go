@@ -16,9 +16,11 @@ import (
 // prepare, by its first words. Give it to Open (Options.RoundTrips); tests
 // pin the round trips of a request with it.
 type RoundTrips struct {
-	mu   sync.Mutex
-	on   bool
-	sent []string
+	// Whole keeps each statement whole instead of its first words.
+	Whole bool
+	mu    sync.Mutex
+	on    bool
+	sent  []string
 	// holds: statements held back until another is sent (HoldUntil).
 	holds []*hold
 }
@@ -80,9 +82,14 @@ func (r *RoundTrips) Count(fn func()) []string {
 func (r *RoundTrips) note(sql string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.on {
-		r.sent = append(r.sent, models.Clip(strings.Join(strings.Fields(sql), " "), 70))
+	if !r.on {
+		return
 	}
+	sql = strings.Join(strings.Fields(sql), " ")
+	if !r.Whole {
+		sql = models.Clip(sql, 70)
+	}
+	r.sent = append(r.sent, sql)
 }
 
 // tracer is RoundTrips as pgx's tracer.
