@@ -9,6 +9,13 @@ import (
 // DefaultTimeout bounds one upstream request, answer included.
 const DefaultTimeout = 30 * time.Second
 
+// maxIdleConns is how many connections to ThingSpace stay open between
+// calls: the portal calls one host, and as many calls at once as the
+// gateway's callers make must find a connection when they come again
+// rather than each open one (over TLS, a handshake). Over HTTP/2 they
+// share one anyway.
+const maxIdleConns = 128
+
 // NewHTTPClient returns the one *http.Client a process should share between
 // backends: pooled keep-alive connections, bounded dial/TLS/header waits, and
 // a total per-request timeout (DefaultTimeout if timeout <= 0). It never
@@ -22,8 +29,8 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   16,
+		MaxIdleConns:          maxIdleConns,
+		MaxIdleConnsPerHost:   maxIdleConns,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: timeout,
