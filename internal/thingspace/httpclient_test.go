@@ -28,7 +28,9 @@ func TestABurstOfCallsKeepsItsConnections(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived.Done()
 		<-gate // every call of the burst is in flight at once
-		_, _ = io.WriteString(w, "{}")
+		if _, err := io.WriteString(w, "{}"); err != nil {
+			t.Error(err)
+		}
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -49,8 +51,12 @@ func TestABurstOfCallsKeepsItsConnections(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				_ = res.Body.Close()
+				if _, err := io.Copy(io.Discard, res.Body); err != nil {
+					t.Error(err)
+				}
+				if err := res.Body.Close(); err != nil {
+					t.Error(err)
+				}
 			})
 		}
 		arrived.Wait()
