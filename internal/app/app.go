@@ -272,9 +272,6 @@ func Open(ctx context.Context, env Env, cfg *config.Config, version string) (*Ap
 	if err != nil {
 		return nil, err
 	}
-	if on, err := db.AuditVacuumed(ctx); err == nil && !on && env.Log != nil {
-		env.Log.Warn("autovacuum is off for the audit trail: searches over past time windows will read the table; turn it on (Postgres's default) or VACUUM audit_events regularly")
-	}
 	keys, source, err := LoadKeys(ctx, env, cfg.MasterKeyKMS, db)
 	if err != nil {
 		db.Close()

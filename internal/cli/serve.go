@@ -46,6 +46,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err := checkKeys(ctx, pa, log); err != nil {
 		return err
 	}
+	if on, err := pa.DB.AuditVacuumed(ctx); err == nil && !on {
+		log.Warn("autovacuum is off for the audit trail: searches over past time windows will read the table; turn it on (Postgres's default) or VACUUM audit_events regularly")
+	}
 	srv, err := web.New(web.Deps{App: pa, Version: Version})
 	if err != nil {
 		return err

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/uwsportal/uwsportal/internal/secret"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/internal/testutil"
@@ -76,5 +78,36 @@ func waitFor(t *testing.T, ok func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// serve says at start when autovacuum does not look after the audit
+// trail (here turned off for audit_events alone).
+func TestServeWarnsWhenTheTrailIsNotVacuumed(t *testing.T) {
+	t.Parallel()
+	url := testdb.URL(t)
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(context.Background(), `ALTER TABLE audit_events SET (autovacuum_enabled = false)`)
+	if cerr := conn.Close(context.Background()); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	addr := freeAddr(t)
+	env := map[string]string{"DATABASE_URL": url, "UWSPORTAL_MASTER_KEY": secret.GenerateKey(), "UWSPORTAL_ADDR": addr}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &testutil.Buffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"uwsportal", "serve"}, func(k string) string { return env[k] }, Stdio{In: strings.NewReader(""), Out: logs, Err: logs})
+	}()
+	waitFor(t, func() bool { return status("http://"+addr+"/healthz") == 200 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v\n%s", err, logs.String())
+	}
+	if !strings.Contains(logs.String(), "autovacuum is off for the audit trail") {
+		t.Fatalf("serve did not warn that autovacuum is off:\n%s", logs.String())
 	}
 }
