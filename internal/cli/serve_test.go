@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/uwsportal/uwsportal/internal/secret"
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/internal/testutil"
 )
@@ -86,13 +85,14 @@ func waitFor(t *testing.T, ok func() bool) {
 func TestServeWarnsWhenTheTrailIsNotVacuumed(t *testing.T) {
 	t.Parallel()
 	url := testdb.URL(t)
-	conn, err := pgx.Connect(context.Background(), url)
+	db, err := store.Open(context.Background(), url, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = conn.Exec(context.Background(), `ALTER TABLE audit_events SET (autovacuum_enabled = false)`)
-	if cerr := conn.Close(context.Background()); err != nil || cerr != nil {
-		t.Fatal(err, cerr)
+	_, err = db.Pool.Exec(context.Background(), `ALTER TABLE audit_events SET (autovacuum_enabled = false)`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
 	}
 	addr := freeAddr(t)
 	env := map[string]string{"DATABASE_URL": url, "UWSPORTAL_MASTER_KEY": secret.GenerateKey(), "UWSPORTAL_ADDR": addr}
