@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/uwsportal/uwsportal/internal/bufpool"
 )
 
 // RawAnswer is ThingSpace's answer as it was sent: the portal's gateway
@@ -111,7 +113,7 @@ func (r *REST) sendRaw(ctx context.Context, op, method, path, bearer, session st
 		return RawAnswer{}, &Error{Class: ClassTransient, Op: op, Err: err}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	data, err := readAnswer(resp.Body)
 	if err != nil {
 		return RawAnswer{}, &Error{Class: ClassTransient, Op: op, Status: resp.StatusCode, Err: fmt.Errorf("read answer: %w", err)}
 	}
@@ -126,4 +128,17 @@ func (r *REST) sendRaw(ctx context.Context, op, method, path, bearer, session st
 		}
 	}
 	return RawAnswer{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: data}, nil
+}
+
+// readAnswer reads an answer the caller keeps, up to maxAnswer bytes, into
+// a lent buffer and returns a copy of exactly its size: read straight into
+// a fresh slice it would grow by copies from 512 bytes, half again what the
+// answer holds in garbage on every gateway call.
+func readAnswer(body io.Reader) ([]byte, error) {
+	buf := bufpool.Get()
+	defer bufpool.Put(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(body, maxAnswer)); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(buf.Bytes()), nil
 }
