@@ -3,6 +3,9 @@ package models
 import (
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Redacted replaces a secret wherever one would have been written.
@@ -37,7 +40,7 @@ func redactValue(v any, known []string) any {
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, val := range x {
-			if secretKey.MatchString(k) && !safeKey(k) {
+			if secretKeyName(k) {
 				m[k] = Redacted
 				continue
 			}
@@ -90,5 +93,63 @@ func redactString(s string, known []string) string {
 			s = strings.ReplaceAll(s, k, Redacted)
 		}
 	}
+	if !mayHoldSecretValue(s) {
+		return s
+	}
 	return secretValue.ReplaceAllString(s, Redacted)
+}
+
+// Every audit event is redacted before it is appended, on the chain's
+// serial path, and the two expressions cost most of it: a gateway call's
+// event spent 30 µs there (BENCHMARKS.md). What a key names is decided once
+// per key (the portal writes a few dozen), and a value is given to
+// secretValue only if it could match it.
+
+// keyNames remembers secretKeyName's answers, for at most maxKeyNames keys
+// (details are written by the portal, but a key may come from input).
+var (
+	keyNames     sync.Map // string -> bool
+	keyNamesHeld atomic.Int64
+)
+
+const maxKeyNames = 4096
+
+// secretKeyName says whether values under key k are secrets.
+func secretKeyName(k string) bool {
+	if v, ok := keyNames.Load(k); ok {
+		return v.(bool)
+	}
+	secret := secretKey.MatchString(k) && !safeKey(k)
+	if keyNamesHeld.Load() < maxKeyNames {
+		if _, loaded := keyNames.LoadOrStore(k, secret); !loaded {
+			keyNamesHeld.Add(1)
+		}
+	}
+	return secret
+}
+
+// mayHoldSecretValue is false only for a string secretValue cannot match:
+// every match holds "bearer", "eyJ" or "-----BEGIN" in some mix of cases.
+// A string with anything but ASCII is left to the expression, which folds
+// cases as Unicode does.
+func mayHoldSecretValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		var word string
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf:
+			return true
+		case c|0x20 == 'b':
+			word = "bearer"
+		case c|0x20 == 'e':
+			word = "eyj"
+		case c == '-':
+			word = "-----begin"
+		default:
+			continue
+		}
+		if len(s)-i >= len(word) && strings.EqualFold(s[i:i+len(word)], word) {
+			return true
+		}
+	}
+	return false
 }
