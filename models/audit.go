@@ -95,6 +95,13 @@ func (e *AuditEvent) With(kv ...any) *AuditEvent {
 // The chain hash covers it; verification recomputes it from stored columns.
 func (e *AuditEvent) Canonical() []byte { return e.encode(CanonicalJSON(e.Detail)) }
 
+// CanonicalParts is Canonical and the canonical JSON of the detail within
+// it, which is what the trail stores: the detail encoded once for both.
+func (e *AuditEvent) CanonicalParts() (canonical, detail []byte) {
+	detail = CanonicalJSON(e.Detail)
+	return e.encode(detail), detail
+}
+
 // CanonicalStored is Canonical for an event read back from the database,
 // whose detail is the stored JSON text (jsonb reorders keys, so it is
 // re-encoded canonically).

@@ -70,8 +70,8 @@ type queryRow func(ctx context.Context, sql string, args ...any) scanner
 func (db *DB) appendEvent(ctx context.Context, q queryRow, exec execer, e *models.AuditEvent, known []string) error {
 	db.batch.moved.Add(1) // the group commit's loop no longer knows the head
 	prepareEvent(db, e, known)
-	canonical := e.Canonical()
-	err := q(ctx, appendAuditLinked, append(eventArgs(e), canonical)...).Scan(&e.ID, &e.PrevHash, &e.Hash)
+	canonical, detail := e.CanonicalParts()
+	err := q(ctx, appendAuditLinked, append(eventArgs(e, detail), canonical)...).Scan(&e.ID, &e.PrevHash, &e.Hash)
 	if err == nil && !bytes.Equal(e.Hash, models.ChainHash(e.PrevHash, e.ID, canonical)) {
 		err = errors.New("the hash Postgres linked the event with is not models.ChainHash's")
 	}
@@ -86,16 +86,16 @@ func (db *DB) appendEvent(ctx context.Context, q queryRow, exec execer, e *model
 }
 
 // appendArgs are appendAudit's arguments for e, whose id and hashes are
-// set.
-func appendArgs(e *models.AuditEvent) []any {
-	return append(append([]any{e.ID, e.Hash}, eventArgs(e)...), e.PrevHash)
+// set, and whose detail's canonical JSON is detail.
+func appendArgs(e *models.AuditEvent, detail []byte) []any {
+	return append(append([]any{e.ID, e.Hash}, eventArgs(e, detail)...), e.PrevHash)
 }
 
-// eventArgs are e's columns from occurred_at to detail, in the order the
-// appends insert them.
-func eventArgs(e *models.AuditEvent) []any {
+// eventArgs are e's columns from occurred_at to detail (its canonical
+// JSON), in the order the appends insert them.
+func eventArgs(e *models.AuditEvent, detail []byte) []any {
 	return []any{e.Time, e.Code, e.Actor, e.ActorName, nonNil(e.ActorRoles), e.Department, e.Target,
-		string(e.Outcome), e.SourceIP, e.UserAgent, e.RequestID, string(models.CanonicalJSON(e.Detail))}
+		string(e.Outcome), e.SourceIP, e.UserAgent, e.RequestID, string(detail)}
 }
 
 func (db *DB) appendFailed(e *models.AuditEvent, err error) error {

@@ -214,8 +214,9 @@ func (db *DB) appendAt(ctx context.Context, conn *pgxpool.Conn, reqs []auditRequ
 // says whether a notification was queued.
 func (db *DB) queueAppend(b *pgx.Batch, e *models.AuditEvent, known []string, id int64, prev []byte) bool {
 	prepareEvent(db, e, known)
-	e.ID, e.PrevHash, e.Hash = id, prev, models.ChainHash(prev, id, e.Canonical())
-	b.Queue(appendAudit, appendArgs(e)...)
+	canonical, detail := e.CanonicalParts()
+	e.ID, e.PrevHash, e.Hash = id, prev, models.ChainHash(prev, id, canonical)
+	b.Queue(appendAudit, appendArgs(e, detail)...)
 	return queueOutbox(b, e)
 }
 
