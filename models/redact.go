@@ -2,6 +2,7 @@ package models
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,27 +129,60 @@ func secretKeyName(k string) bool {
 	return secret
 }
 
-// mayHoldSecretValue is false only for a string secretValue cannot match:
-// every match holds "bearer", "eyJ" or "-----BEGIN" in some mix of cases.
-// A string with anything but ASCII is left to the expression, which folds
-// cases as Unicode does.
-func mayHoldSecretValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		var word string
-		switch c := s[i]; {
-		case c >= utf8.RuneSelf:
-			return true
-		case c|0x20 == 'b':
-			word = "bearer"
-		case c|0x20 == 'e':
-			word = "eyj"
-		case c == '-':
-			word = "-----begin"
-		default:
-			continue
+// secretWords are the words every match of secretValue begins with, read
+// from the expression itself so that the two cannot part ("bearer", "eyj",
+// "-----begin "); nil when one of its alternatives begins with no word, or
+// with a letter outside ASCII: every value then goes to the expression.
+var secretWords = leadingWords(secretValue)
+
+func leadingWords(re *regexp.Regexp) []string {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	alts := []*syntax.Regexp{t}
+	if t.Op == syntax.OpAlternate {
+		alts = t.Sub
+	}
+	words := make([]string, 0, len(alts))
+	for _, a := range alts {
+		if a.Op == syntax.OpConcat && len(a.Sub) > 0 {
+			a = a.Sub[0]
 		}
-		if len(s)-i >= len(word) && strings.EqualFold(s[i:i+len(word)], word) {
+		w := strings.ToLower(string(a.Rune))
+		if a.Op != syntax.OpLiteral || w == "" || !isASCII(w) {
+			return nil
+		}
+		words = append(words, w)
+	}
+	return words
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// mayHoldSecretValue is false only for a string secretValue cannot match:
+// one holding none of secretWords in any mix of cases. A string with
+// anything but ASCII is left to the expression, which folds cases as
+// Unicode does.
+func mayHoldSecretValue(s string) bool {
+	if secretWords == nil {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
 			return true
+		}
+		for _, w := range secretWords {
+			if len(s)-i >= len(w) && s[i]|0x20 == w[0]|0x20 && strings.EqualFold(s[i:i+len(w)], w) {
+				return true
+			}
 		}
 	}
 	return false

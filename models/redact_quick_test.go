@@ -2,6 +2,8 @@ package models
 
 import (
 	"math/rand/v2"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,5 +62,17 @@ func TestSecretKeyNameRemembersTheExpressionsAnswer(t *testing.T) {
 				t.Fatalf("secretKeyName(%q) = %v, want %v", k, got, want)
 			}
 		}
+	}
+}
+
+// The quick test's words are read from the expression: each alternative's
+// leading word, or none at all (every value to the expression) when one
+// alternative has none.
+func TestSecretWordsComeFromTheExpression(t *testing.T) {
+	if want := []string{"bearer", "eyj", "-----begin "}; !slices.Equal(secretWords, want) {
+		t.Fatalf("secretWords = %q, want %q", secretWords, want)
+	}
+	if w := leadingWords(regexp.MustCompile(`(?i)bearer\s+\S+|[0-9]{16}`)); w != nil {
+		t.Fatalf("an alternative without a leading word gave words %q", w)
 	}
 }
