@@ -46,8 +46,7 @@ func (s *Service) Pending(ctx context.Context, p *models.Principal) (int, error)
 	if !p.Can(models.PermDecideApprovals, "") {
 		return 0, nil
 	}
-	list, err := s.db.PendingApprovals(ctx, p.Visible(models.PermDecideApprovals), p.Actor, s.now(), listLimit)
-	return len(list), err
+	return s.db.CountPendingApprovals(ctx, p.Visible(models.PermDecideApprovals), p.Actor, s.now(), listLimit)
 }
 
 // Get returns request id to its requester and to those who may decide

@@ -188,7 +188,24 @@ func (db *DB) ApprovalsOf(ctx context.Context, requester string, limit int) ([]m
 
 // HasApprovals reports whether requester has any request at all.
 func (db *DB) HasApprovals(ctx context.Context, requester string) (bool, error) {
-	var n int64
-	err := db.q(ctx, nil).Raw(`SELECT count(*) FROM (SELECT 1 FROM approvals WHERE requester = ? LIMIT 1) x`, requester).Scan(&n).Error
-	return n > 0, err
+	var has bool
+	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM approvals WHERE requester = $1)`, requester).Scan(&has)
+	if err != nil {
+		return false, fmt.Errorf("read approvals: %w", err)
+	}
+	return has, nil
+}
+
+// CountPendingApprovals is how many requests PendingApprovals would list
+// with the same arguments, counted by Postgres: every page's navigation
+// shows it to those who decide.
+func (db *DB) CountPendingApprovals(ctx context.Context, slugs []string, requester string, now time.Time, limit int) (int, error) {
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM approvals a JOIN departments d ON d.id = a.department_id
+	 WHERE a.state = 'pending' AND a.expires_at > $1 AND a.requester <> $2 AND ($3::text[] IS NULL OR d.slug = ANY ($3))
+	 LIMIT $4) x`, now, requester, slugs, limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count pending approvals: %w", err)
+	}
+	return n, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/uwsportal/uwsportal/models"
@@ -67,11 +68,15 @@ type RequestFilter struct {
 // DeviceRequests lists requests, newest first.
 func (db *DB) DeviceRequests(ctx context.Context, f RequestFilter) ([]models.DeviceRequest, error) {
 	q, args := requestSelect+` WHERE true`, []any{}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
 	if f.Department != "" {
-		q, args = q+` AND d.slug = ?`, append(args, f.Department)
+		q += ` AND d.slug = ` + arg(f.Department)
 	}
 	if f.Device != "" {
-		q, args = q+` AND ? = ANY (r.devices)`, append(args, f.Device)
+		q += ` AND ` + arg(f.Device) + ` = ANY (r.devices)`
 	}
 	if f.Open {
 		q += ` AND r.status IN ('pending', 'unknown')`
@@ -79,7 +84,8 @@ func (db *DB) DeviceRequests(ctx context.Context, f RequestFilter) ([]models.Dev
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	return db.requests(ctx, nil, q+` ORDER BY r.sent_at DESC, r.id DESC LIMIT ?`, append(args, f.Limit)...)
+	q += ` ORDER BY r.sent_at DESC, r.id DESC LIMIT ` + arg(f.Limit)
+	return db.requestsPgx(ctx, q, args...)
 }
 
 // DeviceRequestsByID reads the requests ids (those that exist).
