@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/uwsportal/uwsportal/internal/cli"
 	"github.com/uwsportal/uwsportal/internal/devdb"
@@ -207,7 +208,11 @@ func demoKey(root string) (string, error) {
 // ageDemoCredential makes one demo credential due soon (80 of 90 days old),
 // so the dashboard shows what a due credential looks like.
 func ageDemoCredential(ctx context.Context, dsn string) error {
-	conn, err := pgx.Connect(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn) // takes the URL's pool_max_conns off
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,10 @@ const commitConns = 2
 
 // Options tune Open.
 type Options struct {
-	MaxConns int32 // default 20; the group commits take commitConns more
+	// MaxConns bounds the requests' pool (0: 20, or DATABASE_URL's
+	// pool_max_conns when it sets one, which also caps a MaxConns above
+	// it); the group commits take commitConns more.
+	MaxConns int32
 	Log      *slog.Logger
 	// Now is the clock (default clock.System): the composition root's, or
 	// a test's manual clock.
@@ -95,10 +98,7 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL is not a valid Postgres URL (%s)", Describe(dsn))
 	}
-	cfg.MaxConns = 20
-	if o.MaxConns > 0 {
-		cfg.MaxConns = o.MaxConns
-	}
+	cfg.MaxConns = poolSize(dsn, cfg.MaxConns, o.MaxConns)
 	cfg.MinConns = 0
 	cfg.MaxConnLifetime = time.Hour
 	cfg.MaxConnIdleTime = 5 * time.Minute
@@ -169,6 +169,28 @@ func (db *DB) Close() {
 	db.SQL.Close()
 	db.Pool.Close()
 	db.commits.Close()
+}
+
+// defaultPoolSize is the requests' pool when nothing else sets it.
+const defaultPoolSize = 20
+
+// poolSize is the requests' pool: wanted (0: defaultPoolSize), except
+// that an operator's pool_max_conns in dsn (as pgxpool parsed it) replaces
+// the default and caps what a command wants: several replicas must fit in
+// PostgreSQL's max_connections.
+func poolSize(dsn string, parsed, wanted int32) int32 {
+	if c, err := pgconn.ParseConfig(dsn); err == nil {
+		if _, set := c.RuntimeParams["pool_max_conns"]; set {
+			if wanted > 0 {
+				return min(wanted, parsed)
+			}
+			return parsed
+		}
+	}
+	if wanted > 0 {
+		return wanted
+	}
+	return defaultPoolSize
 }
 
 // Describe names the host and database of dsn, never its password.
