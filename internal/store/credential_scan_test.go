@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/uwsportal/uwsportal/internal/store"
+	"github.com/uwsportal/uwsportal/internal/testdb"
+	"github.com/uwsportal/uwsportal/models"
+)
+
+// One credential read by hand (through pgx, and through a transaction's
+// database/sql connection) is field for field what GORM maps from the same
+// columns by name for the lists, with every field set to a value of its
+// own, so two fields swapped in the scan's order cannot pass.
+func TestOneCredentialScansWhatTheListsMap(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
+		d, err := db.CreateDepartment(ctx, tx, models.Department{Slug: "scan", Name: "Scan Dept", Protocol: models.ProtocolSOAP,
+			MaxAgeDays: 45, AccountName: "0000123456-00009", ScheduleEnabled: true, RevealAllowed: true,
+			Approvals: models.ApprovalRules{Reveal: true, Rotate: true}})
+		if err != nil {
+			return err
+		}
+		id, err := db.NextCredentialID(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return db.InsertCredential(ctx, tx, store.NewCredential{ID: id, DepartmentID: d.ID, Username: "Scan_UWS",
+			Ciphertext: []byte{9, 8, 7}, KeyID: "key-7", Verified: true})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		`UPDATE credentials SET version = 3, state = 'attention', state_since = now() - interval '3 hours', run_id = 77,
+		        last_rotated_at = now() - interval '2 days', last_upstream_code = 'UWS.AUTH', last_result = 'failed',
+		        password_changed_at = now() - interval '5 days', schedule_failures = 2, next_attempt_at = now() + interval '1 hour',
+		        updated_at = now() - interval '1 minute'`,
+		`UPDATE upstream_accounts SET consecutive_failures = 2, failures_since_success = 4`,
+	} {
+		if _, err := db.Pool.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listed, err := db.CredentialsOf(ctx, []string{"scan"})
+	if err != nil || len(listed) != 1 {
+		t.Fatalf("listed %d credentials: %v", len(listed), err)
+	}
+	want := listed[0]
+	v := reflect.ValueOf(want)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Fatalf("the listed credential's %s is zero: set every field", v.Type().Field(i).Name)
+		}
+	}
+	one, err := db.Credential(ctx, nil, "scan", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(one, want) {
+		t.Errorf("read alone:\n %+v\nlisted:\n %+v", one, want)
+	}
+	err = db.WithTx(ctx, func(tx *store.Tx) error {
+		for _, read := range []func() (store.CredentialRow, error){
+			func() (store.CredentialRow, error) { return db.Credential(ctx, tx, "scan", true) },
+			func() (store.CredentialRow, error) { return db.CredentialByID(ctx, tx, want.ID, false) },
+			func() (store.CredentialRow, error) { return db.CredentialOfAccount(ctx, tx, "SCAN_uws") },
+		} {
+			got, err := read()
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("read in a transaction:\n %+v\nlisted:\n %+v", got, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Credential(ctx, nil, "nowhere", false); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("an unknown department's credential: %v, want not found", err)
+	}
+}
