@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -78,23 +80,24 @@ func (db *DB) LockAccount(ctx context.Context, tx *Tx, username string) (Account
 // lockAccount is LockAccount of an account that exists (found false: it
 // does not).
 func (db *DB) lockAccount(ctx context.Context, tx *Tx, username string) (Account, bool, error) {
-	var rows []Account
-	err := db.q(ctx, tx).Raw(`SELECT a.username, a.consecutive_failures, a.failures_since_success, a.lease_id,
-	       (a.lease_until IS NOT NULL AND a.lease_until > now()) AS leased,
-	       (a.lease_until IS NOT NULL AND a.lease_until <= now()) AS lease_expired,
+	var a Account
+	err := db.row(tx)(ctx, `SELECT a.username, a.consecutive_failures, a.failures_since_success, a.lease_id,
+	       (a.lease_until IS NOT NULL AND a.lease_until > now()), (a.lease_until IS NOT NULL AND a.lease_until <= now()),
 	       a.lease_seq, a.attempt_seq, a.last_failure_seq, a.claim_failures, a.failures_total,
-	       COALESCE(c.state, '') AS credential_state, COALESCE(d.slug, '') AS department
+	       COALESCE(c.state, ''), COALESCE(d.slug, '')
 	  FROM upstream_accounts a
 	  LEFT JOIN credentials c ON lower(c.username) = a.username
 	  LEFT JOIN departments d ON d.id = c.department_id
-	 WHERE a.username = ? FOR UPDATE OF a`, AccountKey(username)).Scan(&rows).Error
+	 WHERE a.username = $1 FOR UPDATE OF a`, AccountKey(username)).Scan(
+		&a.Username, &a.ConsecutiveFailures, &a.FailuresSinceSuccess, &a.LeaseID, &a.Leased, &a.LeaseExpired,
+		&a.LeaseSeq, &a.AttemptSeq, &a.LastFailureSeq, &a.ClaimFailures, &a.FailuresTotal, &a.CredentialState, &a.Department)
+	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows is one too
+		return Account{}, false, nil
+	}
 	if err != nil {
 		return Account{}, false, fmt.Errorf("lock account %s: %w", models.ClipMark(username, 64), err)
 	}
-	if len(rows) == 0 {
-		return Account{}, false, nil
-	}
-	return rows[0], true, nil
+	return a, true, nil
 }
 
 // ReserveLogin gives the one login attempt of username to leaseID until

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -86,7 +84,7 @@ func (db *DB) oneCredential(ctx context.Context, tx *Tx, where string, forUpdate
 	}
 	var r CredentialRow
 	err := db.row(tx)(ctx, q, arg).Scan(r.dest()...)
-	if errors.Is(err, pgx.ErrNoRows) || errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows is one too
 		return CredentialRow{}, false, nil
 	}
 	return r, err == nil, err

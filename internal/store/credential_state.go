@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,28 +70,28 @@ type RotationEnd struct {
 // still holds. It returns the state the credential is left in.
 func (db *DB) EndRotation(ctx context.Context, tx *Tx, id int64, end RotationEnd) (models.CredentialState, error) {
 	now := db.Now()
-	var states []string
-	err := db.q(ctx, tx).Raw(`UPDATE credentials SET
-	    state = CASE WHEN state = ? THEN ? ELSE state END,
-	    state_since = CASE WHEN state = ? THEN ?::timestamptz ELSE state_since END,
-	    last_result = ?, last_upstream_code = ?,
-	    last_verified_at = CASE WHEN ? THEN ?::timestamptz ELSE last_verified_at END,
-	    last_rotated_at = CASE WHEN ? THEN ?::timestamptz ELSE last_rotated_at END,
-	    schedule_failures = CASE WHEN ? THEN 0 ELSE schedule_failures END,
-	    next_attempt_at = CASE WHEN ? THEN NULL ELSE next_attempt_at END,
-	    updated_at = ?
-	  WHERE id = ? AND version = ? RETURNING state`,
-		string(end.From), string(end.To), string(end.From), now, end.Result, models.Clip(end.Code, 200),
-		end.Verified, now, end.Rotated, now, end.Rotated, end.Rotated, now, id, end.Version).Scan(&states).Error
-	if err != nil {
-		return "", fmt.Errorf("end rotation of credential %d: %w", id, err)
-	}
-	if len(states) == 0 {
+	var state string
+	err := db.row(tx)(ctx, `UPDATE credentials SET
+	    state = CASE WHEN state = $1 THEN $2 ELSE state END,
+	    state_since = CASE WHEN state = $1 THEN $3::timestamptz ELSE state_since END,
+	    last_result = $4, last_upstream_code = $5,
+	    last_verified_at = CASE WHEN $6 THEN $3::timestamptz ELSE last_verified_at END,
+	    last_rotated_at = CASE WHEN $7 THEN $3::timestamptz ELSE last_rotated_at END,
+	    schedule_failures = CASE WHEN $7 THEN 0 ELSE schedule_failures END,
+	    next_attempt_at = CASE WHEN $7 THEN NULL ELSE next_attempt_at END,
+	    updated_at = $3
+	  WHERE id = $8 AND version = $9 RETURNING state`,
+		string(end.From), string(end.To), now, end.Result, models.Clip(end.Code, 200),
+		end.Verified, end.Rotated, id, end.Version).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) { // pgx.ErrNoRows is one too
 		// Replaced meanwhile: the row tells its own story.
 		cur, err := db.CredentialByID(ctx, tx, id, false)
 		return cur.CredState(), err
 	}
-	return models.CredentialState(states[0]), nil
+	if err != nil {
+		return "", fmt.Errorf("end rotation of credential %d: %w", id, err)
+	}
+	return models.CredentialState(state), nil
 }
 
 // ClaimStuckRotation takes over a rotation left in row's state: of several
