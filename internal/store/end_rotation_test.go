@@ -18,20 +18,7 @@ func TestEndRotationRecordsOnlyWhatStillHolds(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := context.Background()
-	var id int64
-	err := db.WithTx(ctx, func(tx *store.Tx) error {
-		d, err := db.CreateDepartment(ctx, tx, models.Department{Slug: "end", Name: "End", Protocol: models.ProtocolREST, MaxAgeDays: 90})
-		if err != nil {
-			return err
-		}
-		if id, err = db.NextCredentialID(ctx, tx); err != nil {
-			return err
-		}
-		return db.InsertCredential(ctx, tx, store.NewCredential{ID: id, DepartmentID: d.ID, Username: "end_uws", Ciphertext: []byte{1}, KeyID: "k"})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := newCredential(t, db, "end")
 	set := func(sql string) {
 		t.Helper()
 		if _, err := db.Pool.Exec(ctx, sql, id); err != nil {
@@ -95,4 +82,26 @@ func TestEndRotationRecordsOnlyWhatStillHolds(t *testing.T) {
 	if row = read(); row.State != "attention" || row.LastResult != "entered" || row.LastVerifiedAt != nil {
 		t.Errorf("a replaced credential was written: %+v", row)
 	}
+}
+
+// newCredential stores a department slug with a credential and returns
+// the credential's id.
+func newCredential(t *testing.T, db *store.DB, slug string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var id int64
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
+		d, err := db.CreateDepartment(ctx, tx, models.Department{Slug: slug, Name: slug, Protocol: models.ProtocolREST, MaxAgeDays: 90})
+		if err != nil {
+			return err
+		}
+		if id, err = db.NextCredentialID(ctx, tx); err != nil {
+			return err
+		}
+		return db.InsertCredential(ctx, tx, store.NewCredential{ID: id, DepartmentID: d.ID, Username: slug + "_uws", Ciphertext: []byte{1}, KeyID: "k"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
