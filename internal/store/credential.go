@@ -47,8 +47,8 @@ type CredentialRow struct {
 // CredState returns the row's state as the domain type.
 func (r *CredentialRow) CredState() models.CredentialState { return models.CredentialState(r.State) }
 
-// credentialSelect reads CredentialRow: named by GORM's column names for
-// the lists, in dest's order for one row.
+// credentialSelect reads CredentialRow: its columns carry the names GORM
+// maps for the lists, in the order dest scans one row.
 const credentialSelect = `SELECT c.id, c.department_id, c.username, c.ciphertext, c.key_id, c.version, c.state,
        c.state_since, c.run_id, c.last_rotated_at, c.last_verified_at, c.last_upstream_code, c.last_result,
        c.password_changed_at, c.schedule_failures, c.next_attempt_at, c.updated_at,
@@ -75,8 +75,8 @@ func errNoCredential(slug string) error {
 }
 
 // oneCredential reads the credential where says ($1 is arg), scanned by
-// hand: rotation reads it at every step, and GORM's scan was a fifth of a
-// rotation's CPU.
+// hand: rotation reads it at every step, and GORM's scan was a seventh of
+// a rotation's CPU.
 func (db *DB) oneCredential(ctx context.Context, tx *Tx, where string, forUpdate bool, arg any) (CredentialRow, bool, error) {
 	q := credentialSelect + " WHERE " + where
 	if forUpdate {
