@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -48,7 +50,7 @@ type CredentialRow struct {
 func (r *CredentialRow) CredState() models.CredentialState { return models.CredentialState(r.State) }
 
 // credentialSelect reads CredentialRow: its columns carry the names GORM
-// maps for the lists, in the order dest scans one row.
+// maps (StuckCredentials, DueCredentials), in the order dest scans them.
 const credentialSelect = `SELECT c.id, c.department_id, c.username, c.ciphertext, c.key_id, c.version, c.state,
        c.state_since, c.run_id, c.last_rotated_at, c.last_verified_at, c.last_upstream_code, c.last_result,
        c.password_changed_at, c.schedule_failures, c.next_attempt_at, c.updated_at,
@@ -145,18 +147,19 @@ func (db *DB) CredentialHolding(ctx context.Context, username string) (string, e
 // CredentialsOf lists the credentials of the given departments (nil: all),
 // by department name.
 func (db *DB) CredentialsOf(ctx context.Context, slugs []string) ([]CredentialRow, error) {
-	q := credentialSelect
-	args := []any{}
-	if slugs != nil {
-		q += " WHERE d.slug IN ?"
-		args = append(args, append(slugs, ""))
+	rows, err := db.Pool.Query(ctx, credentialSelect+` WHERE $1::text[] IS NULL OR d.slug = ANY ($1) ORDER BY d.name, d.slug`, slugs)
+	if err == nil {
+		var out []CredentialRow
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (CredentialRow, error) {
+			var r CredentialRow
+			err := row.Scan(r.dest()...)
+			return r, err
+		})
+		if err == nil {
+			return out, nil
+		}
 	}
-	q += " ORDER BY d.name, d.slug"
-	var rows []CredentialRow
-	if err := db.q(ctx, nil).Raw(q, args...).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("list credentials: %w", err)
-	}
-	return rows, nil
+	return nil, fmt.Errorf("list credentials: %w", err)
 }
 
 // StuckCredentials lists credentials left in a rotation state since before

@@ -5,16 +5,18 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 	"github.com/uwsportal/uwsportal/models"
 )
 
-// One credential read by hand (through pgx, and through a transaction's
-// database/sql connection) is field for field what GORM maps from the same
-// columns by name for the lists, with every field set to a value of its
-// own, so two fields swapped in the scan's order cannot pass.
+// A credential scanned by hand (one through pgx and through a
+// transaction's database/sql connection, and the list of them) is field for
+// field what GORM maps from the same columns by name (StuckCredentials),
+// with every field set to a value of its own, so two fields swapped in the
+// scan's order cannot pass.
 func TestOneCredentialScansWhatTheListsMap(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -37,7 +39,7 @@ func TestOneCredentialScansWhatTheListsMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []string{
-		`UPDATE credentials SET version = 3, state = 'attention', state_since = now() - interval '3 hours', run_id = 77,
+		`UPDATE credentials SET version = 3, state = 'unknown', state_since = now() - interval '3 hours', run_id = 77,
 		        last_rotated_at = now() - interval '2 days', last_upstream_code = 'UWS.AUTH', last_result = 'failed',
 		        password_changed_at = now() - interval '5 days', schedule_failures = 2, next_attempt_at = now() + interval '1 hour',
 		        updated_at = now() - interval '1 minute'`,
@@ -47,11 +49,11 @@ func TestOneCredentialScansWhatTheListsMap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	listed, err := db.CredentialsOf(ctx, []string{"scan"})
-	if err != nil || len(listed) != 1 {
-		t.Fatalf("listed %d credentials: %v", len(listed), err)
+	mapped, err := db.StuckCredentials(ctx, time.Now())
+	if err != nil || len(mapped) != 1 {
+		t.Fatalf("GORM mapped %d credentials: %v", len(mapped), err)
 	}
-	want := listed[0]
+	want := mapped[0]
 	v := reflect.ValueOf(want)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {
@@ -63,7 +65,10 @@ func TestOneCredentialScansWhatTheListsMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(one, want) {
-		t.Errorf("read alone:\n %+v\nlisted:\n %+v", one, want)
+		t.Errorf("read alone:\n %+v\nmapped:\n %+v", one, want)
+	}
+	if listed, err := db.CredentialsOf(ctx, []string{"scan"}); err != nil || len(listed) != 1 || !reflect.DeepEqual(listed[0], want) {
+		t.Errorf("listed (%v):\n %+v\nmapped:\n %+v", err, listed, want)
 	}
 	err = db.WithTx(ctx, func(tx *store.Tx) error {
 		for _, read := range []func() (store.CredentialRow, error){
@@ -76,7 +81,7 @@ func TestOneCredentialScansWhatTheListsMap(t *testing.T) {
 				return err
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("read in a transaction:\n %+v\nlisted:\n %+v", got, want)
+				t.Errorf("read in a transaction:\n %+v\nmapped:\n %+v", got, want)
 			}
 		}
 		return nil

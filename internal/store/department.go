@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/uwsportal/uwsportal/models"
@@ -118,19 +120,22 @@ func (db *DB) departmentIn(ctx context.Context, tx *Tx, slug string) (models.Dep
 // Departments lists departments by name; slugs, when not nil, restricts the
 // list to those.
 func (db *DB) Departments(ctx context.Context, slugs []string) ([]models.Department, error) {
-	q := db.q(ctx, nil).Order("name, slug")
-	if slugs != nil {
-		q = q.Where("slug IN ?", append(slugs, ""))
+	rows, err := db.Pool.Query(ctx, `SELECT id, slug, name, protocol, max_age_days, schedule_enabled, reveal_allowed,
+	       account_name, approve_reveal, approve_deactivate, approve_rotate, created_at, updated_at
+	  FROM departments WHERE $1::text[] IS NULL OR slug = ANY ($1) ORDER BY name, slug`, slugs)
+	if err == nil {
+		var out []models.Department
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (models.Department, error) {
+			var r departmentRecord
+			err := row.Scan(&r.ID, &r.Slug, &r.Name, &r.Protocol, &r.MaxAgeDays, &r.ScheduleEnabled, &r.RevealAllowed,
+				&r.AccountName, &r.ApproveReveal, &r.ApproveDeactivate, &r.ApproveRotate, &r.CreatedAt, &r.UpdatedAt)
+			return r.model(), err
+		})
+		if err == nil {
+			return out, nil
+		}
 	}
-	var recs []departmentRecord
-	if err := q.Find(&recs).Error; err != nil {
-		return nil, err
-	}
-	out := make([]models.Department, len(recs))
-	for i := range recs {
-		out[i] = recs[i].model()
-	}
-	return out, nil
+	return nil, fmt.Errorf("list departments: %w", err)
 }
 
 // SetDepartmentAccount writes only department slug's ThingSpace account

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/uwsportal/uwsportal/models"
 )
 
@@ -107,16 +109,23 @@ type RequestTroubles struct {
 
 // CountRequestTroubles reads the dashboard's counts.
 func (db *DB) CountRequestTroubles(ctx context.Context, since, pendingBefore time.Time) ([]RequestTroubles, error) {
-	var out []RequestTroubles
-	err := db.q(ctx, nil).Raw(`SELECT d.slug AS department,
-	       count(*) FILTER (WHERE r.status = 'failed' AND r.sent_at >= ?) AS failed,
-	       count(*) FILTER (WHERE r.status = 'pending' AND r.sent_at < ?) AS long_pending,
-	       count(*) FILTER (WHERE r.status = 'unknown' AND r.sent_at >= ?) AS unknown_count
+	rows, err := db.Pool.Query(ctx, `SELECT d.slug,
+	       count(*) FILTER (WHERE r.status = 'failed' AND r.sent_at >= $1),
+	       count(*) FILTER (WHERE r.status = 'pending' AND r.sent_at < $2),
+	       count(*) FILTER (WHERE r.status = 'unknown' AND r.sent_at >= $1)
 	  FROM device_requests r JOIN departments d ON d.id = r.department_id
-	 WHERE r.sent_at >= ? OR r.status = 'pending'
-	 GROUP BY d.slug ORDER BY d.slug`, since, pendingBefore, since, since).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("count request troubles: %w", err)
+	 WHERE r.sent_at >= $1 OR r.status = 'pending'
+	 GROUP BY d.slug ORDER BY d.slug`, since, pendingBefore)
+	if err == nil {
+		var out []RequestTroubles
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (RequestTroubles, error) {
+			var t RequestTroubles
+			err := row.Scan(&t.Department, &t.Failed, &t.LongPending, &t.UnknownCount)
+			return t, err
+		})
+		if err == nil {
+			return out, nil
+		}
 	}
-	return out, nil
+	return nil, fmt.Errorf("count request troubles: %w", err)
 }

@@ -151,7 +151,8 @@ func (db *DB) Contacts(ctx context.Context, limit int) ([]models.User, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.User, error) {
 		var u models.User
-		return u, r.Scan(&u.Name, &u.Email)
+		err := r.Scan(&u.Name, &u.Email)
+		return u, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list contacts: %w", err)

@@ -87,7 +87,8 @@ func (db *DB) WrappedKeys(ctx context.Context) ([]WrappedKey, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (WrappedKey, error) {
 		var w WrappedKey
-		return w, r.Scan(&w.KeyID, &w.Wrapped, &w.KMS)
+		err := r.Scan(&w.KeyID, &w.Wrapped, &w.KMS)
+		return w, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wrapped master keys: %w", err)
