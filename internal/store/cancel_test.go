@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/uwsportal/uwsportal/internal/store"
 	"github.com/uwsportal/uwsportal/internal/testdb"
 )
 
@@ -54,5 +56,47 @@ func TestACancelledQueryStopsAtTheServer(t *testing.T) {
 	}
 	if !alive {
 		t.Errorf("backend %d is gone: the connection was closed, not the query cancelled", pid)
+	}
+}
+
+// A connection whose statement a cancel request stopped goes back to the
+// pool only after a SELECT 1 sent after the request has run, so a signal
+// the backend takes late cannot stop the next user's statement; one that
+// was not cancelled goes back as it is.
+func TestACancelledConnectionSpendsItsCancelBeforeReuse(t *testing.T) {
+	t.Parallel()
+	trips := &store.RoundTrips{Whole: true}
+	db, err := store.Open(context.Background(), testdb.URL(t), store.Options{MaxConns: 1, RoundTrips: trips})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	ctx := context.Background()
+	use := func(stmt string, timeout time.Duration) error {
+		conn, err := db.Pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Release()
+		c, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		_, err = conn.Exec(c, stmt)
+		return err
+	}
+	sent := trips.Count(func() {
+		if err := use(`SELECT 2`, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := use(`SELECT pg_sleep(30)`, 100*time.Millisecond); err == nil {
+			t.Fatal("a 30 s sleep ended within 100 ms without an error")
+		}
+		// The pool's one connection: acquired once the release's check is done.
+		if err := use(`SELECT 3`, 5*time.Second); err != nil {
+			t.Fatalf("the next statement on the connection: %v", err)
+		}
+	})
+	want := []string{"SELECT 2", "SELECT pg_sleep(30)", "SELECT 1", "SELECT 3"}
+	if !slices.Equal(sent, want) {
+		t.Errorf("sent %q, want %q", sent, want)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -118,9 +119,17 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	// went away) is cancelled at the server, and its connection kept. pgx's
 	// default closed the connection, the pool opened another, and Postgres
 	// ran the query on until it had rows to send to nobody.
+	var cancelled sync.Map // *pgconn.PgConn whose statement a cancel request stopped
 	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+		return cancelMarker{&pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}, &cancelled}
 	}
+	cfg.AfterRelease = func(c *pgx.Conn) bool {
+		if _, was := cancelled.LoadAndDelete(c.PgConn()); was {
+			return spendCancel(c)
+		}
+		return true
+	}
+	cfg.BeforeClose = func(c *pgx.Conn) { cancelled.Delete(c.PgConn()) }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, connectError(dsn, err)
@@ -169,6 +178,43 @@ func (db *DB) Close() {
 	db.SQL.Close()
 	db.Pool.Close()
 	db.commits.Close()
+}
+
+// cancelMarker is pgx's cancel-request handler that also notes the
+// connection, so that the pool spends the cancel before the next user.
+type cancelMarker struct {
+	*pgconn.CancelRequestContextWatcherHandler
+	cancelled *sync.Map
+}
+
+func (h cancelMarker) HandleCancel(ctx context.Context) {
+	h.cancelled.Store(h.Conn, struct{}{})
+	h.CancelRequestContextWatcherHandler.HandleCancel(ctx)
+}
+
+// spendCancel makes sure a cancel request sent for c's last statement
+// cannot stop the next one. A cancel request names a backend, not a
+// statement: on a loaded machine the backend may take the signal after
+// pgx has handed the connection back, in the middle of another request's
+// statement (a 500, "canceling statement due to user request", in a load
+// test). The signal was sent before the server acknowledged the request,
+// and a backend handles a pending signal before it reads its next command,
+// so once a SELECT 1 sent now has run, the cancel is spent; a SELECT 1 it
+// stops is sent again. A connection that cannot show that is closed.
+func spendCancel(c *pgx.Conn) bool {
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := c.Exec(ctx, "SELECT 1")
+		cancel()
+		var pgErr *pgconn.PgError
+		switch {
+		case err == nil:
+			return true
+		case !errors.As(err, &pgErr) || pgErr.Code != "57014": // query_canceled
+			return false
+		}
+	}
+	return false
 }
 
 // defaultPoolSize is the requests' pool when nothing else sets it.
