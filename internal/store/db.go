@@ -123,11 +123,14 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return cancelMarker{&pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}, &cancelled}
 	}
-	cfg.AfterRelease = func(c *pgx.Conn) bool {
+	// Checked as a connection is acquired, not as it is released: a pool
+	// with AfterRelease hands every connection back from a goroutine, so
+	// the next Acquire often found none idle and opened another.
+	cfg.PrepareConn = func(_ context.Context, c *pgx.Conn) (bool, error) {
 		if _, was := cancelled.LoadAndDelete(c.PgConn()); was {
-			return spendCancel(c)
+			return spendCancel(c), nil
 		}
-		return true
+		return true, nil
 	}
 	cfg.BeforeClose = func(c *pgx.Conn) { cancelled.Delete(c.PgConn()) }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -181,7 +184,7 @@ func (db *DB) Close() {
 }
 
 // cancelMarker is pgx's cancel-request handler that also notes the
-// connection, so that the pool spends the cancel before the next user.
+// connection, so that the pool spends the cancel before its next user.
 type cancelMarker struct {
 	*pgconn.CancelRequestContextWatcherHandler
 	cancelled *sync.Map
