@@ -147,19 +147,12 @@ func (db *DB) CredentialHolding(ctx context.Context, username string) (string, e
 // CredentialsOf lists the credentials of the given departments (nil: all),
 // by department name.
 func (db *DB) CredentialsOf(ctx context.Context, slugs []string) ([]CredentialRow, error) {
-	rows, err := db.Pool.Query(ctx, credentialSelect+` WHERE $1::text[] IS NULL OR d.slug = ANY ($1) ORDER BY d.name, d.slug`, slugs)
-	if err == nil {
-		var out []CredentialRow
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (CredentialRow, error) {
+	return queryRows(ctx, db, "list credentials", credentialSelect+` WHERE $1::text[] IS NULL OR d.slug = ANY ($1) ORDER BY d.name, d.slug`,
+		[]any{slugs}, func(row pgx.CollectableRow) (CredentialRow, error) {
 			var r CredentialRow
 			err := row.Scan(r.dest()...)
 			return r, err
 		})
-		if err == nil {
-			return out, nil
-		}
-	}
-	return nil, fmt.Errorf("list credentials: %w", err)
 }
 
 // StuckCredentials lists credentials left in a rotation state since before

@@ -21,26 +21,11 @@ func TestOneCredentialScansWhatTheListsMap(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := context.Background()
-	err := db.WithTx(ctx, func(tx *store.Tx) error {
-		d, err := db.CreateDepartment(ctx, tx, models.Department{Slug: "scan", Name: "Scan Dept", Protocol: models.ProtocolSOAP,
-			MaxAgeDays: 45, AccountName: "0000123456-00009", ScheduleEnabled: true, RevealAllowed: true,
-			Approvals: models.ApprovalRules{Reveal: true, Rotate: true}})
-		if err != nil {
-			return err
-		}
-		id, err := db.NextCredentialID(ctx, tx)
-		if err != nil {
-			return err
-		}
-		return db.InsertCredential(ctx, tx, store.NewCredential{ID: id, DepartmentID: d.ID, Username: "Scan_UWS",
-			Ciphertext: []byte{9, 8, 7}, KeyID: "key-7", Verified: true})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	newCredential(t, db, models.Department{Slug: "scan", Name: "Scan Dept", Protocol: models.ProtocolSOAP, MaxAgeDays: 45,
+		AccountName: "0000123456-00009", ScheduleEnabled: true, RevealAllowed: true, Approvals: models.ApprovalRules{Reveal: true, Rotate: true}})
 	for _, s := range []string{
 		`UPDATE credentials SET version = 3, state = 'unknown', state_since = now() - interval '3 hours', run_id = 77,
-		        last_rotated_at = now() - interval '2 days', last_upstream_code = 'UWS.AUTH', last_result = 'failed',
+		        last_rotated_at = now() - interval '2 days', last_verified_at = now() - interval '4 hours', last_upstream_code = 'UWS.AUTH', last_result = 'failed',
 		        password_changed_at = now() - interval '5 days', schedule_failures = 2, next_attempt_at = now() + interval '1 hour',
 		        updated_at = now() - interval '1 minute'`,
 		`UPDATE upstream_accounts SET consecutive_failures = 2, failures_since_success = 4`,

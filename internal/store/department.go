@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -120,22 +119,15 @@ func (db *DB) departmentIn(ctx context.Context, tx *Tx, slug string) (models.Dep
 // Departments lists departments by name; slugs, when not nil, restricts the
 // list to those.
 func (db *DB) Departments(ctx context.Context, slugs []string) ([]models.Department, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT id, slug, name, protocol, max_age_days, schedule_enabled, reveal_allowed,
+	return queryRows(ctx, db, "list departments", `SELECT id, slug, name, protocol, max_age_days, schedule_enabled, reveal_allowed,
 	       account_name, approve_reveal, approve_deactivate, approve_rotate, created_at, updated_at
-	  FROM departments WHERE $1::text[] IS NULL OR slug = ANY ($1) ORDER BY name, slug`, slugs)
-	if err == nil {
-		var out []models.Department
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (models.Department, error) {
+	  FROM departments WHERE $1::text[] IS NULL OR slug = ANY ($1) ORDER BY name, slug`,
+		[]any{slugs}, func(row pgx.CollectableRow) (models.Department, error) {
 			var r departmentRecord
 			err := row.Scan(&r.ID, &r.Slug, &r.Name, &r.Protocol, &r.MaxAgeDays, &r.ScheduleEnabled, &r.RevealAllowed,
 				&r.AccountName, &r.ApproveReveal, &r.ApproveDeactivate, &r.ApproveRotate, &r.CreatedAt, &r.UpdatedAt)
 			return r.model(), err
 		})
-		if err == nil {
-			return out, nil
-		}
-	}
-	return nil, fmt.Errorf("list departments: %w", err)
 }
 
 // SetDepartmentAccount writes only department slug's ThingSpace account

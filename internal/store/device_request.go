@@ -101,30 +101,6 @@ func (db *DB) requests(ctx context.Context, tx *Tx, q string, args ...any) ([]mo
 	return out, nil
 }
 
-// dest are r's fields in requestColumns' order.
-func (r *requestRecord) dest() []any {
-	return []any{&r.ID, &r.RequestID, &r.Department, &r.AccountName, &r.Actor, &r.ActorName, &r.UserID, &r.ClientID,
-		&r.Operation, &r.Devices, &r.SentAt, &r.Status, &r.EndedAt, &r.EndedBy, &r.Fault, &r.FirstEvent, &r.Polls, &r.NextPollAt}
-}
-
-// requestsPgx is requests outside a transaction, through pgx ($n
-// placeholders): the devices page reads its recent requests on every view.
-func (db *DB) requestsPgx(ctx context.Context, q string, args ...any) ([]models.DeviceRequest, error) {
-	rows, err := db.Pool.Query(ctx, q, args...)
-	if err == nil {
-		var out []models.DeviceRequest
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (models.DeviceRequest, error) {
-			var r requestRecord
-			err := row.Scan(r.dest()...)
-			return r.model(), err
-		})
-		if err == nil {
-			return out, nil
-		}
-	}
-	return nil, fmt.Errorf("read device requests: %w", err)
-}
-
 func (db *DB) oneRequest(ctx context.Context, tx *Tx, q string, args ...any) (models.DeviceRequest, bool, error) {
 	list, err := db.requests(ctx, tx, q, args...)
 	if err != nil || len(list) == 0 {

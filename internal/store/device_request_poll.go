@@ -87,7 +87,10 @@ func (db *DB) DeviceRequests(ctx context.Context, f RequestFilter) ([]models.Dev
 		f.Limit = 100
 	}
 	q += ` ORDER BY r.sent_at DESC, r.id DESC LIMIT ` + arg(f.Limit)
-	return db.requestsPgx(ctx, q, args...)
+	return queryRows(ctx, db, "read device requests", q, args, func(row pgx.CollectableRow) (models.DeviceRequest, error) {
+		r, err := pgx.RowToStructByPos[requestRecord](row) // as the callbacks' batch reads it
+		return r.model(), err
+	})
 }
 
 // DeviceRequestsByID reads the requests ids (those that exist).
@@ -109,23 +112,15 @@ type RequestTroubles struct {
 
 // CountRequestTroubles reads the dashboard's counts.
 func (db *DB) CountRequestTroubles(ctx context.Context, since, pendingBefore time.Time) ([]RequestTroubles, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT d.slug,
+	return queryRows(ctx, db, "count request troubles", `SELECT d.slug,
 	       count(*) FILTER (WHERE r.status = 'failed' AND r.sent_at >= $1),
 	       count(*) FILTER (WHERE r.status = 'pending' AND r.sent_at < $2),
 	       count(*) FILTER (WHERE r.status = 'unknown' AND r.sent_at >= $1)
 	  FROM device_requests r JOIN departments d ON d.id = r.department_id
 	 WHERE r.sent_at >= $1 OR r.status = 'pending'
-	 GROUP BY d.slug ORDER BY d.slug`, since, pendingBefore)
-	if err == nil {
-		var out []RequestTroubles
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (RequestTroubles, error) {
-			var t RequestTroubles
-			err := row.Scan(&t.Department, &t.Failed, &t.LongPending, &t.UnknownCount)
-			return t, err
-		})
-		if err == nil {
-			return out, nil
-		}
-	}
-	return nil, fmt.Errorf("count request troubles: %w", err)
+	 GROUP BY d.slug ORDER BY d.slug`, []any{since, pendingBefore}, func(row pgx.CollectableRow) (RequestTroubles, error) {
+		var t RequestTroubles
+		err := row.Scan(&t.Department, &t.Failed, &t.LongPending, &t.UnknownCount)
+		return t, err
+	})
 }

@@ -18,7 +18,7 @@ func TestEndRotationRecordsOnlyWhatStillHolds(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx := context.Background()
-	id := newCredential(t, db, "end")
+	id := newCredential(t, db, models.Department{Slug: "end", Name: "End", Protocol: models.ProtocolREST, MaxAgeDays: 90})
 	set := func(sql string) {
 		t.Helper()
 		if _, err := db.Pool.Exec(ctx, sql, id); err != nil {
@@ -84,21 +84,21 @@ func TestEndRotationRecordsOnlyWhatStillHolds(t *testing.T) {
 	}
 }
 
-// newCredential stores a department slug with a credential and returns
-// the credential's id.
-func newCredential(t *testing.T, db *store.DB, slug string) int64 {
+// newCredential stores department d with a credential (username the
+// slug's, "_uws" added) and returns the credential's id.
+func newCredential(t *testing.T, db *store.DB, d models.Department) int64 {
 	t.Helper()
 	ctx := context.Background()
 	var id int64
 	err := db.WithTx(ctx, func(tx *store.Tx) error {
-		d, err := db.CreateDepartment(ctx, tx, models.Department{Slug: slug, Name: slug, Protocol: models.ProtocolREST, MaxAgeDays: 90})
+		d, err := db.CreateDepartment(ctx, tx, d)
 		if err != nil {
 			return err
 		}
 		if id, err = db.NextCredentialID(ctx, tx); err != nil {
 			return err
 		}
-		return db.InsertCredential(ctx, tx, store.NewCredential{ID: id, DepartmentID: d.ID, Username: slug + "_uws", Ciphertext: []byte{1}, KeyID: "k"})
+		return db.InsertCredential(ctx, tx, store.NewCredential{ID: id, DepartmentID: d.ID, Username: d.Slug + "_uws", Ciphertext: []byte{1}, KeyID: "k"})
 	})
 	if err != nil {
 		t.Fatal(err)
