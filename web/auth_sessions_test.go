@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
@@ -31,5 +32,30 @@ func TestIdPDownKeepsSessionsWorking(t *testing.T) {
 	}
 	if res, body := do(t, anonClient(), http.MethodGet, ts.URL+"/auth/login", nil); res.StatusCode != 503 || !strings.Contains(body, "identity provider cannot be reached") {
 		t.Fatalf("login while IdP down: %d", res.StatusCode)
+	}
+}
+
+// A signed-in person's session is stored in the portal's plain form
+// (internal/app's sessionCodec), which costs a page far less to decode
+// than gob.
+func TestSessionsAreStoredInThePlainForm(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ts := newTestServer(t, db, nil)
+	c := ts.client(t, models.Grant{Role: models.RoleAdmin})
+	if res, _ := do(t, c, http.MethodGet, ts.URL+"/", nil); res.StatusCode != 200 {
+		t.Fatalf("dashboard: %d", res.StatusCode)
+	}
+	var data [][]byte
+	if err := db.Pool.QueryRow(t.Context(), `SELECT array_agg(data) FROM sessions`).Scan(&data); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range data {
+		if !bytes.HasPrefix(d, []byte("\x00uws1")) {
+			t.Fatalf("a session was stored as %q…, not in the plain form", d[:min(len(d), 16)])
+		}
+	}
+	if len(data) == 0 {
+		t.Fatal("no session stored")
 	}
 }
