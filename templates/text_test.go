@@ -27,8 +27,9 @@ func TestTableCellsAreEscaped(t *testing.T) {
 	}{
 		"devices": {Devices(Page{}, DevicesView{Rows: []DeviceRow{row}}), 7},
 		// the actor's name or, with none, the actor; no department link text without its href
-		"audit":            {AuditList(Page{}, AuditListView{Rows: []AuditRow{event}}), 7},
-		"audit with names": {AuditList(Page{}, AuditListView{Rows: []AuditRow{named}}), 7},
+		"audit":             {AuditList(Page{}, AuditListView{Rows: []AuditRow{event}}), 7},
+		"audit with names":  {AuditList(Page{}, AuditListView{Rows: []AuditRow{named}}), 7},
+		"people to suggest": {AuditList(Page{}, AuditListView{People: []Option{{Value: "v", Label: hostile}}}), 1},
 	} {
 		var b bytes.Buffer
 		if err := c.page.Render(context.Background(), &b); err != nil {
