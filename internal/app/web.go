@@ -36,7 +36,7 @@ func newWebParts(core *Core, keys *secret.Keyring) (WebParts, error) {
 	cfg := core.Config
 	sm := scs.New()
 	sm.Store = core.DB.SessionStore(cfg.SessionIdle + sessionSlack)
-	sm.Codec = sessionCodec{}
+	sm.Codec = newSessionCodec()
 	sm.Lifetime = cfg.SessionLifetime + sessionSlack
 	sm.Cookie.Name = "uwsportal_session"
 	sm.Cookie.HttpOnly = true
