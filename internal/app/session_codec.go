@@ -15,11 +15,11 @@ import (
 // it decoded. Every signed-in page decodes its session, and gob builds its
 // decoders anew for each one (20 to 36 µs and 212 allocations for a
 // signed-in session); a session is rewritten at most once a minute, so
-// most pages decode bytes decoded before. Remembered by their SHA-256, so
-// that no two sessions can share an entry, are only sessions of strings
-// and int64s (nearly every one: the person, the clocks, the CSRF token,
-// the sealed IdP tokens), whose values nobody can change in place; each
-// decode gets a map of its own.
+// most pages decode bytes decoded before. Remembered, by the SHA-256 of
+// their bytes so that different bytes never share an entry, are only
+// sessions of strings and int64s (nearly every one: the person, the
+// clocks, the CSRF token, the sealed IdP tokens), whose values nobody can
+// change in place; each decode gets a map of its own.
 type sessionCodec struct{ seen *decodedSessions }
 
 func newSessionCodec() sessionCodec {
