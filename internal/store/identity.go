@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -145,19 +144,12 @@ func (db *DB) grants(ctx context.Context, userID int64) ([]models.Grant, error) 
 // Contacts lists, most recent sign-in first, at most limit users' names
 // and email addresses (those that have one): no grants, one round trip.
 func (db *DB) Contacts(ctx context.Context, limit int) ([]models.User, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT name, email FROM users WHERE email <> '' ORDER BY last_signin_at DESC NULLS LAST, id LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list contacts: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.User, error) {
-		var u models.User
-		err := r.Scan(&u.Name, &u.Email)
-		return u, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list contacts: %w", err)
-	}
-	return out, nil
+	return queryRows(ctx, db, "list contacts", `SELECT name, email FROM users WHERE email <> '' ORDER BY last_signin_at DESC NULLS LAST, id LIMIT $1`,
+		[]any{limit}, func(r pgx.CollectableRow) (models.User, error) {
+			var u models.User
+			err := r.Scan(&u.Name, &u.Email)
+			return u, err
+		})
 }
 
 // Users lists every user with their grants, most recent sign-in first.

@@ -81,19 +81,12 @@ type WrappedKey struct {
 
 // WrappedKeys reads the KMS-wrapped master keys, current first.
 func (db *DB) WrappedKeys(ctx context.Context) ([]WrappedKey, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT key_id, wrapped, kms FROM master_keys ORDER BY position`)
-	if err != nil {
-		return nil, fmt.Errorf("wrapped master keys: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (WrappedKey, error) {
-		var w WrappedKey
-		err := r.Scan(&w.KeyID, &w.Wrapped, &w.KMS)
-		return w, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("wrapped master keys: %w", err)
-	}
-	return out, nil
+	return queryRows(ctx, db, "wrapped master keys", `SELECT key_id, wrapped, kms FROM master_keys ORDER BY position`,
+		nil, func(r pgx.CollectableRow) (WrappedKey, error) {
+			var w WrappedKey
+			err := r.Scan(&w.KeyID, &w.Wrapped, &w.KMS)
+			return w, err
+		})
 }
 
 // SetWrappedKeys replaces the KMS-wrapped master keys (nil: none, the keys

@@ -14,19 +14,12 @@ import (
 
 // OutboundNetworks lists the private networks outbound targets may reach.
 func (db *DB) OutboundNetworks(ctx context.Context) ([]models.OutboundNetwork, error) {
-	rows, err := db.Pool.Query(ctx, "SELECT id, name, network::text, added_by, added_at FROM outbound_networks ORDER BY network")
-	if err != nil {
-		return nil, fmt.Errorf("list outbound networks: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (models.OutboundNetwork, error) {
-		var n models.OutboundNetwork
-		err := r.Scan(&n.ID, &n.Name, &n.Network, &n.AddedBy, &n.AddedAt)
-		return n, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list outbound networks: %w", err)
-	}
-	return out, nil
+	return queryRows(ctx, db, "list outbound networks", "SELECT id, name, network::text, added_by, added_at FROM outbound_networks ORDER BY network",
+		nil, func(r pgx.CollectableRow) (models.OutboundNetwork, error) {
+			var n models.OutboundNetwork
+			err := r.Scan(&n.ID, &n.Name, &n.Network, &n.AddedBy, &n.AddedAt)
+			return n, err
+		})
 }
 
 // AddOutboundNetwork allows network (CIDR text) under name in tx; a

@@ -40,6 +40,14 @@ func (db *DB) Transactions() int64 { return db.txs.Load() }
 // row is QueryRow on tx's connection, or through pgx on the pool outside a
 // transaction: one read path without GORM for both (placeholders $1…; no
 // row is sql.ErrNoRows, which pgx.ErrNoRows matches too).
+func (db *DB) row(tx *Tx) queryRow {
+	if tx == nil {
+		return func(ctx context.Context, q string, args ...any) scanner { return db.Pool.QueryRow(ctx, q, args...) }
+	}
+	conn := tx.g.Statement.ConnPool
+	return func(ctx context.Context, q string, args ...any) scanner { return conn.QueryRowContext(ctx, q, args...) }
+}
+
 // queryRows runs q through the pool, outside any transaction, and
 // collects its rows with scan; what names the read in its error.
 func queryRows[T any](ctx context.Context, db *DB, what, q string, args []any, scan func(pgx.CollectableRow) (T, error)) ([]T, error) {
@@ -51,12 +59,4 @@ func queryRows[T any](ctx context.Context, db *DB, what, q string, args []any, s
 		}
 	}
 	return nil, fmt.Errorf("%s: %w", what, err)
-}
-
-func (db *DB) row(tx *Tx) queryRow {
-	if tx == nil {
-		return func(ctx context.Context, q string, args ...any) scanner { return db.Pool.QueryRow(ctx, q, args...) }
-	}
-	conn := tx.g.Statement.ConnPool
-	return func(ctx context.Context, q string, args ...any) scanner { return conn.QueryRowContext(ctx, q, args...) }
 }
