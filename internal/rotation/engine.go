@@ -7,7 +7,6 @@ package rotation
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/uwsportal/uwsportal/internal/approvals"
@@ -59,7 +58,7 @@ type Engine struct {
 	metrics *metrics.Metrics
 	now     func() time.Time
 
-	inflight sync.WaitGroup
+	inflight flights
 }
 
 // New builds the engine.
@@ -67,20 +66,13 @@ func New(d Deps) *Engine {
 	return &Engine{db: d.DB, keys: d.Keys, up: d.Upstream, depts: d.Departments, appr: d.Approvals, log: d.Log, metrics: d.Metrics, now: d.Now}
 }
 
-// Wait blocks until every rotation in flight has ended or ctx ends. Each
-// rotation ends by its own deadline (upstream's RotationDeadline), so
-// shutdown gives Wait that long, whatever its own grace period: closing
-// the database under a rotation that holds a new password would lose it.
-func (e *Engine) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { e.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// Wait is for shutdown: from its call on no rotation starts (one asked
+// for is refused as unavailable), and it blocks until every rotation in
+// flight has ended or ctx ends. Each rotation ends by its own deadline
+// (upstream's RotationDeadline), so shutdown gives Wait that long,
+// whatever its own grace period: closing the database under a rotation
+// that holds a new password would lose it.
+func (e *Engine) Wait(ctx context.Context) error { return e.inflight.wait(ctx) }
 
 // Deadline is how long a rotation may run; shutdown waits that long.
 func (e *Engine) Deadline() time.Duration { return e.up.RotationDeadline() }
@@ -150,8 +142,10 @@ func (e *Engine) rotate(ctx context.Context, p *models.Principal, meta models.Re
 // rotateFrom runs a rotation; started, if not nil, hears the run's id the
 // moment its start is committed (before anything is sent upstream).
 func (e *Engine) rotateFrom(ctx context.Context, p *models.Principal, meta models.RequestMeta, slug string, how starting, started func(int64)) (Result, error) {
-	e.inflight.Add(1)
-	defer e.inflight.Done()
+	if !e.inflight.begin() {
+		return Result{}, errStopping
+	}
+	defer e.inflight.end()
 	ctx, cancel := context.WithTimeout(ctx, e.up.RotationDeadline())
 	defer cancel()
 	pre, err := e.depts.Credential(ctx, slug)

@@ -38,8 +38,10 @@ func (e *Engine) ResolveStuck(ctx context.Context) (int, error) {
 }
 
 func (e *Engine) resolveOne(ctx context.Context, row store.CredentialRow) (bool, error) {
-	e.inflight.Add(1)
-	defer e.inflight.Done()
+	if !e.inflight.begin() {
+		return false, errStopping
+	}
+	defer e.inflight.end()
 	held, err := e.up.TryLockAccount(ctx, row.Username)
 	if err != nil || held == nil {
 		return false, err // a live process owns the rotation

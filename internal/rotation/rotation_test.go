@@ -295,3 +295,27 @@ func TestDatabaseDownWhenPasswordArrives(t *testing.T) {
 	}
 	e.NoLeak(apptest.GoodPW, up.Password)
 }
+
+// Once shutdown waits for the rotations in flight, none starts: it is
+// refused as unavailable before anything is read or sent upstream.
+func TestNoRotationStartsOnceShutdownWaits(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+	if err := e.App.Rotation.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.App.Rotation.Rotate(context.Background(), e.Admin, apptest.Meta, "fleet", models.TriggerManual)
+	if !errors.Is(err, models.ErrUnavailable) {
+		t.Fatalf("rotation during shutdown: %v", err)
+	}
+	if _, err := e.App.Rotation.StartNow(context.Background(), e.Admin, apptest.Meta, "fleet", 0); !errors.Is(err, models.ErrUnavailable) {
+		t.Fatalf("rotate now during shutdown: %v", err)
+	}
+	if up := e.Sim.User(t, "fleet_uws"); up.ResetsApplied != 0 || e.Row("fleet").Version != 1 {
+		t.Fatalf("a refused rotation reached ThingSpace or the row: %+v", up)
+	}
+	if got := apptest.Only(e.Events("fleet"), "credential.rotate."); len(got) != 0 {
+		t.Fatalf("a refused rotation was recorded: %v", got)
+	}
+}

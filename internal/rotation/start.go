@@ -17,9 +17,11 @@ func (e *Engine) StartNow(ctx context.Context, p *models.Principal, meta models.
 	}
 	ids := make(chan int64, 1)
 	errs := make(chan error, 1)
-	e.inflight.Add(1) // before the goroutine, so a shutdown's Wait sees it
+	if !e.inflight.begin() { // before the goroutine, so a shutdown's Wait sees it
+		return 0, errStopping
+	}
 	go func() {
-		defer e.inflight.Done()
+		defer e.inflight.end()
 		_, err := e.rotateFrom(context.WithoutCancel(ctx), p, meta, slug, starting{trigger: models.TriggerManual, approval: approval},
 			func(id int64) { ids <- id })
 		if err != nil {
