@@ -101,6 +101,9 @@ func TestAStaleAuditHintShowsNoMore(t *testing.T) {
 	page := auditPageOf(t, ts, c)
 	page() // the hint: this session's person reads the whole trail
 	regrant(models.Grant{Role: models.RoleLead, Department: "alpha"})
+	// The session's read waits for the search read ahead to go out: else a
+	// page answered quickly enough is written before that search is sent.
+	wire.HoldUntil("FROM (VALUES (1)) AS one", "FROM audit_events WHERE")
 	var body string
 	sent := wire.Count(func() { body = page() })
 	// The search read ahead went out (the hint said so) and was dropped
