@@ -30,7 +30,14 @@ func only200(s int) bool { return s == http.StatusOK }
 // sending t's request until the duration is up, while it samples the
 // portal's database connections and resident memory. A request in flight
 // at the end is allowed to finish and counts.
-func hammer(ctx context.Context, t target, conns int, d time.Duration, dbURL string, pid int) (Endpoint, error) {
+//
+// With rate 0 each worker sends its next request when the answer has
+// come (a closed loop: capacity). Otherwise the workers together offer
+// rate requests a second: worker w sends its k-th at start +
+// (k·conns + w)/rate, or at once when it is late. A request's latency
+// counts from when it was due, so in a paced run the time spent behind a
+// slow answer is not hidden.
+func hammer(ctx context.Context, t target, conns int, d time.Duration, rate float64, dbURL string, pid int) (Endpoint, error) {
 	tr := &http.Transport{
 		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
 		IdleConnTimeout: time.Minute, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
@@ -39,7 +46,7 @@ func hammer(ctx context.Context, t target, conns int, d time.Duration, dbURL str
 	client := &http.Client{Transport: tr, Timeout: 60 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-	ep := Endpoint{Name: t.name, Method: t.method, Path: t.path, Conns: conns, Statuses: map[int]int64{}}
+	ep := Endpoint{Name: t.name, Method: t.method, Path: t.path, Conns: conns, Offered: rate, Statuses: map[int]int64{}}
 	var mu sync.Mutex
 	var lat []time.Duration
 	var firstErr atomic.Value
@@ -53,20 +60,23 @@ func hammer(ctx context.Context, t target, conns int, d time.Duration, dbURL str
 			mine := make([]time.Duration, 0, 4096)
 			statuses := map[int]int64{}
 			var transport int64
-			for time.Now().Before(deadline) && ctx.Err() == nil {
+			for k := 0; ctx.Err() == nil; k++ {
+				due := time.Now()
+				if rate > 0 { // connection w's k-th turn at the rate offered
+					due = start.Add(time.Duration(float64(k*conns+w) / rate * float64(time.Second)))
+				}
+				if !due.Before(deadline) {
+					break
+				}
 				req, err := t.request(ctx, w)
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err.Error())
 					transport++
 					break
 				}
-				t0 := time.Now()
-				res, err := client.Do(req)
-				if err == nil {
-					_, err = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-				}
-				mine = append(mine, time.Since(t0))
+				time.Sleep(time.Until(due))
+				res, err := send(client, req)
+				mine = append(mine, time.Since(due))
 				switch {
 				case err != nil:
 					transport++
@@ -100,6 +110,16 @@ func hammer(ctx context.Context, t target, conns int, d time.Duration, dbURL str
 	slices.Sort(lat)
 	ep.P50, ep.P95, ep.P99, ep.Max = lat[len(lat)*50/100], lat[len(lat)*95/100], lat[len(lat)*99/100], lat[len(lat)-1]
 	return ep, nil
+}
+
+// send sends req and reads its answer to the end.
+func send(c *http.Client, req *http.Request) (*http.Response, error) {
+	res, err := c.Do(req)
+	if err == nil {
+		_, err = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	return res, err
 }
 
 // watch samples, every 100 ms until the returned function is called, how

@@ -32,8 +32,19 @@ type Options struct {
 type Endpoint struct {
 	Name, Method, Path string
 	Conns              int
-	Requests           int64
-	Elapsed            time.Duration
+	// Offered is the requests a second the connections offered together,
+	// each request timed from when it was due; 0 is a closed loop (each
+	// connection sends its next request when the answer has come).
+	Offered float64
+	// Warmed is how long the same load ran untimed on the phase's fresh
+	// portal process before it was measured.
+	Warmed time.Duration
+	// Direct is a call made straight to ThingSpace (the simulator), the
+	// paced gateway's floor: no portal process, so no database
+	// connections or resident memory of its own.
+	Direct   bool
+	Requests int64
+	Elapsed  time.Duration
 	// Errors is every failed request: a status other than the endpoint's
 	// success or a transport error. Statuses counts the failed answers by
 	// status.
@@ -162,22 +173,39 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	o.Log("load: signed in as break-glass admin %q; %d API clients have a token and a session", adminUser, len(clients))
-	for _, t := range targets(base, fleets, s, o.Events) {
+	ts := targets(base, fleets, s, o.Events)
+	for _, t := range ts {
 		for _, conns := range o.Conns {
 			o.Log("load: %d connections on %s %s for %s", conns, t.method, t.path, o.Duration)
 			r, err := phase(ctx, portal, t, conns, o.Duration, dbURL)
-			if err != nil {
-				return res, fmt.Errorf("%s at %d connections: %w", t.name, conns, err)
+			if err := res.add(o, fmt.Sprintf("%s at %d connections", t.name, conns), r, err); err != nil {
+				return res, err
 			}
-			res.Endpoints = append(res.Endpoints, r)
-			o.Log("load: %s at %d: %.0f req/s, p50 %s, p95 %s, p99 %s, %d errors, peak RSS %d MiB", t.name, conns, r.RPS(), r.P50, r.P95, r.P99, r.Errors, r.PeakRSS>>20)
 		}
+	}
+	gw := ts[len(ts)-1]
+	o.Log("load: %s paced for %s", gw.name, o.Duration)
+	r, err := pacedGateway(ctx, portal, gw, res, o.Duration, dbURL)
+	if err := res.add(o, gw.name+", paced", r, err); err != nil {
+		return res, err
 	}
 	for _, f := range fleets {
 		res.Logins = append(res.Logins, Logins{Account: f.account, User: f.user, Logins: sim.logins(f.user)})
 	}
 	res.ServerErrors, res.ServerErrorCount = logs.snapshot()
-	return res, nil
+	o.Log("load: the same list straight to the simulator, paced for %s", o.Duration)
+	r, err = pacedDirect(ctx, sim, fleets, r, o.Duration, dbURL)
+	return res, res.add(o, "the direct list, paced", r, err)
+}
+
+// add keeps what phase measured, or says that it failed.
+func (res *Result) add(o Options, phase string, r Endpoint, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", phase, err)
+	}
+	res.Endpoints = append(res.Endpoints, r)
+	o.Log("load: %s at %d (offered %.0f/s): %.0f req/s, p50 %s, p95 %s, p99 %s, %d errors, peak RSS %d MiB", r.Name, r.Conns, r.Offered, r.RPS(), r.P50, r.P95, r.P99, r.Errors, r.PeakRSS>>20)
+	return nil
 }
 
 // phase starts a fresh portal process, so that its peak RSS is this
@@ -190,7 +218,7 @@ func phase(ctx context.Context, portal func() (*portalProcess, error), t target,
 		return Endpoint{}, err
 	}
 	defer p.stop()
-	return hammer(ctx, t, conns, d, dbURL, p.cmd.Process.Pid)
+	return hammer(ctx, t, conns, d, 0, dbURL, p.cmd.Process.Pid)
 }
 
 func maxOf(xs []int) int {

@@ -31,17 +31,23 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Endpoints) != 4 {
-		t.Fatalf("%d rows, want the dashboard, the audit search, the devices page and the gateway", len(res.Endpoints))
+	if len(res.Endpoints) != 6 {
+		t.Fatalf("%d rows, want the dashboard, the audit search, the devices page, the gateway, the paced gateway and the paced direct list", len(res.Endpoints))
 	}
 	for _, e := range res.Endpoints {
-		if e.Requests == 0 || e.Errors != 0 || e.Conns != 2 || e.PeakRSS <= 0 || e.PeakDBConns <= 0 {
+		if e.Requests == 0 || e.Errors != 0 || e.Conns != 2 || (!e.Direct && (e.PeakRSS <= 0 || e.PeakDBConns <= 0)) {
 			t.Errorf("%s: %d requests, %d errors (%s), %d connections, peak RSS %d, peak DB connections %d",
 				e.Name, e.Requests, e.Errors, e.FirstError, e.Conns, e.PeakRSS, e.PeakDBConns)
 		}
 	}
+	via, direct := res.Endpoints[4], res.Endpoints[5]
+	if gw := res.Endpoints[3]; via.Name != gw.Name || via.Direct || !direct.Direct || via.Offered != gw.RPS()/2 || direct.Offered != via.Offered {
+		t.Errorf("paced rows %q (%.1f/s) and %q (direct %v, %.1f/s), want the gateway's list at half its %.1f/s, then the direct list at that rate",
+			via.Name, via.Offered, direct.Name, direct.Direct, direct.Offered, gw.RPS())
+	}
 	// The gateway's two connections list one fleet's devices each, so
-	// each account saw its one login.
+	// each account saw its one login (the direct list's own logins come
+	// after they are counted).
 	if len(res.Logins) != 2 || res.Logins[0].Logins != 1 || res.Logins[1].Logins != 1 {
 		t.Errorf("upstream logins %+v, want one for each fleet's account", res.Logins)
 	}

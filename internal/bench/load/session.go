@@ -90,14 +90,19 @@ func startApps(ctx context.Context, base string, clients []gateway.Created) ([]a
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			apps[i], errs[i] = startApp(ctx, c, base, cl.Client.ID, cl.Secret)
+			// At the gateway a client's ID and secret are both its app key
+			// and its M2M login, as Verizon's documented flow has them.
+			apps[i], errs[i] = startApp(ctx, c, base, cl.Client.ID, cl.Secret, cl.Client.ID, cl.Secret)
 		})
 	}
 	wg.Wait()
 	return apps, errors.Join(errs...)
 }
 
-func startApp(ctx context.Context, c *http.Client, base, id, secret string) (apiApp, error) {
+// startApp runs the client credentials flow with app key id and secret,
+// then the M2M session login of user, at base: the gateway's or
+// ThingSpace's (the simulator's).
+func startApp(ctx context.Context, c *http.Client, base, id, secret, user, password string) (apiApp, error) {
 	var a apiApp
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/ts/v1/oauth2/token",
 		strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
@@ -112,7 +117,7 @@ func startApp(ctx context.Context, c *http.Client, base, id, secret string) (api
 	if err := postJSON(c, req, &tok); err != nil {
 		return a, fmt.Errorf("token for %s: %w", id, err)
 	}
-	body, err := json.Marshal(map[string]string{"username": id, "password": secret})
+	body, err := json.Marshal(map[string]string{"username": user, "password": password})
 	if err != nil {
 		return a, err
 	}
@@ -126,7 +131,7 @@ func startApp(ctx context.Context, c *http.Client, base, id, secret string) (api
 		SessionToken string `json:"sessionToken"`
 	}
 	if err := postJSON(c, req, &ses); err != nil {
-		return a, fmt.Errorf("session for %s: %w", id, err)
+		return a, fmt.Errorf("session for %s: %w", user, err)
 	}
 	if tok.AccessToken == "" || ses.SessionToken == "" {
 		return a, fmt.Errorf("client %s got no token or no session", id)

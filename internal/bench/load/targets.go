@@ -128,15 +128,9 @@ func targets(base string, fleets []fleet, s signedIn, events int) []target {
 // gateway, of its own department's account. Worker w takes turns among
 // its own appsPerConn clients, all of one fleet (clientFleet).
 func gatewayList(base string, fleets []fleet, apps []apiApp) target {
-	const path = "/api/m2m/v1/devices/actions/list"
-	bodies := map[string][]byte{}
-	for _, f := range fleets {
-		bodies[f.slug], _ = json.Marshal(map[string]any{"accountName": f.account, "maxNumberOfDevices": 100})
-	}
+	bodies := listBodies(fleets)
 	turn := make([]int, len(apps))
-	return target{name: "gateway device list (100 devices)", method: http.MethodPost, path: path,
-		// ThingSpace answers a list with more to come with 202.
-		ok: func(s int) bool { return s == http.StatusOK || s == http.StatusAccepted },
+	return target{name: "gateway device list (100 devices)", method: http.MethodPost, path: listPath, ok: listed,
 		request: func(ctx context.Context, w int) (*http.Request, error) {
 			if (w+1)*appsPerConn > len(apps) {
 				return nil, errors.New("fewer API clients than connections")
@@ -144,16 +138,38 @@ func gatewayList(base string, fleets []fleet, apps []apiApp) target {
 			i := w*appsPerConn + turn[w]%appsPerConn
 			turn[w]++
 			a, body := apps[i], bodies[clientFleet(fleets, i).slug]
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
-			if err != nil {
-				return nil, err
-			}
-			req.Header.Set("Authorization", "Bearer "+a.token)
-			req.Header.Set("VZ-M2M-Token", a.session)
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept-Encoding", "gzip")
-			return req, nil
+			return listRequest(ctx, base, a, body)
 		}}
+}
+
+// listPath is ThingSpace's device list, which the gateway serves as is.
+const listPath = "/api/m2m/v1/devices/actions/list"
+
+// listed is a list's success: ThingSpace answers a list with more to come
+// with 202.
+func listed(s int) bool { return s == http.StatusOK || s == http.StatusAccepted }
+
+// listBodies are the lists of 100 devices of each fleet's account, by slug.
+func listBodies(fleets []fleet) map[string][]byte {
+	bodies := map[string][]byte{}
+	for _, f := range fleets {
+		bodies[f.slug], _ = json.Marshal(map[string]any{"accountName": f.account, "maxNumberOfDevices": 100})
+	}
+	return bodies
+}
+
+// listRequest is a device list sent to base (the gateway or ThingSpace)
+// with a's bearer token and M2M session.
+func listRequest(ctx context.Context, base string, a apiApp, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+listPath, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set("VZ-M2M-Token", a.session)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept-Encoding", "gzip")
+	return req, nil
 }
 
 // auditQuery is the audit search: one actor in one department over the

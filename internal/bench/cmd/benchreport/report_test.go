@@ -93,3 +93,40 @@ func TestParseFlagsLoad(t *testing.T) {
 		t.Error("a bad UWSPORTAL_LOAD_DURATION is not refused")
 	}
 }
+
+// The paced rows say their rate, the direct one has no portal's figures,
+// and the gateway's added latency is the difference of their p95s, held
+// to its target.
+func TestRenderLoadPaced(t *testing.T) {
+	paced := func(direct bool, p95 time.Duration) load.Endpoint {
+		return load.Endpoint{Name: "list", Method: "POST", Path: "/l", Conns: 100, Offered: 650.4, Warmed: 5 * time.Second, Direct: direct, Requests: 19_500, Elapsed: 30 * time.Second,
+			P50: time.Millisecond, P95: p95, P99: 2 * p95, Max: 4 * p95, PeakDBConns: 20, PeakRSS: 64 << 20, Statuses: map[int]int64{}}
+	}
+	for _, c := range []struct {
+		via    time.Duration
+		row    string
+		missed int
+	}{
+		{via: 6500 * time.Microsecond, row: "| 4.5 ms | 2 ms (the direct list, same rate) | 3.25× | ≤ 5 ms | yes |"},
+		{via: 7500 * time.Microsecond, row: "| 5.5 ms | 2 ms (the direct list, same rate) | 3.75× | ≤ 5 ms | **no** |", missed: 1},
+	} {
+		l := loadResult()
+		l.Endpoints = append(l.Endpoints[:2], paced(false, c.via), paced(true, 2*time.Millisecond))
+		var b strings.Builder
+		missed := renderLoad(printer(&b), runInfo{Load: l})
+		out := b.String()
+		for _, want := range []string{
+			"| list, paced at 650/s `POST /l` | 100 | 19,500 | 650 |",
+			"| list, paced at 650/s `POST /l` | 100 | 19,500 | 650 | 1 ms | 2 ms | 4 ms | 8 ms | 0 | – | – | 0 errors | yes |",
+			"Gateway's added latency at 100 paced connections, p95 (the portal alone) " + c.row,
+			"after 5 s of the same load untimed",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the load section lacks %q:\n%s", want, out)
+			}
+		}
+		if len(missed) != c.missed {
+			t.Errorf("missed = %q, want %d", missed, c.missed)
+		}
+	}
+}
