@@ -21,7 +21,8 @@ import (
 // login, reset or device call, and with which password each login was
 // made (a person's wrong password is theirs to spend, invariant 1).
 type front struct {
-	sim *tsim.Server
+	sim   *tsim.Server
+	doors doors // the instances' doors' connections
 
 	mu       sync.Mutex
 	inflight int
@@ -112,7 +113,8 @@ func (f *front) take() []call {
 	return out
 }
 
-// idle waits until no request is in flight.
+// idle waits until no request is in flight, nor written to a door and
+// not yet read.
 func (f *front) idle(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -120,7 +122,7 @@ func (f *front) idle(t *testing.T) {
 		f.mu.Lock()
 		n := f.inflight
 		f.mu.Unlock()
-		if n == 0 {
+		if n == 0 && !f.doors.busy() {
 			return
 		}
 		if time.Now().After(deadline) {

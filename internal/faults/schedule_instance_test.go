@@ -64,7 +64,10 @@ func (w *world) startInstance(idx, life int) *instance {
 	in.db = db
 	// Close may wait for a dead instance's goroutines: never block on it.
 	t.Cleanup(func() { in.die(); go db.Close() })
-	in.gate = httptest.NewServer(in.guard(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { w.front.serve(in.name, rw, r) }), w.front.drop))
+	in.gate = httptest.NewUnstartedServer(in.guard(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { w.front.serve(in.name, rw, r) }), w.front.drop))
+	in.gate.Config.ConnState = w.front.doors.track
+	w.front.doors.listen(in.gate.Listener)
+	in.gate.Start()
 	t.Cleanup(in.gate.Close)
 	in.env = apptest.New(t, apptest.Options{Threshold: w.threshold, DB: db, Sim: &apptest.Sim{Server: w.front.sim, URL: in.gate.URL},
 		Clock: w.clock, Keys: w.keys, LoginLease: loginLease})
