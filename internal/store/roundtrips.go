@@ -41,8 +41,10 @@ func (r *RoundTrips) HoldUntil(held, until string) {
 	r.holds = append(r.holds, &hold{held: held, until: until, sent: make(chan struct{})})
 }
 
-// wait holds sql back as HoldUntil says, then notes that it is sent.
-func (r *RoundTrips) wait(sql string) {
+// send holds sql back as HoldUntil says, then notes it as sent. It is
+// noted before the statements it held are let go, so the order noted is
+// the order sent.
+func (r *RoundTrips) send(sql string) {
 	r.mu.Lock()
 	var waits []chan struct{}
 	for _, h := range r.holds {
@@ -59,6 +61,7 @@ func (r *RoundTrips) wait(sql string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.noteLocked(sql)
 	for _, h := range r.holds {
 		if !h.done && strings.Contains(sql, h.until) {
 			h.done = true
@@ -82,6 +85,10 @@ func (r *RoundTrips) Count(fn func()) []string {
 func (r *RoundTrips) note(sql string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.noteLocked(sql)
+}
+
+func (r *RoundTrips) noteLocked(sql string) {
 	if !r.on {
 		return
 	}
@@ -96,8 +103,7 @@ func (r *RoundTrips) note(sql string) {
 type tracer struct{ r *RoundTrips }
 
 func (t tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	t.r.wait(d.SQL)
-	t.r.note(d.SQL)
+	t.r.send(d.SQL)
 	return ctx
 }
 
@@ -108,8 +114,7 @@ func (t tracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBat
 	if d.Batch != nil && len(d.Batch.QueuedQueries) > 0 {
 		sql = "batch: " + d.Batch.QueuedQueries[len(d.Batch.QueuedQueries)-1].SQL
 	}
-	t.r.wait(sql)
-	t.r.note(sql)
+	t.r.send(sql)
 	return ctx
 }
 
