@@ -28,7 +28,8 @@ func only200(s int) bool { return s == http.StatusOK }
 
 // hammer runs conns workers, each on its own keep-alive connection,
 // sending t's request until the duration is up, while it samples the
-// portal's database connections and resident memory. A request in flight
+// portal's database connections and resident memory, and reads where the
+// CPU went. A request in flight
 // at the end is allowed to finish and counts.
 //
 // With rate 0 each worker sends its next request when the answer has
@@ -52,6 +53,7 @@ func hammer(ctx context.Context, t target, conns int, d time.Duration, rate floa
 	var firstErr atomic.Value
 
 	stop := watch(ctx, dbURL, pid)
+	cpu := readCPU(pid)
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
@@ -99,6 +101,7 @@ func hammer(ctx context.Context, t target, conns int, d time.Duration, rate floa
 	}
 	wg.Wait()
 	ep.Elapsed = time.Since(start)
+	ep.CPU = readCPU(pid).since(cpu)
 	ep.PeakDBConns, ep.PeakRSS = stop()
 	if v, ok := firstErr.Load().(string); ok {
 		ep.FirstError = v

@@ -59,6 +59,9 @@ type Endpoint struct {
 	// PeakRSS is the portal process's peak resident memory in the phase,
 	// in bytes.
 	PeakRSS int64
+	// CPU is where the machine's CPU went in the phase (for a Direct
+	// row, Portal is this process's).
+	CPU CPUUse
 }
 
 // RPS is requests per second over the phase.

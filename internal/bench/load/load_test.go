@@ -39,6 +39,10 @@ func TestRun(t *testing.T) {
 			t.Errorf("%s: %d requests, %d errors (%s), %d connections, peak RSS %d, peak DB connections %d",
 				e.Name, e.Requests, e.Errors, e.FirstError, e.Conns, e.PeakRSS, e.PeakDBConns)
 		}
+		// The portal and the generator both work in every row.
+		if !e.CPU.OK || e.CPU.Busy <= 0 || e.CPU.Portal <= 0 || e.CPU.LoadProc <= 0 {
+			t.Errorf("%s: CPU %+v, want the machine, the portal and the generator busy", e.Name, e.CPU)
+		}
 	}
 	via, direct := res.Endpoints[4], res.Endpoints[5]
 	if gw := res.Endpoints[3]; via.Name != gw.Name || via.Direct || !direct.Direct || via.Offered != gw.RPS()/2 || direct.Offered != via.Offered {

@@ -39,6 +39,7 @@ func renderLoad(p printf, info runInfo) []string {
 			thousands(float64(e.Requests)), thousands(e.RPS()), dur(e.P50), dur(e.P95), dur(e.P99), dur(e.Max), e.Errors, conns, rss, met)
 	}
 	p("\n")
+	renderLoadCPU(p, l.Endpoints)
 	missed = append(missed, renderPaced(p, l.Endpoints)...)
 	missed = append(missed, renderLogins(p, l.Logins)...)
 	renderLoadErrors(p, info)
@@ -61,6 +62,40 @@ func renderLoadMethod(p printf, l *load.Result) {
 	p("Every status other than 200 (200 or 202 for the gateway's list, as ThingSpace answers it) and every transport error counts as an error. ")
 	p("Peak DB connections are sampled from `pg_stat_activity` for the load database every 100 ms. ")
 	p("Peak RSS is the portal process's alone (its peak, `VmHWM`, reset before each row, and `VmRSS` sampled every 100 ms); the load generator and the simulator run in the benchreport process, so they share the cores with the portal and Postgres but not its memory.\n\n")
+}
+
+// renderLoadCPU writes where the CPU went in each row: how busy the
+// cores were and each process's CPU time per request.
+func renderLoadCPU(p printf, es []load.Endpoint) {
+	if !slices.ContainsFunc(es, func(e load.Endpoint) bool { return e.CPU.OK }) {
+		return
+	}
+	p("Where the CPU went in each row, read from `/proc` at its start and its end: the share of the cores' time that was not idle (of it, stolen: given by the hypervisor to other machines), ")
+	p("and the CPU time per request of the portal process, of Postgres's processes (its backends, WAL writer and checkpointer: the machine's whole server, as the load database is all it serves here), ")
+	p("and of the benchreport process, which generates the load and plays ThingSpace. Ticks are 10 ms, so a row's figures are good to a few per cent.\n\n")
+	p("| endpoint | connections | req/s | cores busy | stolen | portal CPU per request | Postgres CPU per request | generator and simulator CPU per request | all three |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, e := range es {
+		if !e.CPU.OK {
+			continue
+		}
+		name, portal, pg := e.Name, dur(e.PerRequest(e.CPU.Portal)), "–"
+		if e.Offered > 0 {
+			name += ", paced"
+		}
+		all := e.CPU.LoadProc + e.CPU.Postgres
+		if e.Direct {
+			portal = "–"
+		} else {
+			all += e.CPU.Portal
+		}
+		if e.CPU.Postgres > 0 {
+			pg = dur(e.PerRequest(e.CPU.Postgres))
+		}
+		p("| %s | %d | %s | %s%% | %s%% | %s | %s | %s | %s |\n", name, e.Conns, thousands(e.RPS()), trim(100*e.CPU.Busy, 0), trim(100*e.CPU.Stolen, 1),
+			portal, pg, dur(e.PerRequest(e.CPU.LoadProc)), dur(e.PerRequest(all)))
+	}
+	p("\n")
 }
 
 // pacedTarget is the gateway's most added latency at 100 paced callers,

@@ -130,3 +130,32 @@ func TestRenderLoadPaced(t *testing.T) {
 		}
 	}
 }
+
+// Each row's CPU is spread over its requests; a direct row has no portal,
+// and a row whose CPU was not read is left out.
+func TestRenderLoadCPU(t *testing.T) {
+	l := loadResult()
+	l.Endpoints[0].CPU = load.CPUUse{OK: true, Busy: 0.934, Stolen: 0.012, Portal: 21 * time.Second, Postgres: 15 * time.Second, LoadProc: 9 * time.Second}
+	l.Endpoints = append(l.Endpoints, load.Endpoint{Name: "direct", Conns: 100, Offered: 500, Direct: true, Requests: 15_000, Elapsed: 30 * time.Second,
+		CPU: load.CPUUse{OK: true, Busy: 0.25, Portal: 6 * time.Second, LoadProc: 6 * time.Second}})
+	var b strings.Builder
+	renderLoad(printer(&b), runInfo{Load: l})
+	out := b.String()
+	for _, want := range []string{
+		"| dashboard | 50 | 1,000 | 93% | 1.2% | 700 µs | 500 µs | 300 µs | 1.5 ms |",
+		"| direct, paced | 100 | 500 | 25% | 0% | – | – | 400 µs | 400 µs |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the CPU table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "| gateway list | 200 | 300 |") {
+		t.Errorf("a row whose CPU was not read is in the CPU table:\n%s", out)
+	}
+	l.Endpoints = l.Endpoints[:0]
+	b.Reset()
+	renderLoad(printer(&b), runInfo{Load: l})
+	if strings.Contains(b.String(), "Where the CPU went") {
+		t.Errorf("a CPU table without a row read:\n%s", b.String())
+	}
+}
