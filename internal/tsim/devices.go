@@ -1,6 +1,7 @@
 package tsim
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -115,6 +116,24 @@ func (d Device) clone() Device {
 type record struct {
 	seq int64
 	d   Device
+	// encoded is d as JSON, made by the first list that shows it since d
+	// last changed (nil until then): a list of 100 devices encoded them
+	// all on every call, most of the simulator's CPU in the load test,
+	// whose cores the portal shares. Never changed in place, so an answer
+	// being written keeps its bytes.
+	encoded []byte
+}
+
+// json is r's device as JSON. The caller holds mu.
+func (r *record) json() []byte {
+	if r.encoded == nil {
+		b, err := json.Marshal(r.d)
+		if err != nil { // a Device always encodes
+			panic(err)
+		}
+		r.encoded = b
+	}
+	return r.encoded
 }
 
 // inventory holds every account's devices.

@@ -138,6 +138,7 @@ func (inv *inventory) apply(op string, b actionBody, user string, now time.Time)
 
 // change applies op to one device. The caller holds mu.
 func (inv *inventory) change(r *record, op string, b actionBody, user string, now time.Time) {
+	r.encoded = nil
 	ci := &r.d.CarrierInformations[0]
 	if to := transitions[op].to; to != "" {
 		ci.State = to

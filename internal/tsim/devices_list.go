@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Paging of POST /api/m2m/v1/devices/actions/list. Verizon does not
@@ -154,10 +155,34 @@ func (d Device) hasID(kind, id string) bool {
 	return false
 }
 
-// listAnswer is the list answer.
+// listAnswer is the list answer, its devices already JSON.
 type listAnswer struct {
-	HasMoreData bool     `json:"hasMoreData"`
-	Devices     []Device `json:"devices"`
+	HasMoreData bool
+	Devices     [][]byte
+}
+
+// answers holds the buffers answers are written from.
+var answers = sync.Pool{New: func() any { return new([]byte) }}
+
+// write writes a as writeJSON would write {"hasMoreData": …, "devices":
+// […]}.
+func (a listAnswer) write(w http.ResponseWriter, status int) {
+	buf := answers.Get().(*[]byte)
+	defer answers.Put(buf)
+	b := append((*buf)[:0], `{"hasMoreData":`...)
+	b = strconv.AppendBool(b, a.HasMoreData)
+	b = append(b, `,"devices":[`...)
+	for i, d := range a.Devices {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, d...)
+	}
+	b = append(b, "]}\n"...)
+	*buf = b
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b) // the client may have gone; nothing to do
 }
 
 // list answers q: the matching devices whose internal id is above
@@ -168,7 +193,6 @@ type listAnswer struct {
 func (inv *inventory) list(q listQuery) (ans listAnswer, code, msg string) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	ans.Devices = []Device{}
 	if len(inv.accounts) == 0 {
 		return ans, "", ""
 	}
@@ -184,7 +208,7 @@ func (inv *inventory) list(q listQuery) (ans listAnswer, code, msg string) {
 			ans.HasMoreData = true
 			break
 		}
-		ans.Devices = append(ans.Devices, r.d.clone())
+		ans.Devices = append(ans.Devices, r.json())
 	}
 	return ans, "", ""
 }
@@ -216,5 +240,5 @@ func (s *Server) handleDeviceList(w http.ResponseWriter, r *http.Request) {
 		// 202 response, indicating that there is more data to be retrieved."
 		status = http.StatusAccepted
 	}
-	writeJSON(w, status, ans)
+	ans.write(w, status)
 }
