@@ -29,8 +29,8 @@ func only200(s int) bool { return s == http.StatusOK }
 // hammer runs conns workers, each on its own keep-alive connection,
 // sending t's request until the duration is up, while it samples the
 // portal's database connections and resident memory, and reads where the
-// CPU went. A request in flight
-// at the end is allowed to finish and counts.
+// CPU went. A request in flight at the end is allowed to finish and
+// counts.
 //
 // With rate 0 each worker sends its next request when the answer has
 // come (a closed loop: capacity). Otherwise the workers together offer
