@@ -27,12 +27,17 @@ func (w *world) snapshot() []simState {
 // acts is what the step's operations did to one department.
 type acts struct {
 	saved, cleared, unlocked, fixed, rotating, cancelled bool
-	explicit                                             map[string]bool // wrong passwords a person verified
-	cutLate                                              bool            // a reset-cut-late fault was armed on it
+	explicit                                             map[string]bool // passwords a person's failed verification used
+	// replaced: passwords a person entered without a verification, saved
+	// or not as far as the step knows: a save whose commit reached
+	// Postgres as its connection was cut (an outage, a killed instance)
+	// is kept while its caller sees an error.
+	replaced map[string]bool
+	cutLate  bool // a reset-cut-late fault was armed on it
 }
 
 func (w *world) actsOn(p stepPlan, run stepRun, i int) acts {
-	a := acts{explicit: map[string]bool{}}
+	a := acts{explicit: map[string]bool{}, replaced: map[string]bool{}}
 	for k, op := range p.Ops {
 		r := run.results[k]
 		r.ran = r.ran || run.started[k].Load() // a dead instance's operation may have acted before it died
@@ -48,8 +53,18 @@ func (w *world) actsOn(p stepPlan, run stepRun, i int) acts {
 		a.fixed = a.fixed || r.fixed != ""
 		a.rotating = a.rotating || op.Kind == opRotateNow
 		a.cancelled = a.cancelled || r.cancelled
-		if r.verify && r.entered != r.fixed {
+		// A person's verification login is theirs, not an automatic
+		// path's: with a wrong password, or with the password they had
+		// just set in ThingSpace when another fix-upstream of the same
+		// step changed it again before the login (its entry then fails).
+		if r.verify && (r.entered != r.fixed || !r.saved) {
 			a.explicit[r.entered] = true
+		}
+		if op.Kind == opReplace && r.entered != "" {
+			a.replaced[r.entered] = true
+		}
+		if op.Kind == opReplace && !op.Right {
+			a.replaced[op.Password] = true
 		}
 	}
 	for _, f := range p.Faults {
@@ -187,7 +202,7 @@ func (w *world) checkLockout(d *sdept, a tsim.Counters) {
 func (w *world) checkPassword(d *sdept, ac acts, b, a tsim.Counters, killed bool) {
 	stored, up := w.stored(d.slug), a.Password
 	switch {
-	case ac.saved || ac.fixed:
+	case ac.saved || ac.fixed || ac.replaced[stored]:
 		d.personMismatch, d.mayBeLost = stored != up, false
 	case ac.cleared && stored != up:
 		d.personMismatch = true // cleared without fixing its password
