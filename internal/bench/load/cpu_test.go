@@ -34,7 +34,9 @@ func TestReadCPU(t *testing.T) {
 	}
 	runtime.KeepAlive(x)
 	u := readCPU(os.Getpid()).since(start)
-	if !u.OK || u.LoadProc < 200*time.Millisecond || u.Portal != u.LoadProc || u.Busy <= 0 || u.Busy > 1 {
+	// Portal and LoadProc are both this process, read one after the
+	// other while the package's other tests may run.
+	if !u.OK || u.LoadProc < 200*time.Millisecond || u.Portal < 200*time.Millisecond || u.Busy <= 0 || u.Busy > 1 {
 		t.Fatalf("after 300 ms of spinning: %+v; want this process's 200 ms or more, as portal too, and the machine busy", u)
 	}
 }
