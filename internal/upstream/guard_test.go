@@ -263,3 +263,29 @@ func TestAnOrphanedLoginCountsInTheClaimTally(t *testing.T) {
 		t.Fatalf("a fifth failure: %+v", up)
 	}
 }
+
+// A login waits while another process's login with the account is in
+// flight (its lease held and live): two at once could make ThingSpace's
+// fifth failure between them. Nothing reaches ThingSpace until the lease
+// is settled or expires.
+func TestALoginWaitsForTheOneInFlight(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, apptest.Options{})
+	e.Seed("fleet", "fleet_uws", models.ProtocolREST)
+	ctx := context.Background()
+	if _, err := e.DB.Pool.Exec(ctx, "UPDATE upstream_accounts SET lease_id = 'other', lease_until = now() + interval '1 minute'"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.App.Upstream.Client(models.ProtocolREST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := c.Login(wctx, e.CredOf("fleet")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a login beside one in flight: %v, want it to wait until its caller gave up", err)
+	}
+	if up := e.Sim.User(t, "fleet_uws"); up.LoginsOK+up.LoginFailures != 0 {
+		t.Fatalf("a login was made beside the one in flight: %+v", up)
+	}
+}
